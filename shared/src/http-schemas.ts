@@ -1,0 +1,63 @@
+/**
+ * zod schemas of the HTTP bodies shared by central, the gateway kiosk and the simulators
+ * (DESIGN §4). Sizes are bounded at the edge.
+ */
+import { z } from 'zod';
+import { DeliveryIdSchema, FridgeIdSchema, MealIdSchema, OrderIdSchema, VenueIdSchema } from './ids.ts';
+import { MAX_UNITS_PER_MEAL } from './mqtt-payloads.ts';
+
+/** Longest hold a customer may ask for: one day. */
+export const MAX_HOLD_SECONDS = 86_400;
+/** Default hold when the request names none: 15 minutes. */
+export const DEFAULT_HOLD_SECONDS = 900;
+
+export const OrderLineSchema = z.strictObject({
+  mealId: MealIdSchema,
+  qty: z.number().int().min(1).max(100),
+});
+
+/** `POST /v1/orders` (central) and the gateway kiosk's `POST /v1/orders`. */
+export const CreateOrderBodySchema = z.strictObject({
+  orderId: OrderIdSchema,
+  venueId: VenueIdSchema,
+  fridgeId: FridgeIdSchema,
+  items: z.array(OrderLineSchema).min(1).max(32),
+  holdSeconds: z.number().int().min(1).max(MAX_HOLD_SECONDS).optional(),
+});
+export type CreateOrderBody = z.infer<typeof CreateOrderBodySchema>;
+
+/** An order as returned by the APIs. */
+export const OrderResponseSchema = z.object({
+  orderId: OrderIdSchema,
+  venueId: VenueIdSchema,
+  fridgeId: FridgeIdSchema,
+  items: z.array(OrderLineSchema),
+  state: z.enum(['reserved', 'cancelled', 'expired', 'picked_up']),
+  conflict: z.boolean(),
+  holdUntil: z.string().optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type OrderResponse = z.infer<typeof OrderResponseSchema>;
+
+/** `POST /v1/kitchen/deliveries`. */
+export const DeliveryBodySchema = z.strictObject({
+  deliveryId: DeliveryIdSchema,
+  venueId: VenueIdSchema,
+  fridgeId: FridgeIdSchema,
+  items: z
+    .record(MealIdSchema, z.number().int().min(1).max(MAX_UNITS_PER_MEAL))
+    .refine((r) => Object.keys(r).length >= 1 && Object.keys(r).length <= 256, '1 to 256 meals'),
+});
+export type DeliveryBody = z.infer<typeof DeliveryBodySchema>;
+
+/** One promotion row (JSON form; the CSV form has the same columns). */
+export const PromotionRowSchema = z.strictObject({
+  venueId: VenueIdSchema,
+  mealId: MealIdSchema,
+  fridgeId: FridgeIdSchema.optional(),
+  priceCents: z.number().int().min(0).max(1_000_000),
+  from: z.iso.datetime({ offset: true }),
+  until: z.iso.datetime({ offset: true }),
+});
+export type PromotionRow = z.infer<typeof PromotionRowSchema>;

@@ -1,0 +1,89 @@
+/**
+ * Replica lifecycle (DESIGN §3.6). A gateway whose store is new, restored or repaired takes a new
+ * epoch and writes nothing before its first full sync with central; a replica id is never reused;
+ * a retired replica's rights flow to the reconciler by the fold rule in fold.ts.
+ */
+import * as Y from 'yjs';
+import { replicaParts, type GatewayId, type ReplicaId } from './ids.ts';
+import { keys, type RetireValue } from './entries.ts';
+import type { EntryWriter, VenueDoc } from './venue-doc.ts';
+import type { FoldSource } from './fold.ts';
+
+/**
+ * The next unused epoch of a gateway: one more than any epoch of it the document mentions (as a
+ * writer, a retirement target, a transfer or recall target). Call only after a full sync, when the
+ * document has everything central has.
+ */
+export function nextEpoch(src: FoldSource, gatewayId: GatewayId): number {
+  let max = 0;
+  const consider = (r: string) => {
+    if (!r.startsWith(`gw:${gatewayId}:`)) return;
+    const p = replicaParts(r as ReplicaId);
+    if (p.kind === 'gateway') max = Math.max(max, p.epoch);
+  };
+  for (const r of src.index.replicaEntryCount.keys()) consider(r);
+  for (const r of src.index.retirements.keys()) consider(r);
+  for (const meals of src.index.xfers.values()) for (const froms of meals.values()) for (const tos of froms.values()) for (const to of tos.keys()) consider(to);
+  return max + 1;
+}
+
+/**
+ * Writes a retirement of `replica` (itself, a predecessor epoch, or — from central — any replica).
+ * The state vector covers every client id the replica wrote with, so readers wait until they hold
+ * all its writes before folding its rights away.
+ */
+export function retire(w: EntryWriter, replica: ReplicaId, now: number): void {
+  const store = w.doc.ydoc.store;
+  const clients = new Set(w.doc.clientsOf(replica));
+  if (replica === w.replica) clients.add(w.doc.ydoc.clientID);
+  const sv: Array<[number, number]> = [...clients].sort((a, b) => a - b).map((c) => [c, Y.getState(store, c)]);
+  const value: RetireValue = { at: now, sv };
+  w.set(keys.retire(replica), value);
+}
+
+/** Declares (or withdraws) this replica as an order taker that wants rights granted. */
+export function declareTaker(w: EntryWriter, on: boolean, now: number): void {
+  w.set(keys.taker(), { on, at: now });
+}
+
+/** Records this replica's software version. */
+export function writeMeta(w: EntryWriter, version: string, now: number): void {
+  w.set(keys.meta(), { v: version.slice(0, 64), at: now });
+}
+
+/** Where a replica is in its life. */
+export type LifecycleState = 'awaiting-first-sync' | 'active' | 'retired';
+
+/**
+ * The "no writes before first full sync" guard. A replica created for a new, restored or repaired
+ * store starts in `awaiting-first-sync`; a replica continuing an intact store starts `active`.
+ */
+export class ReplicaLifecycle {
+  private s: LifecycleState;
+  constructor(
+    readonly replica: ReplicaId,
+    fresh: boolean,
+  ) {
+    this.s = fresh ? 'awaiting-first-sync' : 'active';
+  }
+  get state(): LifecycleState {
+    return this.s;
+  }
+  /** True when the replica may write. */
+  get writable(): boolean {
+    return this.s === 'active';
+  }
+  /** The first full sync with central completed. */
+  synced(): void {
+    if (this.s === 'awaiting-first-sync') this.s = 'active';
+  }
+  /** The replica retired; it never writes again. */
+  retired(): void {
+    this.s = 'retired';
+  }
+}
+
+/** True when `doc` already holds a retirement of `replica` by any valid author. */
+export function hasRetirement(doc: VenueDoc, replica: ReplicaId): boolean {
+  return (doc.index.retirements.get(replica)?.size ?? 0) > 0;
+}

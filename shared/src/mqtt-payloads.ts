@@ -1,0 +1,103 @@
+/**
+ * zod schemas for the MQTT contract (DESIGN §4): what fridges publish and what gateways send back.
+ * Sizes are bounded so a bad or hostile fridge cannot make the gateway allocate without limit.
+ */
+import { z } from 'zod';
+import { FridgeIdSchema, MealIdSchema, OrderIdSchema, type FridgeId } from './ids.ts';
+
+/** At most this many meals in one snapshot or pickup. A fridge holds a few dozen; 256 is generous. */
+export const MAX_MEALS_PER_MESSAGE = 256;
+/** At most this many units of one meal in one fridge. Physical fridges hold far fewer. */
+export const MAX_UNITS_PER_MEAL = 10_000;
+/** Sequence and boot counters are non-negative safe integers. */
+const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** ISO-8601 timestamp with an offset, at most 40 characters. */
+const isoTime = z.string().max(40).pipe(z.iso.datetime({ offset: true }));
+
+const itemsRecord = (min: number) =>
+  z
+    .record(MealIdSchema, z.number().int().min(min).max(MAX_UNITS_PER_MEAL))
+    .refine((r) => Object.keys(r).length <= MAX_MEALS_PER_MESSAGE, `at most ${MAX_MEALS_PER_MESSAGE} meals`);
+
+/** `fridges/{id}/inventory`: full totals; a meal absent from `items` counts 0. */
+export const InventoryPayloadSchema = z.strictObject({
+  boot: counter,
+  seq: counter,
+  ts: isoTime,
+  items: itemsRecord(0),
+});
+export type InventoryPayload = z.infer<typeof InventoryPayloadSchema>;
+
+/** `fridges/{id}/pickup`: a customer opened the fridge and took an order. */
+export const PickupPayloadSchema = z.strictObject({
+  boot: counter,
+  seq: counter,
+  ts: isoTime,
+  orderId: OrderIdSchema,
+  items: itemsRecord(1).refine((r) => Object.keys(r).length >= 1, 'at least one meal'),
+});
+export type PickupPayload = z.infer<typeof PickupPayloadSchema>;
+
+/** `fridges/{id}/status` (retained; also the fridge's will with `online:false`). */
+export const StatusPayloadSchema = z.strictObject({
+  online: z.boolean(),
+  ts: isoTime,
+  temperatureC: z.number().min(-50).max(100).optional(),
+  door: z.enum(['open', 'closed']).optional(),
+  firmware: z.string().max(64).optional(),
+});
+export type StatusPayload = z.infer<typeof StatusPayloadSchema>;
+
+/** `fridges/{id}/telemetry` (QoS 0). */
+export const TelemetryPayloadSchema = z.strictObject({
+  ts: isoTime,
+  temperatureC: z.number().min(-50).max(100),
+  door: z.enum(['open', 'closed']),
+});
+export type TelemetryPayload = z.infer<typeof TelemetryPayloadSchema>;
+
+/** `fridges/{id}/commands`: gateway → fridge. */
+export const CommandPayloadSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('unlock'), orderId: OrderIdSchema }),
+  z.strictObject({ type: z.literal('resend-inventory') }),
+]);
+export type CommandPayload = z.infer<typeof CommandPayloadSchema>;
+
+/** The message kinds of the topic contract. */
+export type FridgeTopicKind = 'inventory' | 'pickup' | 'status' | 'telemetry' | 'commands';
+const KINDS: ReadonlySet<string> = new Set(['inventory', 'pickup', 'status', 'telemetry', 'commands']);
+
+/** A parsed fridge topic. */
+export interface FridgeTopic {
+  fridgeId: FridgeId;
+  kind: FridgeTopicKind;
+}
+
+/**
+ * Builds `{prefix}fridges/{fridgeId}/{kind}`. `prefix` is empty or ends with `/`.
+ */
+export function fridgeTopic(prefix: string, fridgeId: FridgeId, kind: FridgeTopicKind): string {
+  return `${prefix}fridges/${fridgeId}/${kind}`;
+}
+
+/**
+ * Parses a topic of the contract under `prefix`; `undefined` for anything else (other prefixes,
+ * wildcards, extra levels, ids outside the id alphabet).
+ */
+export function parseFridgeTopic(prefix: string, topic: string): FridgeTopic | undefined {
+  if (!topic.startsWith(prefix)) return undefined;
+  const parts = topic.slice(prefix.length).split('/');
+  if (parts.length !== 3 || parts[0] !== 'fridges') return undefined;
+  const id = FridgeIdSchema.safeParse(parts[1]);
+  const kind = parts[2];
+  if (!id.success || kind === undefined || !KINDS.has(kind)) return undefined;
+  return { fridgeId: id.data, kind: kind as FridgeTopicKind };
+}
+
+/** Schema of the payload for each inbound topic kind. */
+export const INBOUND_SCHEMAS = {
+  inventory: InventoryPayloadSchema,
+  pickup: PickupPayloadSchema,
+  status: StatusPayloadSchema,
+  telemetry: TelemetryPayloadSchema,
+} as const;

@@ -1,0 +1,115 @@
+/**
+ * Fridge observations into the venue document (DESIGN §3.1): snapshots of full totals, pickup
+ * events and presence. Written by gateways; any number of gateways may hear the same fridge (an HA
+ * pair) because the fold takes the greatest tag, never a sum.
+ *
+ * Forgotten boot counters: firmware that loses its boot counter reboots with the same `boot` and a
+ * sequence that restarts low. Rule: a message with the same `boot` whose `seq` is more than
+ * `seqResetGap` below the *folded* snapshot's `seq`, and whose timestamp is later than that
+ * snapshot's, opens a new era (`era = folded era + 1`). The rule reads only the folded document
+ * state and the message, so two gateways that have synced decide the same; before they sync, each
+ * writes a tag the fold orders deterministically, and the next snapshot settles it.
+ */
+import type { FridgeId, OrderId } from './ids.ts';
+import { compareSnapshots, compareTag, keys, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
+import { foldOrder, observedSnapshot } from './fold.ts';
+import { writeTransition } from './orders.ts';
+import type { EntryWriter } from './venue-doc.ts';
+import type { InventoryPayload, PickupPayload, StatusPayload, TelemetryPayload } from './mqtt-payloads.ts';
+
+/** Default gap below which a restarted sequence counts as a forgotten boot counter. */
+export const DEFAULT_SEQ_RESET_GAP = 1000;
+
+/** The era a message with `(boot, seq, ts)` belongs to, given the folded snapshot. */
+export function eraFor(folded: SnapshotValue | undefined, boot: number, seq: number, tsMs: number, seqResetGap = DEFAULT_SEQ_RESET_GAP): number {
+  if (folded === undefined || boot !== folded.b) return 0;
+  if (seq + seqResetGap < folded.q && tsMs > folded.ts) return folded.e + 1;
+  return folded.e;
+}
+
+/** Outcome of recording a snapshot. */
+export type SnapshotOutcome = 'applied' | 'stale';
+
+/**
+ * Records a full-totals snapshot if it is newer than the folded one; prunes this replica's pickup
+ * entries it covers. Duplicates, replays and reordered older snapshots are `stale` and change nothing.
+ */
+export function recordSnapshot(w: EntryWriter, fridge: FridgeId, p: InventoryPayload, seqResetGap = DEFAULT_SEQ_RESET_GAP): SnapshotOutcome {
+  const folded = observedSnapshot(w.doc, fridge);
+  const ts = Date.parse(p.ts);
+  const value: SnapshotValue = { b: p.boot, e: eraFor(folded, p.boot, p.seq, ts, seqResetGap), q: p.seq, ts, i: { ...p.items } };
+  const own = w.get(keys.snapshot(fridge)) as SnapshotValue | undefined;
+  if ((folded !== undefined && compareSnapshots(value, folded) <= 0) || (own !== undefined && compareSnapshots(value, own) <= 0)) return 'stale';
+  w.set(keys.snapshot(fridge), value);
+  for (const [order, byReplica] of w.doc.index.pickups.get(fridge) ?? []) {
+    const mine = byReplica.get(w.replica);
+    if (mine !== undefined && compareTag(mine, value) <= 0) w.delete(keys.pickup(fridge, order as OrderId));
+  }
+  return 'applied';
+}
+
+/** Outcome of recording a pickup. */
+export interface PickupOutcome {
+  /** `recorded`: subtracted until a snapshot covers it; `covered`: a newer snapshot already shows it. */
+  pickup: 'recorded' | 'covered' | 'duplicate';
+  /** What happened to the order. */
+  order: 'settled' | 'unknown-order' | 'already-settled' | 'already-picked-up';
+}
+
+/** Records a pickup event and settles its order as `picked_up` in the same transaction. */
+export function recordPickup(w: EntryWriter, fridge: FridgeId, p: PickupPayload, now: number, seqResetGap = DEFAULT_SEQ_RESET_GAP): PickupOutcome {
+  const folded = observedSnapshot(w.doc, fridge);
+  const ts = Date.parse(p.ts);
+  const value: PickupValue = { b: p.boot, e: eraFor(folded, p.boot, p.seq, ts, seqResetGap), q: p.seq, i: { ...p.items } };
+  let pickup: PickupOutcome['pickup'];
+  const existing = w.doc.index.pickups.get(fridge)?.get(p.orderId);
+  if (existing !== undefined && existing.size > 0 && [...existing.values()].some((e) => compareTag(e, value) >= 0)) pickup = 'duplicate';
+  else if (folded !== undefined && compareTag(value, folded) <= 0) pickup = 'covered';
+  else {
+    w.set(keys.pickup(fridge, p.orderId), value);
+    pickup = 'recorded';
+  }
+  const order = foldOrder(w.doc, p.orderId);
+  let outcome: PickupOutcome['order'];
+  if (order === undefined) outcome = 'unknown-order';
+  else if (order.state === 'picked_up') outcome = 'already-picked-up';
+  else if (order.state !== 'reserved') outcome = 'already-settled';
+  else outcome = 'settled';
+  if (outcome !== 'already-picked-up' && (w.get(keys.order(p.orderId)) as { s?: number } | undefined)?.s !== 3) {
+    writeTransition(w, p.orderId, order?.fridge ?? fridge, 'picked_up', now);
+  }
+  return { pickup, order: outcome };
+}
+
+/** Presence from a retained status message or its will. */
+export function statusFromPayload(p: StatusPayload): StatusValue {
+  const v: StatusValue = { on: p.online, ts: Date.parse(p.ts) };
+  if (p.temperatureC !== undefined) v.tc = p.temperatureC;
+  if (p.door !== undefined) v.door = p.door;
+  if (p.firmware !== undefined) v.fw = p.firmware;
+  return v;
+}
+
+/** Presence from telemetry: the fridge is online; keeps firmware from the previous value. */
+export function statusFromTelemetry(p: TelemetryPayload, prev: StatusValue | undefined): StatusValue {
+  const v: StatusValue = { on: true, ts: Date.parse(p.ts), tc: p.temperatureC, door: p.door };
+  if (prev?.fw !== undefined) v.fw = prev.fw;
+  return v;
+}
+
+/**
+ * Records presence if it is newer than this replica's value. Callers bound the rate (telemetry
+ * arrives often; the document keeps one entry per fridge and replica, so it never grows).
+ */
+export function recordStatus(w: EntryWriter, fridge: FridgeId, v: StatusValue): boolean {
+  const prev = w.get(keys.status(fridge)) as StatusValue | undefined;
+  if (prev !== undefined && prev.ts >= v.ts) return false;
+  w.set(keys.status(fridge), v);
+  return true;
+}
+
+/** The replica's own latest status for a fridge. */
+export function ownStatus(w: EntryWriter, fridge: FridgeId): StatusValue | undefined {
+  return w.get(keys.status(fridge)) as StatusValue | undefined;
+}
+

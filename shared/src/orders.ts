@@ -1,0 +1,145 @@
+/**
+ * Orders (DESIGN §3.2): reservations with a client-chosen id, hold expiry and a state lattice.
+ * Reserving moves units from `S` to `R` in one transaction (a decrement within this replica's
+ * rights plus the order entry), so the reconciler never sees a drift from a reservation.
+ */
+import type { FridgeId, MealId, OrderId, ReplicaId } from './ids.ts';
+import { keys, STATE_CODE, type OrderValue, type RequestValue } from './entries.ts';
+import { foldOrder, reservedOrders, type OrderFold } from './fold.ts';
+import { decrement, localRights } from './counter.ts';
+import type { EntryWriter, VenueDoc } from './venue-doc.ts';
+import type { TxOrigin } from './origins.ts';
+
+/** An order line. */
+export interface OrderLine {
+  mealId: MealId;
+  qty: number;
+}
+
+/** A new reservation. Times are ms since the epoch. */
+export interface NewOrder {
+  orderId: OrderId;
+  fridgeId: FridgeId;
+  lines: OrderLine[];
+  holdUntil: number;
+  now: number;
+}
+
+/** Lines aggregated per meal and sorted, the canonical form stored in the document. */
+export function canonicalLines(lines: readonly OrderLine[]): Array<[MealId, number]> {
+  const m = new Map<MealId, number>();
+  for (const l of lines) m.set(l.mealId, (m.get(l.mealId) ?? 0) + l.qty);
+  return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** What a reservation attempt did. */
+export type ReserveResult =
+  | { ok: true; status: 'created' | 'replayed'; order: OrderFold }
+  | { ok: false; code: 'SOLD_OUT'; lacking: Array<{ mealId: MealId; requested: number; available: number }> }
+  | { ok: false; code: 'ORDER_CONFLICT'; order: OrderFold };
+
+/**
+ * Reserves all lines of an order within this replica's rights, or nothing. Idempotent by order id:
+ * the same order again returns `replayed`; the same id with other contents is a conflict.
+ */
+export function reserve(doc: VenueDoc, origin: TxOrigin, o: NewOrder): ReserveResult {
+  const lines = canonicalLines(o.lines);
+  const existing = foldOrder(doc, o.orderId);
+  if (existing !== undefined) {
+    const same = existing.fridge === o.fridgeId && JSON.stringify(existing.lines) === JSON.stringify(lines);
+    return same ? { ok: true, status: 'replayed', order: existing } : { ok: false, code: 'ORDER_CONFLICT', order: existing };
+  }
+  const lacking = doc.transact(origin, (w) => {
+    const short: Array<{ mealId: MealId; requested: number; available: number }> = [];
+    for (const [mealId, qty] of lines) {
+      const available = localRights(w, o.fridgeId, mealId);
+      if (qty > available) short.push({ mealId, requested: qty, available });
+    }
+    if (short.length > 0) return short;
+    for (const [mealId, qty] of lines) {
+      const r = decrement(w, o.fridgeId, mealId, qty);
+      if (!r.ok) throw new Error(`decrement refused after rights check: ${r.code}`);
+    }
+    const value: OrderValue = { f: o.fridgeId, s: 0, t: o.now, l: lines, h: o.holdUntil, c: o.now };
+    w.set(keys.order(o.orderId), value);
+    return short;
+  });
+  if (lacking.length > 0) return { ok: false, code: 'SOLD_OUT', lacking };
+  return { ok: true, status: 'created', order: foldOrder(doc, o.orderId)! };
+}
+
+/** Asks the reconciler for `want` more rights for a fridge and meal (a new request sequence number). */
+export function requestRights(w: EntryWriter, fridge: FridgeId, meal: MealId, want: number): void {
+  const prev = (w.get(keys.request(fridge, meal)) as RequestValue | undefined) ?? [0, 0];
+  w.set(keys.request(fridge, meal), [prev[0] + 1, Math.max(1, want)]);
+}
+
+/** Terminal order states. */
+export type TerminalState = 'cancelled' | 'expired' | 'picked_up';
+
+/** What a settle attempt did. */
+export type SettleResult =
+  | { ok: true; order: OrderFold; changed: boolean }
+  | { ok: false; code: 'UNKNOWN_ORDER' }
+  | { ok: false; code: 'ORDER_SETTLED'; order: OrderFold };
+
+/** Records a transition in the writer's own entry for the order. */
+export function writeTransition(w: EntryWriter, orderId: OrderId, fridge: FridgeId, state: TerminalState, now: number): void {
+  const prev = w.get(keys.order(orderId)) as OrderValue | undefined;
+  const next: OrderValue = { ...(prev ?? { f: fridge }), f: prev?.f ?? fridge, s: STATE_CODE[state], t: now };
+  w.set(keys.order(orderId), next);
+}
+
+/**
+ * Moves an order to a terminal state. Cancelling or expiring a settled order is refused; a pickup
+ * is always recorded (a physical fact wins; the conflict shows in the fold).
+ */
+export function settle(doc: VenueDoc, origin: TxOrigin, orderId: OrderId, state: TerminalState, now: number): SettleResult {
+  const cur = foldOrder(doc, orderId);
+  if (cur === undefined) return { ok: false, code: 'UNKNOWN_ORDER' };
+  if (cur.state === state) return { ok: true, order: cur, changed: false };
+  if (cur.state !== 'reserved' && state !== 'picked_up') return { ok: false, code: 'ORDER_SETTLED', order: cur };
+  doc.transact(origin, (w) => writeTransition(w, orderId, cur.fridge, state, now));
+  return { ok: true, order: foldOrder(doc, orderId)!, changed: true };
+}
+
+/** Expires reserved orders whose hold has passed, on the given fridges (all by default). */
+export function expireHolds(doc: VenueDoc, origin: TxOrigin, now: number, fridges?: Iterable<FridgeId>): OrderId[] {
+  const due: OrderFold[] = [];
+  for (const f of fridges ?? (doc.index.ordersByFridge.keys() as Iterable<FridgeId>)) {
+    for (const o of reservedOrders(doc, f)) if (o.holdUntil !== undefined && o.holdUntil <= now) due.push(o);
+  }
+  if (due.length === 0) return [];
+  doc.transact(origin, (w) => {
+    for (const o of due) writeTransition(w, o.orderId, o.fridge, 'expired', now);
+  });
+  return due.map((o) => o.orderId);
+}
+
+/**
+ * Order housekeeping for the local replica:
+ * - adopts the folded terminal state into its own entry when its own entry still says reserved,
+ *   so no reserved entry outlives the others and resurrects the order after they are pruned;
+ * - prunes its own entries of orders whose every entry is terminal and older than `retentionMs`.
+ * Returns how many entries were adopted and pruned.
+ */
+export function maintainOrders(doc: VenueDoc, origin: TxOrigin, now: number, retentionMs: number): { adopted: number; pruned: number } {
+  const self = doc.replica as ReplicaId;
+  const adopt: OrderFold[] = [];
+  const prune: OrderId[] = [];
+  for (const [id, byReplica] of doc.index.orders) {
+    const own = byReplica.get(self);
+    if (own === undefined) continue;
+    const fold = foldOrder(doc, id as OrderId);
+    if (fold === undefined || fold.state === 'reserved') continue;
+    if (own.s === 0) adopt.push(fold);
+    else if ([...byReplica.values()].every((e) => e.s !== 0) && fold.updatedAt + retentionMs <= now) prune.push(id as OrderId);
+  }
+  if (adopt.length + prune.length > 0) {
+    doc.transact(origin, (w) => {
+      for (const o of adopt) writeTransition(w, o.orderId, o.fridge, o.state as TerminalState, now);
+      for (const id of prune) w.delete(keys.order(id));
+    });
+  }
+  return { adopted: adopt.length, pruned: prune.length };
+}

@@ -1,0 +1,39 @@
+/**
+ * Typed transaction origins. Every Yjs transaction in fridgesync is tagged with one, so observers
+ * can tell where a change came from: persistence skips what it loaded itself, the sync client does
+ * not echo what central sent, and metrics count writes by source.
+ */
+
+/** Where a transaction came from. */
+export type OriginKind =
+  | 'mqtt' // a fridge message ingested by a gateway
+  | 'upstream' // an update received from a sync peer (central, or a gateway at central)
+  | 'storage-load' // state loaded from the local store
+  | 'api' // an HTTP request (order, admin, kitchen)
+  | 'kiosk' // a gateway's local order API
+  | 'reconciler' // the reconciler or the rights policy
+  | 'lifecycle' // epochs, retirement, taker declarations
+  | 'test';
+
+/** A transaction origin. `peer` names the remote end for `upstream` (a replica id or connection id). */
+export interface TxOrigin {
+  readonly kind: OriginKind;
+  readonly peer?: string;
+}
+
+/** Shared origin constants for the common cases (compare with `===` or by `.kind`). */
+export const ORIGINS = {
+  mqtt: { kind: 'mqtt' },
+  upstream: { kind: 'upstream' },
+  storageLoad: { kind: 'storage-load' },
+  api: { kind: 'api' },
+  kiosk: { kind: 'kiosk' },
+  reconciler: { kind: 'reconciler' },
+  lifecycle: { kind: 'lifecycle' },
+  test: { kind: 'test' },
+} as const satisfies Record<string, TxOrigin>;
+
+/** True when `o` is a fridgesync origin of the given kind. */
+export function isOrigin(o: unknown, kind: OriginKind): boolean {
+  return typeof o === 'object' && o !== null && (o as TxOrigin).kind === kind;
+}

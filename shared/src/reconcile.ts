@@ -1,0 +1,172 @@
+/**
+ * Reconciliation and rights placement (DESIGN §3.4, §3.5). The reconciler of a fridge (the current
+ * replica of the gateway assigned to it) keeps `S = max(0, T_eff − R)` by writing its own counter
+ * entries, grants rights to order takers as stock arrives, answers their requests, and recalls
+ * unused rights when it must decrement more than it holds. Takers answer recalls. All of it is
+ * ordinary single-writer entries; nobody writes into another replica's structures.
+ */
+import type { FridgeId, MealId, OrderId, ReplicaId } from './ids.ts';
+import { keys, type RecallValue, type RequestValue } from './entries.ts';
+import { activeTakers, currentReconciler, fridgeCells, rightsOf } from './fold.ts';
+import { increment, decrement, localRights, ownXfer, transfer } from './counter.ts';
+import { expireHolds } from './orders.ts';
+import type { EntryWriter, VenueDoc } from './venue-doc.ts';
+import type { TxOrigin } from './origins.ts';
+
+/** How the reconciler places rights. */
+export interface RightsPolicy {
+  /**
+   * Fraction of sellable stock granted to the other active takers (central processes, standby
+   * kiosks), split evenly among them; the reconciler keeps the rest for its own kiosk and for
+   * corrections. 0 – 1, default 0.8.
+   */
+  takerShare: number;
+}
+
+/** The default policy: 80% of stock to central takers. */
+export const DEFAULT_RIGHTS_POLICY: RightsPolicy = { takerShare: 0.8 };
+
+/** What one reconciliation pass did for a fridge. */
+export interface ReconcileReport {
+  fridge: FridgeId;
+  incremented: number;
+  decremented: number;
+  granted: number;
+  recalled: number;
+  expired: OrderId[];
+  /** Meals where reserved exceeds what the fridge holds. */
+  shortages: Array<{ meal: MealId; units: number; orders: OrderId[] }>;
+}
+
+/**
+ * Reconciles one fridge if this document's replica is its reconciler; `undefined` otherwise
+ * (an HA standby never corrects). Expires due holds first, then corrects every meal's drift,
+ * recalls what it lacks, answers requests and tops takers up to their share.
+ */
+export function reconcileFridge(doc: VenueDoc, origin: TxOrigin, fridge: FridgeId, policy: RightsPolicy, now: number): ReconcileReport | undefined {
+  const self = doc.replica;
+  if (self === undefined || currentReconciler(doc, fridge) !== self) return undefined;
+  const expired = expireHolds(doc, origin, now, [fridge]);
+  const report: ReconcileReport = { fridge, incremented: 0, decremented: 0, granted: 0, recalled: 0, expired, shortages: [] };
+  const cells = fridgeCells(doc, fridge);
+  const takers = activeTakers(doc).filter((t) => t !== self);
+  doc.transact(origin, (w) => {
+    for (const c of cells) {
+      const target = Math.max(0, c.Teff - c.R);
+      let S = c.S;
+      if (c.shortage > 0) report.shortages.push({ meal: c.meal, units: c.shortage, orders: c.affectedOrders });
+      if (S < target) {
+        increment(w, fridge, c.meal, target - S);
+        report.incremented += target - S;
+        S = target;
+      } else if (S > target) {
+        const need = S - target;
+        const d = Math.min(need, localRights(w, fridge, c.meal));
+        if (d > 0) {
+          decrement(w, fridge, c.meal, d);
+          report.decremented += d;
+          S -= d;
+        }
+        if (need > d) report.recalled += recall(w, fridge, c.meal, need - d, takers);
+      }
+      report.granted += answerRequests(w, fridge, c.meal, takers);
+      report.granted += topUp(w, fridge, c.meal, S, takers, policy);
+    }
+  });
+  return report;
+}
+
+/** Asks takers holding rights to give back `units`, largest holders first; skips outstanding recalls. */
+function recall(w: EntryWriter, fridge: FridgeId, meal: MealId, units: number, takers: ReplicaId[]): number {
+  const holders = takers
+    .map((t) => ({ t, r: rightsOf(w.doc, t, fridge, meal) }))
+    .filter((h) => h.r > 0)
+    .sort((a, b) => b.r - a.r || (a.t < b.t ? -1 : 1));
+  let left = units;
+  let asked = 0;
+  for (const { t, r } of holders) {
+    if (left <= 0) break;
+    const key = keys.recall(fridge, meal, t);
+    const prev = (w.get(key) as RecallValue | undefined) ?? [0, 0];
+    const answered = (w.doc.index.xfers.get(fridge)?.get(meal)?.get(t)?.get(w.replica)?.[1] ?? 0) >= prev[0];
+    const n = Math.min(left, r);
+    left -= n;
+    if (!answered) continue; // still waiting for the previous recall
+    w.set(key, [prev[0] + 1, n]);
+    asked += n;
+  }
+  return asked;
+}
+
+/** Answers takers' requests for rights this reconciler has not answered yet. */
+function answerRequests(w: EntryWriter, fridge: FridgeId, meal: MealId, takers: ReplicaId[]): number {
+  let granted = 0;
+  for (const t of takers) {
+    const req = w.doc.index.requests.get(fridge)?.get(meal)?.get(t) as RequestValue | undefined;
+    if (req === undefined) continue;
+    const [seq, want] = req;
+    if (ownXfer(w, fridge, meal, t)[1] >= seq) continue;
+    const give = Math.min(want, localRights(w, fridge, meal));
+    transfer(w, fridge, meal, t, give, seq);
+    granted += give;
+  }
+  return granted;
+}
+
+/** Grants each taker up to its share of sellable stock from this reconciler's rights. */
+function topUp(w: EntryWriter, fridge: FridgeId, meal: MealId, S: number, takers: ReplicaId[], policy: RightsPolicy): number {
+  if (takers.length === 0 || policy.takerShare <= 0) return 0;
+  const quota = Math.floor((Math.min(1, policy.takerShare) * S) / takers.length);
+  let granted = 0;
+  for (const t of takers) {
+    const have = rightsOf(w.doc, t, fridge, meal) + pendingGrant(w, fridge, meal, t);
+    const give = Math.min(quota - have, localRights(w, fridge, meal));
+    if (give > 0 && transfer(w, fridge, meal, t, give).ok) granted += give;
+  }
+  return granted;
+}
+
+/** Units transferred to `t` in this transaction and not yet in the index. */
+function pendingGrant(w: EntryWriter, fridge: FridgeId, meal: MealId, t: ReplicaId): number {
+  const indexed = w.doc.index.xfers.get(fridge)?.get(meal)?.get(w.replica)?.get(t)?.[0] ?? 0;
+  return ownXfer(w, fridge, meal, t)[0] - indexed;
+}
+
+/**
+ * Taker side: gives back what reconcilers recalled from this replica, as much as it still holds.
+ * Returns the units returned.
+ */
+export function answerRecalls(doc: VenueDoc, origin: TxOrigin): number {
+  const self = doc.replica;
+  if (self === undefined) return 0;
+  const due: Array<{ fridge: FridgeId; meal: MealId; from: ReplicaId; seq: number; n: number }> = [];
+  for (const [fridge, meals] of doc.index.recalls) {
+    for (const [meal, byTaker] of meals) {
+      for (const [from, [seq, n]] of byTaker.get(self) ?? []) {
+        const acked = doc.index.xfers.get(fridge)?.get(meal)?.get(self)?.get(from)?.[1] ?? 0;
+        if (seq > acked) due.push({ fridge: fridge as FridgeId, meal: meal as MealId, from: from as ReplicaId, seq, n });
+      }
+    }
+  }
+  if (due.length === 0) return 0;
+  let returned = 0;
+  doc.transact(origin, (w) => {
+    for (const d of due) {
+      const give = Math.min(d.n, Math.max(0, localRights(w, d.fridge, d.meal)));
+      transfer(w, d.fridge, d.meal, d.from, give, d.seq);
+      returned += give;
+    }
+  });
+  return returned;
+}
+
+/** True when this replica has an unanswered request for the fridge and meal. */
+export function hasOpenRequest(doc: VenueDoc, fridge: FridgeId, meal: MealId): boolean {
+  const self = doc.replica;
+  if (self === undefined) return false;
+  const req = doc.get(self, keys.request(fridge, meal)) as RequestValue | undefined;
+  if (req === undefined) return false;
+  const rec = currentReconciler(doc, fridge);
+  const acked = rec === undefined ? 0 : (doc.index.xfers.get(fridge)?.get(meal)?.get(rec)?.get(self)?.[1] ?? 0);
+  return req[0] > acked;
+}

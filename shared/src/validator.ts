@@ -1,0 +1,297 @@
+/**
+ * The update validator (DESIGN §3, "Yjs has no authorization"). Given an encoded Yjs update, the
+ * sender's replica id and the Yjs client ids registered to it, it decides accept or reject without
+ * touching the live document:
+ *
+ * - every struct is written by one of the sender's client ids and lands in the sender's own root
+ *   `r:<sender>` (resolved through the explicit parent, or through its origins, in the update or in
+ *   the document); content is JSON (`ContentAny`) or a tombstone, never a nested type;
+ * - every value parses against its key's schema and the sender may write that key;
+ * - per key, the sender only moves forward (counters and transfers grow, states climb their lattice)
+ *   and deletes only what may be pruned;
+ * - the sender's rights stay `≥ 0` for every fridge and meal it touched;
+ * - deletions of other clients' items are accepted only when those items are already deleted here
+ *   (full-state updates carry the whole delete set; such entries change nothing).
+ */
+import * as Y from 'yjs';
+import { type FridgeId, type MealId, type ReplicaId } from './ids.ts';
+import { checkValue, isForwardStep, joinValues, parseKey, type EntryKey, type OrderValue } from './entries.ts';
+import { isRetired, mayRetire, rightsOf } from './fold.ts';
+import { rootName, type VenueDoc } from './venue-doc.ts';
+
+/** Why an update was rejected. */
+export type RejectCode =
+  | 'MALFORMED'
+  | 'FOREIGN_CLIENT'
+  | 'FOREIGN_STRUCTURE'
+  | 'BAD_CONTENT'
+  | 'BAD_VALUE'
+  | 'NOT_PERMITTED'
+  | 'NOT_FORWARD'
+  | 'RIGHTS_NEGATIVE'
+  | 'FOREIGN_DELETE'
+  | 'MISSING_DEPENDENCY'
+  | 'RETIRED';
+
+/** The validator's verdict. */
+export type Verdict = { ok: true; entries: number; deletions: number } | { ok: false; code: RejectCode; reason: string };
+
+const reject = (code: RejectCode, reason: string): Verdict => ({ ok: false, code, reason });
+
+/** The sender of an update. */
+export interface Sender {
+  replica: ReplicaId;
+  /** Yjs client ids registered to this replica (by its handshake and by the document). */
+  clients: ReadonlySet<number>;
+}
+
+type AnyStruct = Y.Item | Y.GC | Y.Skip;
+type DeleteSet = ReturnType<typeof Y.createDeleteSet>;
+
+class Rejection extends Error {
+  constructor(
+    readonly code: RejectCode,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** Validates `update` (Yjs v1 encoding) from `sender` against `doc`. Never modifies `doc`. */
+export function validateUpdate(doc: VenueDoc, update: Uint8Array, sender: Sender): Verdict {
+  let decoded: { structs: AnyStruct[]; ds: DeleteSet };
+  try {
+    decoded = Y.decodeUpdate(update) as { structs: AnyStruct[]; ds: DeleteSet };
+  } catch (e) {
+    return reject('MALFORMED', `cannot decode update: ${(e as Error).message}`);
+  }
+  try {
+    return check(doc, decoded.structs, decoded.ds, sender);
+  } catch (e) {
+    if (e instanceof Rejection) return reject(e.code, e.message);
+    return reject('MALFORMED', `invalid update: ${(e as Error).message}`);
+  }
+}
+
+function check(doc: VenueDoc, structs: AnyStruct[], ds: DeleteSet, sender: Sender): Verdict {
+  const own = rootName(sender.replica);
+  const store = doc.ydoc.store;
+  const retiredSv = retirementLimit(doc, sender.replica);
+  // Index the update's structs by client for origin resolution inside the update.
+  const byClient = new Map<number, AnyStruct[]>();
+  for (const s of structs) {
+    let arr = byClient.get(s.id.client);
+    if (arr === undefined) byClient.set(s.id.client, (arr = []));
+    arr.push(s);
+  }
+  const inUpdate = (id: Y.ID): AnyStruct | undefined => byClient.get(id.client)?.find((s) => id.clock >= s.id.clock && id.clock < s.id.clock + s.length);
+  const rootMemo = new Map<AnyStruct, string>();
+  const rootOfId = (id: Y.ID, depth: number): string => {
+    const u = inUpdate(id);
+    if (u !== undefined) return rootOfStruct(u, depth + 1);
+    if (Y.getState(store, id.client) <= id.clock) throw new Rejection('MISSING_DEPENDENCY', `origin ${id.client}:${id.clock} is unknown here`);
+    const s = Y.getItem(store, id) as AnyStruct;
+    if (!(s instanceof Y.Item)) throw new Rejection('FOREIGN_STRUCTURE', `origin ${id.client}:${id.clock} is garbage-collected`);
+    const parent = s.parent as Y.AbstractType<unknown> | null;
+    if (parent === null || parent._item !== null) throw new Rejection('FOREIGN_STRUCTURE', 'origin inside a nested type');
+    return Y.findRootTypeKey(parent);
+  };
+  const rootOfStruct = (s: AnyStruct, depth: number): string => {
+    if (depth > 10_000) throw new Rejection('MALFORMED', 'origin chain too deep');
+    const memo = rootMemo.get(s);
+    if (memo !== undefined) return memo;
+    if (!(s instanceof Y.Item)) throw new Rejection('FOREIGN_STRUCTURE', 'origin is not an item');
+    let root: string;
+    if (typeof s.parent === 'string') {
+      if (s.parentSub !== null) throw new Rejection('FOREIGN_STRUCTURE', 'map entries are not part of the layout');
+      root = s.parent;
+    } else if (s.parent !== null) {
+      throw new Rejection('FOREIGN_STRUCTURE', 'nested types are not part of the layout');
+    } else {
+      const o = s.origin ?? s.rightOrigin;
+      if (o === null) throw new Rejection('MALFORMED', 'item without parent or origin');
+      root = rootOfId(o, depth);
+    }
+    rootMemo.set(s, root);
+    return root;
+  };
+
+  const added = new Map<string, { key: EntryKey; values: unknown[]; ids: Array<[number, number]> }>();
+  let entries = 0;
+  for (const s of structs) {
+    if (s instanceof Y.Skip) continue;
+    if (!sender.clients.has(s.id.client)) throw new Rejection('FOREIGN_CLIENT', `struct ${s.id.client}:${s.id.clock} is not from a client of ${sender.replica}`);
+    if (retiredSv !== undefined && s.id.clock + s.length > (retiredSv.get(s.id.client) ?? 0)) {
+      throw new Rejection('RETIRED', `${sender.replica} is retired; it may not write after its retirement`);
+    }
+    if (s instanceof Y.GC) continue;
+    const content = s.content;
+    if (!(content instanceof Y.ContentAny) && !(content instanceof Y.ContentDeleted)) {
+      throw new Rejection('BAD_CONTENT', `content type ${content.constructor.name} is not part of the layout`);
+    }
+    const root = rootOfStruct(s, 0);
+    if (root !== own) throw new Rejection('FOREIGN_STRUCTURE', `write into ${root} by ${sender.replica}`);
+    for (const o of [s.origin, s.rightOrigin]) if (o !== null && rootOfId(o, 0) !== own) throw new Rejection('FOREIGN_STRUCTURE', `origin in ${rootOfId(o, 0)}`);
+    if (content instanceof Y.ContentAny) {
+      content.arr.forEach((v, i) => {
+        if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string') throw new Rejection('BAD_VALUE', 'entry is not [key, value]');
+        const key = parseKey(v[0]);
+        if (key === undefined) throw new Rejection('BAD_VALUE', `unknown key ${JSON.stringify(v[0]).slice(0, 80)}`);
+        const bad = checkValue(key, v[1]);
+        if (bad !== undefined) throw new Rejection('BAD_VALUE', `${v[0]}: ${bad}`);
+        permitted(sender.replica, key);
+        let a = added.get(v[0]);
+        if (a === undefined) added.set(v[0], (a = { key, values: [], ids: [] }));
+        a.values.push(v[1]);
+        a.ids.push([s.id.client, s.id.clock + i]);
+        entries++;
+      });
+    }
+  }
+
+  // Deletions.
+  const deleted = new Map<string, Array<[number, number]>>();
+  let deletions = 0;
+  for (const [client, ranges] of ds.clients) {
+    const mine = sender.clients.has(client);
+    for (const { clock, len } of ranges) {
+      forEachStructIn(store, client, clock, len, (s, from, to) => {
+        if (!mine) {
+          if (!s.deleted) throw new Rejection('FOREIGN_DELETE', `deletion of ${client}:${from} owned by another replica`);
+          return;
+        }
+        if (s.deleted || !(s instanceof Y.Item) || !(s.content instanceof Y.ContentAny)) return;
+        for (let c = from; c < to; c++) {
+          const v = s.content.arr[c - s.id.clock] as [string, unknown];
+          let d = deleted.get(v[0]);
+          if (d === undefined) deleted.set(v[0], (d = []));
+          d.push([client, c]);
+          deletions++;
+        }
+      }, (missingFrom) => {
+        // Not here: only the sender's own items may still be arriving in this very update.
+        if (!mine) throw new Rejection('FOREIGN_DELETE', `deletion of unknown ${client}:${missingFrom}`);
+      });
+    }
+  }
+
+  // Per-key forward steps, pruning rules, and rights.
+  const touchedCells = new Map<string, [FridgeId, MealId]>();
+  for (const k of new Set([...added.keys(), ...deleted.keys()])) {
+    const key = parseKey(k);
+    if (key === undefined) continue;
+    const prev = doc.get(sender.replica, k);
+    const a = added.get(k);
+    const liveIds = (doc.entriesOf(sender.replica).has(k) ? liveIdsOf(doc, sender.replica, k) : []).filter(
+      ([c, cl]) => !(deleted.get(k) ?? []).some(([dc, dcl]) => dc === c && dcl === cl),
+    );
+    const survivingNew = (a?.values ?? []).filter((_, i) => !isDeletedInUpdate(ds, a!.ids[i]!));
+    if (liveIds.length === 0 && survivingNew.length === 0 && prev !== undefined && !prunable(key, prev)) {
+      throw new Rejection('NOT_FORWARD', `${k} may not be deleted`);
+    }
+    if (prev !== undefined) for (const v of a?.values ?? []) if (!isForwardStep(key.kind, prev, v)) throw new Rejection('NOT_FORWARD', `${k} moves backwards`);
+    if (key.kind === 'counter' && a !== undefined && !sender.replica.startsWith('gw:')) {
+      const next = a.values.reduce((x, y) => joinValues('counter', x, y), prev ?? [0, 0]) as [number, number];
+      if (next[0] > ((prev as [number, number] | undefined)?.[0] ?? 0)) throw new Rejection('NOT_PERMITTED', 'only gateways increment stock');
+    }
+    if ((key.kind === 'counter' || key.kind === 'xfer') && a !== undefined) touchedCells.set(`${key.fridge}/${key.meal}`, [key.fridge, key.meal]);
+  }
+  for (const [f, m] of touchedCells.values()) {
+    const own = ownPartAfter(doc, sender.replica, f, m, added);
+    if (rightsOf(doc, sender.replica, f, m, own) < 0) throw new Rejection('RIGHTS_NEGATIVE', `rights of ${sender.replica} for ${f}/${m} would be negative`);
+  }
+  return { ok: true, entries, deletions };
+}
+
+/** Which keys each kind of replica may write. */
+function permitted(sender: ReplicaId, key: EntryKey): void {
+  const gw = sender.startsWith('gw:');
+  switch (key.kind) {
+    case 'snapshot':
+    case 'pickup':
+    case 'status':
+    case 'recall':
+      if (!gw) throw new Rejection('NOT_PERMITTED', `${key.kind} entries are written by gateways`);
+      return;
+    case 'config':
+    case 'delivery':
+      if (gw) throw new Rejection('NOT_PERMITTED', `${key.kind} entries are written by central`);
+      return;
+    case 'retire':
+      if (!mayRetire(sender, key.replica)) throw new Rejection('NOT_PERMITTED', `${sender} may not retire ${key.replica}`);
+      return;
+    case 'xfer':
+      if (key.to === sender) throw new Rejection('NOT_PERMITTED', 'transfer to self');
+      return;
+    default:
+      return;
+  }
+}
+
+/** Entries a writer may delete without replacing: covered pickups, settled orders, deliveries. */
+function prunable(key: EntryKey, prev: unknown): boolean {
+  if (key.kind === 'pickup' || key.kind === 'delivery') return true;
+  if (key.kind === 'order') return (prev as OrderValue).s !== 0;
+  return false;
+}
+
+function isDeletedInUpdate(ds: DeleteSet, id: [number, number]): boolean {
+  return Y.isDeleted(ds, Y.createID(id[0], id[1]));
+}
+
+function liveIdsOf(doc: VenueDoc, replica: ReplicaId, key: string): Array<[number, number]> {
+  return doc.liveEntry(replica, key)?.ids ?? [];
+}
+
+/** The sender's own rights part for a cell after the update's new values. */
+function ownPartAfter(doc: VenueDoc, replica: ReplicaId, f: FridgeId, m: MealId, added: Map<string, { values: unknown[] }>): number {
+  const val = (k: string, kind: 'counter' | 'xfer') => {
+    const prev = doc.get(replica, k) as [number, number] | undefined;
+    return (added.get(k)?.values ?? []).reduce((x, y) => joinValues(kind, x, y), prev ?? [0, 0]) as [number, number];
+  };
+  const [inc, dec] = val(`c/${f}/${m}`, 'counter');
+  let own = inc - dec;
+  const targets = new Set<string>(doc.index.xfers.get(f)?.get(m)?.get(replica)?.keys() ?? []);
+  const prefix = `x/${f}/${m}/`;
+  for (const k of added.keys()) if (k.startsWith(prefix)) targets.add(k.slice(prefix.length));
+  for (const to of targets) own -= val(prefix + to, 'xfer')[0];
+  return own;
+}
+
+/** The state vector limit of a retired sender, or `undefined` when it is not retired. */
+function retirementLimit(doc: VenueDoc, replica: ReplicaId): Map<number, number> | undefined {
+  if (!isRetired(doc, replica)) return undefined;
+  const limit = new Map<number, number>();
+  for (const [author, v] of doc.index.retirements.get(replica) ?? []) {
+    if (!mayRetire(author as ReplicaId, replica)) continue;
+    for (const [c, cl] of v.sv) limit.set(c, Math.max(limit.get(c) ?? 0, cl));
+  }
+  // The retirement entry itself (by the replica) sits at the state-vector clock: allow it.
+  if (doc.index.retirements.get(replica)?.has(replica)) for (const [c, cl] of limit) limit.set(c, cl + 1);
+  return limit;
+}
+
+/** Calls `f` for each struct of `client` overlapping `[clock, clock+len)`; `missing` for the part not in the store. */
+function forEachStructIn(
+  store: Y.Doc['store'],
+  client: number,
+  clock: number,
+  len: number,
+  f: (s: Y.Item | Y.GC, from: number, to: number) => void,
+  missing: (from: number) => void,
+): void {
+  const structs = store.clients.get(client);
+  const end = clock + len;
+  const state = Y.getState(store, client);
+  if (structs === undefined || state <= clock) {
+    missing(clock);
+    return;
+  }
+  for (let i = Y.findIndexSS(structs, clock); i < structs.length; i++) {
+    const s = structs[i]!;
+    if (s.id.clock >= end) break;
+    f(s, Math.max(clock, s.id.clock), Math.min(end, s.id.clock + s.length));
+  }
+  if (state < end) missing(state);
+}
+
