@@ -288,3 +288,35 @@ export class EntryWriter {
     }
   }
 }
+
+/**
+ * What `remoteStateVector` lacks of the given clients' structs (a `sync-step2` that carries only
+ * the sender's own writes; DESIGN §3: a replica never relays others' structures). Foreign
+ * clients are treated as fully known, so their structs are left out; the delete set is complete,
+ * and the receiver's validator accepts entries for items it already has deleted.
+ */
+export function encodeOwnDiff(ydoc: Y.Doc, remoteStateVector: Uint8Array, ownClients: ReadonlySet<number>): Uint8Array {
+  const remote = Y.decodeStateVector(remoteStateVector);
+  const local = Y.decodeStateVector(Y.encodeStateVector(ydoc));
+  const sv = new Map<number, number>(remote);
+  for (const [client, clock] of local) if (!ownClients.has(client)) sv.set(client, Math.max(clock, remote.get(client) ?? 0));
+  return Y.encodeStateAsUpdate(ydoc, encodeSv(sv));
+}
+
+/** Encodes a state vector (Yjs wire format: count, then (client, clock) varUint pairs). */
+function encodeSv(sv: Map<number, number>): Uint8Array {
+  const bytes: number[] = [];
+  const writeVarUint = (n: number) => {
+    while (n > 0x7f) {
+      bytes.push(0x80 | (n & 0x7f));
+      n = Math.floor(n / 128);
+    }
+    bytes.push(n);
+  };
+  writeVarUint(sv.size);
+  for (const [client, clock] of sv) {
+    writeVarUint(client);
+    writeVarUint(clock);
+  }
+  return Uint8Array.from(bytes);
+}
