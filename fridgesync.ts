@@ -1,0 +1,83 @@
+/**
+ * The one `fridgesync` command. Subcommands are dispatched to the package that owns them:
+ *
+ *   fridgesync central [--config FILE] [config check]   central server (server/)
+ *   fridgesync gateway [--config FILE] [config check|repair|doctor]   gateway agent (gateway-agent/)
+ *   fridgesync sim [flags]                                fleet simulator (simulators/)
+ *   fridgesync demo [--data DIR]                          the whole system on one machine
+ *   fridgesync bench <name> [flags]                       a benchmark under bench/
+ *
+ * This file is an entry point, not a library: it is the only place besides test/ that knows
+ * every package, and it only routes argv to their `main` functions.
+ */
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+
+const USAGE = `fridgesync ${version} — local-first sync for fleets of smart fridges
+
+Usage: fridgesync <command> [options]
+
+Commands:
+  central   run the central server            (fridgesync central --help)
+  gateway   run a venue gateway agent         (fridgesync gateway --help)
+  sim       run the fleet simulator           (fridgesync sim --help)
+  demo      run central, three gateways and a simulated fleet on this machine
+  bench     run a benchmark: doc-growth | gateway-ingest
+
+Options:
+  --help      show this help
+  --version   print the version
+`;
+
+type Main = (argv: string[]) => Promise<number>;
+
+async function run(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 2 : 0;
+    case '--version':
+    case '-v':
+      process.stdout.write(`${version}\n`);
+      return 0;
+    case 'central':
+      return ((await import('@fridgesync/server/main')) as { main: Main }).main(rest);
+    case 'gateway':
+      return ((await import('@fridgesync/gateway-agent/main')) as { main: Main }).main(rest);
+    case 'sim':
+      return ((await import('@fridgesync/simulators/main')) as { main: Main }).main(rest);
+    case 'demo':
+      return ((await import('./scripts/demo.ts')) as { main: Main }).main(rest);
+    case 'bench': {
+      const [name, ...flags] = rest;
+      if (name === undefined || !/^[a-z-]+$/.test(name)) {
+        process.stderr.write('usage: fridgesync bench <doc-growth|gateway-ingest> [flags]\n');
+        return 2;
+      }
+      const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', `${name}.ts`), ...flags], { stdio: 'inherit' });
+      return r.status ?? 1;
+    }
+    default:
+      process.stderr.write(`fridgesync: unknown command '${cmd}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fridgesync: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
