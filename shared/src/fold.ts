@@ -26,9 +26,17 @@ export function configRecord<S extends ConfigSection>(src: FoldSource, section: 
     if (best === undefined || v.h > best.h) best = v;
   }
   if (best === undefined || best.v === null) return undefined;
-  const parsed = CONFIG_SECTIONS[section].safeParse(best.v);
-  return parsed.success ? (parsed.data as ConfigRecord<S>) : undefined;
+  // Parsed records are cached by the stored value object: folds read config on hot paths.
+  let parsed = parsedConfig.get(best);
+  if (parsed === undefined) {
+    const r = CONFIG_SECTIONS[section].safeParse(best.v);
+    parsed = { record: r.success ? r.data : undefined };
+    parsedConfig.set(best, parsed);
+  }
+  return parsed.record as ConfigRecord<S> | undefined;
 }
+
+const parsedConfig = new WeakMap<object, { record: unknown }>();
 
 /** Ids of the live records of a config section, sorted. */
 export function configIds(src: FoldSource, section: ConfigSection): string[] {
