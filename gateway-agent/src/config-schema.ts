@@ -1,0 +1,172 @@
+/**
+ * The gateway agent's configuration: one zod schema, parsed once at start by `main.ts` (YAML file <
+ * `FRIDGESYNC_*` environment < `*_FILE` secrets, see `loadConfig` in shared), every problem listed,
+ * then frozen. Every key says its unit, its default and how to size it; `gateway.example.yaml` at the
+ * repository root shows them all.
+ */
+import { z } from 'zod';
+import { FridgeIdSchema, GatewayIdSchema, VenueIdSchema } from '@fridgesync/shared';
+import { SECRET_HASH_PATTERN } from './fridge-secrets.ts';
+
+const port = z.number().int().min(0).max(65_535);
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** Embedded aedes broker (the default): fridges connect to the gateway itself. */
+const EmbeddedSchema = z.strictObject({
+  /** Interface to listen on. Default `0.0.0.0` (fridges are on the venue LAN). */
+  host: z.string().min(1).default('0.0.0.0'),
+  /** TCP port for MQTT 3.1.1. Default 1883; 0 picks a free port (tests). */
+  port: port.default(1883),
+  /**
+   * Largest MQTT packet accepted, bytes. Default 65 536. A snapshot of 256 meals is about 8 KiB;
+   * raise only if fridges report more meals.
+   */
+  maxPacketBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(65_536),
+  /** Most simultaneous MQTT connections. Default 500: one per fridge plus headroom for reconnect storms. */
+  maxConnections: z.number().int().min(1).max(100_000).default(500),
+  /** Most topic levels in any PUBLISH/SUBSCRIBE (aedes `maxTopicLevels`). Default 8: the contract uses 3 plus the prefix. */
+  maxTopicLevels: z.number().int().min(3).max(100).default(8),
+  /** Time a TCP connection may take to send CONNECT, ms. Default 10 000. */
+  connectTimeoutMs: ms(100, 300_000).default(10_000),
+  /** Time a slow subscriber may take to drain its socket before it is dropped, ms. Default 10 000. */
+  drainTimeoutMs: ms(100, 300_000).default(10_000),
+  /** Packets queued per client before its session is ready (aedes `queueLimit`). Default 42. */
+  queueLimit: z.number().int().min(1).max(10_000).default(42),
+});
+
+/** External broker (e.g. Mosquitto): the agent subscribes as an MQTT client. */
+const ExternalSchema = z.strictObject({
+  /** Broker URL, `mqtt://host:port` or `mqtts://…`. Required in external mode. */
+  url: z.string().url().optional(),
+  /** Client id of the agent; stable so the broker keeps its session (clean session off). Default `gw-<gatewayId>`. */
+  clientId: z.string().min(1).max(64).optional(),
+  /** Username of the agent at the broker. */
+  username: z.string().max(128).optional(),
+  /** Password of the agent at the broker (a secret: use `FRIDGESYNC_MQTT__EXTERNAL__PASSWORD_FILE`). */
+  password: z.string().max(1024).optional(),
+  /** Reconnect delay after the broker drops the agent, ms. Default 1 000. */
+  reconnectMs: ms(100, 60_000).default(1_000),
+});
+
+const MqttSchema = z.strictObject({
+  /** `embedded` (aedes inside the agent, default) or `external` (an existing broker such as Mosquitto). */
+  mode: z.enum(['embedded', 'external']).default('embedded'),
+  /** Topic prefix before `fridges/` on a shared broker: empty or ending in `/`. Default empty. */
+  topicPrefix: z
+    .string()
+    .max(64)
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, 'must be empty or segments of A-Z a-z 0-9 . _ - each followed by /')
+    .default(''),
+  embedded: EmbeddedSchema.default(EmbeddedSchema.parse({})),
+  external: ExternalSchema.default(ExternalSchema.parse({})),
+  /**
+   * Per-fridge secrets for the embedded broker, `fridgeId: hash`, the hash made by
+   * `fridgesync gateway hash-secret` (scrypt; plaintext secrets are never stored). A fridge not
+   * listed cannot connect. External mode ignores this (the broker's password file rules).
+   */
+  fridges: z.record(FridgeIdSchema, z.string().regex(SECRET_HASH_PATTERN, 'must be a hash made by `hash-secret`')).default({}),
+});
+
+const CentralSchema = z.strictObject({
+  /**
+   * Base URL of central, `ws://host:port` or `wss://…`; the agent connects to `/sync/{venueId}`.
+   * Omit to run standalone (the replica then never becomes writable on a fresh store).
+   */
+  url: z.string().regex(/^wss?:\/\/[^\s]+$/, 'must be a ws:// or wss:// URL').optional(),
+  /** Bearer token of this gateway (a secret: use `FRIDGESYNC_CENTRAL__TOKEN_FILE`). */
+  token: z.string().min(1).max(4096).optional(),
+  /** First reconnect delay, ms. Default 500. Doubles up to `backoffMaxMs`, with full jitter. */
+  backoffMinMs: ms(10, 60_000).default(500),
+  /** Longest reconnect delay, ms. Default 30 000: a venue reconnects within half a minute of the link returning. */
+  backoffMaxMs: ms(100, 600_000).default(30_000),
+  /** Largest websocket message accepted from central, bytes. Default 64 MiB (a full venue state on first sync). */
+  maxMessageBytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** Time to wait for the connection to open, ms. Default 10 000. */
+  connectTimeoutMs: ms(100, 120_000).default(10_000),
+});
+
+const HttpSchema = z.strictObject({
+  /** Interface for the kiosk API, health and metrics. Default `127.0.0.1` (the kiosk runs on the gateway host). */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Port. Default 8081; 0 picks a free port (tests). */
+  port: port.default(8081),
+  /** Largest request body, bytes. Default 65 536 (an order has at most 32 lines). */
+  bodyLimitBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(65_536),
+});
+
+const ReconcileSchema = z.strictObject({
+  /** Delay that merges bursts of changes to one fridge into one reconciliation pass, ms. Default 100. */
+  debounceMs: ms(0, 60_000).default(100),
+  /** How often holds are checked for expiry and orders housekept, ms. Default 5 000 (holds expire within 5 s). */
+  sweepIntervalMs: ms(100, 3_600_000).default(5_000),
+  /** Fraction of sellable stock granted to other takers (central), 0–1. Default 0.8. */
+  takerShare: z.number().min(0).max(1).default(0.8),
+  /** How long settled orders are kept before this replica prunes its entries, ms. Default 7 days. */
+  orderRetentionMs: ms(60_000, 365 * 86_400_000).default(7 * 86_400_000),
+  /**
+   * Sequence drop, below the last snapshot's `seq` with the same `boot`, that counts as firmware that
+   * forgot its boot counter (see shared observe.ts). Default 1000.
+   */
+  seqResetGap: z.number().int().min(1).max(1_000_000_000).default(1000),
+});
+
+const PresenceSchema = z.strictObject({
+  /**
+   * Least time between two presence writes of one fridge caused by telemetry, ms. Default 60 000.
+   * Online/offline changes and door changes are written at once; only temperature refreshes wait.
+   */
+  minIntervalMs: ms(0, 3_600_000).default(60_000),
+});
+
+const StorageSchema = z.strictObject({
+  /** Directory of the LevelDB store. One agent process per directory (locked). */
+  dataDir: z.string().min(1).default('./data/gateway'),
+  /** Compact (replace the update log by one state update) after this many appended updates. Default 5 000. */
+  compactEveryUpdates: z.number().int().min(10).max(10_000_000).default(5_000),
+  /** Most appends merged into one synced batch (group commit). Default 512. */
+  maxBatch: z.number().int().min(1).max(100_000).default(512),
+});
+
+const ShutdownSchema = z.strictObject({
+  /** Longest graceful shutdown, ms; after it the process exits anyway. Default 10 000. */
+  graceMs: ms(100, 600_000).default(10_000),
+  /**
+   * Retire this replica on graceful shutdown. `when-online` (default): only when central is
+   * connected, so the rights flow back and the next start takes a new epoch; offline the epoch is
+   * kept so the venue can restart without central. `always` or `never` force it.
+   */
+  retire: z.enum(['when-online', 'always', 'never']).default('when-online'),
+});
+
+/** The gateway agent configuration. */
+export const GatewayConfigSchema = z.strictObject({
+  /** This gateway's id, as registered at central (the token is bound to it). Required. */
+  gatewayId: GatewayIdSchema,
+  /** The venue this gateway serves. Required. */
+  venueId: VenueIdSchema,
+  mqtt: MqttSchema.default(MqttSchema.parse({})),
+  central: CentralSchema.default(CentralSchema.parse({})),
+  http: HttpSchema.default(HttpSchema.parse({})),
+  reconcile: ReconcileSchema.default(ReconcileSchema.parse({})),
+  presence: PresenceSchema.default(PresenceSchema.parse({})),
+  storage: StorageSchema.default(StorageSchema.parse({})),
+  shutdown: ShutdownSchema.default(ShutdownSchema.parse({})),
+  /** pino log level. Default `info`. */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+  .superRefine((c, ctx) => {
+    if (c.mqtt.mode === 'external' && c.mqtt.external.url === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['mqtt', 'external', 'url'], message: 'required when mqtt.mode is external' });
+    }
+    if (c.central.url !== undefined && c.central.token === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['central', 'token'], message: 'required when central.url is set (use FRIDGESYNC_CENTRAL__TOKEN_FILE)' });
+    }
+    if (c.central.backoffMinMs > c.central.backoffMaxMs) {
+      ctx.addIssue({ code: 'custom', path: ['central', 'backoffMinMs'], message: 'must not exceed central.backoffMaxMs' });
+    }
+  });
+
+/** A validated gateway configuration. */
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+/** What a caller writes (defaults optional). */
+export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;

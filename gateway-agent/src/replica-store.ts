@@ -1,0 +1,86 @@
+/**
+ * The storage port of the local replica: an append-only log of Yjs updates plus a compacted state
+ * and a small metadata record (epoch and lifecycle), behind one interface with two implementations
+ * (LevelDB in level-store.ts, in-memory in memory-store.ts) that run the same contract suite
+ * (test/replica-store.contract.ts).
+ *
+ * The promise of `append`: when it resolves, the update survives `kill -9` and power loss (synced
+ * write). Concurrent appends may share one synced write (group commit). A failed write is fatal:
+ * the store refuses every later write, so nothing is acknowledged after a lost fsync.
+ */
+
+/** Where this store's replica is in its life (DESIGN §3.6). */
+export interface StoreMeta {
+  /** The gateway that owns this store; a store is never reused by another gateway or venue. */
+  gatewayId: string;
+  venueId: string;
+  /** The epoch of the replica writing from this store, once taken (after the first full sync). */
+  epoch?: number;
+  /**
+   * `joining`: new, restored or repaired; must sync fully and take a new epoch before writing.
+   * `active`: the replica `gw:<gatewayId>:<epoch>` writes. `retired`: that replica retired itself;
+   * the next start takes a new epoch.
+   */
+  state: 'joining' | 'active' | 'retired';
+  /** When the meta was last written (ms since the epoch). */
+  updatedAt: number;
+}
+
+/** What a store holds, in load order: the compacted state first, then the updates appended after it. */
+export interface StoredState {
+  updates: Uint8Array[];
+  meta: StoreMeta | undefined;
+}
+
+/** Size of the store. */
+export interface StoreSize {
+  /** Updates appended since the last compaction. */
+  updates: number;
+  /** Bytes of the compacted state plus the appended updates. */
+  bytes: number;
+}
+
+/** The storage port. */
+export interface ReplicaStore {
+  /** Reads everything (compacted state, then appended updates in order) and the meta. */
+  load(): Promise<StoredState>;
+  /** Appends one update durably (resolves after a synced write, possibly shared with others). */
+  append(update: Uint8Array): Promise<void>;
+  /**
+   * Replaces the compacted state and every update appended *before this call* by `state`, which
+   * must contain them all (the caller encodes it synchronously before calling). Durable on resolve.
+   */
+  compact(state: Uint8Array): Promise<void>;
+  /** Writes the meta durably. */
+  writeMeta(meta: StoreMeta): Promise<void>;
+  /** Current size. */
+  size(): StoreSize;
+  /** Appends accepted but not yet durable (for /status). */
+  pending(): number;
+  /** Flushes pending appends, then releases the store (and its lock). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Thrown when another process holds the data directory. */
+export class StoreLockedError extends Error {
+  override name = 'StoreLockedError';
+  constructor(readonly dir: string, cause?: unknown) {
+    super(`the data directory ${dir} is in use by another gateway process (LevelDB lock held); stop that process or use another storage.dataDir`, { cause });
+  }
+}
+
+/** Thrown when stored data fails its checksum or cannot be read: the store fails closed. */
+export class StoreCorruptError extends Error {
+  override name = 'StoreCorruptError';
+  constructor(readonly dir: string, detail: string, cause?: unknown) {
+    super(`the local store in ${dir} is corrupted (${detail}); refusing to start. Run \`fridgesync gateway repair --config …\` to rebuild it from central under a new epoch`, { cause });
+  }
+}
+
+/** Thrown by every write after a synced write failed (fatal: stop acknowledging). */
+export class StoreFailedError extends Error {
+  override name = 'StoreFailedError';
+  constructor(cause: unknown) {
+    super(`a synced write to the local store failed; nothing more is acknowledged: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
