@@ -6,6 +6,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CLOSE_CODES, ERROR_CODES } from '@fridgesync/shared';
+import { CentralConfigSchema } from '../server/src/config-schema.ts';
+import { GatewayConfigSchema } from '../gateway-agent/src/config-schema.ts';
+import { configReference } from './config-reference.ts';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -33,9 +36,27 @@ export function errorsDoc(): string {
   ].join('\n');
 }
 
+/** The text of docs/configuration.md. */
+export function configurationDoc(): string {
+  return [
+    '# Configuration reference',
+    '',
+    'Generated from the zod schemas and their comments by `npx tsx scripts/gen-docs.ts`; a test fails when this file and the code differ.',
+    '',
+    'Each process reads one YAML file (`--config FILE`, or the path in `FRIDGESYNC_CONFIG`), then environment overrides:',
+    '`FRIDGESYNC_<PATH>` with path levels joined by `__` in upper snake case (`FRIDGESYNC_HTTP__PORT=8080`), and',
+    '`FRIDGESYNC_<PATH>_FILE=/path` to read a secret from a file. Values that look like JSON (numbers, booleans, lists) are parsed as JSON.',
+    'Configuration is validated at start and every problem is listed; `fridgesync central config check` and',
+    '`fridgesync gateway config check` validate offline and exit non-zero on error.',
+    '',
+    configReference('Central (`fridgesync central`)', 'Example: [`central.example.yaml`](../central.example.yaml).', CentralConfigSchema, join(root, 'server/src/config-schema.ts'), 'CentralConfigSchema'),
+    configReference('Gateway (`fridgesync gateway`)', 'Example: [`gateway.example.yaml`](../gateway.example.yaml).', GatewayConfigSchema, join(root, 'gateway-agent/src/config-schema.ts'), 'GatewayConfigSchema'),
+  ].join('\n');
+}
+
 /** Every generated document: path relative to the repo → content. */
 export function generatedDocs(): Record<string, string> {
-  return { 'docs/errors.md': errorsDoc() };
+  return { 'docs/errors.md': errorsDoc(), 'docs/configuration.md': configurationDoc() };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
