@@ -1,0 +1,636 @@
+/**
+ * Random venue histories for the convergence property (issue 2 §3): a fridge with two meals, two
+ * central order takers (`central:c1`, `central:c2`), the reconciler gateway `gw:g1:1` (later
+ * `gw:g1:2`) and an HA standby gateway `gw:g2:1` that hears the same fridge. A history is a short
+ * list of steps (fridge messages, orders, rights traffic, network faults, an epoch change);
+ * {@link runHistory} plays it on a {@link SimNetwork} and checks the invariants after every step
+ * and at quiescence, throwing on the first violation.
+ */
+import * as Y from 'yjs';
+import * as A from '@automerge/automerge';
+import fc from 'fast-check';
+import {
+  DEFAULT_RIGHTS_POLICY,
+  ORIGINS,
+  answerRecalls,
+  declareTaker,
+  expireHolds,
+  fridgeCells,
+  fridgeView,
+  maintainOrders,
+  reconcileFridge,
+  recordPickup,
+  recordSnapshot,
+  requestRights,
+  reserve,
+  retire,
+  rightsFold,
+  settle,
+  validateUpdate,
+  writeMeta,
+  keys,
+  type MealId,
+  type ReplicaId,
+  type VenueDoc,
+} from '@fridgesync/shared';
+import { C1, C2, F1, GW1, GW1B, GW2, M1, M2, configureFridge, iso, newDoc, oid, syncAll } from './fixtures.ts';
+import { automergePending, automergeSellable, yjsPending, LINKS, SimNetwork, type AmDoc, type LinkName, type NodeName, type SimNode } from './sim-network.ts';
+
+export const MEALS: readonly MealId[] = [M1, M2];
+/** Sequence gap of the forgotten-boot-counter rule used by both gateways (small, so short histories reach it). */
+export const SEQ_GAP = 2;
+const START = 1_700_000_000_000;
+/** Units per meal in the fridge when a history starts. */
+const INITIAL = [4, 3] as const;
+const HOLD_MS = [30_000, 120_000] as const;
+const RETENTION_MS = 60_000;
+
+type Taker = 'c1' | 'c2' | 'g1';
+export type Step =
+  | { t: 'delivery'; meal: number; n: number }
+  | { t: 'walkin'; meal: number; n: number }
+  | { t: 'snapshot' }
+  | { t: 'reboot'; forget: boolean }
+  | { t: 'mqtt'; op: 'deliver' | 'dup' | 'drop'; i: number }
+  | { t: 'reserve'; at: Taker; lines: Array<[number, number]>; hold: number; retry: number | null }
+  | { t: 'pickup'; i: number }
+  | { t: 'cancel'; at: Taker; i: number }
+  | { t: 'tick'; ms: number }
+  | { t: 'request'; at: 'c1' | 'c2'; meal: number; want: number }
+  | { t: 'reconcile' }
+  | { t: 'answer'; at: 'c1' | 'c2' }
+  | { t: 'maintain'; at: NodeName }
+  | { t: 'net'; op: 'deliver' | 'dup' | 'drop' | 'sync' | 'flush'; i: number }
+  | { t: 'epoch'; self: boolean };
+
+const meal = fc.integer({ min: 0, max: 1 });
+const taker = fc.constantFrom<Taker>('c1', 'c2', 'g1');
+const small = fc.nat({ max: 63 });
+
+/** One step; weights favour what moves stock and the network. */
+export const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('delivery' as const), meal, n: fc.integer({ min: 1, max: 6 }) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('walkin' as const), meal, n: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 2, arbitrary: fc.constant({ t: 'snapshot' as const }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('reboot' as const), forget: fc.boolean() }) },
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('mqtt' as const), op: fc.constantFrom('deliver' as const, 'deliver' as const, 'dup' as const, 'drop' as const), i: small }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constant('reserve' as const),
+      at: taker,
+      lines: fc.array(fc.tuple(meal, fc.integer({ min: 1, max: 3 })), { minLength: 1, maxLength: 2 }),
+      hold: fc.integer({ min: 0, max: 1 }),
+      retry: fc.option(small, { freq: 3 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('pickup' as const), i: small }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('cancel' as const), at: taker, i: small }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.constantFrom(1_000, 40_000, 200_000) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('request' as const), at: fc.constantFrom('c1' as const, 'c2' as const), meal, want: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 3, arbitrary: fc.constant({ t: 'reconcile' as const }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('answer' as const), at: fc.constantFrom('c1' as const, 'c2' as const) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('maintain' as const), at: fc.constantFrom<NodeName>('c1', 'c2', 'g1', 'g2') }) },
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('net' as const), op: fc.constantFrom('deliver' as const, 'deliver' as const, 'dup' as const, 'drop' as const, 'sync' as const, 'flush' as const), i: small }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('epoch' as const), self: fc.boolean() }) },
+);
+
+/** A history: its steps and whether the Automerge oracle runs on it. */
+export interface History {
+  steps: Step[];
+  oracle: boolean;
+}
+
+export function historyArb(maxSteps: number, oracleEvery: number): fc.Arbitrary<History> {
+  return fc.record({ steps: fc.array(stepArb, { minLength: 1, maxLength: maxSteps }), oracle: oracleEvery <= 0 ? fc.constant(false) : fc.nat({ max: oracleEvery - 1 }).noBias().map((n) => n === 0) });
+}
+
+// ---------------------------------------------------------------- base state, built once
+
+interface Base {
+  update: Uint8Array;
+  am: Map<NodeName, Uint8Array>;
+}
+let base: Base | undefined;
+const CLIENT: Record<string, number> = { c1: 1, c2: 2, g1: 11, g1b: 12, g2: 21 };
+const ACTOR: Record<string, string> = { c1: 'c1c1', c2: 'c2c2', g1: '1111', g1b: '1212', g2: '2121' };
+
+/** Central has configured the fridge (reconciler g1) and both central processes are takers. */
+function baseState(): Base {
+  if (base !== undefined) return base;
+  const c1 = newDoc(C1, CLIENT.c1);
+  const c2 = newDoc(C2, CLIENT.c2);
+  configureFridge(c1, F1, 'g1', START - 1000);
+  c1.transact(ORIGINS.lifecycle, (w) => declareTaker(w, true, START - 1000));
+  c2.transact(ORIGINS.lifecycle, (w) => declareTaker(w, true, START - 1000));
+  const g1 = newDoc(GW1, CLIENT.g1);
+  const g2 = newDoc(GW2, CLIENT.g2);
+  syncAll(c1, c2, g1, g2);
+  // The fridge was stocked and the reconciler granted the takers their shares.
+  const items = Object.fromEntries(MEALS.map((m, k) => [m, INITIAL[k]!]));
+  for (const g of [g1, g2]) g.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, { boot: 1, seq: 0, ts: iso(START - 500), items: items as never }, SEQ_GAP));
+  const rep = reconcileFridge(g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, START - 500);
+  if (rep === undefined || rep.incremented !== INITIAL[0]! + INITIAL[1]!) throw new Error('base state: reconciler did not stock the fridge');
+  syncAll(c1, c2, g1, g2);
+  // The Automerge mirror of the base: the reconciler's increments, written by a setup actor.
+  let am0 = A.init<Record<string, A.Counter>>({ actor: 'baba' });
+  am0 = A.change(am0, (d) => {
+    for (const m of MEALS) {
+      const v = g1.get(GW1, keys.counter(F1, m)) as [number, number];
+      d[`${GW1}|${m}|inc`] = new A.Counter(v[0]);
+      d[`${GW1}|${m}|dec`] = new A.Counter(v[1]);
+    }
+  });
+  const saved = A.save(am0);
+  const am = new Map<NodeName, Uint8Array>();
+  for (const n of ['c1', 'c2', 'g1', 'g2'] as const) am.set(n, saved);
+  base = { update: Y.encodeStateAsUpdate(c1.ydoc), am };
+  return base;
+}
+
+// ---------------------------------------------------------------- the world outside the document
+
+interface MqttMsg {
+  to: 'g1' | 'g2';
+  kind: 'inv' | 'pick';
+  boot: number;
+  seq: number;
+  ts: number;
+  items: Record<string, number>;
+  orderId?: string;
+}
+
+interface OrderModel {
+  id: string;
+  lines: Array<[MealId, number]>;
+  /** Replicas where a reservation was confirmed (`created`). */
+  createdAt: Set<NodeName>;
+  states: Set<'reserved' | 'cancelled' | 'expired' | 'picked_up'>;
+  pickedPhysically: boolean;
+}
+
+/** Outcome counters of one history (for the report line). */
+export interface HistoryStats {
+  steps: number;
+  reserved: number;
+  soldOut: number;
+  replayed: number;
+  conflicts: number;
+  recalls: number;
+  epochChanges: number;
+  validated: number;
+  deferred: number;
+}
+
+class Run {
+  readonly net: SimNetwork;
+  now = START;
+  boot = 1;
+  seq = 1;
+  readonly physical: number[] = [...INITIAL];
+  readonly mqtt: MqttMsg[] = [];
+  readonly orders: OrderModel[] = [];
+  /** Units confirmed by reservations, per node and meal. */
+  readonly confirmed = new Map<string, number>();
+  /** Sequential ledger of S over both meals: increments − decrements − reserved units. */
+  ledger = INITIAL[0] + INITIAL[1];
+  epochDone = false;
+  readonly stats: HistoryStats = { steps: 0, reserved: 0, soldOut: 0, replayed: 0, conflicts: 0, recalls: 0, epochChanges: 0, validated: 0, deferred: 0 };
+
+  constructor(readonly oracle: boolean) {
+    const b = baseState();
+    this.net = new SimNetwork(F1, MEALS, oracle);
+    const am = (n: NodeName): AmDoc | undefined => (oracle ? A.load<Record<string, A.Counter>>(b.am.get(n)!, { actor: ACTOR[n]! }) : undefined);
+    this.net.addNode('c1', C1, CLIENT.c1!, b.update, am('c1'));
+    this.net.addNode('c2', C2, CLIENT.c2!, b.update, am('c2'));
+    this.net.addNode('g1', GW1, CLIENT.g1!, b.update, am('g1'));
+    this.net.addNode('g2', GW2, CLIENT.g2!, b.update, am('g2'));
+  }
+
+  doc(n: NodeName): VenueDoc {
+    return this.net.node(n).doc;
+  }
+
+  fail(msg: string): never {
+    throw new Error(msg);
+  }
+
+  // ------------------------------------------------------------ steps
+
+  step(s: Step): void {
+    this.now += 1;
+    this.stats.steps++;
+    switch (s.t) {
+      case 'delivery':
+        this.physical[s.meal]! += s.n;
+        this.emitSnapshot();
+        return;
+      case 'walkin':
+        this.physical[s.meal] = Math.max(0, this.physical[s.meal]! - s.n);
+        return;
+      case 'snapshot':
+        this.emitSnapshot();
+        return;
+      case 'reboot':
+        if (s.forget) this.seq = 0;
+        else {
+          this.boot++;
+          this.seq = 0;
+        }
+        this.emitSnapshot();
+        return;
+      case 'mqtt':
+        return this.mqttStep(s.op, s.i);
+      case 'reserve':
+        return this.reserve(s);
+      case 'pickup':
+        return this.pickup(s.i);
+      case 'cancel': {
+        const o = this.orders[s.i % Math.max(1, this.orders.length)];
+        if (o === undefined) return;
+        const r = settle(this.doc(s.at), ORIGINS.api, oid(o.id), 'cancelled', this.now);
+        if (r.ok && r.changed) o.states.add('cancelled');
+        if (!r.ok && r.code === 'ORDER_SETTLED' && r.order.state === 'reserved') this.fail('settle refused an order that is reserved');
+        return;
+      }
+      case 'tick':
+        this.now += s.ms;
+        return;
+      case 'request':
+        this.doc(s.at).transact(ORIGINS.api, (w) => requestRights(w, F1, MEALS[s.meal]!, s.want));
+        return;
+      case 'reconcile':
+        this.reconcile();
+        return;
+      case 'answer':
+        answerRecalls(this.doc(s.at), ORIGINS.reconciler);
+        return;
+      case 'maintain': {
+        const d = this.net.nodes.get(s.at)?.doc;
+        if (d === undefined) return;
+        maintainOrders(d, ORIGINS.api, this.now, RETENTION_MS);
+        return;
+      }
+      case 'net':
+        return this.netStep(s.op, s.i);
+      case 'epoch':
+        return this.epochChange(s.self);
+    }
+  }
+
+  private emitSnapshot(): void {
+    const items: Record<string, number> = {};
+    MEALS.forEach((m, k) => {
+      if (this.physical[k]! > 0) items[m] = this.physical[k]!;
+    });
+    const seq = this.seq++;
+    for (const to of ['g1', 'g2'] as const) this.mqtt.push({ to, kind: 'inv', boot: this.boot, seq, ts: this.now, items });
+  }
+
+  private mqttStep(op: 'deliver' | 'dup' | 'drop', i: number): void {
+    if (this.mqtt.length === 0) return;
+    const k = i % this.mqtt.length;
+    const m = this.mqtt[k]!;
+    if (op !== 'dup') this.mqtt.splice(k, 1);
+    if (op !== 'drop') this.hear(m);
+  }
+
+  /** A gateway ingests a fridge message. */
+  private hear(m: MqttMsg): void {
+    const d = this.doc(m.to);
+    if (m.kind === 'inv') {
+      d.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, { boot: m.boot, seq: m.seq, ts: iso(m.ts), items: m.items as never }, SEQ_GAP));
+    } else {
+      const out = d.transact(ORIGINS.mqtt, (w) =>
+        recordPickup(w, F1, { boot: m.boot, seq: m.seq, ts: iso(m.ts), orderId: oid(m.orderId!), items: m.items as never }, this.now, SEQ_GAP),
+      );
+      const o = this.orders.find((x) => x.id === m.orderId);
+      if (o !== undefined && out.order !== 'unknown-order') o.states.add('picked_up');
+      if (o !== undefined && out.order === 'unknown-order' && o.createdAt.size > 0) {
+        // The gateway has not seen the order yet; its transition still records picked_up.
+        o.states.add('picked_up');
+      }
+    }
+  }
+
+  private reserve(s: Extract<Step, { t: 'reserve' }>): void {
+    let id: string;
+    let lines: Array<[MealId, number]>;
+    const prev = s.retry === null ? undefined : this.orders[s.retry % Math.max(1, this.orders.length)];
+    if (prev !== undefined) {
+      id = prev.id;
+      lines = prev.lines;
+    } else {
+      id = `o${this.orders.length}`;
+      const m = new Map<MealId, number>();
+      for (const [k, q] of s.lines) m.set(MEALS[k]!, (m.get(MEALS[k]!) ?? 0) + q);
+      lines = [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+    }
+    const d = this.doc(s.at);
+    const r = reserve(d, s.at === 'g1' ? ORIGINS.kiosk : ORIGINS.api, {
+      orderId: oid(id),
+      fridgeId: F1,
+      lines: lines.map(([mealId, qty]) => ({ mealId, qty })),
+      holdUntil: this.now + HOLD_MS[s.hold]!,
+      now: this.now,
+    });
+    let o = prev;
+    if (o === undefined) {
+      o = { id, lines, createdAt: new Set(), states: new Set(), pickedPhysically: false };
+      this.orders.push(o);
+    }
+    if (r.ok && r.status === 'created') {
+      this.stats.reserved++;
+      o.createdAt.add(s.at);
+      o.states.add('reserved');
+      for (const [m, q] of lines) this.addConfirmed(this.net.node(s.at).replica, m, q);
+      this.ledger -= lines.reduce((a, [, q]) => a + q, 0);
+    } else if (r.ok) {
+      this.stats.replayed++;
+      if (JSON.stringify(r.order.lines) !== JSON.stringify(lines)) this.fail(`replayed ${id} with other lines`);
+    } else if (r.code === 'SOLD_OUT') {
+      this.stats.soldOut++;
+      // Refused because some line exceeds this replica's rights: check that is true.
+      for (const l of r.lacking) if (l.requested <= l.available) this.fail(`SOLD_OUT with enough rights: ${JSON.stringify(l)}`);
+    } else {
+      this.stats.conflicts++;
+      this.fail(`ORDER_CONFLICT on an identical retry of ${id}`);
+    }
+  }
+
+  private addConfirmed(r: ReplicaId, m: MealId, q: number): void {
+    const k = `${r}|${m}`;
+    this.confirmed.set(k, (this.confirmed.get(k) ?? 0) + q);
+  }
+
+  /** A customer opens the fridge for an order that was confirmed somewhere. */
+  private pickup(i: number): void {
+    const open = this.orders.filter((o) => o.createdAt.size > 0 && !o.pickedPhysically);
+    const o = open[i % Math.max(1, open.length)];
+    if (o === undefined) return;
+    if (o.lines.some(([m, q]) => this.physical[MEALS.indexOf(m)]! < q)) return; // not there (walk-ins took it)
+    for (const [m, q] of o.lines) this.physical[MEALS.indexOf(m)]! -= q;
+    o.pickedPhysically = true;
+    const seq = this.seq++;
+    for (const to of ['g1', 'g2'] as const) this.mqtt.push({ to, kind: 'pick', boot: this.boot, seq, ts: this.now, items: Object.fromEntries(o.lines), orderId: o.id });
+  }
+
+  reconcile(): void {
+    const g1 = this.doc('g1');
+    const rep = reconcileFridge(g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, this.now);
+    if (rep !== undefined) {
+      this.ledger += rep.incremented - rep.decremented;
+      this.stats.recalls += rep.recalled;
+      for (const id of rep.expired) this.orders.find((o) => o.id === id)?.states.add('expired');
+    }
+    // The HA standby never corrects, even when it hears the same fridge.
+    if (reconcileFridge(this.doc('g2'), ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, this.now) !== undefined) this.fail('the HA standby reconciled');
+  }
+
+  private netStep(op: 'deliver' | 'dup' | 'drop' | 'sync' | 'flush', i: number): void {
+    const link: LinkName = LINKS[i % LINKS.length]!;
+    if (op === 'deliver') this.net.deliver(i);
+    else if (op === 'dup') this.net.duplicate(i);
+    else if (op === 'drop') this.net.drop(link);
+    else if (op === 'sync') this.net.sync(link);
+    else this.net.flush((n) => (i = (i * 31 + 7) % 1021) % n);
+  }
+
+  /**
+   * The reconciler gateway takes a new epoch: `gw:g1:1` hands over (everything it wrote reaches
+   * central, then it stops), `gw:g1:2` starts empty, completes a full sync with central before
+   * writing anything, and becomes the reconciler. `gw:g1:1` is retired by itself before stopping
+   * or by its successor.
+   */
+  private epochChange(self: boolean): void {
+    if (this.epochDone) return;
+    this.epochDone = true;
+    this.stats.epochChanges++;
+    const old = this.net.node('g1');
+    if (self) old.doc.transact(ORIGINS.lifecycle, (w) => retire(w, GW1, this.now));
+    this.net.sync('g1c1');
+    this.net.flushLink('g1', 'c1');
+    this.net.kill('g1');
+    const am = this.oracle ? A.init<Record<string, A.Counter>>({ actor: ACTOR.g1b! }) : undefined;
+    const fresh = this.net.addNode('g1', GW1B, CLIENT.g1b!, undefined, am);
+    this.net.pull(fresh, this.net.node('c1')); // first full sync: nothing written before it
+    fresh.doc.transact(ORIGINS.lifecycle, (w) => {
+      if (!self) retire(w, GW1, this.now);
+      writeMeta(w, 'sim', this.now);
+    });
+  }
+
+  // ------------------------------------------------------------ invariants
+
+  /** Checks that hold in every reachable state. */
+  checkStep(): void {
+    if (this.net.failures.length > 0) this.fail(this.net.failures.join('; '));
+    const byState = new Map<string, { name: NodeName; digest: string }>();
+    for (const node of this.net.nodes.values()) {
+      for (const m of MEALS) this.checkCell(node, m);
+      // Takers decrement only by reserving: their decrements are exactly their confirmed units.
+      if (node.central) {
+        for (const m of MEALS) {
+          const dec = (node.doc.get(node.replica, keys.counter(F1, m)) as [number, number] | undefined)?.[1] ?? 0;
+          const conf = this.confirmed.get(`${node.replica}|${m}`) ?? 0;
+          if (dec !== conf) this.fail(`${node.replica} decremented ${dec} ${m} but confirmed ${conf} reserved units`);
+        }
+      }
+      if (this.oracle && node.am !== undefined && !yjsPending(node.doc) && !automergePending(node.am)) {
+        for (const m of MEALS) {
+          const s = fridgeCells(node.doc, F1, [m])[0]!.S;
+          const a = automergeSellable(node.am, m);
+          if (s !== a) this.fail(`Automerge oracle: ${node.name} ${m} S=${s} automerge=${a}`);
+        }
+      }
+      if (yjsPending(node.doc)) continue;
+      const sv = Buffer.from(Y.encodeStateVector(node.doc.ydoc)).toString('base64');
+      const digest = JSON.stringify(fridgeView(node.doc, F1));
+      const other = byState.get(sv);
+      if (other === undefined) byState.set(sv, { name: node.name, digest });
+      else if (other.digest !== digest) {
+        const a = Y.encodeStateAsUpdate(this.net.node(other.name).doc.ydoc);
+        const b = Y.encodeStateAsUpdate(node.doc.ydoc);
+        if (Buffer.compare(Buffer.from(Y.mergeUpdates([a])), Buffer.from(Y.mergeUpdates([b]))) === 0) {
+          this.fail(`${other.name} and ${node.name} hold the same updates but fold differently:\n${other.digest}\n${digest}`);
+        }
+      }
+    }
+  }
+
+  private checkCell(node: SimNode, m: MealId): void {
+    const c = fridgeCells(node.doc, F1, [m])[0]!;
+    if (c.S < 0) this.fail(`${node.name}: S(${m}) = ${c.S} < 0`);
+    const rf = rightsFold(node.doc, F1, m);
+    let sum = rf.unassigned;
+    for (const [r, v] of rf.rights) {
+      if (v < 0) this.fail(`${node.name}: rights of ${r} for ${m} = ${v} < 0`);
+      sum += v;
+    }
+    if (rf.unassigned < 0) this.fail(`${node.name}: unassigned rights ${rf.unassigned} < 0`);
+    if (sum !== c.S) this.fail(`${node.name}: rights of ${m} sum to ${sum}, S = ${c.S}`);
+  }
+
+  /** Delivers everything, then runs reconciliation and recall answers to a fixpoint. */
+  quiesce(): void {
+    for (let round = 0; round < 12; round++) {
+      this.net.settle();
+      this.checkStep();
+      const before = this.net.fingerprint();
+      this.reconcile();
+      answerRecalls(this.doc('c1'), ORIGINS.reconciler);
+      answerRecalls(this.doc('c2'), ORIGINS.reconciler);
+      this.net.settle();
+      this.checkStep();
+      if (this.net.fingerprint() === before) return;
+    }
+    this.fail('reconciliation does not reach a fixpoint');
+  }
+
+  /** Checks at quiescence: every node has everything. */
+  checkQuiescent(label: string): void {
+    const digests = new Set<string>();
+    for (const node of this.net.nodes.values()) {
+      const view = fridgeView(node.doc, F1);
+      digests.add(JSON.stringify(view));
+      for (const c of view.cells) {
+        if (c.S !== Math.max(0, c.Teff - c.R)) this.fail(`${label} ${node.name} ${c.meal}: S=${c.S} but max(0, Teff−R) = ${Math.max(0, c.Teff - c.R)} (Teff=${c.Teff}, R=${c.R})`);
+        if (c.shortage !== Math.max(0, c.R - c.Teff)) this.fail(`${label} ${node.name} ${c.meal}: shortage ${c.shortage}`);
+        if (c.shortage > 0 && c.affectedOrders.length === 0) this.fail(`${label} ${node.name} ${c.meal}: shortage without affected orders`);
+      }
+      // Materialising from scratch gives the same fold as the incremental materialiser.
+      const fresh = newDoc(undefined);
+      fresh.applyUpdate(Y.encodeStateAsUpdate(node.doc.ydoc), { kind: 'storage-load' });
+      if (JSON.stringify(fridgeView(fresh, F1)) !== JSON.stringify(view)) this.fail(`${label} ${node.name}: reloaded document folds differently`);
+    }
+    if (digests.size !== 1) this.fail(`${label}: replicas with the same updates fold differently:\n${[...digests].join('\n')}`);
+    // Replaying every delivered message again changes nothing (central validates gateway replays too).
+    const before = [...this.net.nodes.values()].map((n) => JSON.stringify(fridgeView(n.doc, F1)));
+    for (let k = 0; k < this.net.delivered.length; k++) this.net.duplicate(k);
+    this.net.flush();
+    if (this.net.failures.length > 0) this.fail(`${label} replay: ${this.net.failures.join('; ')}`);
+    const after = [...this.net.nodes.values()].map((n) => JSON.stringify(fridgeView(n.doc, F1)));
+    if (before.join() !== after.join()) this.fail(`${label}: replaying delivered messages changed the folds`);
+    if (this.oracle) {
+      for (const node of this.net.nodes.values()) {
+        for (const m of MEALS) {
+          const a = automergeSellable(node.am!, m);
+          const s = fridgeCells(node.doc, F1, [m])[0]!.S;
+          if (a !== s) this.fail(`${label} Automerge oracle ${node.name} ${m}: S=${s}, automerge=${a}`);
+        }
+      }
+    }
+  }
+
+  /** The sequential model: after a final snapshot of the physical fridge, T, R and S are known exactly. */
+  checkModel(): void {
+    const d = this.doc('c1');
+    let totalS = 0;
+    for (const [k, m] of MEALS.entries()) {
+      const c = fridgeCells(d, F1, [m])[0]!;
+      const R = this.orders
+        .filter((o) => o.createdAt.size > 0 && [...o.states].every((s) => s === 'reserved'))
+        .reduce((a, o) => a + (o.lines.find(([x]) => x === m)?.[1] ?? 0), 0);
+      const phys = this.physical[k]!;
+      if (c.T !== phys || c.Teff !== phys) this.fail(`model: ${m} T=${c.T} Teff=${c.Teff}, the fridge holds ${phys}`);
+      if (c.R !== R) this.fail(`model: ${m} R=${c.R}, expected ${R}`);
+      if (c.S !== Math.max(0, phys - R)) this.fail(`model: ${m} S=${c.S}, expected ${Math.max(0, phys - R)}`);
+      totalS += c.S;
+      // No oversell: confirmed units never exceed what the counter let takers decrement.
+      const inc = [...(d.index.counters.get(F1)?.get(m)?.values() ?? [])].reduce((a, [i]) => a + i, 0);
+      const decAll = [...(d.index.counters.get(F1)?.get(m)?.values() ?? [])].reduce((a, [, x]) => a + x, 0);
+      let conf = 0;
+      for (const [key, q] of this.confirmed) if (key.endsWith(`|${m}`)) conf += q;
+      if (conf > inc - (decAll - conf)) this.fail(`oversell: ${conf} units of ${m} confirmed, counter allowed ${inc - (decAll - conf)}`);
+    }
+    if (totalS !== this.ledger) this.fail(`model ledger: S=${totalS}, increments − decrements − reserved = ${this.ledger}`);
+  }
+
+  /** The final snapshot: the fridge reports what it holds and both gateways hear it. */
+  finalSnapshot(): void {
+    this.mqtt.length = 0;
+    this.emitSnapshot();
+    for (const m of this.mqtt.splice(0)) this.hear(m);
+  }
+
+  /** Forged variants of real traffic must be rejected without touching central's document. */
+  checkForgeries(): void {
+    const c1 = this.doc('c1');
+    const g2 = this.net.node('g2');
+    const g1 = this.net.node('g1');
+    const sv = Y.encodeStateVector(c1.ydoc);
+    const verdict = (u: Uint8Array, sender: SimNode, clients: Set<number>) => validateUpdate(c1, u, { replica: sender.replica, clients });
+    const expectReject = (what: string, v: ReturnType<typeof verdict>, codes: string[]) => {
+      if (v.ok || !codes.includes(v.code)) this.fail(`forgery "${what}" got ${JSON.stringify(v)}, expected ${codes.join('|')}`);
+    };
+    const g1Clients = this.net.registered.get(g1.replica)!;
+    const g2Clients = this.net.registered.get(g2.replica)!;
+    // g2 writes into g1's root, in a scratch copy of central's state.
+    const scratch = newDoc(g2.replica, [...g2Clients][0]!, Y.encodeStateAsUpdate(c1.ydoc));
+    const cap: Uint8Array[] = [];
+    scratch.ydoc.on('update', (u: Uint8Array) => cap.push(u));
+    scratch.ydoc.getArray(`r:${g1.replica}`).push([[keys.counter(F1, M1), [999, 0]]]);
+    expectReject('write into another root', verdict(cap.pop()!, g2, g2Clients), ['FOREIGN_STRUCTURE']);
+    // g1 (its own client id) shrinks its counter, or decrements beyond its rights.
+    const g1scratch = () => {
+      const d = newDoc(g1.replica, [...g1Clients].at(-1)!, Y.encodeStateAsUpdate(c1.ydoc));
+      const cap1: Uint8Array[] = [];
+      d.ydoc.on('update', (u: Uint8Array) => cap1.push(u));
+      return { d, cap1 };
+    };
+    const own = c1.get(g1.replica, keys.counter(F1, M1)) as [number, number] | undefined;
+    {
+      // A new, honest increment by g1: accepted from g1, rejected when g2 claims it.
+      const { d, cap1 } = g1scratch();
+      d.transact(ORIGINS.test, (w) => w.set(keys.counter(F1, M1), [(own?.[0] ?? 0) + 1, own?.[1] ?? 0]));
+      const u = cap1.pop()!;
+      const honest = verdict(u, g1, g1Clients);
+      if (!honest.ok) this.fail(`honest control update rejected: ${JSON.stringify(honest)}`);
+      expectReject("g1's update sent as g2", verdict(u, g2, g2Clients), ['FOREIGN_CLIENT']);
+    }
+    if (own !== undefined && own[0] > 0) {
+      const { d, cap1 } = g1scratch();
+      d.transact(ORIGINS.test, (w) => w.set(keys.counter(F1, M1), [own[0] - 1, own[1]]));
+      expectReject('shrinking counter', verdict(cap1.pop()!, g1, g1Clients), ['NOT_FORWARD']);
+    }
+    {
+      const { d, cap1 } = g1scratch();
+      const cur = own ?? [0, 0];
+      const rights = rightsFold(c1, F1, M1).rights.get(g1.replica) ?? 0;
+      d.transact(ORIGINS.test, (w) => w.set(keys.counter(F1, M1), [cur[0], cur[1] + rights + 1]));
+      expectReject('decrement beyond rights', verdict(cap1.pop()!, g1, g1Clients), ['RIGHTS_NEGATIVE']);
+    }
+    // g2 deletes c1's live items.
+    const liveOfC1 = [...(c1.entriesOf(C1).keys())];
+    if (liveOfC1.length > 0) {
+      const del = newDoc(g2.replica, [...g2Clients][0]!, Y.encodeStateAsUpdate(c1.ydoc));
+      const capd: Uint8Array[] = [];
+      del.ydoc.on('update', (u: Uint8Array) => capd.push(u));
+      del.ydoc.transact(() => del.ydoc.getArray(`r:${C1}`).delete(0, 1));
+      if (capd.length > 0) expectReject('deleting another replica\'s items', verdict(capd.pop()!, g2, g2Clients), ['FOREIGN_DELETE']);
+    }
+    if (Buffer.compare(Buffer.from(sv), Buffer.from(Y.encodeStateVector(c1.ydoc))) !== 0) this.fail('validation changed the live document');
+  }
+}
+
+/** Plays one history and checks every invariant; throws on a violation. */
+export function runHistory(h: History, opts: { forgeries?: boolean } = {}): HistoryStats {
+  const run = new Run(h.oracle);
+  for (const s of h.steps) {
+    run.step(s);
+    run.checkStep();
+  }
+  run.quiesce();
+  run.checkQuiescent('quiescence');
+  run.finalSnapshot();
+  run.quiesce();
+  run.checkQuiescent('after final snapshot');
+  run.checkModel();
+  if (opts.forgeries) run.checkForgeries();
+  run.stats.validated = run.net.stats.validated;
+  run.stats.deferred = run.net.stats.deferred;
+  return run.stats;
+}
+
+/** Expiry is driven by the reconciler; centrals may also expire holds on their own view. */
+export { expireHolds };
