@@ -1,0 +1,124 @@
+/**
+ * The dashboard page in a real browser against a fake central (helpers/fake-central.ts): login,
+ * fleet tree, live updates in place, filters kept in the URL, the venue view (chart, rights,
+ * orders, events), alerts in the live region, the stale banner on disconnect, and a tablet layout.
+ * The end-to-end test with the real central and gateway is dashboard.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumPath, collectErrors, launchChromium, screenshot, signIn } from './helpers/browser.ts';
+import { FakeCentral, sampleFleet } from './helpers/fake-central.ts';
+
+const exe = chromiumPath();
+
+describe.skipIf(exe === undefined)('dashboard page (fake central, chromium)', () => {
+  let central: FakeCentral;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    central = new FakeCentral({ viewerToken: 'view-secret', appToken: 'app-secret', venues: sampleFleet(), version: '0.1.0-test' });
+    await central.start(0);
+    browser = await launchChromium(exe!);
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    errors = collectErrors(page);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await central?.stop();
+  });
+
+  it('refuses a wrong token and keeps the login form', async () => {
+    await page.goto(`${central.url}/dashboard/`);
+    await signIn(page, 'wrong');
+    await expect.poll(() => page.locator('#login-error').textContent()).toContain('401');
+    expect(await page.locator('#login').isVisible()).toBe(true);
+  });
+
+  it('shows the fleet tree with state, shortages and central version', async () => {
+    await signIn(page, 'view-secret');
+    const cell = page.locator('[data-cell="fr-b1/bowl-teriyaki"]');
+    await cell.waitFor();
+    expect(await cell.locator('[data-k="S"]').textContent()).toBe('5');
+    expect(await cell.locator('[data-k="R"]').textContent()).toBe('1');
+    // City → venue → gateway → fridge nesting.
+    expect(await page.locator('[data-city="Berlin"] [data-venue="berlin-hq"] [data-gateway="gw-berlin-1"] [data-fridge="fr-b2"]').count()).toBe(1);
+    expect(await page.locator('[data-cell="fr-b2/bowl-teriyaki"]').getAttribute('class')).toContain('shortage');
+    expect(await page.locator('[data-fridge="fr-b2"] [data-k="temp"]').getAttribute('class')).toContain('bad');
+    expect(await page.locator('[data-fridge="fr-g1"] [data-k="online"]').textContent()).toBe('offline');
+    expect(await page.locator('[data-fridge="fr-g1"] [data-k="seen"]').textContent()).toMatch(/5 min ago · \d\d:\d\d:\d\d/);
+    expect(await page.locator('#version').textContent()).toBe('central v0.1.0-test');
+    await expect.poll(() => page.locator('#conn').textContent()).toBe('live');
+    // Alerts are listed and announced in the ARIA live region.
+    expect(await page.locator('#live').getAttribute('aria-live')).toBe('polite');
+    expect(await page.locator('#alerts-list').textContent()).toContain('Shortage: 1 × bowl-teriyaki in fridge fr-b2');
+    await screenshot(page, 'page-fleet');
+  });
+
+  it('updates a row in place when an event arrives', async () => {
+    const row = page.locator('[data-cell="fr-l1/salad-caesar"]');
+    await row.evaluate((el) => ((window as unknown as { __row: Element }).__row = el));
+    central.snapshot('lisbon-campus', 'fr-l1', { 'bowl-teriyaki': 5, 'salad-caesar': 9 });
+    await expect.poll(() => row.locator('[data-k="S"]').textContent(), { timeout: 1000, interval: 50 }).toBe('9');
+    // Same DOM node: updated in place, not rebuilt.
+    expect(await row.evaluate((el) => el === (window as unknown as { __row: Element }).__row)).toBe(true);
+  });
+
+  it('keeps filters and search in the URL', async () => {
+    await page.locator('#f-q').fill('lisbon');
+    await expect.poll(() => page.url()).toContain('q=lisbon');
+    expect(await page.locator('[data-venue]').count()).toBe(1);
+    await page.reload();
+    await page.locator('[data-venue="lisbon-campus"]').waitFor();
+    expect(await page.locator('[data-venue]').count()).toBe(1);
+    expect(await page.locator('#f-q').inputValue()).toBe('lisbon');
+    await page.locator('#f-q').fill('');
+    await page.locator('#f-problems').check();
+    await expect.poll(() => page.url()).toContain('problems=1');
+    expect(await page.locator('[data-fridge]').evaluateAll((els) => els.map((e) => e.getAttribute('data-fridge')).sort())).toEqual(['fr-b2', 'fr-g1']);
+    await page.locator('#f-problems').uncheck();
+  });
+
+  it('shows the venue view with chart, rights, open orders and events', async () => {
+    await page.goto(`${central.url}/dashboard/#/venue/berlin-hq?fridge=fr-b1`);
+    await page.locator('[data-order="ord-12"]').waitFor();
+    central.snapshot('berlin-hq', 'fr-b1', { 'bowl-teriyaki': 4, 'salad-caesar': 4, 'wrap-falafel': 2 });
+    await expect.poll(() => page.locator('#venue [data-cell="fr-b1/bowl-teriyaki"] [data-k="S"]').textContent()).toBe('3');
+    expect(await page.locator('.chart path[data-series="bowl-teriyaki"]').count()).toBe(1);
+    // Rights table: one column per replica; after the snapshot the reconciler holds all of S.
+    const heads = await page.locator('.rights thead th').allTextContents();
+    const col = heads.indexOf('gw:gw-berlin-1:1');
+    expect(col).toBeGreaterThan(2);
+    expect(await page.locator('[data-rights="fr-b1/bowl-teriyaki"] > *').nth(col).textContent()).toBe('3');
+    expect(await page.locator('.events').textContent()).toContain('fridge');
+    expect(await page.locator('[data-order="ord-77"]').getAttribute('class')).toContain('shortage');
+    await screenshot(page, 'page-venue');
+  });
+
+  it('shows a stale banner while central is down and clears it on reconnect', async () => {
+    await central.stop();
+    const banner = page.locator('#stale');
+    await banner.waitFor({ state: 'visible', timeout: 5000 });
+    expect(await banner.textContent()).toMatch(/Disconnected from central — data as of \d\d:\d\d:\d\d/);
+    expect(await page.locator('#live').textContent()).toContain('Disconnected');
+    await screenshot(page, 'page-disconnected');
+    await central.start();
+    await banner.waitFor({ state: 'hidden', timeout: 10_000 });
+    // Resumed: a new event reaches the page.
+    central.snapshot('berlin-hq', 'fr-b1', { 'bowl-teriyaki': 7, 'salad-caesar': 4, 'wrap-falafel': 2 });
+    await expect.poll(() => page.locator('#venue [data-cell="fr-b1/bowl-teriyaki"] [data-k="S"]').textContent()).toBe('6');
+  });
+
+  it('is usable on a tablet', async () => {
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.goto(`${central.url}/dashboard/#/`);
+    await page.locator('#fleet [data-cell="fr-b1/bowl-teriyaki"]').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(page, 'page-tablet');
+    const unexpected = errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|ERR_EMPTY_RESPONSE|401/.test(e));
+    expect(unexpected).toEqual([]);
+  });
+});
