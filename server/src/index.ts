@@ -1,1 +1,7 @@
-export {};
+/** `@fridgesync/server`: the central server. `buildApp` for tests and embedding, `main` for the CLI. */
+export { buildApp, type Central, type CentralDeps } from './app.ts';
+export { CentralConfigSchema, type CentralConfig, type CentralConfigInput, type TokenEntry, type Role } from './config-schema.ts';
+export { hashToken } from './auth.ts';
+export type { DocStorage, StoredVenue } from './storage/storage-port.ts';
+export { createLevelStorage } from './storage/level-storage.ts';
+export { createMemoryStorage } from './storage/memory-storage.ts';

@@ -1,0 +1,73 @@
+/**
+ * Bearer-token authentication. The config stores only `sha256:<hex>` hashes; a presented token is
+ * hashed and compared against every configured hash in constant time (`timingSafeEqual`), so
+ * neither the token nor which entry almost matched leaks through timing.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FridgesyncError, type GatewayId, type VenueId } from '@fridgesync/shared';
+import type { Role, TokenEntry } from './config-schema.ts';
+
+/** Who is calling. */
+export interface Principal {
+  role: Role;
+  /** Token name from the config (for logs). */
+  name: string;
+  /** Stable key of the token (its hash), for per-token limits. Never a secret. */
+  tokenKey: string;
+  venueId?: VenueId;
+  gatewayId?: GatewayId;
+}
+
+/** The config form of a token's hash. */
+export function hashToken(token: string): string {
+  return 'sha256:' + createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Resolves tokens to principals. */
+export class Authenticator {
+  private readonly entries: Array<{ digest: Buffer; entry: TokenEntry }>;
+  constructor(tokens: readonly TokenEntry[]) {
+    this.entries = tokens.map((entry) => ({ digest: Buffer.from(entry.hash.slice('sha256:'.length), 'hex'), entry }));
+  }
+
+  /** The principal of a raw token, or `undefined`. */
+  resolve(token: string | undefined): Principal | undefined {
+    if (token === undefined || token.length === 0 || token.length > 4096) return undefined;
+    const digest = createHash('sha256').update(token, 'utf8').digest();
+    let found: TokenEntry | undefined;
+    // No early exit: every entry is compared.
+    for (const e of this.entries) if (timingSafeEqual(e.digest, digest) && found === undefined) found = e.entry;
+    if (found === undefined) return undefined;
+    const p: Principal = { role: found.role, name: found.name, tokenKey: found.hash };
+    if (found.role === 'gateway') {
+      p.venueId = found.venueId;
+      p.gatewayId = found.gatewayId;
+    }
+    return p;
+  }
+
+  /** The principal of a request: `Authorization: Bearer …`, or `?token=` (websocket clients, EventSource). */
+  fromRequest(req: FastifyRequest): Principal | undefined {
+    const h = req.headers.authorization;
+    if (typeof h === 'string' && h.startsWith('Bearer ')) return this.resolve(h.slice(7).trim());
+    const q = (req.query as Record<string, unknown> | undefined)?.token;
+    return typeof q === 'string' ? this.resolve(q) : undefined;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** A preHandler that requires one of `roles`: 401 without a valid token, 403 for another role. */
+export function requireRole(auth: Authenticator, ...roles: Role[]) {
+  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const p = auth.fromRequest(req);
+    if (p === undefined) throw new FridgesyncError('UNAUTHENTICATED');
+    if (!roles.includes(p.role)) throw new FridgesyncError('FORBIDDEN', `role ${p.role} may not use this route`);
+    req.principal = p;
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The configuration of one central process (`fridgesync central --config central.yaml`). Parsed
+ * once at start by `loadConfig` (YAML < `FRIDGESYNC_` environment), every problem reported at once,
+ * then frozen. Each option says its unit, default and how to size it.
+ */
+import { z } from 'zod';
+import {
+  FridgeIdSchema,
+  FridgeRecordSchema,
+  GatewayIdSchema,
+  GatewayRecordSchema,
+  InstanceIdSchema,
+  MealIdSchema,
+  MealRecordSchema,
+  VenueIdSchema,
+  VenueRecordSchema,
+} from '@fridgesync/shared';
+
+/** A token hash as stored in the config: `sha256:<64 hex>` (see `fridgesync central hash-token`). */
+export const TokenHashSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 lowercase hex> (use `central hash-token`)');
+
+/** One bearer token. Only its hash is stored; a `gateway` token is bound to one venue and gateway. */
+export const TokenEntrySchema = z.discriminatedUnion('role', [
+  z.strictObject({
+    role: z.literal('gateway'),
+    /** Human-readable name, for logs (never the token). */
+    name: z.string().min(1).max(64),
+    hash: TokenHashSchema,
+    venueId: VenueIdSchema,
+    gatewayId: GatewayIdSchema,
+  }),
+  z.strictObject({
+    role: z.enum(['app', 'kitchen', 'admin', 'viewer']),
+    name: z.string().min(1).max(64),
+    hash: TokenHashSchema,
+  }),
+]);
+export type TokenEntry = z.infer<typeof TokenEntrySchema>;
+export type Role = TokenEntry['role'];
+
+/** A venue of the seed with its fridges and gateways. */
+const SeedVenueSchema = VenueRecordSchema.extend({
+  id: VenueIdSchema,
+  fridges: z.array(FridgeRecordSchema.omit({ venueId: true }).extend({ id: FridgeIdSchema })).default([]),
+  gateways: z.array(GatewayRecordSchema.omit({ venueId: true }).extend({ id: GatewayIdSchema })).default([]),
+});
+
+/** The central configuration schema. */
+export const CentralConfigSchema = z.strictObject({
+  /**
+   * Instance id: this process writes as replica `central:<instanceId>`. Must be stable across
+   * restarts of the same data directory and unique among central processes. Default `c1`.
+   */
+  instanceId: InstanceIdSchema.default('c1' as never),
+  http: z
+    .strictObject({
+      /** Listen address. Default `127.0.0.1`; `0.0.0.0` to serve the network. */
+      host: z.string().min(1).default('127.0.0.1'),
+      /** TCP port; `0` picks a free port (tests). Default 8080. */
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** Largest accepted request body, bytes. Default 1 MiB: a promotions CSV of ~10k rows. */
+      bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      /** Requests per minute per token (or IP) on write routes. Default 600; size for the busiest app node. */
+      writeRateLimitPerMinute: z.number().int().min(1).default(600),
+      /** Grace period for in-flight requests and sockets on shutdown, ms. Default 10 000. */
+      shutdownGraceMs: z.number().int().min(0).default(10_000),
+    })
+    .prefault({}),
+  storage: z
+    .strictObject({
+      /** `level` (classic-level, synced writes) or `memory` (tests, demos: nothing survives). Default `level`. */
+      engine: z.enum(['level', 'memory']).default('level'),
+      /** Directory of the LevelDB store. Default `./data/central`. */
+      dataDir: z.string().min(1).default('./data/central'),
+      /**
+       * Compact a venue's log into one update once it holds this many appended updates. Default
+       * 500: loading 500 small updates takes a few ms; larger values trade load time for fewer rewrites.
+       */
+      compactEvery: z.number().int().min(2).default(500),
+    })
+    .prefault({}),
+  documents: z
+    .strictObject({
+      /** Unload a document after this long without connections or writes, ms. Default 600 000 (10 min). */
+      idleUnloadMs: z.number().int().min(1000).default(600_000),
+    })
+    .prefault({}),
+  sync: z
+    .strictObject({
+      /** Largest websocket frame, bytes; bigger frames close the socket with 1009. Default 4 MiB (a full venue state). */
+      maxFrameBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+      /** Time a writer has to send `hello` after the upgrade, ms. Default 10 000. */
+      preAuthMs: z.number().int().min(100).default(10_000),
+      /**
+       * Bytes queued for one socket before it is closed as a slow consumer (4429). Default 8 MiB:
+       * several full-state syncs; a viewer that cannot keep up reconnects and resyncs.
+       */
+      maxBufferedBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
+      /** Open sync sockets per token. Default 8 (an HA pair reconnecting plus dashboards). */
+      maxConnectionsPerToken: z.number().int().min(1).default(8),
+    })
+    .prefault({}),
+  orders: z
+    .strictObject({
+      /** How often central expires its due holds and prunes settled orders, ms. Default 1 000. */
+      sweepMs: z.number().int().min(10).default(1000),
+      /** Keep settled orders this long before pruning own entries, ms. Default 7 days. */
+      retentionMs: z.number().int().min(0).default(7 * 24 * 3600 * 1000),
+    })
+    .prefault({}),
+  events: z
+    .strictObject({
+      /** Events kept for `Last-Event-ID` resume. Default 10 000 (minutes of a busy city). */
+      retainEvents: z.number().int().min(10).default(10_000),
+      /** Resume window, ms; older ids get a `refetch` event. Default 300 000 (5 min). */
+      retainMs: z.number().int().min(1000).default(300_000),
+      /** SSE heartbeat comment interval, ms. Default 15 000 (below common proxy idle timeouts). */
+      heartbeatMs: z.number().int().min(100).default(15_000),
+    })
+    .prefault({}),
+  /** Bearer tokens by role (hashes only). */
+  tokens: z.array(TokenEntrySchema).default([]),
+  registry: z
+    .strictObject({
+      /**
+       * How the seed lands in the venue documents at start: `missing` writes only records the
+       * documents lack (admin API edits win), `overwrite` rewrites records that differ. Default `missing`.
+       */
+      seedMode: z.enum(['missing', 'overwrite']).default('missing'),
+      venues: z.array(SeedVenueSchema).default([]),
+      meals: z.array(MealRecordSchema.extend({ id: MealIdSchema })).default([]),
+    })
+    .prefault({}),
+  /** pino level. Default `info`. */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** The validated, frozen central configuration. */
+export type CentralConfig = z.infer<typeof CentralConfigSchema>;
+/** Input accepted by {@link CentralConfigSchema} (YAML shape). */
+export type CentralConfigInput = z.input<typeof CentralConfigSchema>;

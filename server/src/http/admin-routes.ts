@@ -1,0 +1,113 @@
+/**
+ * Admin registry API: venues, fridges (reconciler gateway, par levels), gateways and meals. Every
+ * change lands in central-owned `cfg/…` entries of the venue document(s), HLC-versioned, so gateways
+ * see it through sync and concurrent central edits converge.
+ */
+import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  FridgeIdSchema,
+  FridgeRecordSchema,
+  FridgesyncError,
+  GatewayIdSchema,
+  GatewayRecordSchema,
+  MealIdSchema,
+  MealRecordSchema,
+  VenueIdSchema,
+  VenueRecordSchema,
+  type VenueId,
+} from '@fridgesync/shared';
+import { requireRole, type Authenticator } from '../auth.ts';
+import type { DocRegistry } from '../doc-registry.ts';
+import type { ReadModel } from '../read-model.ts';
+import type { CentralWriter, ConfigWrite } from '../central-writer.ts';
+import type { RateLimitConfig } from './rate-limit.ts';
+
+/** What the admin routes need. */
+export interface AdminDeps {
+  auth: Authenticator;
+  registry: DocRegistry;
+  model: ReadModel;
+  writer: CentralWriter;
+  rateLimit: RateLimitConfig;
+  /** Venues central knows (seeded, stored, created here). */
+  knownVenues: Set<string>;
+}
+
+/** Registers `/v1/admin/…`. */
+export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const opts = { preHandler: requireRole(d.auth, 'admin'), config: { rateLimit: d.rateLimit } };
+  const write = async (venue: VenueId, writes: ConfigWrite[]) => {
+    const host = await d.registry.acquire(venue);
+    d.writer.writeConfig(host, writes);
+    await host.whenDurable();
+  };
+  const venueOf = (id: VenueId) => {
+    const vm = d.model.get(id);
+    if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
+    return vm;
+  };
+
+  r.put(
+    '/v1/admin/venues/:venueId',
+    { ...opts, schema: { tags: ['admin'], summary: 'Create or change a venue', params: z.object({ venueId: VenueIdSchema }), body: VenueRecordSchema } },
+    async (req) => {
+      const id = req.params.venueId;
+      const isNew = d.model.get(id) === undefined;
+      const writes: ConfigWrite[] = [{ section: 'venue', id, record: req.body }];
+      if (isNew) {
+        // A new venue document gets the whole meal catalog.
+        const meals = new Map<string, unknown>();
+        for (const vm of d.model.venuesIn()) for (const [m, rec] of vm.meals) meals.set(m, rec);
+        for (const [m, rec] of meals) writes.push({ section: 'meal', id: m, record: rec as never });
+      }
+      d.knownVenues.add(id);
+      await write(id, writes);
+      return { venueId: id, ...req.body };
+    },
+  );
+  r.put(
+    '/v1/admin/venues/:venueId/fridges/:fridgeId',
+    {
+      ...opts,
+      schema: { tags: ['admin'], summary: 'Create or change a fridge (reconciler gateway, par levels)', params: z.object({ venueId: VenueIdSchema, fridgeId: FridgeIdSchema }), body: FridgeRecordSchema.omit({ venueId: true }) },
+    },
+    async (req) => {
+      venueOf(req.params.venueId);
+      const record = { ...req.body, venueId: req.params.venueId };
+      await write(req.params.venueId, [{ section: 'fridge', id: req.params.fridgeId, record }]);
+      return { fridgeId: req.params.fridgeId, ...record };
+    },
+  );
+  r.delete(
+    '/v1/admin/venues/:venueId/fridges/:fridgeId',
+    { ...opts, schema: { tags: ['admin'], summary: 'Remove a fridge from the registry', params: z.object({ venueId: VenueIdSchema, fridgeId: FridgeIdSchema }) } },
+    async (req) => {
+      const vm = venueOf(req.params.venueId);
+      if (vm.fridges.get(req.params.fridgeId)?.view.config === undefined) throw new FridgesyncError('UNKNOWN_FRIDGE');
+      await write(req.params.venueId, [{ section: 'fridge', id: req.params.fridgeId, record: null }]);
+      return { deleted: req.params.fridgeId };
+    },
+  );
+  r.put(
+    '/v1/admin/venues/:venueId/gateways/:gatewayId',
+    { ...opts, schema: { tags: ['admin'], summary: 'Register or change a gateway', params: z.object({ venueId: VenueIdSchema, gatewayId: GatewayIdSchema }), body: GatewayRecordSchema.omit({ venueId: true }) } },
+    async (req) => {
+      venueOf(req.params.venueId);
+      const record = { ...req.body, venueId: req.params.venueId };
+      await write(req.params.venueId, [{ section: 'gateway', id: req.params.gatewayId, record }]);
+      return { gatewayId: req.params.gatewayId, ...record };
+    },
+  );
+  r.put(
+    '/v1/admin/meals/:mealId',
+    { ...opts, schema: { tags: ['admin'], summary: 'Create or change a meal in every venue', params: z.object({ mealId: MealIdSchema }), body: MealRecordSchema } },
+    async (req) => {
+      const venues = d.model.venuesIn().map((v) => v.venueId);
+      await Promise.all(venues.map((v) => write(v, [{ section: 'meal', id: req.params.mealId, record: req.body }])));
+      return { mealId: req.params.mealId, ...req.body, venues: venues.length };
+    },
+  );
+}

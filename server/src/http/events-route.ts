@@ -1,0 +1,74 @@
+/**
+ * `GET /v1/events`: server-sent events of merged-state changes (`fridge`, `venue`). Each event
+ * carries an id; a client that reconnects with `Last-Event-ID` (header, or `?lastEventId=` for
+ * clients that cannot set it) gets every event after it while they are retained, or one `refetch`
+ * event telling it to reload state through the REST routes. `?venueId=` narrows the stream.
+ */
+import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { VenueIdSchema } from '@fridgesync/shared';
+import { requireRole, type Authenticator } from '../auth.ts';
+import type { ChangeEvent, EventHub } from '../event-hub.ts';
+import type { ReadModel } from '../read-model.ts';
+import type { Metrics } from '../metrics.ts';
+
+/** Bytes queued for one stream before it is dropped (a stalled client must not hold memory). */
+const MAX_STREAM_BUFFER = 4 * 1024 * 1024;
+
+/** Registers the change feed; returns a function that ends every open stream (shutdown). */
+export function registerEventsRoute(app: FastifyInstance, auth: Authenticator, hub: EventHub, model: ReadModel, metrics: Metrics, heartbeatMs: number): () => void {
+  const open = new Set<() => void>();
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.get(
+    '/v1/events',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Server-sent events of merged-state changes, resumable with Last-Event-ID',
+        querystring: z.object({ venueId: VenueIdSchema.optional(), lastEventId: z.string().max(64).optional(), token: z.string().optional() }),
+      },
+      preHandler: requireRole(auth, 'viewer', 'admin', 'kitchen'),
+    },
+    async (req, reply) => {
+      const venue = req.query.venueId;
+      const last = (req.headers['last-event-id'] as string | undefined) ?? req.query.lastEventId;
+      model.flush();
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      const write = (chunk: string) => {
+        if (res.writableLength > MAX_STREAM_BUFFER) return end();
+        res.write(chunk);
+      };
+      const send = (e: ChangeEvent) => {
+        if (venue !== undefined && e.venueId !== venue) return;
+        write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
+      };
+      write(`retry: 2000\n: connected ${hub.lastId()}\n\n`);
+      if (last !== undefined) {
+        const resume = hub.since(last);
+        if (resume.ok) for (const e of resume.events) send(e);
+        else write(`id: ${hub.lastId()}\nevent: refetch\ndata: ${JSON.stringify({ reason: 'the events after this id are no longer retained' })}\n\n`);
+      }
+      const unsubscribe = hub.subscribe(send);
+      const heartbeat = setInterval(() => write(': ping\n\n'), heartbeatMs);
+      metrics.sseClients.inc();
+      let ended = false;
+      function end() {
+        if (ended) return;
+        ended = true;
+        unsubscribe();
+        clearInterval(heartbeat);
+        metrics.sseClients.dec();
+        open.delete(end);
+        res.end();
+      }
+      open.add(end);
+      req.raw.on('close', end);
+    },
+  );
+  return () => {
+    for (const end of [...open]) end();
+  };
+}

@@ -1,0 +1,37 @@
+/** `GET /v1/venues`, `GET /v1/venues/{venueId}`, `GET /v1/catalog?city=`: answered from the read model. */
+import { z } from 'zod';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { CitySchema, FridgesyncError, VenueIdSchema } from '@fridgesync/shared';
+import { requireRole, type Authenticator } from '../auth.ts';
+import type { ReadModel } from '../read-model.ts';
+import type { GatewayPresence } from '../sync/gateway-presence.ts';
+import type { DocRegistry } from '../doc-registry.ts';
+import { catalogJson, venueDetailJson, venueListJson } from '../venue-views.ts';
+
+/** Registers the read routes. */
+export function registerReadRoutes(app: FastifyInstance, auth: Authenticator, model: ReadModel, presence: GatewayPresence, registry: DocRegistry): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const readers = requireRole(auth, 'viewer', 'admin', 'kitchen');
+  r.get('/v1/venues', { schema: { tags: ['venues'], summary: 'Every venue with totals' }, preHandler: readers }, async () => venueListJson(model));
+  r.get(
+    '/v1/venues/:venueId',
+    {
+      schema: { tags: ['venues'], summary: 'Merged state of a venue: per fridge and meal T, T_eff, R, S, drift, rights, shortages; gateway links', params: z.object({ venueId: VenueIdSchema }) },
+      preHandler: readers,
+    },
+    async (req) => {
+      const vm = model.get(req.params.venueId);
+      if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
+      return venueDetailJson(model, vm, presence, registry);
+    },
+  );
+  r.get(
+    '/v1/catalog',
+    {
+      schema: { tags: ['catalog'], summary: 'What a customer can order now, by venue and fridge, promotion prices applied', querystring: z.object({ city: CitySchema.optional() }) },
+      preHandler: requireRole(auth, 'app', 'viewer', 'admin', 'kitchen'),
+    },
+    async (req) => catalogJson(model, req.query.city),
+  );
+}

@@ -1,0 +1,106 @@
+/**
+ * Kitchen deliveries and the refill plan (issue 4, "Kitchen and promotions"). A delivery is an
+ * announced restock written by central as `dl/<deliveryId>`; it shows as `incoming` until a fridge
+ * snapshot newer than the announcement arrives, then as `observed` with the discrepancy between what
+ * was announced and what the fridge reports. The refill plan says per fridge and meal what to bring
+ * next: up to par, after open orders and what is already on its way.
+ */
+import { FridgesyncError, keys, type DeliveryBody, type DeliveryValue, type VenueId } from '@fridgesync/shared';
+import type { DocRegistry } from './doc-registry.ts';
+import type { DeliveryModel, ReadModel, VenueModel } from './read-model.ts';
+import { API, stableJson } from './central-writer.ts';
+
+/** The API view of one delivery. */
+export function deliveryJson(vm: VenueModel, d: DeliveryModel) {
+  const f = vm.fridges.get(d.value.f);
+  const snapTs = f?.view.snapshot?.ts;
+  const observed = snapTs !== undefined && snapTs > d.value.at;
+  return {
+    deliveryId: d.deliveryId,
+    venueId: vm.venueId,
+    fridgeId: d.value.f,
+    announcedAt: new Date(d.value.at).toISOString(),
+    status: observed ? ('observed' as const) : ('incoming' as const),
+    items: Object.entries(d.value.i)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([mealId, announced]) => {
+        if (!observed) return { mealId, announced, observedTotal: null, before: d.before?.[mealId] ?? null, discrepancy: null };
+        const T = f?.view.cells.find((c) => c.meal === mealId)?.T ?? 0;
+        const before = d.before?.[mealId];
+        // With a baseline: what arrived minus what was announced. Without one (central restarted
+        // in between): the observed total minus the announcement, a lower bound of the shortfall.
+        return { mealId, announced, observedTotal: T, before: before ?? null, discrepancy: T - (before ?? 0) - announced };
+      }),
+  };
+}
+
+/** Deliveries and refill plans. */
+export class KitchenService {
+  constructor(
+    private readonly registry: DocRegistry,
+    private readonly model: ReadModel,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Announces a delivery; idempotent by delivery id (same contents → 200, other contents → 409). */
+  async announce(body: DeliveryBody): Promise<{ status: 200 | 201; delivery: ReturnType<typeof deliveryJson> }> {
+    const vm = this.model.get(body.venueId);
+    if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
+    if (vm.fridges.get(body.fridgeId)?.view.config?.venueId !== body.venueId) throw new FridgesyncError('UNKNOWN_FRIDGE');
+    for (const m of Object.keys(body.items)) if (!vm.meals.has(m)) throw new FridgesyncError('UNKNOWN_MEAL', `no such meal: ${m}`);
+    const host = await this.registry.acquire(body.venueId);
+    const existing = vm.deliveries.get(body.deliveryId);
+    if (existing !== undefined) {
+      if (existing.value.f !== body.fridgeId || stableJson(existing.value.i) !== stableJson(body.items)) {
+        throw new FridgesyncError('ORDER_CONFLICT', 'A delivery with this id exists with different contents.');
+      }
+      return { status: 200, delivery: deliveryJson(vm, existing) };
+    }
+    const value: DeliveryValue = { f: body.fridgeId, i: { ...body.items }, at: this.now() };
+    host.doc.transact(API, (w) => w.set(keys.delivery(body.deliveryId), value));
+    this.model.noteDeliveryBaseline(body.venueId, body.deliveryId, body.fridgeId);
+    await host.whenDurable();
+    const d = this.model.get(body.venueId)!.deliveries.get(body.deliveryId)!;
+    return { status: 201, delivery: deliveryJson(vm, d) };
+  }
+
+  /** Deliveries of a venue (all venues without one), newest first. */
+  list(venue?: VenueId) {
+    const out: Array<ReturnType<typeof deliveryJson>> = [];
+    for (const vm of this.model.venuesIn()) if (venue === undefined || vm.venueId === venue) for (const d of vm.deliveries.values()) out.push(deliveryJson(vm, d));
+    return out.sort((a, b) => (a.announcedAt < b.announcedAt ? 1 : -1));
+  }
+
+  /** What to bring next, per venue, fridge and meal of a city. */
+  refillPlan(city?: string) {
+    return {
+      city: city ?? null,
+      at: new Date(this.now()).toISOString(),
+      fridges: this.model.venuesIn(city).flatMap((vm) =>
+        this.model.fridgesOf(vm).map(([fridgeId, f]) => {
+          const incoming = new Map<string, number>();
+          for (const d of vm.deliveries.values()) {
+            if (d.value.f !== fridgeId || deliveryJson(vm, d).status !== 'incoming') continue;
+            for (const [m, n] of Object.entries(d.value.i)) incoming.set(m, (incoming.get(m) ?? 0) + n);
+          }
+          const par = f.view.config?.par ?? {};
+          const meals = new Set([...Object.keys(par), ...f.view.cells.map((c) => c.meal as string)]);
+          return {
+            venueId: vm.venueId,
+            fridgeId,
+            lines: [...meals].sort().map((mealId) => {
+              const c = f.view.cells.find((x) => x.meal === mealId);
+              const Teff = c?.Teff ?? 0;
+              const R = c?.R ?? 0;
+              const p = (par as Record<string, number>)[mealId] ?? 0;
+              const inc = incoming.get(mealId) ?? 0;
+              // Reserved meals leave the fridge; what is on its way counts as there.
+              const bring = Math.max(0, p - Math.max(0, Teff - R) - inc);
+              return { mealId, par: p, Teff, R, incoming: inc, recentSales: f.recentSales[mealId] ?? 0, bring };
+            }),
+          };
+        }),
+      ),
+    };
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Entry point of central: `fridgesync central [run] [--config FILE]`, `config check`,
+ * `hash-token TOKEN`, `--help`, `--version`. Reads argv, the environment and the config file, then
+ * hands a validated, frozen config to {@link buildApp}. The only file in the server that reads
+ * `process.env`, installs signal handlers or writes to the console.
+ */
+import { readFileSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, envOverrides, loadConfig } from '@fridgesync/shared';
+import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
+import { buildApp } from './app.ts';
+import { hashToken } from './auth.ts';
+import { CENTRAL_VERSION } from './central-writer.ts';
+
+const HELP = `fridgesync central — the central sync and API server
+
+Usage:
+  central [run] [--config FILE]      start the server (default command)
+  central config check [--config FILE]
+                                     validate the configuration, list every problem, print the result
+  central hash-token TOKEN           print the config form (sha256:…) of a bearer token
+  central --help | --version
+
+The config file is YAML (see central.example.yaml). FRIDGESYNC_CONFIG names it when --config is not
+given. Environment variables override it: FRIDGESYNC_HTTP__PORT=9000 sets http.port;
+FRIDGESYNC_<PATH>_FILE=/run/secrets/x reads the value from a file.
+`;
+
+interface Args {
+  command: string[];
+  config: string | undefined;
+  help: boolean;
+  version: boolean;
+  problems: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { command: [], config: undefined, help: false, version: false, problems: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    if (x === '--help' || x === '-h') a.help = true;
+    else if (x === '--version' || x === '-v') a.version = true;
+    else if (x === '--config' || x === '-c') {
+      const v = argv[++i];
+      if (v === undefined) a.problems.push('--config needs a file');
+      else a.config = v;
+    } else if (x.startsWith('--config=')) a.config = x.slice('--config='.length);
+    else if (x.startsWith('-')) a.problems.push(`unknown option ${x}`);
+    else a.command.push(x);
+  }
+  return a;
+}
+
+/** Reads and validates the configuration; throws ConfigError listing every problem. */
+export function readConfig(file: string | undefined, env: Record<string, string | undefined>): CentralConfig {
+  let parsed: unknown;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError([`cannot read ${file}: ${(e as Error).message}`]);
+    }
+    try {
+      parsed = parseYaml(text) ?? {};
+    } catch (e) {
+      throw new ConfigError([`${file} is not valid YAML: ${(e as Error).message}`]);
+    }
+  }
+  return loadConfig(CentralConfigSchema, { file: parsed, env, readFile: (p) => readFileSync(p, 'utf8') }) as CentralConfig;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (args.version) {
+    process.stdout.write(`${CENTRAL_VERSION}\n`);
+    return 0;
+  }
+  if (args.problems.length > 0) {
+    process.stderr.write(args.problems.map((p) => `error: ${p}\n`).join('') + '\n' + HELP);
+    return 2;
+  }
+  const [cmd = 'run', sub] = args.command;
+  if (cmd === 'hash-token') {
+    if (sub === undefined) {
+      process.stderr.write('usage: central hash-token TOKEN\n');
+      return 2;
+    }
+    process.stdout.write(`${hashToken(sub)}\n`);
+    return 0;
+  }
+  const file = args.config ?? process.env.FRIDGESYNC_CONFIG;
+  let config: CentralConfig;
+  try {
+    config = readConfig(file, process.env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    return 2;
+  }
+  if (cmd === 'config') {
+    if (sub !== 'check') {
+      process.stderr.write('usage: central config check [--config FILE]\n');
+      return 2;
+    }
+    const overrides = envOverrides({ env: process.env }).map((o) => `  ${o.variable} → ${o.path.join('.')}`);
+    process.stdout.write(`configuration OK${file ? ` (${file})` : ' (defaults)'}\n`);
+    if (overrides.length > 0) process.stdout.write(`environment overrides:\n${overrides.join('\n')}\n`);
+    process.stdout.write(
+      `instance central:${config.instanceId}, listen ${config.http.host}:${config.http.port}, storage ${config.storage.engine} ${config.storage.engine === 'level' ? config.storage.dataDir : ''}\n` +
+        `${config.registry.venues.length} venue(s), ${config.registry.meals.length} meal(s), ${config.tokens.length} token(s)\n`,
+    );
+    return 0;
+  }
+  if (cmd !== 'run') {
+    process.stderr.write(`unknown command ${cmd}\n\n${HELP}`);
+    return 2;
+  }
+  return run(config);
+}
+
+async function run(config: CentralConfig): Promise<number> {
+  let resolveExit!: (code: number) => void;
+  const exit = new Promise<number>((r) => (resolveExit = r));
+  const central = await buildApp(config, { onFatal: () => resolveExit(1) });
+  const url = await central.listen();
+  process.stdout.write(`central listening on ${url} (dashboard ${url}/dashboard/, API docs ${url}/documentation)\n`);
+  const onSignal = (sig: string) => {
+    central.app.log.info({ signal: sig }, 'shutting down');
+    resolveExit(0);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const code = await exit;
+  const timer = setTimeout(() => process.exit(code === 0 ? 1 : code), config.http.shutdownGraceMs);
+  timer.unref();
+  await central.close();
+  return code;
+}
+
+const invokedDirectly = (() => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,46 @@
+/**
+ * Prometheus metrics of central (prom-client). One registry per app instance (no module-level
+ * state, so tests can build many apps). Names start with `fridgesync_`, use base units (seconds,
+ * bytes) and never carry order, user or token ids in labels.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Creates the registry and every metric central exports. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'fridgesync_process_' });
+  const r = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({ name: 'fridgesync_http_requests_total', help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers: r }),
+    httpDuration: new Histogram({
+      name: 'fridgesync_http_request_duration_seconds',
+      help: 'HTTP request duration by route.',
+      labelNames: ['route'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 2],
+      registers: r,
+    }),
+    syncConnections: new Gauge({ name: 'fridgesync_sync_connections', help: 'Open sync websockets by role.', labelNames: ['role'], registers: r }),
+    syncMessages: new Counter({ name: 'fridgesync_sync_messages_total', help: 'Sync messages received by type.', labelNames: ['type'], registers: r }),
+    syncRejected: new Counter({ name: 'fridgesync_sync_rejected_updates_total', help: 'Updates refused by the validator, by reason code.', labelNames: ['code'], registers: r }),
+    syncCloses: new Counter({ name: 'fridgesync_sync_closes_total', help: 'Sync sockets closed by central, by close code name.', labelNames: ['reason'], registers: r }),
+    syncRelayedBytes: new Counter({ name: 'fridgesync_sync_relayed_bytes_total', help: 'Bytes relayed to sync peers.', registers: r }),
+    storageAppendSeconds: new Histogram({
+      name: 'fridgesync_storage_append_duration_seconds',
+      help: 'Time from handing an update to storage until it is durable.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: r,
+    }),
+    storageAppendedBytes: new Counter({ name: 'fridgesync_storage_appended_bytes_total', help: 'Bytes of updates appended durably.', registers: r }),
+    storageCompactions: new Counter({ name: 'fridgesync_storage_compactions_total', help: 'Venue logs merged into one update.', registers: r }),
+    docsLoaded: new Gauge({ name: 'fridgesync_documents_loaded', help: 'Venue documents in memory.', registers: r }),
+    docLoads: new Counter({ name: 'fridgesync_document_loads_total', help: 'Document loads by result.', labelNames: ['result'], registers: r }),
+    orders: new Counter({ name: 'fridgesync_orders_total', help: 'Order requests at central by result.', labelNames: ['result'], registers: r }),
+    holdsExpired: new Counter({ name: 'fridgesync_order_holds_expired_total', help: 'Holds expired by central.', registers: r }),
+    sseClients: new Gauge({ name: 'fridgesync_sse_clients', help: 'Open /v1/events streams.', registers: r }),
+    events: new Counter({ name: 'fridgesync_events_total', help: 'Change events published by type.', labelNames: ['type'], registers: r }),
+  };
+}
+
+/** The metrics of one app. */
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,135 @@
+/**
+ * Order taking at central, a taker replica (issue 4, DESIGN §3.2/§3.5). Reservations run inside the
+ * process's own rights through the shared `reserve`; a shortfall answers `SOLD_OUT` at once and
+ * writes a rights request for the reconciler when none is open. Orders on one fridge run one at a
+ * time (a {@link KeyedQueue} per fridge) and nothing on the path waits for the network: only for
+ * the local synced write of the order, so a `201` is durable.
+ */
+import {
+  DEFAULT_HOLD_SECONDS,
+  FridgesyncError,
+  foldOrder,
+  hasOpenRequest,
+  requestRights,
+  reserve,
+  settle,
+  type CreateOrderBody,
+  type MealId,
+  type OrderFold,
+  type OrderId,
+  type OrderResponse,
+  type VenueId,
+} from '@fridgesync/shared';
+import type { DocRegistry } from './doc-registry.ts';
+import type { ReadModel } from './read-model.ts';
+import type { Metrics } from './metrics.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import { API } from './central-writer.ts';
+import type { VenueHost } from './venue-host.ts';
+
+/** Result of creating an order. */
+export interface CreateResult {
+  status: 200 | 201;
+  order: OrderResponse;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** The API view of a folded order. */
+export function orderResponse(venueId: VenueId, o: OrderFold): OrderResponse {
+  const r: OrderResponse = {
+    orderId: o.orderId,
+    venueId,
+    fridgeId: o.fridge,
+    items: (o.lines ?? []).map(([mealId, qty]) => ({ mealId, qty })),
+    state: o.state,
+    conflict: o.conflict,
+    updatedAt: new Date(o.updatedAt).toISOString(),
+  };
+  const h = iso(o.holdUntil);
+  if (h !== undefined) r.holdUntil = h;
+  const c = iso(o.createdAt);
+  if (c !== undefined) r.createdAt = c;
+  return r;
+}
+
+/** Creates, reads, cancels and confirms orders. */
+export class OrderService {
+  private readonly fridgeQueue = new KeyedQueue();
+  constructor(
+    private readonly registry: DocRegistry,
+    private readonly model: ReadModel,
+    private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Creates (or replays) an order. Throws catalog errors. */
+  async create(body: CreateOrderBody): Promise<CreateResult> {
+    const vm = this.model.get(body.venueId);
+    if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
+    const host = await this.registry.acquire(body.venueId);
+    return this.fridgeQueue.run(`${body.venueId}/${body.fridgeId}`, async () => {
+      const cfg = this.model.get(body.venueId)?.fridges.get(body.fridgeId)?.view.config;
+      if (cfg === undefined || cfg.venueId !== body.venueId) throw new FridgesyncError('UNKNOWN_FRIDGE');
+      for (const l of body.items) if (!vm.meals.has(l.mealId)) throw new FridgesyncError('UNKNOWN_MEAL', `no such meal: ${l.mealId}`);
+      const now = this.now();
+      const r = reserve(host.doc, API, {
+        orderId: body.orderId,
+        fridgeId: body.fridgeId,
+        lines: body.items,
+        holdUntil: now + (body.holdSeconds ?? DEFAULT_HOLD_SECONDS) * 1000,
+        now,
+      });
+      if (!r.ok && r.code === 'SOLD_OUT') {
+        this.askForRights(host, body, r.lacking);
+        await host.whenDurable();
+        this.metrics.orders.inc({ result: 'sold_out' });
+        throw new FridgesyncError('SOLD_OUT', `not enough stock here for ${r.lacking.map((l) => `${l.mealId} (asked ${l.requested}, ${l.available} available)`).join(', ')}`);
+      }
+      if (!r.ok) {
+        this.metrics.orders.inc({ result: 'conflict' });
+        throw new FridgesyncError('ORDER_CONFLICT');
+      }
+      await host.whenDurable();
+      this.metrics.orders.inc({ result: r.status });
+      return { status: r.status === 'created' ? 201 : 200, order: orderResponse(body.venueId, r.order) };
+    });
+  }
+
+  /** Writes one rights request per lacking meal that has none open (the reconciler answers it). */
+  private askForRights(host: VenueHost, body: CreateOrderBody, lacking: Array<{ mealId: MealId; requested: number; available: number }>): void {
+    const todo = lacking.filter((l) => !hasOpenRequest(host.doc, body.fridgeId, l.mealId));
+    if (todo.length === 0) return;
+    host.doc.transact(API, (w) => {
+      for (const l of todo) requestRights(w, body.fridgeId, l.mealId, Math.max(l.requested - l.available, l.requested));
+    });
+  }
+
+  private async locate(orderId: OrderId): Promise<{ host: VenueHost; order: OrderFold }> {
+    this.model.flush();
+    const venue = this.model.orderVenue.get(orderId);
+    if (venue === undefined) throw new FridgesyncError('UNKNOWN_ORDER');
+    const host = await this.registry.acquire(venue);
+    const order = foldOrder(host.doc, orderId);
+    if (order === undefined) throw new FridgesyncError('UNKNOWN_ORDER');
+    return { host, order };
+  }
+
+  /** The current state of an order. */
+  async get(orderId: OrderId): Promise<OrderResponse> {
+    const { host, order } = await this.locate(orderId);
+    return orderResponse(host.venueId, order);
+  }
+
+  /** Cancels (customer) or confirms pickup (staff). Settled orders answer ORDER_SETTLED. */
+  async transition(orderId: OrderId, state: 'cancelled' | 'picked_up'): Promise<OrderResponse> {
+    const { host, order } = await this.locate(orderId);
+    return this.fridgeQueue.run(`${host.venueId}/${order.fridge}`, async () => {
+      const r = settle(host.doc, API, orderId, state, this.now());
+      if (!r.ok) throw new FridgesyncError(r.code);
+      await host.whenDurable();
+      this.metrics.orders.inc({ result: state });
+      return orderResponse(host.venueId, r.order);
+    });
+  }
+}

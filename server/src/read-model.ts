@@ -1,0 +1,215 @@
+/**
+ * The in-memory read model behind `/v1/venues`, `/v1/catalog`, the refill plan and the change
+ * feed (issue 4, "Read side"). It is updated from document changes: each transaction marks the
+ * fridges it touched dirty, and only dirty fridges are folded again, once, before the next read or
+ * on the next tick. Requests never fold a whole venue. The model outlives an unloaded document
+ * (nothing changes while a document is unloaded: every write goes through a loaded one).
+ */
+import {
+  configIds,
+  configRecord,
+  foldOrder,
+  fridgeView,
+  rightsOf,
+  type ChangeSummary,
+  type DeliveryValue,
+  type FridgeId,
+  type FridgeView,
+  type GatewayRecord,
+  type MealId,
+  type MealRecord,
+  type OrderId,
+  type PromotionRecord,
+  type ReplicaId,
+  type VenueId,
+  type VenueRecord,
+} from '@fridgesync/shared';
+import type { VenueHost } from './venue-host.ts';
+import type { EventHub } from './event-hub.ts';
+import { stableJson } from './central-writer.ts';
+
+/** Window for "recent sales" in the refill plan, ms (one day). */
+export const RECENT_SALES_MS = 24 * 3600 * 1000;
+
+/** Folded state of one fridge plus what central derives from it. */
+export interface FridgeModel {
+  view: FridgeView;
+  /** Central's rights per meal (what `POST /v1/orders` can reserve here now). */
+  centralRights: Record<string, number>;
+  /** Units picked up per meal in the last {@link RECENT_SALES_MS}. */
+  recentSales: Record<string, number>;
+}
+
+/** A kitchen delivery as the read model keeps it. */
+export interface DeliveryModel {
+  deliveryId: string;
+  value: DeliveryValue;
+  /** Observed totals of the fridge when the delivery was announced (undefined after a restart). */
+  before: Record<string, number> | undefined;
+}
+
+/** Everything central shows about one venue. */
+export interface VenueModel {
+  venueId: VenueId;
+  record: VenueRecord | undefined;
+  fridges: Map<string, FridgeModel>;
+  meals: Map<string, MealRecord>;
+  gateways: Map<string, GatewayRecord>;
+  promotions: Map<string, PromotionRecord>;
+  deliveries: Map<string, DeliveryModel>;
+  /** Replicas known in the document (for the gateway view). */
+  replicas: ReplicaId[];
+}
+
+/** The read model over all venues. */
+export class ReadModel {
+  readonly venues = new Map<string, VenueModel>();
+  /** order id → venue, for `GET /v1/orders/{id}`. */
+  readonly orderVenue = new Map<string, VenueId>();
+  private readonly dirty = new Map<string, { host: VenueHost; fridges: Set<string>; config: boolean }>();
+  private scheduled = false;
+
+  constructor(
+    private readonly replica: ReplicaId,
+    private readonly hub: EventHub,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Attaches to a freshly loaded host: full build, then incremental updates. */
+  attach(host: VenueHost): void {
+    for (const id of host.doc.index.orders.keys()) this.orderVenue.set(id, host.venueId);
+    this.markConfig(host);
+    for (const f of host.doc.index.fridgeIds()) this.mark(host, f);
+    this.flush();
+    host.doc.onChange((s: ChangeSummary) => {
+      for (const o of s.orders) {
+        if (host.doc.index.orders.has(o)) this.orderVenue.set(o, host.venueId);
+      }
+      if (s.config || s.lifecycle) this.markConfig(host);
+      for (const f of s.fridges) this.mark(host, f);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private entry(host: VenueHost) {
+    let d = this.dirty.get(host.venueId);
+    if (d === undefined) this.dirty.set(host.venueId, (d = { host, fridges: new Set(), config: false }));
+    d.host = host;
+    return d;
+  }
+  private mark(host: VenueHost, fridge: string): void {
+    this.entry(host).fridges.add(fridge);
+  }
+  private markConfig(host: VenueHost): void {
+    const d = this.entry(host);
+    d.config = true;
+    for (const f of host.doc.index.fridgeIds()) d.fridges.add(f);
+  }
+
+  /** Folds what is dirty (called before every read; cheap when nothing changed). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.dirty.size === 0) return;
+    const work = [...this.dirty.values()];
+    this.dirty.clear();
+    for (const d of work) {
+      if (d.host.state === 'closed') continue;
+      const vm = this.venue(d.host.venueId);
+      if (d.config) this.refreshConfig(d.host, vm);
+      for (const f of d.fridges) this.refreshFridge(d.host, vm, f as FridgeId);
+    }
+  }
+
+  private venue(id: VenueId): VenueModel {
+    let vm = this.venues.get(id);
+    if (vm === undefined) {
+      vm = { venueId: id, record: undefined, fridges: new Map(), meals: new Map(), gateways: new Map(), promotions: new Map(), deliveries: new Map(), replicas: [] };
+      this.venues.set(id, vm);
+    }
+    return vm;
+  }
+
+  private refreshConfig(host: VenueHost, vm: VenueModel): void {
+    const doc = host.doc;
+    const before = stableJson([vm.record, [...vm.meals], [...vm.gateways], [...vm.promotions]]);
+    vm.record = configRecord(doc, 'venue', host.venueId);
+    vm.meals = new Map(configIds(doc, 'meal').map((id) => [id, configRecord(doc, 'meal', id)!]));
+    vm.gateways = new Map(configIds(doc, 'gateway').map((id) => [id, configRecord(doc, 'gateway', id)!]));
+    vm.promotions = new Map(configIds(doc, 'promotion').map((id) => [id, configRecord(doc, 'promotion', id)!]));
+    const deliveries = new Map<string, DeliveryModel>();
+    for (const [id, byReplica] of doc.index.deliveries) {
+      let value: DeliveryValue | undefined;
+      for (const [r, v] of byReplica) if (r.startsWith('central:') && (value === undefined || v.at > value.at)) value = v;
+      if (value !== undefined) deliveries.set(id, { deliveryId: id, value, before: vm.deliveries.get(id)?.before });
+    }
+    vm.deliveries = deliveries;
+    vm.replicas = [...doc.index.replicaEntryCount.keys()].sort() as ReplicaId[];
+    if (stableJson([vm.record, [...vm.meals], [...vm.gateways], [...vm.promotions]]) !== before) {
+      this.hub.publish('venue', host.venueId, { venueId: host.venueId, record: vm.record ?? null });
+    }
+  }
+
+  private refreshFridge(host: VenueHost, vm: VenueModel, fridge: FridgeId): void {
+    const doc = host.doc;
+    const view = fridgeView(doc, fridge);
+    const cfgVenue = view.config?.venueId;
+    if (cfgVenue !== undefined && cfgVenue !== host.venueId) return;
+    const centralRights: Record<string, number> = {};
+    for (const c of view.cells) centralRights[c.meal] = rightsOf(doc, this.replica, fridge, c.meal);
+    const recentSales: Record<string, number> = {};
+    const since = this.now() - RECENT_SALES_MS;
+    for (const id of doc.index.ordersByFridge.get(fridge) ?? []) {
+      const o = foldOrder(doc, id as OrderId);
+      if (o?.state !== 'picked_up' || o.updatedAt < since) continue;
+      for (const [m, q] of o.lines ?? []) recentSales[m] = (recentSales[m] ?? 0) + q;
+    }
+    const prev = vm.fridges.get(fridge);
+    const next: FridgeModel = { view, centralRights, recentSales };
+    vm.fridges.set(fridge, next);
+    if (prev === undefined || stableJson([prev.view, prev.centralRights]) !== stableJson([view, centralRights])) {
+      this.hub.publish('fridge', host.venueId, { venueId: host.venueId, fridgeId: fridge, cells: view.cells, status: view.status ?? null, openOrders: view.openOrders });
+    }
+  }
+
+  /** Records the fridge's observed totals when a delivery is announced (for the discrepancy). */
+  noteDeliveryBaseline(venue: VenueId, deliveryId: string, fridge: FridgeId): void {
+    this.flush();
+    const vm = this.venues.get(venue);
+    const d = vm?.deliveries.get(deliveryId);
+    const f = vm?.fridges.get(fridge);
+    if (d !== undefined && d.before === undefined) d.before = Object.fromEntries((f?.view.cells ?? []).map((c) => [c.meal, c.T]));
+  }
+
+  /** Venues of a city (all when `city` is undefined), flushed. */
+  venuesIn(city?: string): VenueModel[] {
+    this.flush();
+    return [...this.venues.values()].filter((v) => v.record !== undefined && (city === undefined || v.record.city === city)).sort((a, b) => (a.venueId < b.venueId ? -1 : 1));
+  }
+
+  /** One venue, flushed. */
+  get(venue: string): VenueModel | undefined {
+    this.flush();
+    const v = this.venues.get(venue);
+    return v?.record === undefined ? undefined : v;
+  }
+
+  /** Configured fridges of a venue (config record present and in this venue). */
+  fridgesOf(vm: VenueModel): Array<[string, FridgeModel]> {
+    return [...vm.fridges].filter(([, f]) => f.view.config?.venueId === vm.venueId).sort(([a], [b]) => (a < b ? -1 : 1));
+  }
+
+  /** The active promotion price for a meal at a fridge, if any (fridge-specific wins, then the lowest). */
+  promotionPrice(vm: VenueModel, fridge: string, meal: MealId | string, at: number): { priceCents: number; promotionId: string } | undefined {
+    let best: { priceCents: number; promotionId: string; specific: boolean } | undefined;
+    for (const [id, p] of vm.promotions) {
+      if (p.mealId !== meal || at < p.fromMs || at >= p.untilMs) continue;
+      if (p.fridgeId !== undefined && p.fridgeId !== fridge) continue;
+      const specific = p.fridgeId !== undefined;
+      if (best === undefined || (specific && !best.specific) || (specific === best.specific && p.priceCents < best.priceCents)) best = { priceCents: p.priceCents, promotionId: id, specific };
+    }
+    return best && { priceCents: best.priceCents, promotionId: best.promotionId };
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * The storage port of central: a per-venue log of Yjs updates. Implementations: LevelDB
+ * (level-storage.ts, the default) and in-memory (memory-storage.ts); both run the contract suite in
+ * server/test/storage/storage-contract.ts. A Redis adapter comes with the scale-out issue.
+ *
+ * Durability: when `append` resolves, the update survives `kill -9` (LevelDB: synced write). A
+ * rejected `append` means nothing is acknowledged; callers treat it as fatal (STYLE.md: "An fsync
+ * error is fatal").
+ */
+import type { VenueId } from '@fridgesync/shared';
+
+/** What `load` returns: every stored update of a venue in append order, and the log position. */
+export interface StoredVenue {
+  updates: Uint8Array[];
+  /** Position of the last update read; pass it to `compact` to replace exactly what was read. */
+  position: number;
+}
+
+/** A per-venue append-only log of Yjs updates. */
+export interface DocStorage {
+  /** Opens the store (creates directories). Idempotent. */
+  open(): Promise<void>;
+  /**
+   * Appends one update durably and resolves to its log position (positions grow per venue).
+   * Concurrent appends may be group-committed into one synced write.
+   */
+  append(venue: VenueId, update: Uint8Array): Promise<number>;
+  /** Every stored update of a venue, oldest first (empty for an unknown venue). */
+  load(venue: VenueId): Promise<StoredVenue>;
+  /**
+   * Atomically replaces the updates up to `position` (as returned by `load` or counted since) by
+   * `merged`. Updates appended after `position` are kept.
+   */
+  compact(venue: VenueId, merged: Uint8Array, position: number): Promise<void>;
+  /** Venues with at least one stored update, sorted. */
+  listVenues(): Promise<VenueId[]>;
+  /** Flushes and closes. Further calls reject. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,54 @@
+/**
+ * What central knows about each gateway's sync connection, for `GET /v1/venues/{id}`: connected,
+ * since when, last message, last durable-ack, and (with the host) updates not yet durable.
+ */
+
+/** Presence of one gateway. */
+export interface GatewayLink {
+  connected: boolean;
+  replica: string | undefined;
+  peerId: string | undefined;
+  connectedAt: number | undefined;
+  lastMessageAt: number | undefined;
+  lastDurableAt: number | undefined;
+  disconnectedAt: number | undefined;
+}
+
+/** Per venue and gateway link state. */
+export class GatewayPresence {
+  private readonly links = new Map<string, Map<string, GatewayLink>>();
+  constructor(private readonly now: () => number = Date.now) {}
+
+  private link(venue: string, gw: string): GatewayLink {
+    let m = this.links.get(venue);
+    if (m === undefined) this.links.set(venue, (m = new Map()));
+    let l = m.get(gw);
+    if (l === undefined) {
+      l = { connected: false, replica: undefined, peerId: undefined, connectedAt: undefined, lastMessageAt: undefined, lastDurableAt: undefined, disconnectedAt: undefined };
+      m.set(gw, l);
+    }
+    return l;
+  }
+
+  connected(venue: string, gw: string, peerId: string, replica: string | undefined): void {
+    const l = this.link(venue, gw);
+    Object.assign(l, { connected: true, peerId, replica, connectedAt: this.now(), lastMessageAt: this.now() });
+  }
+  seen(venue: string, gw: string): void {
+    this.link(venue, gw).lastMessageAt = this.now();
+  }
+  durable(venue: string, gw: string): void {
+    this.link(venue, gw).lastDurableAt = this.now();
+  }
+  disconnected(venue: string, gw: string, peerId: string): void {
+    const l = this.link(venue, gw);
+    if (l.peerId !== peerId) return; // a newer connection took over
+    l.connected = false;
+    l.disconnectedAt = this.now();
+  }
+
+  /** The link of a gateway, if it ever connected since this process started. */
+  get(venue: string, gw: string): GatewayLink | undefined {
+    return this.links.get(venue)?.get(gw);
+  }
+}

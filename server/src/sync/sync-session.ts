@@ -1,0 +1,218 @@
+/**
+ * One websocket on `/sync/{venueId}` (docs/sync-protocol.md). The session decodes each message with
+ * the shared codec, validates every `sync-step2`/`update` with `validateUpdate` before anything is
+ * applied, and closes with a named code on the first violation. Persistence, durable-acks and relay
+ * are the host's job (venue-host.ts): an accepted update is applied under this session's origin and
+ * the host acknowledges it once durable, then relays it.
+ */
+import * as Y from 'yjs';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import {
+  CLOSE_CODES,
+  ProtocolError,
+  ReplicaIdSchema,
+  decodeMessage,
+  encodeDurableAck,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeWelcome,
+  isRetired,
+  replicaParts,
+  validateUpdate,
+  type CloseCodeName,
+  type Hello,
+  type ReplicaId,
+} from '@fridgesync/shared';
+import type { Principal } from '../auth.ts';
+import { peerOrigin, type SyncPeer, type VenueHost } from '../venue-host.ts';
+import type { Metrics } from '../metrics.ts';
+import type { GatewayPresence } from './gateway-presence.ts';
+
+/** Stand-in sender for read-only peers: no client ids, so any struct is refused. */
+const READ_ONLY_SENDER = ReplicaIdSchema.parse('central:read-only');
+/** Messages kept while the document loads (bounded: a peer cannot queue unbounded work). */
+const MAX_QUEUED_BEFORE_READY = 64;
+
+/** Limits of a session. */
+export interface SessionLimits {
+  preAuthMs: number;
+  maxBufferedBytes: number;
+  instanceId: string;
+  version: string;
+}
+
+/** The protocol state of one sync socket. */
+export class SyncSession implements SyncPeer {
+  readonly id: string;
+  private host: VenueHost | undefined;
+  private queued: Uint8Array[] = [];
+  private closed = false;
+  /** Set after an accepted hello; fridgesync app messages are sent only then. */
+  private helloed = false;
+  private joiningUsed = false;
+  private replica: ReplicaId | undefined;
+  private clients = new Set<number>();
+  private preAuthTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    id: string,
+    private readonly ws: WebSocket,
+    private readonly principal: Principal,
+    private readonly venueId: string,
+    private readonly limits: SessionLimits,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly presence: GatewayPresence,
+  ) {
+    this.id = id;
+    if (principal.role === 'gateway') {
+      this.preAuthTimer = setTimeout(() => {
+        if (!this.helloed) this.close('HANDSHAKE_TIMEOUT', 'no hello in time');
+      }, limits.preAuthMs);
+    }
+  }
+
+  /** Feeds one received frame (queued until the document is ready). */
+  receive(data: Uint8Array): void {
+    if (this.closed) return;
+    if (this.host === undefined) {
+      if (this.queued.length >= MAX_QUEUED_BEFORE_READY) return this.close('HANDSHAKE_TIMEOUT', 'too many messages before the document was ready');
+      this.queued.push(data);
+      return;
+    }
+    this.handle(data);
+  }
+
+  /** The document is loaded: register, send sync-step1, process what was queued. */
+  ready(host: VenueHost): void {
+    if (this.closed) return;
+    this.host = host;
+    host.peers.set(this.id, this);
+    this.send(encodeSyncStep1(Y.encodeStateVector(host.doc.ydoc)));
+    const q = this.queued;
+    this.queued = [];
+    for (const m of q) if (!this.closed) this.handle(m);
+  }
+
+  /** The socket closed (either side): unregister. */
+  closedBySocket(): void {
+    this.closed = true;
+    clearTimeout(this.preAuthTimer);
+    this.host?.peers.delete(this.id);
+    if (this.replica !== undefined && this.host?.replicaPeers.get(this.replica) === this.id) this.host.replicaPeers.delete(this.replica);
+    if (this.principal.gatewayId !== undefined && this.helloed) this.presence.disconnected(this.venueId, this.principal.gatewayId, this.id);
+  }
+
+  /** Closes with a named code. */
+  close(name: CloseCodeName, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.metrics.syncCloses.inc({ reason: name });
+    if (name !== 'NORMAL' && name !== 'GOING_AWAY') this.log.warn({ code: CLOSE_CODES[name], reason }, 'closing sync socket');
+    this.closedBySocket();
+    this.ws.close(CLOSE_CODES[name], reason.slice(0, 120));
+    // A slow consumer may never drain the close frame: do not wait for it forever.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  /** Sends one message unless the peer is too far behind (then 4429). */
+  send(message: Uint8Array): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount + message.byteLength > this.limits.maxBufferedBytes) return this.close('SLOW_CONSUMER', 'send buffer exceeded');
+    this.ws.send(message);
+    this.metrics.syncRelayedBytes.inc(message.byteLength);
+  }
+
+  /** An update from this peer is durable: send the durable-ack (only to fridgesync peers). */
+  durable(stateVector: Uint8Array): void {
+    if (this.helloed) this.send(encodeDurableAck(stateVector));
+    if (this.principal.gatewayId !== undefined) this.presence.durable(this.venueId, this.principal.gatewayId);
+  }
+
+  private handle(data: Uint8Array): void {
+    const host = this.host!;
+    if (this.principal.gatewayId !== undefined && this.helloed) this.presence.seen(this.venueId, this.principal.gatewayId);
+    let msg;
+    try {
+      msg = decodeMessage(data);
+    } catch (e) {
+      this.metrics.syncRejected.inc({ code: 'MALFORMED' });
+      return this.close('UPDATE_REJECTED', e instanceof ProtocolError ? e.message : 'malformed message');
+    }
+    this.metrics.syncMessages.inc({ type: msg.type });
+    if (this.principal.role === 'gateway' && !this.helloed && msg.type !== 'hello') return this.close('HANDSHAKE_TIMEOUT', 'a writer must send hello first');
+    switch (msg.type) {
+      case 'hello':
+        return this.hello(host, msg.hello);
+      case 'sync-step1':
+        return this.send(encodeSyncStep2(Y.encodeStateAsUpdate(host.doc.ydoc, msg.stateVector)));
+      case 'sync-step2':
+      case 'update':
+        return this.update(host, msg.update);
+      default:
+        // Awareness is not part of the venue state; acks and welcomes are central's to send.
+        return;
+    }
+  }
+
+  private hello(host: VenueHost, hello: Hello): void {
+    const p = this.principal;
+    if (hello.replica === undefined) {
+      // Read-only hello: a joining gateway (once), or a dashboard that wants acks.
+      if (this.replica !== undefined || (p.role === 'gateway' && (hello.joining !== true || this.joiningUsed))) return this.close('UPDATE_REJECTED', 'unexpected hello');
+      this.joiningUsed = true;
+      return this.welcome(host);
+    }
+    if (p.role !== 'gateway') return this.close('UPDATE_REJECTED', `${p.role} tokens are read-only`);
+    if (this.replica !== undefined) return this.close('UPDATE_REJECTED', 'the replica of a connection cannot change');
+    const parts = replicaParts(hello.replica);
+    if (parts.kind !== 'gateway' || parts.gatewayId !== p.gatewayId) return this.close('UPDATE_REJECTED', `replica ${hello.replica} is not gateway ${p.gatewayId}`);
+    if (isRetired(host.doc, hello.replica)) return this.close('REPLICA_RETIRED', `${hello.replica} is retired`);
+    const other = host.replicaPeers.get(hello.replica);
+    if (other !== undefined && other !== this.id) return this.close('DUPLICATE_REPLICA', `${hello.replica} is already connected`);
+    for (const c of hello.clientIds) {
+      const owner = host.doc.ownerOfClient(c);
+      if (owner !== undefined && owner !== hello.replica) return this.close('UPDATE_REJECTED', `client ${c} belongs to ${owner}`);
+    }
+    this.replica = hello.replica;
+    this.clients = new Set(hello.clientIds);
+    host.replicaPeers.set(hello.replica, this.id);
+    this.welcome(host);
+  }
+
+  private welcome(host: VenueHost): void {
+    this.helloed = true;
+    clearTimeout(this.preAuthTimer);
+    if (this.principal.gatewayId !== undefined) this.presence.connected(this.venueId, this.principal.gatewayId, this.id, this.replica);
+    this.send(encodeWelcome({ venueId: host.venueId, instance: this.limits.instanceId, version: this.limits.version }));
+  }
+
+  private update(host: VenueHost, update: Uint8Array): void {
+    const doc = host.doc;
+    const stateVector = () => Y.encodeStateVector(doc.ydoc);
+    if (this.replica === undefined) {
+      // Read-only peers may send only updates that change nothing (an empty diff, known deletions).
+      const v = validateUpdate(doc, update, { replica: READ_ONLY_SENDER, clients: new Set() });
+      if (!v.ok) return this.reject(v.code, v.reason);
+      if (this.helloed) void host.whenDurable().then(() => this.durable(stateVector()));
+      return;
+    }
+    const clients = new Set([...this.clients, ...doc.clientsOf(this.replica)]);
+    const v = validateUpdate(doc, update, { replica: this.replica, clients });
+    if (!v.ok) return this.reject(v.code, v.reason);
+    const before = host.appendSeq;
+    doc.applyUpdate(update, peerOrigin(this.id));
+    // Nothing new (a replay): acknowledge once what is already stored is durable.
+    if (host.appendSeq === before) {
+      const sv = stateVector();
+      void host.whenDurable().then(() => this.durable(sv));
+    }
+  }
+
+  private reject(code: string, reason: string): void {
+    this.metrics.syncRejected.inc({ code });
+    this.log.warn({ code, reason, replica: this.replica }, 'update rejected');
+    this.close('UPDATE_REJECTED', `${code}: ${reason}`);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * JSON views of the read model: venue list and detail, the customer catalog. Pure functions of the
+ * (already folded) read model plus link presence; no document is read here.
+ */
+import type { FridgeModel, ReadModel, VenueModel } from './read-model.ts';
+import type { GatewayPresence } from './sync/gateway-presence.ts';
+import type { DocRegistry } from './doc-registry.ts';
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** One fridge with its cells. */
+export function fridgeJson(id: string, f: FridgeModel) {
+  const v = f.view;
+  return {
+    fridgeId: id,
+    name: v.config?.name ?? null,
+    reconcilerGateway: v.config?.reconciler ?? null,
+    reconciler: v.reconciler ?? null,
+    online: v.status?.on ?? false,
+    lastSeenAt: iso(v.status?.ts),
+    temperatureC: v.status?.tc ?? null,
+    temperatureAlarm: v.status?.tc !== undefined && v.config !== undefined && v.status.tc > v.config.maxTemperatureC,
+    door: v.status?.door ?? null,
+    lastSnapshotAt: iso(v.snapshot?.ts),
+    openOrders: v.openOrders,
+    conflicts: v.conflicts,
+    par: v.config?.par ?? {},
+    cells: v.cells.map((c) => ({
+      mealId: c.meal,
+      T: c.T,
+      Teff: c.Teff,
+      R: c.R,
+      S: c.S,
+      drift: c.drift,
+      shortage: c.shortage,
+      affectedOrders: c.affectedOrders,
+      rights: c.rights,
+      unassignedRights: c.unassigned,
+      centralRights: f.centralRights[c.meal] ?? 0,
+    })),
+  };
+}
+
+function totals(model: ReadModel, vm: VenueModel) {
+  const t = { T: 0, Teff: 0, R: 0, S: 0, shortage: 0, fridges: 0, fridgesOnline: 0 };
+  for (const [, f] of model.fridgesOf(vm)) {
+    t.fridges++;
+    if (f.view.status?.on === true) t.fridgesOnline++;
+    for (const c of f.view.cells) {
+      t.T += c.T;
+      t.Teff += c.Teff;
+      t.R += c.R;
+      t.S += c.S;
+      t.shortage += c.shortage;
+    }
+  }
+  return t;
+}
+
+/** Summary of every venue. */
+export function venueListJson(model: ReadModel) {
+  return {
+    venues: model.venuesIn().map((vm) => ({ venueId: vm.venueId, name: vm.record!.name, city: vm.record!.city, timezone: vm.record!.timezone, totals: totals(model, vm) })),
+  };
+}
+
+/** Full merged state of one venue. */
+export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: GatewayPresence, registry: DocRegistry, now = Date.now()) {
+  const host = registry.peek(vm.venueId);
+  return {
+    venueId: vm.venueId,
+    name: vm.record!.name,
+    city: vm.record!.city,
+    timezone: vm.record!.timezone,
+    loaded: host !== undefined,
+    totals: totals(model, vm),
+    fridges: model.fridgesOf(vm).map(([id, f]) => fridgeJson(id, f)),
+    gateways: [...vm.gateways].map(([id, g]) => {
+      const link = presence.get(vm.venueId, id);
+      const pendingDurable = link?.peerId !== undefined && host !== undefined ? (host.pendingByPeer.get(link.peerId) ?? 0) : 0;
+      const replicas = vm.replicas.filter((r) => r.startsWith(`gw:${id}:`));
+      return {
+        gatewayId: id,
+        name: g.name ?? null,
+        connected: link?.connected ?? false,
+        replica: link?.replica ?? replicas[replicas.length - 1] ?? null,
+        connectedAt: iso(link?.connectedAt),
+        lastMessageAt: iso(link?.lastMessageAt),
+        lastDurableAckAt: iso(link?.lastDurableAt),
+        // Time since central last heard from the gateway; 0 while updates flow.
+        syncLagMs: link?.lastMessageAt === undefined ? null : link.connected && pendingDurable === 0 ? 0 : now - link.lastMessageAt,
+        pendingDurable,
+      };
+    }),
+    deliveries: [...vm.deliveries.keys()].sort(),
+  };
+}
+
+/** What a customer can order now in a city (all cities without `city`), promotion prices applied. */
+export function catalogJson(model: ReadModel, city: string | undefined, now = Date.now()) {
+  return {
+    city: city ?? null,
+    at: new Date(now).toISOString(),
+    venues: model.venuesIn(city).map((vm) => ({
+      venueId: vm.venueId,
+      name: vm.record!.name,
+      city: vm.record!.city,
+      fridges: model.fridgesOf(vm).map(([id, f]) => ({
+        fridgeId: id,
+        name: f.view.config?.name ?? null,
+        online: f.view.status?.on ?? false,
+        meals: f.view.cells
+          .filter((c) => c.S > 0 && vm.meals.has(c.meal))
+          .map((c) => {
+            const meal = vm.meals.get(c.meal)!;
+            const promo = model.promotionPrice(vm, id, c.meal, now);
+            return {
+              mealId: c.meal,
+              name: meal.name,
+              allergens: meal.allergens,
+              available: c.S,
+              priceCents: promo?.priceCents ?? meal.priceCents,
+              listPriceCents: meal.priceCents,
+              promotionId: promo?.promotionId ?? null,
+            };
+          }),
+      })),
+    })),
+  };
+}
