@@ -1,0 +1,82 @@
+/**
+ * aedes' callback hooks adapted once into async functions (STYLE.md; aedes issues #185 and #483:
+ * a hook that throws, or calls back twice or never, wedges or crashes the broker). Each adapter
+ * calls aedes' callback exactly once: with the async function's result, or with its error when
+ * it throws or rejects, synchronously or not.
+ */
+import type { AuthenticateError, AuthErrorCode, Client, PublishPacket, Subscription } from 'aedes';
+
+/** Wraps a callback so only its first call has an effect. */
+function once<A extends unknown[]>(cb: (...args: A) => void): (...args: A) => void {
+  let called = false;
+  return (...args: A) => {
+    if (called) return;
+    called = true;
+    cb(...args);
+  };
+}
+
+/** Runs `fn` and hands its outcome to `settle` exactly once. */
+function run<T>(fn: () => Promise<T>, ok: (v: T) => void, fail: (e: Error) => void): void {
+  let p: Promise<T>;
+  try {
+    p = fn();
+  } catch (e) {
+    fail(e instanceof Error ? e : new Error(String(e)));
+    return;
+  }
+  p.then(ok, (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))));
+}
+
+/** A CONNACK refusal: `returnCode` 2 (identifier rejected), 3 (server unavailable), 4 (bad credentials), 5 (not authorized). */
+export class ConnectRefused extends Error {
+  constructor(
+    readonly returnCode: 2 | 3 | 4 | 5,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** `authenticate`: resolve to accept, throw {@link ConnectRefused} to refuse with its return code. */
+export function toAuthenticate(fn: (client: Client, username: string | undefined, password: Buffer | undefined) => Promise<void>) {
+  return (client: Client, username: Readonly<string | undefined>, password: Readonly<Buffer | undefined>, done: (error: AuthenticateError | null, success: boolean | null) => void): void => {
+    const cb = once(done);
+    run(
+      () => fn(client, username, password),
+      () => cb(null, true),
+      (e) => {
+        const err = Object.assign(new Error(e.message), { returnCode: (e instanceof ConnectRefused ? e.returnCode : 3) as AuthErrorCode });
+        cb(err, false);
+      },
+    );
+  };
+}
+
+/**
+ * `authorizePublish`: resolve to let aedes acknowledge and route the packet, throw to refuse (aedes
+ * then closes the connection without PUBACK, MQTT-3.3.5-2). For QoS 1 aedes sends the PUBACK only
+ * after this resolves, which is what makes "acknowledged means durable" possible.
+ */
+export function toAuthorizePublish(fn: (client: Client | null, packet: PublishPacket) => Promise<void>) {
+  return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
+    const cb = once(done);
+    run(
+      () => fn(client, packet),
+      () => cb(null),
+      (e) => cb(e),
+    );
+  };
+}
+
+/** `authorizeSubscribe`: resolve to grant, resolve `null` to deny this subscription (SUBACK 0x80), throw to disconnect. */
+export function toAuthorizeSubscribe(fn: (client: Client, sub: Subscription) => Promise<Subscription | null>) {
+  return (client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void => {
+    const cb = once(done);
+    run(
+      () => fn(client, sub),
+      (s) => cb(null, s),
+      (e) => cb(e),
+    );
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * `createAgent(config, deps)`: wires one gateway agent from a validated config — the local replica
+ * over its store, the ingest path, the broker (embedded or external), the reconciler, the sync
+ * client and the HTTP port — and returns it running. Tests start it with port 0 and temp dirs;
+ * `main.ts` adds argv, environment and signals.
+ */
+import pino, { type Logger } from 'pino';
+import type { AddressInfo } from 'node:net';
+import {
+  CLOSE_CODES,
+  fridgeStatus,
+  rightsOf,
+  type FridgeId,
+  type GatewayId,
+  type MealId,
+  type VenueId,
+} from '@fridgesync/shared';
+import type { GatewayConfig } from './config-schema.ts';
+import { openLevelStore } from './level-store.ts';
+import { openLocalReplica, type LocalReplica } from './local-replica.ts';
+import type { ReplicaStore } from './replica-store.ts';
+import { createMetrics, type AgentMetrics } from './metrics.ts';
+import { Ingestor } from './ingest.ts';
+import { EmbeddedBroker } from './embedded-broker.ts';
+import { ExternalBroker } from './external-broker.ts';
+import type { FridgeBroker } from './fridge-broker.ts';
+import { ReconcileLoop } from './reconcile-loop.ts';
+import { SyncClient } from './sync-client.ts';
+import { buildHttpApi } from './http-api.ts';
+
+/** The agent's software version (reported in `hello`, `meta` and `/status`). */
+export const AGENT_VERSION = '0.1.0';
+
+/** Injected dependencies; all optional. */
+export interface AgentDeps {
+  logger?: Logger;
+  /** A store to use instead of LevelDB in `config.storage.dataDir` (tests: MemoryStore). */
+  store?: ReplicaStore;
+  now?: () => number;
+  /** Register process-wide default metrics (main only). */
+  defaultMetrics?: boolean;
+}
+
+/** A running agent. */
+export interface Agent {
+  readonly replica: LocalReplica;
+  readonly metrics: AgentMetrics;
+  readonly broker: FridgeBroker;
+  readonly reconciler: ReconcileLoop;
+  readonly sync: SyncClient | undefined;
+  /** Port of the embedded broker (undefined in external mode). */
+  readonly mqttPort: number | undefined;
+  readonly httpPort: number;
+  /** The `/status` document. */
+  status(): AgentStatus;
+  /** Resolves with the error when a fatal failure (store write) happened; the caller should exit. */
+  readonly fatal: Promise<Error>;
+  /** Graceful shutdown: stop accepting, flush, retire (per config), close sockets and store. */
+  close(): Promise<void>;
+}
+
+/** What `/status` returns. */
+export interface AgentStatus {
+  gatewayId: GatewayId;
+  venueId: VenueId;
+  version: string;
+  replica: string | undefined;
+  epoch: number | undefined;
+  lifecycle: string;
+  broker: ReturnType<FridgeBroker['status']>;
+  fridgesOnline: number;
+  fridgesReconciled: string[];
+  sync: ReturnType<SyncClient['status']> | { state: 'disabled' };
+  pendingUpdates: number;
+  store: { updates: number; bytes: number; pendingWrites: number };
+  rightsHeld: Record<string, Record<string, number>>;
+}
+
+/** Creates and starts an agent. Throws (after releasing what it opened) when any part fails to start. */
+export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): Promise<Agent> {
+  const logger = (deps.logger ?? pino({ level: config.logLevel })).child({ venue: config.venueId, gateway: config.gatewayId });
+  const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics ?? false });
+  const now = deps.now ?? Date.now;
+  const store = deps.store ?? (await openLevelStore(config.storage.dataDir, { maxBatch: config.storage.maxBatch }));
+  const opened: Array<() => Promise<unknown>> = [() => store.close()];
+  const cleanup = async () => {
+    for (const c of opened.splice(0).reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const replica = await openLocalReplica({
+      gatewayId: config.gatewayId,
+      venueId: config.venueId,
+      store,
+      logger,
+      version: AGENT_VERSION,
+      compactEveryUpdates: config.storage.compactEveryUpdates,
+      now,
+    });
+    const fatal = new Promise<Error>((resolve) => replica.once('fatal', resolve));
+    const ingestor = new Ingestor({
+      replica,
+      logger: logger.child({ part: 'ingest' }),
+      metrics,
+      topicPrefix: config.mqtt.topicPrefix,
+      presenceMinIntervalMs: config.presence.minIntervalMs,
+      seqResetGap: config.reconcile.seqResetGap,
+      now,
+    });
+    const brokerOpts = { config: config.mqtt, ingestor, logger: logger.child({ part: 'mqtt' }), metrics, writable: () => replica.writable };
+    const broker: FridgeBroker = config.mqtt.mode === 'embedded' ? new EmbeddedBroker(brokerOpts) : new ExternalBroker({ ...brokerOpts, gatewayId: config.gatewayId });
+    // Fridges connected while the replica could write are dropped when it stops being writable.
+    replica.on('state', (s) => {
+      if (s !== 'active' && broker instanceof EmbeddedBroker) broker.disconnectAll();
+    });
+    const reconciler = new ReconcileLoop({
+      replica,
+      logger: logger.child({ part: 'reconcile' }),
+      metrics,
+      policy: { takerShare: config.reconcile.takerShare },
+      debounceMs: config.reconcile.debounceMs,
+      sweepIntervalMs: config.reconcile.sweepIntervalMs,
+      orderRetentionMs: config.reconcile.orderRetentionMs,
+      now,
+    });
+    reconciler.start();
+    opened.push(async () => reconciler.stop());
+    await broker.start();
+    opened.push(() => broker.close());
+    let sync: SyncClient | undefined;
+    if (config.central.url !== undefined && config.central.token !== undefined) {
+      sync = new SyncClient({
+        url: config.central.url,
+        token: config.central.token,
+        venueId: config.venueId,
+        replica,
+        logger: logger.child({ part: 'sync' }),
+        metrics,
+        version: AGENT_VERSION,
+        backoffMinMs: config.central.backoffMinMs,
+        backoffMaxMs: config.central.backoffMaxMs,
+        maxMessageBytes: config.central.maxMessageBytes,
+        connectTimeoutMs: config.central.connectTimeoutMs,
+      });
+      sync.start();
+      const s = sync;
+      opened.push(() => s.close(CLOSE_CODES.GOING_AWAY));
+    } else if (replica.state === 'joining') {
+      logger.warn('no central configured and the store has no epoch yet: the replica cannot write until it syncs with central');
+    }
+
+    const status = (): AgentStatus => {
+      const doc = replica.doc;
+      let online = 0;
+      for (const f of doc.index.status.keys()) if (fridgeStatus(doc, f as FridgeId)?.on === true) online++;
+      const rightsHeld: Record<string, Record<string, number>> = {};
+      const self = replica.replica;
+      if (self !== undefined) {
+        for (const [f, meals] of doc.index.counters) {
+          for (const m of meals.keys()) {
+            const r = rightsOf(doc, self, f as FridgeId, m as MealId);
+            if (r !== 0) (rightsHeld[f] ??= {})[m] = r;
+          }
+        }
+        for (const [f, meals] of doc.index.xfers) {
+          for (const m of meals.keys()) {
+            const r = rightsOf(doc, self, f as FridgeId, m as MealId);
+            if (r !== 0) (rightsHeld[f] ??= {})[m] = r;
+          }
+        }
+      }
+      const size = store.size();
+      metrics.storeBytes.set(size.bytes);
+      return {
+        gatewayId: config.gatewayId,
+        venueId: config.venueId,
+        version: AGENT_VERSION,
+        replica: replica.replica,
+        epoch: replica.epoch,
+        lifecycle: replica.state,
+        broker: broker.status(),
+        fridgesOnline: online,
+        fridgesReconciled: reconciler.assigned(),
+        sync: sync?.status() ?? { state: 'disabled' },
+        pendingUpdates: sync?.pendingCentral() ?? 0,
+        store: { ...size, pendingWrites: store.pending() },
+        rightsHeld,
+      };
+    };
+
+    const app = buildHttpApi({
+      venueId: config.venueId,
+      replica,
+      metrics,
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      status,
+      ready: () => replica.writable && broker.status().up,
+      now,
+    });
+    await app.listen({ host: config.http.host, port: config.http.port });
+    opened.push(() => app.close());
+    const httpPort = (app.server.address() as AddressInfo).port;
+    logger.info({ http: `${config.http.host}:${httpPort}`, replica: replica.replica, lifecycle: replica.state }, 'gateway agent started');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        logger.info('shutting down');
+        // 1. Stop taking new work: no new fridge messages (in-flight ones finish), no new orders.
+        await broker.close().catch((e: unknown) => logger.warn({ err: e }, 'broker close failed'));
+        await app.close().catch(() => undefined);
+        reconciler.stop();
+        await reconciler.idle();
+        // 2. Retire (DESIGN §3.6) and let central store it, within the grace period.
+        const online = sync?.state === 'synced';
+        const retire = config.shutdown.retire === 'always' || (config.shutdown.retire === 'when-online' && online);
+        if (retire && replica.writable) {
+          await replica.retireSelf().catch((e: unknown) => logger.warn({ err: e }, 'could not retire'));
+        }
+        if (sync !== undefined && online) await sync.drained(Math.min(3_000, config.shutdown.graceMs / 2));
+        await sync?.close(CLOSE_CODES.GOING_AWAY);
+        // 3. Flush and release the store (and its lock).
+        await replica.close();
+        opened.length = 0;
+        logger.info('stopped');
+      })());
+
+    return {
+      replica,
+      metrics,
+      broker,
+      reconciler,
+      sync,
+      mqttPort: broker instanceof EmbeddedBroker ? broker.port : undefined,
+      httpPort,
+      status,
+      fatal,
+      close,
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The embedded MQTT 3.1.1 broker (aedes 1.x) fridges connect to (issue 3 "MQTT: Embedded").
+ *
+ * - Authentication: client id = username = fridge id, password checked against the fridge's scrypt
+ *   hash. Connects are refused with "server unavailable" while the replica cannot write (joining,
+ *   retired, failed): nothing is acknowledged that could not be stored, and fridges keep their
+ *   QoS 1 messages and retry.
+ * - ACL: a fridge publishes and subscribes only under `{prefix}fridges/{its id}/`, its will
+ *   included (checked at connect and again when aedes publishes it). `$SYS`, `#`, `+` and other
+ *   fridges are refused: a refused subscription gets SUBACK failure, a refused publish closes the
+ *   connection (MQTT 3.1.1 has no negative PUBACK).
+ * - Durability: `authorizePublish` runs before aedes sends PUBACK; it awaits the ingest path, which
+ *   resolves after the synced write. Concurrent publishes share fsyncs (group commit in the store).
+ * - Bounds: packet size (a byte-level guard before aedes buffers anything), topic levels, TCP
+ *   connections, connected fridges, pre-CONNECT queue, slow-subscriber drain time.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { Logger } from 'pino';
+import { fridgeTopic, type CommandPayload, type FridgeId } from '@fridgesync/shared';
+import { ConnectRefused, toAuthenticate, toAuthorizePublish, toAuthorizeSubscribe } from './aedes-hooks.ts';
+import { FridgeAuthenticator } from './fridge-secrets.ts';
+import { PacketSizeGuard } from './packet-size-guard.ts';
+import type { BrokerStatus, FridgeBroker } from './fridge-broker.ts';
+import type { Ingestor } from './ingest.ts';
+import type { AgentMetrics } from './metrics.ts';
+import type { GatewayConfig } from './config-schema.ts';
+
+/** Options of {@link EmbeddedBroker}. */
+export interface EmbeddedBrokerOptions {
+  config: GatewayConfig['mqtt'];
+  ingestor: Ingestor;
+  logger: Logger;
+  metrics: AgentMetrics;
+  /** True while the replica may write (connects are refused otherwise). */
+  writable: () => boolean;
+}
+
+/** Waits at most `ms` for `p`. */
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    void p.finally(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** The embedded broker. */
+export class EmbeddedBroker implements FridgeBroker {
+  private broker: Aedes | undefined;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly fridges = new Set<string>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly auth: FridgeAuthenticator;
+  private accepting = false;
+
+  constructor(private readonly o: EmbeddedBrokerOptions) {
+    this.auth = new FridgeAuthenticator(o.config.fridges);
+  }
+
+  private subtree(id: string): string {
+    return `${this.o.config.topicPrefix}fridges/${id}/`;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger, metrics } = this.o;
+    const e = config.embedded;
+    this.broker = await Aedes.createBroker({
+      connectTimeout: e.connectTimeoutMs,
+      drainTimeout: e.drainTimeoutMs,
+      queueLimit: e.queueLimit,
+      maxTopicLevels: e.maxTopicLevels,
+      maxClientsIdLength: 64,
+      heartbeatInterval: 3_600_000,
+      authenticate: toAuthenticate(async (client, username, password) => this.authenticate(client, username, password)),
+      authorizePublish: toAuthorizePublish(async (client, packet) => this.authorizePublish(client, packet)),
+      authorizeSubscribe: toAuthorizeSubscribe(async (client, sub) => this.authorizeSubscribe(client, sub)),
+      // Defense in depth: never forward anything outside the receiving fridge's subtree.
+      authorizeForward: (client, packet) => (client !== null && packet.topic.startsWith(this.subtree(client.id)) ? packet : null),
+    });
+    const broker = this.broker;
+    broker.on('clientReady', (c: Client) => {
+      this.fridges.add(c.id);
+      metrics.fridgesConnected.set(this.fridges.size);
+    });
+    broker.on('clientDisconnect', (c: Client) => {
+      this.fridges.delete(c.id);
+      metrics.fridgesConnected.set(this.fridges.size);
+    });
+    broker.on('clientError', (c: Client, err: Error) => logger.debug({ fridge: c.id, err: err.message }, 'mqtt client error'));
+    broker.on('connectionError', (c: Client, err: Error) => logger.debug({ fridge: c?.id, err: err.message }, 'mqtt connection error'));
+
+    this.server = createServer((socket) => this.accept(socket));
+    // TCP-level bound; authenticated fridges are bounded again in `authenticate`.
+    this.server.maxConnections = e.maxConnections + 16;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(e.port, e.host, () => {
+        this.server!.off('error', reject);
+        resolve();
+      });
+    });
+    this.accepting = true;
+    logger.info({ address: this.status().address }, 'embedded MQTT broker listening');
+  }
+
+  private accept(socket: Socket): void {
+    if (!this.accepting || this.broker === undefined) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    const guard = new PacketSizeGuard(this.o.config.embedded.maxPacketBytes, (n) => {
+      this.o.metrics.refused.inc({ reason: 'packet-size' });
+      this.o.logger.warn({ remote: socket.remoteAddress, announced: n }, 'MQTT packet too large; connection closed');
+      socket.destroy();
+    });
+    socket.pipe(guard);
+    const conn = Duplex.from({ readable: guard, writable: socket });
+    conn.on('close', () => socket.destroy());
+    conn.on('error', () => socket.destroy());
+    this.broker.handle(conn);
+  }
+
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
+    const { metrics } = this.o;
+    const refuse = (code: 2 | 3 | 4 | 5, reason: string, msg: string): never => {
+      metrics.refused.inc({ reason });
+      throw new ConnectRefused(code, msg);
+    };
+    if (!this.o.writable()) refuse(3, 'not-writable', 'gateway not ready to store messages');
+    if (this.fridges.size >= this.o.config.embedded.maxConnections && !this.fridges.has(client.id)) refuse(3, 'max-connections', 'too many fridges connected');
+    if (username !== client.id) refuse(4, 'credentials', 'username must equal the client id (the fridge id)');
+    if (password === undefined || !(await this.auth.check(client.id, password.toString('utf8')))) refuse(4, 'credentials', 'bad fridge id or secret');
+    const will = (client as unknown as { _will?: { topic?: string } })._will;
+    if (will?.topic !== undefined && will.topic !== `${this.subtree(client.id)}status`) refuse(5, 'acl-will', 'the will must be the fridge status topic');
+  }
+
+  private async authorizePublish(client: Client | null, packet: PublishPacket): Promise<void> {
+    if (client === null) throw new Error('publish without a client (stale will) refused');
+    if (!packet.topic.startsWith(this.subtree(client.id))) {
+      this.o.metrics.refused.inc({ reason: 'acl-publish' });
+      this.o.logger.warn({ fridge: client.id, topic: packet.topic }, 'publish outside the fridge subtree refused; connection closed');
+      throw new Error('not authorized');
+    }
+    const p = this.o.ingestor.ingest(client.id, packet.topic, packet.payload as Buffer);
+    this.inFlight.add(p);
+    try {
+      await p;
+    } finally {
+      this.inFlight.delete(p);
+    }
+  }
+
+  private async authorizeSubscribe(client: Client, sub: Subscription): Promise<Subscription | null> {
+    if (sub.topic.startsWith(this.subtree(client.id)) && !sub.topic.startsWith('$')) return sub;
+    this.o.metrics.refused.inc({ reason: 'acl-subscribe' });
+    this.o.logger.warn({ fridge: client.id, topic: sub.topic }, 'subscription outside the fridge subtree refused');
+    return null;
+  }
+
+  async sendCommand(fridge: FridgeId, command: CommandPayload): Promise<void> {
+    const broker = this.broker;
+    if (broker === undefined) throw new Error('broker not started');
+    const topic = fridgeTopic(this.o.config.topicPrefix, fridge, 'commands');
+    await new Promise<void>((resolve, reject) =>
+      broker.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(command)), qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  status(): BrokerStatus {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    return {
+      mode: 'embedded',
+      up: this.accepting,
+      address: a ? `${a.address}:${a.port}` : undefined,
+      fridgesConnected: this.fridges.size,
+      inFlight: this.inFlight.size,
+    };
+  }
+
+  /** The TCP port (useful with port 0). */
+  get port(): number | undefined {
+    return (this.server?.address() as AddressInfo | null | undefined)?.port;
+  }
+
+  /** Disconnects every fridge now (they reconnect and are refused while the replica cannot write). */
+  disconnectAll(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
+  async close(graceMs = 5_000): Promise<void> {
+    this.accepting = false;
+    const server = this.server;
+    if (server !== undefined) server.close();
+    await bounded(Promise.allSettled([...this.inFlight]), graceMs);
+    const broker = this.broker;
+    if (broker !== undefined) await new Promise<void>((resolve) => broker.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    if (server !== undefined) await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * External broker mode (issue 3 "MQTT: External"): the agent is an MQTT 3.1.1 client of a broker
+ * such as Mosquitto (clean session off, QoS 1 subscription to `{prefix}fridges/+/{kind}`), feeding
+ * the same {@link Ingestor} as the embedded broker. The broker enforces the per-fridge ACL (see
+ * deploy/mosquitto/); the agent still checks the topic grammar, and the fridge id comes from the
+ * topic (`clientId` undefined: the broker's `pattern … fridges/%c/#` rule bound it to the sender).
+ *
+ * Holding the PUBACK until the effect is durable: mqtt.js honours `customHandleAcks` only for
+ * MQTT 5, so for 3.1.1 we override `client.handleMessage(packet, done)`, which mqtt.js calls before
+ * it sends PUBACK and whose `done` it waits for. Because the session is persistent (clean false)
+ * and QoS 1, a message the agent did not acknowledge before a crash is redelivered by the broker.
+ * mqtt.js processes one incoming packet at a time per connection, so there is no group commit in
+ * this mode; throughput is one synced write per message (see docs for the embedded broker).
+ */
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { fridgeTopic, type CommandPayload, type FridgeId } from '@fridgesync/shared';
+import type { BrokerStatus, FridgeBroker } from './fridge-broker.ts';
+import type { Ingestor } from './ingest.ts';
+import type { AgentMetrics } from './metrics.ts';
+import type { GatewayConfig } from './config-schema.ts';
+
+/** Options of {@link ExternalBroker}. */
+export interface ExternalBrokerOptions {
+  config: GatewayConfig['mqtt'];
+  gatewayId: string;
+  ingestor: Ingestor;
+  logger: Logger;
+  metrics: AgentMetrics;
+  writable: () => boolean;
+}
+
+/** Inbound topic kinds the agent subscribes to. */
+const INBOUND = ['inventory', 'pickup', 'status', 'telemetry'] as const;
+
+/** The external-broker client. */
+export class ExternalBroker implements FridgeBroker {
+  private client: MqttClient | undefined;
+  private inFlight = 0;
+  private connected = false;
+
+  constructor(private readonly o: ExternalBrokerOptions) {}
+
+  async start(): Promise<void> {
+    const { config, logger, gatewayId } = this.o;
+    const ext = config.external;
+    const opts: mqtt.IClientOptions = {
+      protocolVersion: 4,
+      clean: false,
+      clientId: ext.clientId ?? `gw-${gatewayId}`,
+      reconnectPeriod: ext.reconnectMs,
+      connectTimeout: 10_000,
+      // Do not subscribe or ingest until the replica can write: connect manually below.
+      manualConnect: true,
+    };
+    if (ext.username !== undefined) opts.username = ext.username;
+    if (ext.password !== undefined) opts.password = ext.password;
+    const client = mqtt.connect(ext.url!, opts);
+    this.client = client;
+    client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
+      this.handle(packet).then(
+        () => done(),
+        (e: unknown) => {
+          // Not durable: no PUBACK. Drop the connection so the broker redelivers after reconnect.
+          logger.error({ err: e, topic: packet.topic }, 'ingest failed; not acknowledging, reconnecting');
+          client.stream.destroy();
+        },
+      );
+    };
+    client.on('connect', (ack) => {
+      this.connected = true;
+      logger.info({ sessionPresent: ack.sessionPresent }, 'connected to external MQTT broker');
+      const topics = INBOUND.map((k) => `${config.topicPrefix}fridges/+/${k}`);
+      client.subscribe(topics, { qos: 1 }, (err, granted) => {
+        if (err) logger.error({ err }, 'subscribe failed');
+        for (const g of granted ?? []) if (g.qos === 128) logger.error({ topic: g.topic }, 'the broker refused a subscription (check its ACL for the gateway user)');
+      });
+    });
+    client.on('close', () => (this.connected = false));
+    client.on('error', (e) => logger.warn({ err: e.message }, 'external MQTT broker error'));
+    const connect = () => {
+      if (this.o.writable()) client.connect();
+      else setTimeout(connect, 200).unref();
+    };
+    connect();
+  }
+
+  private async handle(packet: IPublishPacket): Promise<void> {
+    if (!this.o.writable()) throw new Error('replica not writable');
+    this.inFlight++;
+    try {
+      const topic = packet.topic;
+      await this.o.ingestor.ingest(undefined, topic, packet.payload as Buffer);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async sendCommand(fridge: FridgeId, command: CommandPayload): Promise<void> {
+    const client = this.client;
+    if (client === undefined) throw new Error('not started');
+    await client.publishAsync(fridgeTopic(this.o.config.topicPrefix, fridge, 'commands'), JSON.stringify(command), { qos: 1 });
+  }
+
+  status(): BrokerStatus {
+    return { mode: 'external', up: this.connected, address: this.o.config.external.url, fridgesConnected: undefined, inFlight: this.inFlight };
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    if (client === undefined) return;
+    // Not forced: mqtt.js finishes in-flight acks before it disconnects.
+    await client.endAsync(false).catch(() => undefined);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The one ingest path for fridge messages, shared by the embedded broker and the external-broker
+ * client (issue 3 "Ingest"). A message is parsed with the shared zod schemas, applied to the venue
+ * document in one transaction (origin `mqtt`) and resolved only after that transaction's update is
+ * durable in the local store; callers acknowledge (PUBACK) on resolve.
+ *
+ * Bad input (unknown topic, fridge id ≠ authenticated client, non-JSON, schema violation) is
+ * counted by `reason`, logged once per fridge and reason, and dropped; it never throws, so it can
+ * neither crash the agent nor change state. A dropped message resolves as `dropped` and IS
+ * acknowledged: MQTT 3.1.1 has no negative PUBACK, and refusing (closing the connection) would make
+ * the fridge resend the same poison message forever, blocking every good message queued behind it.
+ * Only a write that cannot be made durable rejects (the caller must then not acknowledge).
+ */
+import type { Logger } from 'pino';
+import {
+  INBOUND_SCHEMAS,
+  ORIGINS,
+  keys,
+  parseFridgeTopic,
+  recordPickup,
+  recordSnapshot,
+  recordStatus,
+  statusFromPayload,
+  statusFromTelemetry,
+  type FridgeId,
+  type InventoryPayload,
+  type PickupPayload,
+  type StatusPayload,
+  type TelemetryPayload,
+  type StatusValue,
+} from '@fridgesync/shared';
+import type { LocalReplica } from './local-replica.ts';
+import type { AgentMetrics } from './metrics.ts';
+
+/** What happened to one message. */
+export type IngestResult =
+  | { kind: 'inventory'; outcome: 'applied' | 'stale' }
+  | { kind: 'pickup'; outcome: 'recorded' | 'covered' | 'duplicate'; order: string }
+  | { kind: 'status' | 'telemetry'; outcome: 'written' | 'rate-limited' | 'stale' }
+  | { kind: 'dropped'; reason: DropReason };
+
+/** Why a message was dropped. */
+export type DropReason = 'topic' | 'fridge-mismatch' | 'not-inbound' | 'json' | 'schema';
+
+/** Options of {@link Ingestor}. */
+export interface IngestOptions {
+  replica: LocalReplica;
+  logger: Logger;
+  metrics: AgentMetrics;
+  topicPrefix: string;
+  /** Least time between telemetry-driven presence writes of one fridge, ms. */
+  presenceMinIntervalMs: number;
+  seqResetGap: number;
+  now?: () => number;
+}
+
+/** Bound on remembered (fridge, reason) pairs for log-once; beyond it every drop is logged at debug. */
+const MAX_LOGGED_DROPS = 10_000;
+
+/** Parses and applies fridge messages. */
+export class Ingestor {
+  private readonly loggedDrops = new Set<string>();
+  /** fridge → time of the last telemetry-driven presence write (bounded by the number of fridges). */
+  private readonly lastPresence = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly o: IngestOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /**
+   * Ingests one message published by the authenticated fridge `clientId` (or, from an external
+   * broker, by whoever the broker let publish: then `clientId` is `undefined` and the topic names
+   * the fridge). Resolves when the effect is durable; rejects only when it cannot be made durable.
+   */
+  async ingest(clientId: string | undefined, topic: string, payload: Buffer | Uint8Array): Promise<IngestResult> {
+    const started = performance.now();
+    const t = parseFridgeTopic(this.o.topicPrefix, topic);
+    if (t === undefined) return this.drop('topic', clientId ?? '?', topic);
+    if (clientId !== undefined && t.fridgeId !== clientId) return this.drop('fridge-mismatch', clientId, topic);
+    if (t.kind === 'commands') return this.drop('not-inbound', t.fridgeId, topic);
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(payload).toString('utf8'));
+    } catch {
+      return this.drop('json', t.fridgeId, topic);
+    }
+    const parsed = INBOUND_SCHEMAS[t.kind].safeParse(json);
+    if (!parsed.success) return this.drop('schema', t.fridgeId, topic, parsed.error.issues[0]?.message);
+    const result = await this.apply(t.fridgeId, t.kind, parsed.data);
+    this.o.metrics.ingested.inc({ kind: result.kind, outcome: result.kind === 'dropped' ? result.reason : result.outcome });
+    this.o.metrics.ingestSeconds.observe((performance.now() - started) / 1000);
+    return result;
+  }
+
+  private async apply(fridge: FridgeId, kind: 'inventory' | 'pickup' | 'status' | 'telemetry', p: unknown): Promise<IngestResult> {
+    const r = this.o.replica;
+    switch (kind) {
+      case 'inventory': {
+        const outcome = await r.write(ORIGINS.mqtt, (w) => recordSnapshot(w, fridge, p as InventoryPayload, this.o.seqResetGap));
+        return { kind, outcome };
+      }
+      case 'pickup': {
+        const pp = p as PickupPayload;
+        const out = await r.write(ORIGINS.mqtt, (w) => recordPickup(w, fridge, pp, this.now(), this.o.seqResetGap));
+        if (out.order !== 'settled') {
+          // Issue 3: pickups of unknown or already-settled orders are reported, never silently eaten.
+          this.o.logger.warn({ fridge, orderId: pp.orderId, order: out.order, pickup: out.pickup }, 'pickup for an order that was not reserved');
+        }
+        return { kind, outcome: out.pickup, order: out.order };
+      }
+      case 'status': {
+        // Status is retained and is the will: rare, and an online flip matters at once.
+        const written = await r.write(ORIGINS.mqtt, (w) => recordStatus(w, fridge, statusFromPayload(p as StatusPayload)));
+        if (written) this.lastPresence.set(fridge, this.now());
+        return { kind, outcome: written ? 'written' : 'stale' };
+      }
+      case 'telemetry': {
+        const tp = p as TelemetryPayload;
+        const prev = r.replica === undefined ? undefined : (r.doc.get(r.replica, keys.status(fridge)) as StatusValue | undefined);
+        const due = this.now() - (this.lastPresence.get(fridge) ?? 0) >= this.o.presenceMinIntervalMs;
+        // Telemetry arrives every few seconds; writing each would bloat sync traffic. Only a state
+        // change (online, door) or the refresh interval causes a write.
+        if (!due && prev !== undefined && prev.on && prev.door === tp.door) return { kind, outcome: 'rate-limited' };
+        const written = await r.write(ORIGINS.mqtt, (w) => recordStatus(w, fridge, statusFromTelemetry(tp, prev)));
+        if (written) this.lastPresence.set(fridge, this.now());
+        return { kind, outcome: written ? 'written' : 'stale' };
+      }
+    }
+  }
+
+  private drop(reason: DropReason, fridge: string, topic: string, detail?: string): IngestResult {
+    this.o.metrics.dropped.inc({ reason });
+    const key = `${fridge}\u0000${reason}`;
+    if (!this.loggedDrops.has(key) && this.loggedDrops.size < MAX_LOGGED_DROPS) {
+      this.loggedDrops.add(key);
+      this.o.logger.warn({ fridge, topic, reason, detail }, 'dropped a bad fridge message (logged once per fridge and reason)');
+    } else {
+      this.o.logger.debug({ fridge, topic, reason, detail }, 'dropped a bad fridge message');
+    }
+    return { kind: 'dropped', reason };
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The local replica: the one owner of the venue document's lifecycle in the agent (STYLE.md
+ * "One owner per document lifecycle with an explicit state"). It loads the document from the store
+ * before anything is served, persists every transaction, knows the replica's epoch and whether it
+ * may write, and tells the sync client which local updates are durable.
+ *
+ * Invariants:
+ * - Every update is appended to the store (except what was loaded from it). Writers that must not
+ *   acknowledge before durability (MQTT ingest, kiosk) use {@link LocalReplica.write}, which resolves
+ *   after the synced append of that transaction.
+ * - Local updates are handed to the sync client only once durable, so central never holds a write
+ *   of this replica that its own store lacks. After `kill -9` the restarted process can therefore
+ *   never contradict what central already has (a lost-but-sent reservation could otherwise be
+ *   re-decided differently and oversell).
+ * - Each process writes with a fresh Yjs client id (never one already in the document): reusing a
+ *   client id across histories corrupts documents (DESIGN §3 pitfalls).
+ * - A new, restored or retired store is `joining`: it writes nothing until the sync client reports a
+ *   full sync and it has taken a new epoch (DESIGN §3.6).
+ * - A failed synced write is fatal: the state becomes `failed`, nothing more is acknowledged.
+ */
+import { EventEmitter } from 'node:events';
+import * as Y from 'yjs';
+import type { Logger } from 'pino';
+import {
+  ORIGINS,
+  VenueDoc,
+  declareTaker,
+  gatewayReplicaId,
+  hasRetirement,
+  isOrigin,
+  nextEpoch,
+  replicaParts,
+  retire,
+  writeMeta,
+  type EntryWriter,
+  type GatewayId,
+  type ReplicaId,
+  type TxOrigin,
+  type VenueId,
+} from '@fridgesync/shared';
+import { StoreCorruptError, StoreFailedError, type ReplicaStore, type StoreMeta } from './replica-store.ts';
+
+/** Where the replica is. */
+export type ReplicaState = 'joining' | 'active' | 'retired' | 'failed';
+
+/** Thrown when a write is attempted while the replica may not write. */
+export class NotWritableError extends Error {
+  override name = 'NotWritableError';
+  constructor(readonly state: ReplicaState) {
+    super(state === 'joining' ? 'the replica has not completed its first full sync with central yet' : `the replica is ${state}`);
+  }
+}
+
+/** Events: `durable(update, origin)` for each durable update; `state(state)`; `fatal(error)`. */
+export interface LocalReplicaEvents {
+  durable: [update: Uint8Array, origin: unknown];
+  state: [state: ReplicaState];
+  fatal: [error: Error];
+}
+
+/** Options of {@link openLocalReplica}. */
+export interface LocalReplicaOptions {
+  gatewayId: GatewayId;
+  venueId: VenueId;
+  store: ReplicaStore;
+  logger: Logger;
+  /** Software version written into the replica's `meta` entry. */
+  version: string;
+  /** Compact the store after this many appended updates. */
+  compactEveryUpdates: number;
+  now?: () => number;
+}
+
+/** The venue document with its store and lifecycle. */
+export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
+  readonly doc = new VenueDoc();
+  private s: ReplicaState = 'joining';
+  private epochValue: number | undefined;
+  private captured: Array<Promise<void>> | undefined;
+  private sinceCompaction = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: LocalReplicaOptions) {
+    super();
+    this.now = opts.now ?? Date.now;
+  }
+
+  get state(): ReplicaState {
+    return this.s;
+  }
+  get epoch(): number | undefined {
+    return this.epochValue;
+  }
+  get replica(): ReplicaId | undefined {
+    return this.doc.replica;
+  }
+  get writable(): boolean {
+    return this.s === 'active';
+  }
+  get store(): ReplicaStore {
+    return this.opts.store;
+  }
+  /** Yjs client ids this replica wrote with (this process's first), at most 16 (the hello bound). */
+  ownClients(): number[] {
+    const r = this.doc.replica;
+    const older = r === undefined ? [] : [...this.doc.clientsOf(r)].filter((c) => c !== this.doc.ydoc.clientID);
+    return [this.doc.ydoc.clientID, ...older.slice(-15)];
+  }
+
+  /** @internal loads the store into the document and decides the lifecycle state. */
+  async load(): Promise<void> {
+    const { store, gatewayId, venueId, logger } = this.opts;
+    const stored = await store.load();
+    if (stored.updates.length > 0) {
+      try {
+        this.doc.applyUpdate(Y.mergeUpdates(stored.updates), ORIGINS.storageLoad);
+      } catch (e) {
+        throw new StoreCorruptError('(local store)', `stored updates do not apply: ${(e as Error).message}`, e);
+      }
+    }
+    // A fresh client id for this process, never one already in the document.
+    while (this.doc.ydoc.store.clients.has(this.doc.ydoc.clientID)) this.doc.ydoc.clientID = Math.floor(Math.random() * 0xffffffff);
+    this.doc.ydoc.on('update', (u: Uint8Array, origin: unknown) => this.persist(u, origin));
+    const meta = stored.meta;
+    if (meta !== undefined && (meta.gatewayId !== gatewayId || meta.venueId !== venueId)) {
+      throw new Error(`the store belongs to gateway ${meta.gatewayId} of venue ${meta.venueId}, not ${gatewayId} of ${venueId}; use another storage.dataDir`);
+    }
+    if (meta?.state === 'active' && meta.epoch !== undefined) {
+      const replica = gatewayReplicaId(gatewayId, meta.epoch);
+      if (hasRetirement(this.doc, replica)) {
+        logger.warn({ replica }, 'stored epoch is retired; rejoining under a new epoch');
+        await this.saveMeta({ state: 'retired', epoch: meta.epoch });
+      } else {
+        this.epochValue = meta.epoch;
+        this.doc.replica = replica;
+        this.setState('active');
+        return;
+      }
+    } else if (meta === undefined) {
+      await this.saveMeta({ state: 'joining' });
+    }
+    this.epochValue = meta?.epoch;
+    this.setState('joining');
+  }
+
+  /**
+   * Runs `fn` as one transaction of the local replica and resolves once its update is durable.
+   * Rejects with {@link NotWritableError} (nothing written) when the replica may not write.
+   */
+  async write<T>(origin: TxOrigin, fn: (w: EntryWriter) => T): Promise<T> {
+    if (!this.writable) throw new NotWritableError(this.s);
+    return this.durably(() => this.doc.transact(origin, fn));
+  }
+
+  /** Runs `fn` (which may run several shared operations) and resolves once all its updates are durable. */
+  async durably<T>(fn: () => T): Promise<T> {
+    if (!this.writable) throw new NotWritableError(this.s);
+    const outer = this.captured;
+    const mine: Array<Promise<void>> = [];
+    this.captured = mine;
+    let out: T;
+    try {
+      out = fn();
+    } finally {
+      this.captured = outer;
+      outer?.push(...mine);
+    }
+    await Promise.all(mine);
+    return out;
+  }
+
+  /**
+   * Completes the first full sync: takes the next epoch, stores it durably, then writes the
+   * replica's lifecycle entries (retires earlier epochs, version, taker declaration).
+   */
+  async becomeActive(): Promise<ReplicaId> {
+    if (this.s === 'active') return this.doc.replica!;
+    if (this.s === 'failed') throw new NotWritableError(this.s);
+    const { gatewayId, version } = this.opts;
+    const epoch = Math.max(nextEpoch(this.doc, gatewayId), (this.epochValue ?? 0) + 1);
+    await this.saveMeta({ state: 'active', epoch });
+    const replica = gatewayReplicaId(gatewayId, epoch);
+    this.epochValue = epoch;
+    this.doc.replica = replica;
+    this.setState('active');
+    const now = this.now();
+    await this.write(ORIGINS.lifecycle, (w) => {
+      for (const r of this.doc.index.replicaEntryCount.keys()) {
+        const p = replicaParts(r as ReplicaId);
+        if (p.kind === 'gateway' && p.gatewayId === gatewayId && p.epoch < epoch && !hasRetirement(this.doc, r as ReplicaId)) retire(w, r as ReplicaId, now);
+      }
+      writeMeta(w, version, now);
+      declareTaker(w, true, now);
+    });
+    this.opts.logger.info({ replica }, 'replica active under a new epoch');
+    return replica;
+  }
+
+  /** Retires this replica (graceful shutdown): writes the retirement durably, then stops writing. */
+  async retireSelf(): Promise<void> {
+    const replica = this.doc.replica;
+    if (!this.writable || replica === undefined) return;
+    const now = this.now();
+    await this.write(ORIGINS.lifecycle, (w) => {
+      declareTaker(w, false, now);
+      retire(w, replica, now);
+    });
+    await this.saveMeta({ state: 'retired', epoch: this.epochValue! });
+    this.setState('retired');
+  }
+
+  /** Central reports this replica retired (close 4410): stop writing, rejoin under a new epoch. */
+  async markRetired(): Promise<void> {
+    if (this.s !== 'active') return;
+    this.setState('retired');
+    await this.saveMeta({ state: 'retired', epoch: this.epochValue! });
+    this.setState('joining');
+  }
+
+  /** Flushes pending appends and closes the store. */
+  async close(): Promise<void> {
+    await this.opts.store.close();
+  }
+
+  private async saveMeta(m: Pick<StoreMeta, 'state' | 'epoch'>): Promise<void> {
+    const meta: StoreMeta = { gatewayId: this.opts.gatewayId, venueId: this.opts.venueId, state: m.state, updatedAt: this.now() };
+    if (m.epoch !== undefined) meta.epoch = m.epoch;
+    try {
+      await this.opts.store.writeMeta(meta);
+    } catch (e) {
+      this.fail(e as Error);
+      throw e;
+    }
+  }
+
+  private setState(s: ReplicaState): void {
+    if (this.s === s) return;
+    this.s = s;
+    this.emit('state', s);
+  }
+
+  private persist(update: Uint8Array, origin: unknown): void {
+    if (isOrigin(origin, 'storage-load')) return;
+    const p = this.opts.store.append(update).then(
+      () => {
+        this.emit('durable', update, origin);
+      },
+      (e: unknown) => {
+        this.fail(e as Error);
+        throw e;
+      },
+    );
+    if (this.captured !== undefined) this.captured.push(p);
+    else p.catch(() => undefined); // upstream and background writes: the failure is reported by `fatal`
+    if (++this.sinceCompaction >= this.opts.compactEveryUpdates) {
+      this.sinceCompaction = 0;
+      // Encoded and requested in the same synchronous block: the state covers every append so far.
+      this.opts.store.compact(Y.encodeStateAsUpdate(this.doc.ydoc)).catch((e: unknown) => this.fail(e as Error));
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.s === 'failed') return;
+    this.s = 'failed';
+    this.opts.logger.fatal({ err: e }, 'local store write failed; acknowledging nothing more');
+    this.emit('state', 'failed');
+    this.emit('fatal', e instanceof StoreFailedError ? e : new StoreFailedError(e));
+  }
+}
+
+/** Opens the local replica over `store` (loads it before returning). */
+export async function openLocalReplica(opts: LocalReplicaOptions): Promise<LocalReplica> {
+  const r = new LocalReplica(opts);
+  await r.load();
+  return r;
+}

@@ -1,0 +1,45 @@
+/**
+ * The agent's Prometheus metrics, one registry per agent (no module-level state, so tests can run
+ * several agents in one process). Names follow `fridgesync_gateway_*`.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Creates the metrics of one agent. */
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? false) collectDefaultMetrics({ register: registry, prefix: 'fridgesync_gateway_' });
+  const m = {
+    registry,
+    /** Fridge messages ingested, by kind and outcome (applied, stale, duplicate, …). */
+    ingested: new Counter({ name: 'fridgesync_gateway_ingested_total', help: 'Fridge messages ingested, by kind and outcome', labelNames: ['kind', 'outcome'] as const, registers: [registry] }),
+    /** Fridge messages dropped as bad input, by reason. */
+    dropped: new Counter({ name: 'fridgesync_gateway_dropped_total', help: 'Bad fridge messages dropped, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    /** Publish received → durable in the local store. */
+    ingestSeconds: new Histogram({
+      name: 'fridgesync_gateway_ingest_durable_seconds',
+      help: 'Time from receiving a fridge message to its synced write',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    /** MQTT clients refused, by reason. */
+    refused: new Counter({ name: 'fridgesync_gateway_mqtt_refused_total', help: 'MQTT connects, publishes and subscribes refused, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    /** Connected fridges. */
+    fridgesConnected: new Gauge({ name: 'fridgesync_gateway_fridges_connected', help: 'Fridges connected to the embedded broker', registers: [registry] }),
+    /** Local updates durable here but not yet acknowledged as durable by central. */
+    pendingCentral: new Gauge({ name: 'fridgesync_gateway_updates_pending_central', help: 'Local updates not yet durable at central', registers: [registry] }),
+    /** 1 while the sync connection to central is up and welcomed. */
+    centralConnected: new Gauge({ name: 'fridgesync_gateway_central_connected', help: '1 when connected to central', registers: [registry] }),
+    /** Sync messages from central that were rejected, by reason. */
+    syncErrors: new Counter({ name: 'fridgesync_gateway_sync_errors_total', help: 'Sync connection errors, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    /** Reconciliation passes and what they did. */
+    reconciled: new Counter({ name: 'fridgesync_gateway_reconcile_units_total', help: 'Units corrected or moved by the reconciler, by action', labelNames: ['action'] as const, registers: [registry] }),
+    /** Kiosk orders, by result. */
+    orders: new Counter({ name: 'fridgesync_gateway_kiosk_orders_total', help: 'Kiosk order requests, by result', labelNames: ['result'] as const, registers: [registry] }),
+    /** Store size. */
+    storeBytes: new Gauge({ name: 'fridgesync_gateway_store_bytes', help: 'Bytes in the local store (state plus appended updates)', registers: [registry] }),
+  };
+  return m;
+}
+
+/** The metrics of one agent. */
+export type AgentMetrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,142 @@
+/**
+ * Runs the shared reconciler for the fridges this gateway's replica reconciles (DESIGN §3.4, §3.5):
+ * after every change that touches a fridge (new snapshot, pickup, order created or settled,
+ * rights requested, config), debounced per fridge, and on a sweep timer that expires holds and
+ * housekeeps orders. `reconcileFridge` itself returns without writing when this replica is not the
+ * fridge's current reconciler, so an HA standby (not assigned) only ingests. Recalls of rights
+ * addressed to this replica as a taker are answered on every pass.
+ */
+import type { Logger } from 'pino';
+import {
+  ORIGINS,
+  answerRecalls,
+  configIds,
+  currentReconciler,
+  isOrigin,
+  maintainOrders,
+  reconcileFridge,
+  type FridgeId,
+  type RightsPolicy,
+} from '@fridgesync/shared';
+import type { LocalReplica } from './local-replica.ts';
+import type { AgentMetrics } from './metrics.ts';
+
+/** Options of {@link ReconcileLoop}. */
+export interface ReconcileLoopOptions {
+  replica: LocalReplica;
+  logger: Logger;
+  metrics: AgentMetrics;
+  policy: RightsPolicy;
+  debounceMs: number;
+  sweepIntervalMs: number;
+  orderRetentionMs: number;
+  now?: () => number;
+}
+
+/** The reconciliation scheduler. */
+export class ReconcileLoop {
+  /** fridge → pending timer; bounded by the number of fridges in the venue. */
+  private readonly due = new Map<string, NodeJS.Timeout>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private off: (() => void) | undefined;
+  private recallsDue = false;
+  private readonly now: () => number;
+  /** Writes started and not yet durable (tests and shutdown wait for them). */
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(private readonly o: ReconcileLoopOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    const doc = this.o.replica.doc;
+    this.off = doc.onChange((summary, origin) => {
+      if (isOrigin(origin, 'reconciler')) return; // our own corrections do not retrigger us
+      this.recallsDue = true;
+      if (summary.config || summary.lifecycle) for (const f of this.assigned()) this.schedule(f);
+      for (const f of summary.fridges) this.schedule(f);
+    });
+    this.o.replica.on('state', (s) => {
+      if (s === 'active') this.sweep();
+    });
+    this.sweepTimer = setInterval(() => this.sweep(), this.o.sweepIntervalMs);
+    this.sweepTimer.unref();
+    this.sweep();
+  }
+
+  /** Fridges whose current reconciler is this replica. */
+  assigned(): FridgeId[] {
+    const r = this.o.replica;
+    if (r.replica === undefined) return [];
+    return (configIds(r.doc, 'fridge') as FridgeId[]).filter((f) => currentReconciler(r.doc, f) === r.replica);
+  }
+
+  /** Reconciles `fridge` after the debounce delay (merging bursts). */
+  schedule(fridge: FridgeId): void {
+    if (this.due.has(fridge)) return;
+    const t = setTimeout(() => {
+      this.due.delete(fridge);
+      this.runPass(fridge);
+    }, this.o.debounceMs);
+    this.due.set(fridge, t);
+  }
+
+  /** Expires holds and reconciles every assigned fridge, housekeeps orders, answers recalls. */
+  sweep(): void {
+    const r = this.o.replica;
+    if (!r.writable) return;
+    for (const f of this.assigned()) this.runPass(f);
+    this.track(r.durably(() => maintainOrders(r.doc, ORIGINS.reconciler, this.now(), this.o.orderRetentionMs)));
+    this.recallsDue = true;
+    this.answer();
+  }
+
+  /** Waits for the passes started so far (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  stop(): void {
+    this.off?.();
+    clearInterval(this.sweepTimer);
+    for (const t of this.due.values()) clearTimeout(t);
+    this.due.clear();
+  }
+
+  private runPass(fridge: FridgeId): void {
+    const r = this.o.replica;
+    if (!r.writable) return;
+    const { metrics, logger, policy } = this.o;
+    try {
+      const p = r.durably(() => reconcileFridge(r.doc, ORIGINS.reconciler, fridge, policy, this.now()));
+      this.track(
+        p.then((report) => {
+          if (report === undefined) return;
+          if (report.incremented > 0) metrics.reconciled.inc({ action: 'increment' }, report.incremented);
+          if (report.decremented > 0) metrics.reconciled.inc({ action: 'decrement' }, report.decremented);
+          if (report.granted > 0) metrics.reconciled.inc({ action: 'grant' }, report.granted);
+          if (report.recalled > 0) metrics.reconciled.inc({ action: 'recall' }, report.recalled);
+          if (report.expired.length > 0) logger.info({ fridge, orders: report.expired }, 'holds expired');
+          for (const s of report.shortages) logger.warn({ fridge, meal: s.meal, units: s.units, orders: s.orders }, 'shortage: reserved meals are physically missing');
+        }),
+      );
+    } catch (e) {
+      logger.error({ err: e, fridge }, 'reconciliation pass failed');
+    }
+    this.answer();
+  }
+
+  private answer(): void {
+    const r = this.o.replica;
+    if (!this.recallsDue || !r.writable) return;
+    this.recallsDue = false;
+    this.track(r.durably(() => answerRecalls(r.doc, ORIGINS.reconciler)));
+  }
+
+  private track(p: Promise<unknown>): void {
+    const guarded: Promise<unknown> = p
+      .catch((e: unknown) => this.o.logger.error({ err: e }, 'reconciler write failed'))
+      .finally(() => this.running.delete(guarded));
+    this.running.add(guarded);
+  }
+}

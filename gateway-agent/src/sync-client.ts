@@ -1,0 +1,306 @@
+/**
+ * The gateway's sync client to central, speaking docs/sync-protocol.md over `ws`.
+ *
+ * Why not y-websocket's `WebsocketProvider`: it cannot set an `Authorization` header (only URL
+ * params, which end up in proxy logs), it has no hook to send `hello` before its own sync-step1 or
+ * to re-hello on the same connection after taking an epoch, it answers sync-step1 with the *whole*
+ * document (central's validator rejects others' structs: we must send `encodeOwnDiff`), it would
+ * send every local transaction at once (we send only what is durable in the local store, see
+ * local-replica.ts), and it ignores the type-100 `durable-ack` we track for `/status`. The protocol
+ * is small, so this client owns it end to end.
+ *
+ * Session: open → `hello` → `sync-step1`; answer central's `sync-step1` with our own diff; apply
+ * central's `sync-step2` and `update`s (origin `upstream`, never echoed); after the first full sync
+ * a joining replica takes its epoch and says `hello` again. Reconnects use full-jitter exponential
+ * backoff; every reconnect resyncs by state vectors, so hours offline converge in one exchange.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import type { Logger } from 'pino';
+import {
+  CLOSE_CODES,
+  decodeMessage,
+  encodeHello,
+  encodeOwnDiff,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUpdate,
+  isOrigin,
+  type Hello,
+  type TxOrigin,
+} from '@fridgesync/shared';
+import type { LocalReplica } from './local-replica.ts';
+import type { AgentMetrics } from './metrics.ts';
+
+/** Where the sync session is. */
+export type SyncState = 'disabled' | 'connecting' | 'handshaking' | 'synced' | 'backoff' | 'closed';
+
+/** Options of {@link SyncClient}. */
+export interface SyncClientOptions {
+  /** Base URL (`ws://host:port`); the client connects to `/sync/{venueId}`. */
+  url: string;
+  token: string;
+  venueId: string;
+  replica: LocalReplica;
+  logger: Logger;
+  metrics: AgentMetrics;
+  version: string;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  maxMessageBytes: number;
+  connectTimeoutMs: number;
+  random?: () => number;
+}
+
+const UPSTREAM: TxOrigin = { kind: 'upstream', peer: 'central' };
+
+/** The sync client. Events: `state(state)`, `synced()`. */
+export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }> {
+  private ws: WebSocket | undefined;
+  private s: SyncState = 'closed';
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  /** End clocks (this process's client) of durable local updates not yet durable at central. */
+  private unacked: number[] = [];
+  private ackedClock = 0;
+  private lastAckAt: number | undefined;
+  private lastSyncAt: number | undefined;
+  private readonly random: () => number;
+  private readonly offDurable: () => void;
+
+  constructor(private readonly o: SyncClientOptions) {
+    super();
+    this.random = o.random ?? Math.random;
+    const onDurable = (update: Uint8Array, origin: unknown) => this.onDurable(update, origin);
+    o.replica.on('durable', onDurable);
+    this.offDurable = () => o.replica.off('durable', onDurable);
+  }
+
+  get state(): SyncState {
+    return this.s;
+  }
+
+  /** Local updates durable here but not yet acknowledged durable by central. */
+  pendingCentral(): number {
+    return this.unacked.length;
+  }
+
+  /** For `/status`. */
+  status() {
+    return {
+      state: this.s,
+      url: this.o.url,
+      pendingUpdates: this.unacked.length,
+      lastDurableAckAt: this.lastAckAt === undefined ? undefined : new Date(this.lastAckAt).toISOString(),
+      lastSyncAt: this.lastSyncAt === undefined ? undefined : new Date(this.lastSyncAt).toISOString(),
+      reconnectAttempt: this.attempt,
+    };
+  }
+
+  /** Starts connecting (and reconnecting) until {@link close}. */
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** Closes the session with `code` (default 1001 going away) and stops reconnecting. */
+  async close(code: number = CLOSE_CODES.GOING_AWAY): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.offDurable();
+    const ws = this.ws;
+    this.setState('closed');
+    if (ws === undefined || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2_000);
+      ws.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      ws.close(code, 'gateway stopping');
+    });
+  }
+
+  /** Resolves once central acknowledged every local update as durable, or after `ms`. */
+  async drained(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (this.unacked.length > 0 && Date.now() < deadline && this.s === 'synced') await new Promise((r) => setTimeout(r, 20));
+    return this.unacked.length === 0;
+  }
+
+  private setState(s: SyncState): void {
+    if (this.s === s) return;
+    this.s = s;
+    this.o.metrics.centralConnected.set(s === 'synced' ? 1 : 0);
+    this.emit('state', s);
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const { url, token, venueId, maxMessageBytes, connectTimeoutMs, logger } = this.o;
+    this.setState('connecting');
+    const ws = new WebSocket(`${url.replace(/\/$/, '')}/sync/${encodeURIComponent(venueId)}`, {
+      headers: { Authorization: `Bearer ${token}` },
+      maxPayload: maxMessageBytes,
+      handshakeTimeout: connectTimeoutMs,
+    });
+    ws.binaryType = 'nodebuffer';
+    this.ws = ws;
+    this.streaming = false;
+    let fullSync = false;
+    let remoteSv: Uint8Array | undefined;
+    ws.on('open', () => {
+      this.setState('handshaking');
+      ws.send(encodeHello(this.hello()));
+      ws.send(encodeSyncStep1(Y.encodeStateVector(this.o.replica.doc.ydoc)));
+    });
+    ws.on('message', (data: Buffer) => {
+      let msg;
+      try {
+        msg = decodeMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      } catch (e) {
+        this.o.metrics.syncErrors.inc({ reason: 'malformed' });
+        logger.warn({ err: (e as Error).message }, 'malformed message from central; reconnecting');
+        ws.close(CLOSE_CODES.UPDATE_REJECTED, 'malformed message');
+        return;
+      }
+      switch (msg.type) {
+        case 'sync-step1':
+          remoteSv = msg.stateVector;
+          if (this.o.replica.writable) void this.answerStep1(ws, msg.stateVector);
+          else ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(new Y.Doc()))); // joining: nothing of ours yet
+          break;
+        case 'sync-step2':
+          this.o.replica.doc.applyUpdate(msg.update, UPSTREAM);
+          if (!fullSync) {
+            fullSync = true;
+            void this.afterFullSync(ws, remoteSv);
+          }
+          break;
+        case 'update':
+          this.o.replica.doc.applyUpdate(msg.update, UPSTREAM);
+          break;
+        case 'durable-ack':
+          this.onAck(msg.stateVector);
+          break;
+        case 'welcome':
+          logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
+          break;
+        case 'auth-denied':
+          logger.error({ reason: msg.reason }, 'central denied access');
+          break;
+        default:
+          break; // awareness is not used by gateways
+      }
+    });
+    ws.on('error', (e) => {
+      this.o.metrics.syncErrors.inc({ reason: 'socket' });
+      logger.debug({ err: e.message }, 'sync connection error');
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      this.o.metrics.syncErrors.inc({ reason: `http-${res.statusCode}` });
+      logger.warn({ status: res.statusCode }, 'central refused the sync connection');
+      ws.terminate();
+    });
+    ws.on('close', (code: number, reason: Buffer) => this.onClose(ws, code, reason.toString()));
+  }
+
+  private hello(): Hello {
+    const r = this.o.replica;
+    const h: Hello = { clientIds: r.ownClients(), version: this.o.version };
+    if (r.writable && r.replica !== undefined) h.replica = r.replica;
+    else h.joining = true;
+    return h;
+  }
+
+  /** Sends our own structs central lacks, once every local transaction so far is durable. */
+  private async answerStep1(ws: WebSocket, sv: Uint8Array): Promise<void> {
+    const r = this.o.replica;
+    // Only durable structs should leave (local-replica.ts): encode when nothing is pending, in the
+    // same synchronous block as the check. Under constant load give up waiting after ~2 s and
+    // encode anyway; the structs not yet durable then are milliseconds from their fsync.
+    for (let i = 0; i < 400 && r.store.pending() > 0; i++) await new Promise((res) => setTimeout(res, 5));
+    if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(encodeSyncStep2(encodeOwnDiff(r.doc.ydoc, sv, new Set(r.ownClients()))));
+    // From here on every durable local update is streamed; the ones before are in the diff.
+    this.streaming = true;
+  }
+  /** True once this connection carried our own diff: durable local updates are then sent as they come. */
+  private streaming = false;
+
+  private async afterFullSync(ws: WebSocket, remoteSv: Uint8Array | undefined): Promise<void> {
+    const r = this.o.replica;
+    try {
+      if (!r.writable && r.state === 'joining') {
+        await r.becomeActive();
+        if (ws.readyState !== WebSocket.OPEN) return;
+        ws.send(encodeHello(this.hello()));
+        // Our lifecycle entries became durable before `synced`; send them now.
+        if (remoteSv !== undefined) await this.answerStep1(ws, remoteSv);
+      }
+    } catch (e) {
+      this.o.logger.error({ err: e }, 'could not take a new epoch after the first full sync');
+      ws.close(CLOSE_CODES.GOING_AWAY, 'epoch failed');
+      return;
+    }
+    this.attempt = 0;
+    this.lastSyncAt = Date.now();
+    this.setState('synced');
+    this.emit('synced');
+  }
+
+  private onDurable(update: Uint8Array, origin: unknown): void {
+    if (isOrigin(origin, 'upstream')) return; // never echo what central sent
+    this.unacked.push(Y.getState(this.o.replica.doc.ydoc.store, this.o.replica.doc.ydoc.clientID));
+    this.o.metrics.pendingCentral.set(this.unacked.length);
+    const ws = this.ws;
+    if (this.streaming && ws !== undefined && ws.readyState === WebSocket.OPEN) ws.send(encodeUpdate(update));
+  }
+
+  private onAck(sv: Uint8Array): void {
+    let clock = 0;
+    try {
+      clock = Y.decodeStateVector(sv).get(this.o.replica.doc.ydoc.clientID) ?? 0;
+    } catch {
+      this.o.metrics.syncErrors.inc({ reason: 'bad-ack' });
+      return;
+    }
+    this.ackedClock = Math.max(this.ackedClock, clock);
+    this.lastAckAt = Date.now();
+    // Each entry is the client's clock after that update: acked when central holds that clock.
+    let i = 0;
+    while (i < this.unacked.length && this.unacked[i]! <= this.ackedClock) i++;
+    if (i > 0) this.unacked.splice(0, i);
+    this.o.metrics.pendingCentral.set(this.unacked.length);
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    this.streaming = false;
+    const { logger } = this.o;
+    if (code === CLOSE_CODES.REPLICA_RETIRED) {
+      logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');
+      void this.o.replica.markRetired();
+    } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
+      logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');
+    } else if (code >= 4000) {
+      logger.warn({ code, reason }, 'central closed the sync connection');
+    } else {
+      logger.debug({ code, reason }, 'sync connection closed');
+    }
+    if (code >= 4000) this.o.metrics.syncErrors.inc({ reason: `close-${code}` });
+    if (this.stopped) return;
+    this.setState('backoff');
+    // Full jitter (AWS architecture blog): uniform in [0, min(max, min·2^attempt)].
+    const cap = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * 2 ** Math.min(this.attempt, 30));
+    const delay = Math.max(this.o.backoffMinMs / 2, this.random() * cap);
+    this.attempt++;
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { FridgeIdSchema, MealIdSchema, fridgeStatus, observedSnapshot } from '@fridgesync/shared';
+import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
+import { eventually, useTeardown } from './helpers/teardown.ts';
+
+const { defer, tempDir } = useTeardown();
+const F1 = FridgeIdSchema.parse('f1');
+const M1 = MealIdSchema.parse('m1');
+
+async function agentWithFridges(ids = ['f1', 'f2']) {
+  const dir = tempDir();
+  await seedActiveStore(dir);
+  const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(ids) }), defer);
+  return { agent, port: agent.mqttPort!, dir };
+}
+
+function counter(agent: Awaited<ReturnType<typeof agentWithFridges>>['agent'], name: string, labels: Record<string, string>): Promise<number> {
+  return agent.metrics.registry.getSingleMetric(name)!.get().then((m) => m.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0);
+}
+
+describe('embedded broker', () => {
+  it('acknowledges a snapshot only once it is in the document and durable', async () => {
+    const { agent, port } = await agentWithFridges();
+    const f = await connectFridge(port, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 4 }), { qos: 1 });
+    // PUBACK received: the effect is already there and nothing is waiting for a write.
+    expect(observedSnapshot(agent.replica.doc, F1)?.i[M1]).toBe(4);
+    expect(agent.replica.store.pending()).toBe(0);
+  });
+
+  it('refuses wrong secrets, unknown fridges and a username that is not the client id', async () => {
+    const { port, agent } = await agentWithFridges();
+    const bad = (opts: mqtt.IClientOptions) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, ...opts });
+    await expect(bad({ clientId: 'f1', username: 'f1', password: 'nope' })).rejects.toThrow(/Bad username or password/i);
+    await expect(bad({ clientId: 'f9', username: 'f9', password: 'secret-f9' })).rejects.toThrow(/Bad username or password/i);
+    await expect(bad({ clientId: 'f1', username: 'f2', password: 'secret-f2' })).rejects.toThrow(/Bad username or password/i);
+    expect(await counter(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'credentials' })).toBe(3);
+  });
+
+  it('refuses ACL escapes: other fridges, #, $SYS, and a will outside its status topic', async () => {
+    const { port, agent } = await agentWithFridges();
+    const f1 = await connectFridge(port, 'f1', defer);
+    for (const topic of ['fridges/f2/commands', '#', '$SYS/#', 'fridges/+/inventory']) {
+      await expect(f1.subscribeAsync(topic, { qos: 1 }), topic).rejects.toThrow(/Subscribe error/);
+    }
+    expect((await f1.subscribeAsync('fridges/f1/commands', { qos: 1 }))[0]?.qos).toBe(1);
+    // Publishing into another fridge's subtree closes the connection and changes nothing.
+    const closed = new Promise<void>((resolve) => f1.once('close', () => resolve()));
+    f1.publish('fridges/f2/inventory', inventory(1, 1, { m1: 9 }), { qos: 1 });
+    await closed;
+    expect(observedSnapshot(agent.replica.doc, FridgeIdSchema.parse('f2'))).toBeUndefined();
+    // A will aimed at another fridge is refused at connect.
+    await expect(
+      mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        clientId: 'f1', username: 'f1', password: 'secret-f1', protocolVersion: 4, reconnectPeriod: 0,
+        will: { topic: 'fridges/f2/status', payload: Buffer.from('{}'), qos: 1, retain: true },
+      }),
+    ).rejects.toThrow(/Not authorized/i);
+    expect(await counter(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'acl-subscribe' })).toBe(4);
+    expect(await counter(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'acl-publish' })).toBe(1);
+    expect(await counter(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'acl-will' })).toBe(1);
+  });
+
+  it('drops bad payloads, counts them by reason, keeps serving and keeps state', async () => {
+    const { agent, port } = await agentWithFridges();
+    const f = await connectFridge(port, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 5, { m1: 3 }), { qos: 1 });
+    await f.publishAsync('fridges/f1/inventory', '{not json', { qos: 1 });
+    await f.publishAsync('fridges/f1/inventory', JSON.stringify({ boot: 1, seq: 6, ts: 'yesterday', items: { m1: 1 } }), { qos: 1 });
+    await f.publishAsync('fridges/f1/inventory', JSON.stringify({ boot: 1, seq: 7, ts: new Date().toISOString(), items: { m1: -1 } }), { qos: 1 });
+    await f.publishAsync('fridges/f1/bogus', '{}', { qos: 1 });
+    await f.publishAsync('fridges/f1/inventory/extra', '{}', { qos: 1 });
+    expect(await counter(agent, 'fridgesync_gateway_dropped_total', { reason: 'json' })).toBe(1);
+    expect(await counter(agent, 'fridgesync_gateway_dropped_total', { reason: 'schema' })).toBe(2);
+    expect(await counter(agent, 'fridgesync_gateway_dropped_total', { reason: 'topic' })).toBe(2);
+    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ q: 5, i: { m1: 3 } });
+    // Still connected and serving.
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 8, { m1: 2 }), { qos: 1 });
+    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ q: 8, i: { m1: 2 } });
+  });
+
+  it('ignores duplicate and reordered snapshots', async () => {
+    const { agent, port } = await agentWithFridges();
+    const f = await connectFridge(port, 'f1', defer);
+    const ts = new Date().toISOString();
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 10, { m1: 7 }, ts), { qos: 1 });
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 10, { m1: 7 }, ts), { qos: 1 }); // duplicate
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 9, { m1: 99 }, ts), { qos: 1 }); // late, older
+    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ b: 1, q: 10, i: { m1: 7 } });
+    await f.publishAsync('fridges/f1/inventory', inventory(2, 1, { m1: 5 }), { qos: 1 }); // reboot
+    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ b: 2, q: 1, i: { m1: 5 } });
+    expect(await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'inventory', outcome: 'stale' })).toBe(2);
+  });
+
+  it('records presence from status and the will, and rate-limits telemetry', async () => {
+    const { agent, port } = await agentWithFridges();
+    const will = { topic: 'fridges/f1/status', payload: Buffer.from(JSON.stringify({ online: false, ts: new Date(Date.now() + 1000).toISOString() })), qos: 1 as const, retain: true };
+    const f = await connectFridge(port, 'f1', defer, { will });
+    await f.publishAsync('fridges/f1/status', JSON.stringify({ online: true, ts: new Date().toISOString(), firmware: '1.2' }), { qos: 1, retain: true });
+    expect(fridgeStatus(agent.replica.doc, F1)).toMatchObject({ on: true, fw: '1.2' });
+    for (let i = 0; i < 5; i++) f.publish('fridges/f1/telemetry', JSON.stringify({ ts: new Date(Date.now() + i).toISOString(), temperatureC: 4, door: 'closed' }), { qos: 0 });
+    await eventually(async () => (await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'telemetry', outcome: 'rate-limited' })) >= 4);
+    f.stream.destroy(); // no DISCONNECT: the broker publishes the will
+    await eventually(() => expect(fridgeStatus(agent.replica.doc, F1)?.on).toBe(false));
+  });
+
+  it('refuses fridges while the replica cannot write (no epoch yet)', async () => {
+    const dir = tempDir();
+    const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(['f1']) }), defer);
+    expect(agent.replica.state).toBe('joining');
+    await expect(connectFridge(agent.mqttPort!, 'f1', defer)).rejects.toThrow(/Server unavailable/i);
+  });
+
+  it('closes connections that announce packets over the size limit', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(['f1']), mqtt: { embedded: { maxPacketBytes: 2048 } } }), defer);
+    const f = await connectFridge(agent.mqttPort!, 'f1', defer);
+    const closed = new Promise<void>((resolve) => f.once('close', () => resolve()));
+    f.publish('fridges/f1/inventory', 'x'.repeat(10_000), { qos: 1 });
+    await closed;
+    expect(await counter(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'packet-size' })).toBe(1);
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * An in-test stand-in for central, speaking docs/sync-protocol.md with real websockets: bearer
+ * token check before the upgrade (401), `hello`/`welcome` with the joining upgrade, sync-step1/2,
+ * validation of every peer update with the shared validator (reject → close 4403), `durable-ack`
+ * after applying, relay to the venue's other connections. Its own replica `central:test` writes
+ * operator config (which gateway reconciles which fridge) and can take orders as a taker.
+ * The real central (server/) replaces it in the cross-package tests.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, WebSocket } from 'ws';
+import * as Y from 'yjs';
+import {
+  CLOSE_CODES,
+  Hlc,
+  ORIGINS,
+  VenueDoc,
+  centralReplicaId,
+  decodeMessage,
+  declareTaker,
+  encodeDurableAck,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUpdate,
+  encodeWelcome,
+  isOrigin,
+  keys,
+  validateUpdate,
+  type FridgeRecord,
+  type InstanceId,
+  type ReplicaId,
+} from '@fridgesync/shared';
+
+interface Conn {
+  ws: WebSocket;
+  gatewayId: string;
+  replica: ReplicaId | undefined;
+  clients: Set<number>;
+  helloCount: number;
+}
+
+/** Options of {@link startCentralPeer}. */
+export interface CentralPeerOptions {
+  venueId: string;
+  /** token → gatewayId */
+  tokens: Record<string, string>;
+  /** Listen on this port (0: any). */
+  port?: number;
+}
+
+/** A running in-test central. */
+export interface CentralPeer {
+  readonly url: string;
+  readonly port: number;
+  readonly doc: VenueDoc;
+  /** Updates rejected by the validator, with reasons. */
+  readonly rejected: string[];
+  /** Hellos received, in order. */
+  readonly hellos: Array<{ replica?: string; joining?: boolean }>;
+  /** Sets `cfg/fridge/<id>` as central does. */
+  setFridge(id: string, record: Omit<FridgeRecord, 'par' | 'maxTemperatureC'> & Partial<FridgeRecord>): void;
+  /** Declares `central:test` an order taker (so reconcilers grant it rights). */
+  becomeTaker(): void;
+  /** Open sync connections. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Starts the peer. */
+export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPeer> {
+  const doc = new VenueDoc({ replica: centralReplicaId('test' as InstanceId) });
+  const hlc = new Hlc('central:test');
+  const conns = new Set<Conn>();
+  const rejected: string[] = [];
+  const hellos: Array<{ replica?: string; joining?: boolean }> = [];
+  const http: Server = createServer((_req, res) => {
+    res.statusCode = 404;
+    res.end();
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  http.on('upgrade', (req, socket, head) => {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const gatewayId = token === undefined ? undefined : o.tokens[token];
+    if (gatewayId === undefined || req.url !== `/sync/${o.venueId}`) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, gatewayId));
+  });
+
+  const broadcast = (update: Uint8Array, except?: Conn) => {
+    for (const c of conns) if (c !== except && c.ws.readyState === WebSocket.OPEN) c.ws.send(encodeUpdate(update));
+  };
+  doc.ydoc.on('update', (u: Uint8Array, origin: unknown) => {
+    if (isOrigin(origin, 'test')) broadcast(u);
+  });
+
+  function serve(ws: WebSocket, gatewayId: string): void {
+    const c: Conn = { ws, gatewayId, replica: undefined, clients: new Set(), helloCount: 0 };
+    conns.add(c);
+    ws.on('close', () => conns.delete(c));
+    ws.send(encodeSyncStep1(Y.encodeStateVector(doc.ydoc)));
+    ws.on('message', (data: Buffer) => {
+      let msg;
+      try {
+        msg = decodeMessage(new Uint8Array(data));
+      } catch {
+        ws.close(CLOSE_CODES.UPDATE_REJECTED, 'malformed');
+        return;
+      }
+      switch (msg.type) {
+        case 'hello': {
+          hellos.push({ ...(msg.hello.replica ? { replica: msg.hello.replica } : {}), ...(msg.hello.joining ? { joining: true } : {}) });
+          c.helloCount++;
+          if (msg.hello.replica !== undefined) {
+            if (!msg.hello.replica.startsWith(`gw:${gatewayId}:`)) {
+              ws.close(4403, 'replica not of this gateway');
+              return;
+            }
+            c.replica = msg.hello.replica;
+          }
+          for (const id of msg.hello.clientIds) c.clients.add(id);
+          ws.send(encodeWelcome({ venueId: o.venueId, instance: 'central:test', version: 'test' }));
+          break;
+        }
+        case 'sync-step1':
+          ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(doc.ydoc, msg.stateVector)));
+          break;
+        case 'sync-step2':
+        case 'update': {
+          if (c.replica === undefined) {
+            const d = Y.decodeUpdate(msg.update);
+            if (d.structs.length > 0) {
+              rejected.push('writes before hello with a replica');
+              ws.close(CLOSE_CODES.UPDATE_REJECTED, 'read-only');
+            }
+            return;
+          }
+          const clients = new Set([...c.clients, ...doc.clientsOf(c.replica)]);
+          const v = validateUpdate(doc, msg.update, { replica: c.replica, clients });
+          if (!v.ok) {
+            rejected.push(`${v.code}: ${v.reason}`);
+            ws.close(CLOSE_CODES.UPDATE_REJECTED, v.code);
+            return;
+          }
+          doc.applyUpdate(msg.update, { kind: 'upstream', peer: c.replica });
+          ws.send(encodeDurableAck(Y.encodeStateVector(doc.ydoc)));
+          broadcast(msg.update, c);
+          break;
+        }
+        default:
+          break;
+      }
+    });
+  }
+
+  await new Promise<void>((resolve) => http.listen(o.port ?? 0, '127.0.0.1', resolve));
+  const port = (http.address() as AddressInfo).port;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    port,
+    doc,
+    rejected,
+    hellos,
+    setFridge(id, record) {
+      doc.transact(ORIGINS.test, (w) => w.set(keys.config('fridge', id), { h: hlc.tick(), v: { par: {}, maxTemperatureC: 5, ...record } }));
+    },
+    becomeTaker() {
+      doc.transact(ORIGINS.test, (w) => declareTaker(w, true, Date.now()));
+    },
+    connections: () => conns.size,
+    async close() {
+      for (const c of conns) c.ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
