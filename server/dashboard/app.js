@@ -87,6 +87,23 @@ function setLive(live, reason) {
   }
 }
 
+/**
+ * Central's version: from a response header or body when it sends one, else from its OpenAPI
+ * document (`info.version`), which it always serves.
+ */
+async function discoverVersion() {
+  if (centralVersion() ?? state.version) return;
+  try {
+    const res = await fetch('/documentation/json', { cache: 'no-store' });
+    if (!res.ok) return;
+    const spec = await res.json();
+    if (typeof spec?.info?.version === 'string') state.version = spec.info.version;
+    showVersion();
+  } catch {
+    // Optional: the page works without it.
+  }
+}
+
 function showVersion() {
   const v = centralVersion() ?? state.version;
   setText($('version'), v ? `central v${v}` : '');
@@ -189,8 +206,31 @@ function onLoadError(err) {
 
 // ------------------------------------------------------------------ live feed
 
+/** What a `fridge` event changed compared with what the page shows: `bowl S 8→5 · door open`. */
+function fridgeDiff(d) {
+  const f = state.venues.get(d.venueId)?.fridges?.find((x) => x.fridgeId === d.fridgeId);
+  if (!f || !Array.isArray(d.cells)) return undefined;
+  const next = normaliseVenue({ venueId: d.venueId, fridges: [{ fridgeId: d.fridgeId, cells: d.cells, status: d.status ?? undefined }] }).fridges[0];
+  const parts = [];
+  for (const c of next.cells) {
+    const p = f.cells.find((x) => x.mealId === c.mealId);
+    const ch = ['Teff', 'R', 'S', 'shortage'].filter((k) => (p?.[k] ?? 0) !== c[k]).map((k) => `${k === 'Teff' ? 'T' : k} ${p?.[k] ?? 0}→${c[k]}`);
+    if (ch.length) parts.push(`${c.mealId} ${ch.join(', ')}`);
+  }
+  if (d.status) {
+    if (next.online !== f.online) parts.push(next.online ? 'online' : 'offline');
+    if (next.door !== undefined && next.door !== f.door) parts.push(`door ${next.door}`);
+    if (next.temperatureC !== undefined && next.temperatureC !== f.temperatureC) parts.push(`${next.temperatureC.toFixed(1)} °C`);
+  }
+  return `${d.fridgeId}: ${parts.length ? parts.join(' · ') : 'no visible change'}`;
+}
+
 function summarise(type, d) {
   if (!d || typeof d !== 'object') return String(d ?? '');
+  if (type === 'fridge') {
+    const diff = fridgeDiff(d);
+    if (diff) return diff;
+  }
   const parts = [];
   for (const key of ['kind', 'fridgeId', 'mealId', 'orderId', 'gatewayId', 'state', 'deliveryId']) if (d[key] !== undefined && typeof d[key] !== 'object') parts.push(`${key === 'kind' ? '' : `${key.replace(/Id$/, '')} `}${d[key]}`);
   if (Array.isArray(d.changes)) parts.push(`${d.changes.length} change(s)`);
@@ -388,6 +428,7 @@ async function start() {
     setLive(false, err?.message);
   }
   startFeed();
+  discoverVersion();
 }
 
 function main() {

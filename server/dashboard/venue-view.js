@@ -143,15 +143,16 @@ export function updateVenueView(root, venue, { params, history, events }) {
         const affected = [...new Set(f.cells.flatMap((c) => c.affectedOrders))];
         const rows = affected.map((id) => ({ orderId: id, fridgeId: f.fridgeId, items: f.cells.filter((c) => c.affectedOrders.includes(id)).map((c) => ({ mealId: c.mealId, qty: NaN })), state: 'reserved', conflict: f.conflicts.includes(id) }));
         const rest = f.openOrders - affected.length;
-        if (rest > 0) rows.push({ orderId: `${rest} more`, fridgeId: f.fridgeId, items: [], state: 'reserved', conflict: false, summary: true });
+        if (rest > 0) rows.push({ key: `more:${f.fridgeId}`, orderId: `${rest}${affected.length ? ' more' : ''} open order${rest === 1 ? '' : 's'}`, fridgeId: f.fridgeId, items: [], state: 'reserved', conflict: false });
         return rows;
       });
   keyed(
     k(root, 'orders'),
     open,
-    (o) => o.orderId,
-    (o) => h('tr', { 'data-order': o.orderId }, h('th', { scope: 'row' }, o.orderId), h('td'), h('td'), h('td'), h('td')),
+    (o) => o.key ?? o.orderId,
+    (o) => h('tr', o.key ? {} : { 'data-order': o.orderId }, h('th', { scope: 'row' }), h('td'), h('td'), h('td'), h('td')),
     (tr, o) => {
+      setText(tr.querySelector('th'), o.orderId);
       const tds = tr.querySelectorAll('td');
       setText(tds[0], o.fridgeId);
       setText(tds[1], o.items.map((l) => (Number.isNaN(l.qty) ? l.mealId : `${l.qty} × ${l.mealId}`)).join(', '));

@@ -9,9 +9,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { serveDashboardFile } from './static-dashboard.ts';
 
-export interface FakeCell { mealId: string; T: number; Teff: number; R: number; S: number; drift: number; shortage: number; affectedOrders: string[]; rights: Record<string, number> }
-export interface FakeFridge { fridgeId: string; gatewayId: string; online: boolean; lastSeen: string; temperatureC?: number; maxTemperatureC: number; door?: 'open' | 'closed'; cells: FakeCell[] }
-export interface FakeVenue { venueId: string; name: string; city: string; timezone: string; gateways: Array<{ gatewayId: string; state: string; connected: boolean; lagMs: number; version?: string }>; fridges: FakeFridge[]; orders: Array<{ orderId: string; fridgeId: string; items: Array<{ mealId: string; qty: number }>; state: string; holdUntil: string }>; deliveries: Array<{ deliveryId: string; fridgeId: string; items: Record<string, number>; state: string; discrepancies?: Record<string, number> }> }
+// Shapes follow server/src/venue-views.ts (fridgeJson, venueDetailJson) and kitchen.ts (deliveryJson).
+export interface FakeCell { mealId: string; T: number; Teff: number; R: number; S: number; drift: number; shortage: number; affectedOrders: string[]; rights: Record<string, number>; unassignedRights: number; centralRights: number }
+export interface FakeFridge { fridgeId: string; name: string | null; reconcilerGateway: string; reconciler: string | null; online: boolean; lastSeenAt: string | null; temperatureC: number | null; temperatureAlarm: boolean; door: 'open' | 'closed' | null; lastSnapshotAt: string | null; openOrders: number; conflicts: string[]; cells: FakeCell[] }
+export interface FakeGateway { gatewayId: string; name: string | null; connected: boolean; replica: string | null; connectedAt: string | null; lastMessageAt: string | null; lastDurableAckAt: string | null; syncLagMs: number | null; pendingDurable: number }
+export interface FakeDelivery { deliveryId: string; venueId: string; fridgeId: string; announcedAt: string; status: 'incoming' | 'observed'; items: Array<{ mealId: string; announced: number; observedTotal: number | null; before: number | null; discrepancy: number | null }> }
+export interface FakeVenue { venueId: string; name: string; city: string; timezone: string; fridges: FakeFridge[]; gateways: FakeGateway[]; deliveries: FakeDelivery[] }
 
 export interface FakeCentralOptions {
   viewerToken: string;
@@ -57,11 +60,12 @@ export class FakeCentral {
       c.S = Math.max(0, c.Teff - c.R);
       c.shortage = Math.max(0, c.R - c.Teff);
       c.drift = c.Teff - (c.S + c.R);
-      c.rights = { [`gw:${f.gatewayId}:1`]: c.S };
+      c.rights = { [`gw:${f.reconcilerGateway}:1`]: c.S };
+      c.centralRights = 0;
     }
-    f.lastSeen = new Date().toISOString();
+    f.lastSeenAt = f.lastSnapshotAt = new Date().toISOString();
     f.online = true;
-    this.publish('fridge', { venueId, fridgeId });
+    this.publish('fridge', { venueId, fridgeId, cells: f.cells.map(({ mealId, ...c }) => ({ fridge: fridgeId, meal: mealId, ...c })), status: { on: true, ts: Date.now(), tc: f.temperatureC ?? undefined, door: f.door ?? undefined }, openOrders: f.openOrders });
   }
 
   /** Publishes one change event to every open stream. */
@@ -148,7 +152,7 @@ export class FakeCentral {
     let raw = '';
     for await (const chunk of req) raw += String(chunk);
     const body = JSON.parse(raw) as { orderId: string; venueId: string; fridgeId: string; items: Array<{ mealId: string; qty: number }> };
-    const v = this.venue(body.venueId);
+    const f = this.venue(body.venueId).fridges.find((x) => x.fridgeId === body.fridgeId)!;
     for (const l of body.items) {
       const c = this.cell(body.venueId, body.fridgeId, l.mealId);
       if (c.S < l.qty) return this.json(res, 409, { statusCode: 409, code: 'SOLD_OUT', message: 'sold out here' });
@@ -158,9 +162,9 @@ export class FakeCentral {
       c.S -= l.qty;
       c.R += l.qty;
     }
+    f.openOrders++;
     const order = { orderId: body.orderId, fridgeId: body.fridgeId, items: body.items, state: 'reserved', holdUntil: new Date(Date.now() + 900_000).toISOString() };
-    v.orders.push(order);
-    this.publish('order', { venueId: body.venueId, fridgeId: body.fridgeId, orderId: body.orderId, state: 'reserved' });
+    this.publish('fridge', { venueId: body.venueId, fridgeId: body.fridgeId, cells: f.cells.map(({ mealId, ...c }) => ({ fridge: body.fridgeId, meal: mealId, ...c })), status: null, openOrders: f.openOrders });
     return this.json(res, 201, { ...order, venueId: body.venueId, conflict: false, updatedAt: new Date().toISOString() });
   }
 }
@@ -168,47 +172,58 @@ export class FakeCentral {
 /** A small fleet: two cities, three venues, a few fridges and meals, one shortage, one hot fridge. */
 export function sampleFleet(): FakeVenue[] {
   const now = Date.now();
+  const iso = (ms: number) => new Date(ms).toISOString();
   const cell = (mealId: string, T: number, R: number, gw: string, extra: Partial<FakeCell> = {}): FakeCell => {
     const S = Math.max(0, T - R);
-    return { mealId, T, Teff: T, R, S, drift: T - (S + R), shortage: Math.max(0, R - T), affectedOrders: [], rights: { [`gw:${gw}:1`]: Math.ceil(S * 0.2), 'central:c1': S - Math.ceil(S * 0.2) }, ...extra };
+    const central = S - Math.ceil(S * 0.2);
+    return { mealId, T, Teff: T, R, S, drift: T - (S + R), shortage: Math.max(0, R - T), affectedOrders: [], rights: { [`gw:${gw}:1`]: S - central, 'central:c1': central }, unassignedRights: 0, centralRights: central, ...extra };
   };
-  const fridge = (fridgeId: string, gw: string, cells: FakeCell[], extra: Partial<FakeFridge> = {}): FakeFridge => ({ fridgeId, gatewayId: gw, online: true, lastSeen: new Date(now - 4000).toISOString(), temperatureC: 3.4, maxTemperatureC: 5, door: 'closed', cells, ...extra });
+  const fridge = (fridgeId: string, gw: string, cells: FakeCell[], extra: Partial<FakeFridge> = {}): FakeFridge => ({
+    fridgeId,
+    name: null,
+    reconcilerGateway: gw,
+    reconciler: `gw:${gw}:1`,
+    online: true,
+    lastSeenAt: iso(now - 4000),
+    temperatureC: 3.4,
+    temperatureAlarm: false,
+    door: 'closed',
+    lastSnapshotAt: iso(now - 4000),
+    openOrders: cells.reduce((n, c) => n + c.R, 0),
+    conflicts: [],
+    cells,
+    ...extra,
+  });
+  const gateway = (gatewayId: string, connected: boolean, lagMs: number | null): FakeGateway => ({ gatewayId, name: null, connected, replica: `gw:${gatewayId}:1`, connectedAt: iso(now - 3600_000), lastMessageAt: iso(now - (lagMs ?? 0)), lastDurableAckAt: iso(now - (lagMs ?? 0)), syncLagMs: lagMs, pendingDurable: 0 });
   return [
     {
       venueId: 'berlin-hq',
       name: 'Berlin HQ',
       city: 'Berlin',
       timezone: 'Europe/Berlin',
-      gateways: [{ gatewayId: 'gw-berlin-1', state: 'synced', connected: true, lagMs: 120, version: '0.1.0' }],
+      gateways: [gateway('gw-berlin-1', true, 0)],
       fridges: [
         fridge('fr-b1', 'gw-berlin-1', [cell('bowl-teriyaki', 6, 1, 'gw-berlin-1'), cell('salad-caesar', 4, 0, 'gw-berlin-1'), cell('wrap-falafel', 2, 0, 'gw-berlin-1')]),
-        fridge('fr-b2', 'gw-berlin-1', [cell('bowl-teriyaki', 1, 2, 'gw-berlin-1', { affectedOrders: ['ord-77'] }), cell('soup-tomato', 5, 0, 'gw-berlin-1')], { temperatureC: 7.2, door: 'open' }),
+        fridge('fr-b2', 'gw-berlin-1', [cell('bowl-teriyaki', 1, 2, 'gw-berlin-1', { affectedOrders: ['ord-77'] }), cell('soup-tomato', 5, 0, 'gw-berlin-1')], { temperatureC: 7.2, temperatureAlarm: true, door: 'open' }),
       ],
-      orders: [
-        { orderId: 'ord-12', fridgeId: 'fr-b1', items: [{ mealId: 'bowl-teriyaki', qty: 1 }], state: 'reserved', holdUntil: new Date(now + 600_000).toISOString() },
-        { orderId: 'ord-76', fridgeId: 'fr-b2', items: [{ mealId: 'bowl-teriyaki', qty: 1 }], state: 'reserved', holdUntil: new Date(now + 300_000).toISOString() },
-        { orderId: 'ord-77', fridgeId: 'fr-b2', items: [{ mealId: 'bowl-teriyaki', qty: 1 }], state: 'reserved', holdUntil: new Date(now + 800_000).toISOString() },
-      ],
-      deliveries: [{ deliveryId: 'del-1', fridgeId: 'fr-b1', items: { 'salad-caesar': 6 }, state: 'incoming' }],
+      deliveries: [{ deliveryId: 'del-1', venueId: 'berlin-hq', fridgeId: 'fr-b1', announcedAt: iso(now - 60_000), status: 'incoming', items: [{ mealId: 'salad-caesar', announced: 6, observedTotal: null, before: 4, discrepancy: null }] }],
     },
     {
       venueId: 'berlin-gym',
       name: 'Berlin Gym Mitte',
       city: 'Berlin',
       timezone: 'Europe/Berlin',
-      gateways: [{ gatewayId: 'gw-gym', state: 'offline', connected: false, lagMs: 95_000 }],
-      fridges: [fridge('fr-g1', 'gw-gym', [cell('bowl-teriyaki', 3, 0, 'gw-gym'), cell('shake-protein', 8, 0, 'gw-gym')], { online: false, lastSeen: new Date(now - 310_000).toISOString() })],
-      orders: [],
-      deliveries: [{ deliveryId: 'del-2', fridgeId: 'fr-g1', items: { 'shake-protein': 10 }, state: 'discrepancy', discrepancies: { 'shake-protein': -2 } }],
+      gateways: [{ ...gateway('gw-gym', false, 95_000) }],
+      fridges: [fridge('fr-g1', 'gw-gym', [cell('bowl-teriyaki', 3, 0, 'gw-gym'), cell('shake-protein', 8, 0, 'gw-gym')], { online: false, lastSeenAt: iso(now - 310_000) })],
+      deliveries: [{ deliveryId: 'del-2', venueId: 'berlin-gym', fridgeId: 'fr-g1', announcedAt: iso(now - 7200_000), status: 'observed', items: [{ mealId: 'shake-protein', announced: 10, observedTotal: 8, before: 0, discrepancy: -2 }] }],
     },
     {
       venueId: 'lisbon-campus',
       name: 'Lisbon Campus',
       city: 'Lisbon',
       timezone: 'Europe/Lisbon',
-      gateways: [{ gatewayId: 'gw-lis-1', state: 'synced', connected: true, lagMs: 40 }],
+      gateways: [gateway('gw-lis-1', true, 0)],
       fridges: [fridge('fr-l1', 'gw-lis-1', [cell('bowl-teriyaki', 5, 0, 'gw-lis-1'), cell('salad-caesar', 3, 0, 'gw-lis-1')], { temperatureC: 4.6 })],
-      orders: [],
       deliveries: [],
     },
   ];

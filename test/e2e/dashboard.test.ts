@@ -1,0 +1,95 @@
+/**
+ * The dashboard end to end in Debian's chromium: central, a gateway with its embedded broker and
+ * an MQTT fridge on loopback (helpers/stack.ts). A fridge publish shows on the page within 1 s; an
+ * order moves a unit from sellable to reserved; stopping central shows the stale banner and
+ * restarting it (same port and data dir) clears it and the page is live again. Screenshots land in
+ * test-results/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumPath, collectErrors, launchChromium, screenshot, signIn } from './helpers/browser.ts';
+import { FRIDGE, Stack, TOKENS, VENUE } from './helpers/stack.ts';
+
+const exe = chromiumPath();
+const cellSel = (meal: string, k: string) => `#fleet [data-cell="${FRIDGE}/${meal}"] [data-k="${k}"]`;
+
+describe.skipIf(exe === undefined)('dashboard end to end (central + gateway + MQTT fridge, chromium)', () => {
+  const stack = new Stack();
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    await stack.startCentral();
+    await stack.startGateway();
+    await stack.connectFridge();
+    await stack.snapshot({ 'meal-bowl': 5, 'meal-salad': 3 });
+    browser = await launchChromium(exe!);
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    errors = collectErrors(page);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack.close();
+  });
+
+  it('signs in with a viewer token and shows the venue live', async () => {
+    await page.goto(`${stack.centralUrl}/dashboard/`);
+    await signIn(page, TOKENS.viewer);
+    await expect.poll(() => page.locator(cellSel('meal-bowl', 'T')).textContent(), { timeout: 10_000 }).toBe('5');
+    await expect.poll(() => page.locator('#conn').textContent()).toBe('live');
+    expect(await page.locator(`#fleet [data-venue="${VENUE}"] [data-fridge="${FRIDGE}"] [data-k="online"]`).textContent()).toBe('online');
+    expect(await page.locator('#version').textContent()).toMatch(/^central v\d+\.\d+\.\d+/);
+  });
+
+  it('shows a fridge publish within 1 s', async () => {
+    const started = Date.now();
+    await stack.snapshot({ 'meal-bowl': 9, 'meal-salad': 3 });
+    await expect.poll(() => page.locator(cellSel('meal-bowl', 'T')).textContent(), { timeout: 1000, interval: 25 }).toBe('9');
+    const took = Date.now() - started;
+    expect(took).toBeLessThan(1000);
+    await screenshot(page, 'e2e-fleet');
+  });
+
+  it('moves a unit from sellable to reserved when an order is placed', async () => {
+    // Central can reserve only within rights the reconciler granted it (DESIGN §3.5): wait for them.
+    await expect
+      .poll(async () => (await stack.venue()).fridges.find((f) => f.fridgeId === FRIDGE)?.cells.find((c) => c.mealId === 'meal-bowl')?.centralRights ?? 0, { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    await expect.poll(() => page.locator(cellSel('meal-bowl', 'S')).textContent(), { timeout: 5000 }).toBe('9');
+    const R0 = Number(await page.locator(cellSel('meal-bowl', 'R')).textContent());
+    const res = await stack.order('e2e-order-1', 'meal-bowl');
+    expect(res.status).toBe(201);
+    await expect.poll(() => page.locator(cellSel('meal-bowl', 'R')).textContent(), { timeout: 2000 }).toBe(String(R0 + 1));
+    expect(await page.locator(cellSel('meal-bowl', 'S')).textContent()).toBe('8');
+    await screenshot(page, 'e2e-order');
+  });
+
+  it('shows the stale banner while central is down and clears it after a restart', async () => {
+    const banner = page.locator('#stale');
+    await stack.stopCentral();
+    await banner.waitFor({ state: 'visible', timeout: 5000 });
+    expect(await banner.textContent()).toMatch(/Disconnected from central — data as of \d\d:\d\d:\d\d/);
+    // The last known values stay on the page.
+    expect(await page.locator(cellSel('meal-bowl', 'T')).textContent()).toBe('9');
+    await screenshot(page, 'e2e-disconnected');
+    await stack.startCentral();
+    await banner.waitFor({ state: 'hidden', timeout: 15_000 });
+    expect(await page.locator('#conn').textContent()).toBe('live');
+    // Live again end to end: a new publish travels fridge → gateway → central → page.
+    await stack.snapshot({ 'meal-bowl': 6, 'meal-salad': 3 });
+    await expect.poll(() => page.locator(cellSel('meal-bowl', 'T')).textContent(), { timeout: 10_000 }).toBe('6');
+    await screenshot(page, 'e2e-reconnected');
+  });
+
+  it('shows the venue view with chart, rights and events', async () => {
+    await page.goto(`${stack.centralUrl}/dashboard/#/venue/${VENUE}`);
+    await page.locator(`#venue [data-rights="${FRIDGE}/meal-bowl"]`).waitFor();
+    expect(await page.locator('.chart path[data-series="meal-bowl"]').count()).toBe(1);
+    expect(await page.locator('.rights thead').textContent()).toMatch(/gw:gw-e2e:\d+/);
+    await screenshot(page, 'e2e-venue');
+    const unexpected = errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|ERR_EMPTY_RESPONSE|net::ERR/.test(e));
+    expect(unexpected).toEqual([]);
+  });
+});
