@@ -33,8 +33,9 @@ export function testConfig(dataDir: string, over: Partial<GatewayConfigInput> & 
 }
 
 /** Marks a data dir as an intact store of replica `gw:<gatewayId>:<epoch>` (no central needed). */
-export async function seedActiveStore(dataDir: string, epoch = 1, gatewayId = 'gw1', venueId = 'v1'): Promise<void> {
+export async function seedActiveStore(dataDir: string, epoch = 1, gatewayId = 'gw1', venueId = 'v1', updates: Uint8Array[] = []): Promise<void> {
   const s = await openLevelStore(dataDir);
+  for (const u of updates) await s.append(u);
   await s.writeMeta({ gatewayId, venueId, epoch, state: 'active', updatedAt: Date.now() });
   await s.close();
 }

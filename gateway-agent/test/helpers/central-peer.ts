@@ -46,6 +46,19 @@ export interface CentralPeerOptions {
   tokens: Record<string, string>;
   /** Listen on this port (0: any). */
   port?: number;
+  /** Central's durable state: pass the same document to a restarted peer (default: a new one). */
+  doc?: VenueDoc;
+}
+
+/** A document of the replica `central:test`. */
+export function centralDoc(): VenueDoc {
+  return new VenueDoc({ replica: centralReplicaId('test' as InstanceId) });
+}
+
+/** Writes `cfg/fridge/<id>` into a central document, as central's operator API does. */
+export function writeFridgeConfig(doc: VenueDoc, id: string, record: Omit<FridgeRecord, 'par' | 'maxTemperatureC'> & Partial<FridgeRecord>): void {
+  const hlc = new Hlc(doc.replica!);
+  doc.transact(ORIGINS.test, (w) => w.set(keys.config('fridge', id), { h: hlc.tick(), v: { par: {}, maxTemperatureC: 5, ...record } }));
 }
 
 /** A running in-test central. */
@@ -68,8 +81,7 @@ export interface CentralPeer {
 
 /** Starts the peer. */
 export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPeer> {
-  const doc = new VenueDoc({ replica: centralReplicaId('test' as InstanceId) });
-  const hlc = new Hlc('central:test');
+  const doc = o.doc ?? centralDoc();
   const conns = new Set<Conn>();
   const rejected: string[] = [];
   const hellos: Array<{ replica?: string; joining?: boolean }> = [];
@@ -91,9 +103,10 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
   const broadcast = (update: Uint8Array, except?: Conn) => {
     for (const c of conns) if (c !== except && c.ws.readyState === WebSocket.OPEN) c.ws.send(encodeUpdate(update));
   };
-  doc.ydoc.on('update', (u: Uint8Array, origin: unknown) => {
+  const onUpdate = (u: Uint8Array, origin: unknown) => {
     if (isOrigin(origin, 'test')) broadcast(u);
-  });
+  };
+  doc.ydoc.on('update', onUpdate);
 
   function serve(ws: WebSocket, gatewayId: string): void {
     const c: Conn = { ws, gatewayId, replica: undefined, clients: new Set(), helloCount: 0 };
@@ -163,13 +176,14 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
     rejected,
     hellos,
     setFridge(id, record) {
-      doc.transact(ORIGINS.test, (w) => w.set(keys.config('fridge', id), { h: hlc.tick(), v: { par: {}, maxTemperatureC: 5, ...record } }));
+      writeFridgeConfig(doc, id, record);
     },
     becomeTaker() {
       doc.transact(ORIGINS.test, (w) => declareTaker(w, true, Date.now()));
     },
     connections: () => conns.size,
     async close() {
+      doc.ydoc.off('update', onUpdate);
       for (const c of conns) c.ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));

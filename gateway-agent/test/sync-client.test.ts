@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { FridgeIdSchema, fridgeCells, observedSnapshot, type VenueDoc } from '@fridgesync/shared';
+import { connectFridge, freePort, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
+import { centralDoc, startCentralPeer, writeFridgeConfig } from './helpers/central-peer.ts';
+import { eventually, useTeardown } from './helpers/teardown.ts';
+
+const { defer, tempDir } = useTeardown();
+const F1 = FridgeIdSchema.parse('f1');
+
+async function central(port?: number, doc?: VenueDoc) {
+  const c = await startCentralPeer({ venueId: 'v1', tokens: { 'tok-gw1': 'gw1', 'tok-gw2': 'gw2' }, ...(port ? { port } : {}), ...(doc ? { doc } : {}) });
+  defer(() => c.close());
+  return c;
+}
+
+describe('sync with central', () => {
+  it('joins a fresh store read-only, takes the next epoch after the full sync, then writes', async () => {
+    const c = await central();
+    const dir = tempDir();
+    const agent = await startAgent(testConfig(dir, { central: { url: c.url, token: 'tok-gw1' } }), defer);
+    await eventually(() => expect(agent.replica.state).toBe('active'));
+    expect(agent.replica.replica).toBe('gw:gw1:1');
+    await eventually(() => expect(c.hellos).toEqual([{ joining: true }, { replica: 'gw:gw1:1' }]));
+    // The lifecycle entries (meta, taker) reached central and were acknowledged durable.
+    await eventually(() => expect(c.doc.index.takers.get('gw:gw1:1')?.on).toBe(true));
+    await eventually(() => expect(agent.status().pendingUpdates).toBe(0));
+    expect(c.rejected).toEqual([]);
+  });
+
+  it('retires on graceful shutdown; the next start takes a new epoch and retires nothing twice', async () => {
+    const c = await central();
+    const dir = tempDir();
+    const cfg = testConfig(dir, { central: { url: c.url, token: 'tok-gw1' } });
+    const a1 = await startAgent(cfg, defer);
+    await eventually(() => expect(a1.sync?.state).toBe('synced'));
+    await a1.close();
+    await eventually(() => expect(c.doc.index.retirements.has('gw:gw1:1')).toBe(true));
+    const a2 = await startAgent(cfg, defer);
+    await eventually(() => expect(a2.replica.replica).toBe('gw:gw1:2'));
+    expect(c.rejected).toEqual([]);
+  });
+
+  it('keeps working with central unreachable, then converges to the same folds when it appears', async () => {
+    // The store already holds epoch 1 and the venue config central sent earlier; central is
+    // unreachable from the first second of the test.
+    const port = await freePort();
+    const dir = tempDir();
+    const cdoc = centralDoc();
+    writeFridgeConfig(cdoc, 'f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
+    await seedActiveStore(dir, 1, 'gw1', 'v1', [Y.encodeStateAsUpdate(cdoc.ydoc)]);
+    const cfg = testConfig(dir, { central: { url: `ws://127.0.0.1:${port}`, token: 'tok-gw1' }, fridges: await fridgeHashes(['f1']), reconcile: { takerShare: 0 } });
+    const agent = await startAgent(cfg, defer);
+    expect(agent.replica.state).toBe('active');
+    await eventually(() => expect(agent.status().sync).toMatchObject({ reconnectAttempt: 2 }));
+
+    // Offline: the fridge publishes, the reconciler corrects, the kiosk sells.
+    const f = await connectFridge(agent.mqttPort!, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 5 }), { qos: 1 });
+    await eventually(() => expect(fridgeCells(agent.replica.doc, F1)[0]?.S).toBe(5));
+    const order = (id: string) =>
+      fetch(`http://127.0.0.1:${agent.httpPort}/v1/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderId: id, venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 2 }] }),
+      });
+    expect((await order('o1')).status).toBe(201);
+    expect((await order('o2')).status).toBe(201);
+    const sold = await order('o3');
+    expect(sold.status).toBe(409);
+    expect(await sold.json()).toMatchObject({ statusCode: 409, code: 'SOLD_OUT' });
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 2, { m1: 4 }), { qos: 1 }); // a walk-in took one
+    await eventually(() => expect(fridgeCells(agent.replica.doc, F1)[0]).toMatchObject({ T: 4, R: 4, S: 0, shortage: 0 }));
+    expect(agent.status().pendingUpdates).toBeGreaterThan(0);
+
+    // Central appears again (same port): both sides converge.
+    const c = await central(port, cdoc);
+    await eventually(() => expect(agent.status().pendingUpdates).toBe(0), 15_000);
+    await eventually(() => expect(Y.encodeStateVector(c.doc.ydoc)).toEqual(Y.encodeStateVector(agent.replica.doc.ydoc)));
+    expect(fridgeCells(c.doc, F1)).toEqual(fridgeCells(agent.replica.doc, F1));
+    expect(observedSnapshot(c.doc, F1)?.q).toBe(2);
+    expect(c.rejected).toEqual([]);
+  });
+});
