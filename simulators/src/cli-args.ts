@@ -54,6 +54,7 @@ Faults:
 Checks and output:
   --check-grace DUR            time the system gets to learn of a walk-in (default max(15s, 3×interval))
   --converge-timeout DUR       how long the catalog may take to converge (default 30s)
+  --connect-timeout DUR        how long each fridge may take to connect at start (default 15s)
   --report FILE                write the JSON report
   --help, --version
 
@@ -91,6 +92,7 @@ export interface SimConfig {
   faultHook?: string;
   checkGraceMs?: number;
   convergeTimeoutMs: number;
+  connectTimeoutMs: number;
   report?: string;
 }
 
@@ -114,7 +116,7 @@ const OPTIONS = {
   seed: { type: 'string' }, 'run-id': { type: 'string' }, 'customers-per-minute': { type: 'string' }, 'walk-in-rate': { type: 'string' },
   'kiosk-share': { type: 'string' }, hold: { type: 'string' }, 'kitchen-schedule': { type: 'string' },
   faults: { type: 'string' }, 'fault-hook': { type: 'string' }, 'check-grace': { type: 'string' },
-  'converge-timeout': { type: 'string' }, report: { type: 'string' },
+  'converge-timeout': { type: 'string' }, 'connect-timeout': { type: 'string' }, report: { type: 'string' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
@@ -222,6 +224,7 @@ export function parseSimArgs(argv: readonly string[], env: Record<string, string
     ...(faultHook ? { faultHook } : {}),
     ...(checkGrace !== undefined ? { checkGraceMs: checkGrace } : {}),
     convergeTimeoutMs: dur('converge-timeout', 30_000, 0),
+    connectTimeoutMs: dur('connect-timeout', 15_000, 100),
     ...(str('report') ? { report: str('report')! } : {}),
   };
   const runId = config.runId;

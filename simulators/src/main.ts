@@ -84,6 +84,7 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
       ...(cfg.faultHook ? { hooks: commandFaultHooks(cfg.faultHook, io.env) } : {}),
       ...optional('checkGraceMs', cfg.checkGraceMs),
       convergeTimeoutMs: cfg.convergeTimeoutMs,
+      connectTimeoutMs: cfg.connectTimeoutMs,
     });
   } catch (e) {
     stderr.write(`fridgesync sim: ${(e as Error).message}\n`);
