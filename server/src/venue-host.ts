@@ -6,7 +6,7 @@
  */
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
-import { encodeUpdate, isOrigin, type ReplicaId, type TxOrigin, type VenueDoc, type VenueId } from '@fridgesync/shared';
+import { FridgesyncError, encodeUpdate, isOrigin, type ReplicaId, type TxOrigin, type VenueDoc, type VenueId } from '@fridgesync/shared';
 import type { DocStorage } from './storage/storage-port.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -81,7 +81,12 @@ export class VenueHost {
 
   /** Resolves when every update handed to storage so far is durable. */
   whenDurable(): Promise<void> {
-    return this.durableTail.then(() => undefined);
+    return this.durableTail.then(
+      () => undefined,
+      (e: unknown) => {
+        throw new FridgesyncError('STORAGE_FAILED', undefined, e);
+      },
+    );
   }
 
   /**
@@ -97,29 +102,32 @@ export class VenueHost {
     this.appendSeq++;
     if (from !== undefined) this.pendingByPeer.set(from, (this.pendingByPeer.get(from) ?? 0) + 1);
     const started = performance.now();
-    const p = this.opts.storage.append(this.venueId, update).then(
-      (pos) => {
-        this.pending--;
-        if (from !== undefined) this.pendingByPeer.set(from, Math.max(0, (this.pendingByPeer.get(from) ?? 1) - 1));
-        this.position = Math.max(this.position, pos);
-        this.logLength++;
-        this.opts.metrics.storageAppendSeconds.observe((performance.now() - started) / 1000);
-        this.opts.metrics.storageAppendedBytes.inc(update.byteLength);
+    const done = this.opts.storage.append(this.venueId, update).then((pos) => {
+      this.pending--;
+      if (from !== undefined) this.pendingByPeer.set(from, Math.max(0, (this.pendingByPeer.get(from) ?? 1) - 1));
+      this.position = Math.max(this.position, pos);
+      this.logLength++;
+      this.opts.metrics.storageAppendSeconds.observe((performance.now() - started) / 1000);
+      this.opts.metrics.storageAppendedBytes.inc(update.byteLength);
+      try {
         if (from !== undefined) this.peers.get(from)?.durable(sv);
         const message = encodeUpdate(update);
         for (const [id, peer] of this.peers) if (id !== from) peer.send(message);
         this.maybeCompact();
-      },
-      (e: Error) => {
-        this.pending--;
-        if (!this.failed) {
-          this.failed = true;
-          this.opts.log.fatal({ err: e, venueId: this.venueId }, 'synced write failed; no further acknowledgements');
-          this.opts.onStorageFailure(e);
-        }
-      },
-    );
-    this.durableTail = p;
+      } catch (e) {
+        this.opts.log.error({ err: e, venueId: this.venueId }, 'relay failed');
+      }
+    });
+    done.catch((e: Error) => {
+      this.pending--;
+      if (!this.failed) {
+        this.failed = true;
+        this.opts.log.fatal({ err: e, venueId: this.venueId }, 'synced write failed; no further acknowledgements');
+        this.opts.onStorageFailure(e);
+      }
+    });
+    // Once a write failed the tail stays rejected: nothing after it is ever acknowledged.
+    this.durableTail = done;
   }
 
   /** Merges the stored log into one update once it is long and no append is in flight. */

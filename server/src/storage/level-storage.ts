@@ -15,9 +15,9 @@ const posKey = (venue: string, pos: number) => `${PREFIX}${venue}${SEP}${pos.toS
 const venueRange = (venue: string) => ({ gt: `${PREFIX}${venue}${SEP}`, lt: `${PREFIX}${venue}${SEP}~` });
 
 interface Pending {
-  key: string;
+  venue: string;
   value: Uint8Array;
-  resolve: () => void;
+  resolve: (position: number) => void;
   reject: (e: Error) => void;
 }
 
@@ -32,20 +32,15 @@ export function createLevelStorage(opts: LevelStorageOptions): DocStorage {
   const db = new ClassicLevel<string, Uint8Array>(opts.dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
   /** venue → next position (known after the first load or append). */
   const next = new Map<string, number>();
+  /** Appends waiting for the next batch, in call order (positions are assigned in this order). */
   let queue: Pending[] = [];
   let writing = false;
   let failed: Error | undefined;
 
-  async function nextPosition(venue: string): Promise<number> {
-    let n = next.get(venue);
-    if (n === undefined) {
-      n = 1;
-      for await (const k of db.keys({ ...venueRange(venue), reverse: true, limit: 1 })) n = parseInt(k.slice(k.lastIndexOf(SEP) + 1), 16) + 1;
-      // Another append may have set it while we read.
-      n = Math.max(n, next.get(venue) ?? 0);
-    }
-    next.set(venue, n + 1);
-    return n;
+  async function learnPosition(venue: string): Promise<void> {
+    let n = 1;
+    for await (const k of db.keys({ ...venueRange(venue), reverse: true, limit: 1 })) n = parseInt(k.slice(k.lastIndexOf(SEP) + 1), 16) + 1;
+    if (!next.has(venue)) next.set(venue, n);
   }
 
   function flush(): void {
@@ -53,23 +48,33 @@ export function createLevelStorage(opts: LevelStorageOptions): DocStorage {
     writing = true;
     const batch = queue;
     queue = [];
-    db.batch(
-      batch.map((p) => ({ type: 'put' as const, key: p.key, value: p.value })),
-      { sync: true },
-    ).then(
-      () => {
-        writing = false;
-        for (const p of batch) p.resolve();
-        flush();
-      },
-      (e: Error) => {
-        // A failed synced write is fatal: reject this batch and everything after it.
-        failed = e;
-        writing = false;
-        for (const p of [...batch, ...queue]) p.reject(e);
-        queue = [];
-      },
-    );
+    const unknown = [...new Set(batch.map((p) => p.venue))].filter((v) => !next.has(v));
+    Promise.all(unknown.map(learnPosition))
+      .then(() => {
+        const positions = batch.map((p) => {
+          const n = next.get(p.venue)!;
+          next.set(p.venue, n + 1);
+          return n;
+        });
+        return db.batch(
+          batch.map((p, i) => ({ type: 'put' as const, key: posKey(p.venue, positions[i]!), value: p.value })),
+          { sync: true },
+        ).then(() => positions);
+      })
+      .then(
+        (positions) => {
+          writing = false;
+          batch.forEach((p, i) => p.resolve(positions[i]!));
+          flush();
+        },
+        (e: Error) => {
+          // A failed synced write is fatal: reject this batch and everything after it.
+          failed = e;
+          writing = false;
+          for (const p of [...batch, ...queue]) p.reject(e);
+          queue = [];
+        },
+      );
   }
 
   return {
@@ -77,14 +82,12 @@ export function createLevelStorage(opts: LevelStorageOptions): DocStorage {
       await mkdir(opts.dir, { recursive: true });
       await db.open();
     },
-    async append(venue, update) {
-      if (failed) throw failed;
-      const pos = await nextPosition(venue);
-      await new Promise<void>((resolve, reject) => {
-        queue.push({ key: posKey(venue, pos), value: update, resolve, reject });
+    append(venue, update) {
+      if (failed) return Promise.reject(failed);
+      return new Promise<number>((resolve, reject) => {
+        queue.push({ venue, value: update, resolve, reject });
         flush();
       });
-      return pos;
     },
     async load(venue): Promise<StoredVenue> {
       const updates: Uint8Array[] = [];

@@ -195,7 +195,7 @@ export class SyncSession implements SyncPeer {
       // Read-only peers may send only updates that change nothing (an empty diff, known deletions).
       const v = validateUpdate(doc, update, { replica: READ_ONLY_SENDER, clients: new Set() });
       if (!v.ok) return this.reject(v.code, v.reason);
-      if (this.helloed) void host.whenDurable().then(() => this.durable(stateVector()));
+      if (this.helloed) void host.whenDurable().then(() => this.durable(stateVector()), () => undefined);
       return;
     }
     const clients = new Set([...this.clients, ...doc.clientsOf(this.replica)]);
@@ -206,7 +206,7 @@ export class SyncSession implements SyncPeer {
     // Nothing new (a replay): acknowledge once what is already stored is durable.
     if (host.appendSeq === before) {
       const sv = stateVector();
-      void host.whenDurable().then(() => this.durable(sv));
+      void host.whenDurable().then(() => this.durable(sv), () => undefined);
     }
   }
 

@@ -1,0 +1,139 @@
+/**
+ * Document lifecycle: served only after load, failed loads write nothing (both failure paths: the
+ * store refuses to load, and the stored bytes are damaged), idle unload flushes and a reload keeps
+ * every write, storage failure is fatal.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { FridgesyncError, configRecord, type VenueId } from '@fridgesync/shared';
+import { createMemoryStorage, type DocStorage } from '@fridgesync/server';
+import { bearer, startCentral, TOKENS, type TestCentral } from './helpers/central.ts';
+
+/** A storage double whose load or append can be made to fail; counts appends. */
+function failingStorage(inner: DocStorage, mode: { load?: boolean; append?: boolean }) {
+  const calls = { appends: 0, compacts: 0 };
+  const s: DocStorage = {
+    open: () => inner.open(),
+    append: async (v, u) => {
+      calls.appends++;
+      if (mode.append) throw new Error('disk full');
+      return inner.append(v, u);
+    },
+    load: async (v) => {
+      if (mode.load) throw new Error('I/O error');
+      return inner.load(v);
+    },
+    compact: async (v, m, p) => {
+      calls.compacts++;
+      return inner.compact(v, m, p);
+    },
+    listVenues: () => inner.listVenues(),
+    close: () => inner.close(),
+  };
+  return { storage: s, calls, mode };
+}
+
+let t: TestCentral | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+describe('document lifecycle', () => {
+  it('a load error serves nothing and writes nothing; the next use loads again', async () => {
+    const inner = createMemoryStorage();
+    await inner.open();
+    // Prior state: venue v1 already holds data (seeded by an earlier run).
+    const first = await startCentral({ deps: { storage: inner } });
+    const before = (await inner.load('v1' as VenueId)).updates.length;
+    await first.central.app.close();
+    const f = failingStorage(inner, { load: true });
+    t = await startCentral({ deps: { storage: f.storage } });
+    expect(t.central.registry.peek('v1' as VenueId)).toBeUndefined();
+    expect(f.calls.appends).toBe(0);
+    const r = await t.central.app.inject({ method: 'POST', url: '/v1/kitchen/deliveries', headers: bearer(TOKENS.kitchen), payload: { deliveryId: 'd1', venueId: 'v1', fridgeId: 'f1', items: { m1: 1 } } });
+    expect(r.statusCode).toBe(404); // the venue is not in the read model: nothing was loaded
+    await expect(t.central.registry.acquire('v1' as VenueId)).rejects.toBeInstanceOf(FridgesyncError);
+    expect(f.calls.appends).toBe(0);
+    expect((await inner.load('v1' as VenueId)).updates.length).toBe(before);
+    f.mode.load = false;
+    const host = await t.central.registry.acquire('v1' as VenueId);
+    expect(configRecord(host.doc, 'venue', 'v1')?.name).toBe('Berlin HQ');
+  });
+
+  it('damaged stored bytes fail the load without overwriting them', async () => {
+    const inner = createMemoryStorage();
+    await inner.open();
+    const garbage = Uint8Array.from([1, 2, 3, 250, 251, 252, 7]);
+    await inner.append('v1' as VenueId, garbage);
+    const f = failingStorage(inner, {});
+    t = await startCentral({ deps: { storage: f.storage } });
+    expect(t.central.registry.peek('v1' as VenueId)).toBeUndefined();
+    const stored = await inner.load('v1' as VenueId);
+    expect(stored.updates).toHaveLength(1);
+    expect([...stored.updates[0]!]).toEqual([...garbage]);
+    // The healthy venue is served.
+    expect(t.central.registry.peek('v2' as VenueId)).toBeDefined();
+    const ready = await t.central.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+  });
+
+  it('a websocket to a venue that cannot load is closed with 4500', async () => {
+    const inner = createMemoryStorage();
+    await inner.open();
+    await inner.append('v1' as VenueId, Uint8Array.from([9, 9, 9]));
+    t = await startCentral({ listen: true, deps: { storage: inner } });
+    const { GatewayClient } = await import('./helpers/gateway-client.ts');
+    const c = new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.viewer, noHello: true });
+    expect(await c.closed).toBe(4500);
+  });
+
+  it('idle documents are flushed and unloaded; a reload has every write', async () => {
+    const inner = createMemoryStorage();
+    await inner.open();
+    t = await startCentral({ deps: { storage: inner }, over: { documents: { idleUnloadMs: 1000 } } });
+    const r = await t.central.app.inject({ method: 'POST', url: '/v1/kitchen/deliveries', headers: bearer(TOKENS.kitchen), payload: { deliveryId: 'd1', venueId: 'v1', fridgeId: 'f1', items: { m1: 3 } } });
+    expect(r.statusCode).toBe(201);
+    const n = await t.central.registry.sweepIdle(Date.now() + 5000);
+    expect(n).toBe(2);
+    expect(t.central.registry.peek('v1' as VenueId)).toBeUndefined();
+    // The read model still answers while unloaded.
+    const list = await t.central.app.inject({ url: '/v1/kitchen/deliveries?venueId=v1', headers: bearer(TOKENS.kitchen) });
+    expect(list.json().deliveries).toHaveLength(1);
+    const host = await t.central.registry.acquire('v1' as VenueId);
+    expect(host.doc.index.deliveries.has('d1')).toBe(true);
+  });
+
+  it('compacts a long log into one update that loads to the same state', async () => {
+    const inner = createMemoryStorage();
+    await inner.open();
+    const f = failingStorage(inner, {});
+    t = await startCentral({ deps: { storage: f.storage }, over: { storage: { engine: 'memory', compactEvery: 5 } } });
+    for (let i = 0; i < 12; i++) {
+      const r = await t.central.app.inject({ method: 'POST', url: '/v1/kitchen/deliveries', headers: bearer(TOKENS.kitchen), payload: { deliveryId: `d${i}`, venueId: 'v1', fridgeId: 'f1', items: { m1: 1 } } });
+      expect(r.statusCode).toBe(201);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(f.calls.compacts).toBeGreaterThan(0);
+    const stored = await inner.load('v1' as VenueId);
+    expect(stored.updates.length).toBeLessThan(8);
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, Y.mergeUpdates(stored.updates));
+    const host = t.central.registry.peek('v1' as VenueId)!;
+    expect(Y.encodeStateVector(copy)).toEqual(Y.encodeStateVector(host.doc.ydoc));
+  });
+
+  it('a failed synced write is fatal: no acknowledgement, readyz fails, onFatal is called', async () => {
+    const inner = createMemoryStorage();
+    await inner.open();
+    const f = failingStorage(inner, {});
+    let fatal: Error | undefined;
+    t = await startCentral({ deps: { storage: f.storage, onFatal: (e) => (fatal = e) } });
+    f.mode.append = true;
+    const r = await t.central.app.inject({ method: 'POST', url: '/v1/kitchen/deliveries', headers: bearer(TOKENS.kitchen), payload: { deliveryId: 'dx', venueId: 'v1', fridgeId: 'f1', items: { m1: 1 } } });
+    expect(r.statusCode).toBe(503);
+    expect(r.json().code).toBe('STORAGE_FAILED');
+    expect(fatal?.message).toBe('disk full');
+    expect((await t.central.app.inject({ url: '/readyz' })).statusCode).toBe(503);
+  });
+});
