@@ -1,0 +1,225 @@
+/**
+ * The gateway agent's entry point: `fridgesync gateway [run|config check|repair|hash-secret]`.
+ * Reads argv and the environment (the only place that does), validates the config once, wires the
+ * agent with `createAgent`, and owns the signals: SIGTERM/SIGINT shut down gracefully within
+ * `shutdown.graceMs`; a second signal exits at once.
+ *
+ * Exit codes: 0 ok, 1 runtime failure (fatal store error, start failure), 2 usage or invalid config.
+ */
+import { readFileSync, renameSync, existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import pino from 'pino';
+import { ConfigError, loadConfig } from '@fridgesync/shared';
+import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
+import { AGENT_VERSION, createAgent } from './agent.ts';
+import { hashSecret } from './fridge-secrets.ts';
+import { openLevelStore } from './level-store.ts';
+import { StoreCorruptError, StoreLockedError } from './replica-store.ts';
+
+const HELP = `fridgesync gateway — the venue gateway agent
+
+Usage: fridgesync gateway [command] [--config FILE]
+
+Commands:
+  run             run the agent (default)
+  config check    validate the configuration offline; lists every problem, exits 2 on any
+  repair          move a damaged local store aside; the next run rebuilds it from central
+                  under a new epoch
+  hash-secret     read a fridge secret on stdin, print its hash for mqtt.fridges
+
+Options:
+  --config FILE   YAML configuration (or FRIDGESYNC_CONFIG); FRIDGESYNC_* variables override
+                  keys (FRIDGESYNC_HTTP__PORT=8081), *_FILE variables read secrets from files
+  --help          this text
+  --version       print the version
+
+See gateway.example.yaml for every key.`;
+
+/** Output sinks (tests capture them). */
+export interface MainIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: Record<string, string | undefined>;
+  stdin: () => Promise<string>;
+}
+
+const defaultIo = (): MainIo => ({
+  out: (s) => process.stdout.write(s + '\n'),
+  err: (s) => process.stderr.write(s + '\n'),
+  env: process.env,
+  stdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+});
+
+interface Args {
+  command: 'run' | 'config-check' | 'repair' | 'hash-secret' | 'help' | 'version';
+  config: string | undefined;
+}
+
+function parseArgs(argv: string[], env: MainIo['env']): Args | string {
+  let config = env.FRIDGESYNC_CONFIG;
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') return { command: 'help', config };
+    if (a === '--version') return { command: 'version', config };
+    if (a === '--config') {
+      config = argv[++i];
+      if (config === undefined) return '--config needs a file';
+    } else if (a.startsWith('--config=')) config = a.slice('--config='.length);
+    else if (a.startsWith('-')) return `unknown option ${a}`;
+    else words.push(a);
+  }
+  if (words[0] === 'gateway') words.shift(); // `fridgesync gateway …` passes its own name through
+  const cmd = words.join(' ');
+  if (cmd === '' || cmd === 'run') return { command: 'run', config };
+  if (cmd === 'config check') return { command: 'config-check', config };
+  if (cmd === 'repair') return { command: 'repair', config };
+  if (cmd === 'hash-secret') return { command: 'hash-secret', config };
+  return `unknown command "${cmd}"`;
+}
+
+/** Reads and validates the config; throws {@link ConfigError} listing every problem. */
+export function readConfig(file: string | undefined, env: MainIo['env']): GatewayConfig {
+  let doc: unknown;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError([`cannot read ${file}: ${(e as Error).message}`]);
+    }
+    try {
+      doc = parseYaml(text);
+    } catch (e) {
+      throw new ConfigError([`${file} is not valid YAML: ${(e as Error).message}`]);
+    }
+  }
+  const problems: string[] = [];
+  const readSecret = (p: string) => {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch (e) {
+      problems.push(`cannot read secret file ${p}: ${(e as Error).message}`);
+      return '';
+    }
+  };
+  try {
+    const cfg = loadConfig(GatewayConfigSchema, { file: doc ?? {}, env, readFile: readSecret });
+    if (problems.length > 0) throw new ConfigError(problems);
+    return cfg;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError([...problems, ...e.problems]);
+    throw e;
+  }
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: string[], io: MainIo = defaultIo()): Promise<number> {
+  const args = parseArgs(argv, io.env);
+  if (typeof args === 'string') {
+    io.err(`${args}\n\n${HELP}`);
+    return 2;
+  }
+  if (args.command === 'help') return io.out(HELP), 0;
+  if (args.command === 'version') return io.out(AGENT_VERSION), 0;
+  if (args.command === 'hash-secret') {
+    const secret = (await io.stdin()).replace(/\r?\n$/, '');
+    if (secret.length < 8) return io.err('the secret must be at least 8 characters'), 2;
+    io.out(await hashSecret(secret));
+    return 0;
+  }
+  let config: GatewayConfig;
+  try {
+    config = readConfig(args.config, io.env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    io.err(e.message);
+    return 2;
+  }
+  if (args.command === 'config-check') {
+    const fridges = Object.keys(config.mqtt.fridges).length;
+    io.out(`configuration ok: gateway ${config.gatewayId} of venue ${config.venueId}, mqtt ${config.mqtt.mode}, ${fridges} fridge secret(s), central ${config.central.url ?? '(none)'}, data ${config.storage.dataDir}`);
+    return 0;
+  }
+  if (args.command === 'repair') return repair(config, io);
+  return run(config, io);
+}
+
+/** Moves the store aside (keeping it for forensics); the next run joins and takes a new epoch. */
+async function repair(config: GatewayConfig, io: MainIo): Promise<number> {
+  const dir = config.storage.dataDir;
+  if (!existsSync(dir)) return io.out(`no store in ${dir}; nothing to repair`), 0;
+  try {
+    const s = await openLevelStore(dir);
+    await s.close();
+  } catch (e) {
+    if (e instanceof StoreLockedError) return io.err(e.message), 1;
+    if (!(e instanceof StoreCorruptError)) throw e;
+  }
+  const aside = `${dir}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(dir, aside);
+  io.out(`moved ${dir} to ${aside}; the next start rebuilds the replica from central under a new epoch`);
+  return 0;
+}
+
+async function run(config: GatewayConfig, io: MainIo): Promise<number> {
+  const logger = pino({ level: config.logLevel });
+  let agent;
+  try {
+    agent = await createAgent(config, { logger, defaultMetrics: true });
+  } catch (e) {
+    if (e instanceof StoreLockedError || e instanceof StoreCorruptError) {
+      io.err(e.message);
+      return 1;
+    }
+    logger.fatal({ err: e }, 'gateway agent failed to start');
+    io.err(`gateway agent failed to start: ${(e as Error).message}`);
+    return 1;
+  }
+  const a = agent;
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal: sig }, 'second signal: exiting now');
+        resolve(130);
+        return;
+      }
+      logger.info({ signal: sig, graceMs: config.shutdown.graceMs }, 'shutting down gracefully (signal again to exit now)');
+      const timer = setTimeout(() => {
+        logger.error('graceful shutdown took too long; exiting');
+        resolve(1);
+      }, config.shutdown.graceMs);
+      timer.unref();
+      a.close().then(
+        () => resolve(0),
+        (e: unknown) => {
+          logger.error({ err: e }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    void a.fatal.then((e) => {
+      logger.fatal({ err: e }, 'fatal: exiting so the store can be recovered');
+      resolve(1);
+    });
+  });
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { FridgeIdSchema, observedSnapshot } from '@fridgesync/shared';
+import { main, type MainIo } from '../src/main.ts';
+import { connectFridge, freePort, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
+import { eventually, useTeardown } from './helpers/teardown.ts';
+
+const { defer, tempDir } = useTeardown();
+const MAIN = resolve(import.meta.dirname, '../src/main.ts');
+
+function io(env: Record<string, string> = {}): MainIo & { output: string[]; errors: string[] } {
+  const output: string[] = [];
+  const errors: string[] = [];
+  return { output, errors, out: (s) => output.push(s), err: (s) => errors.push(s), env, stdin: async () => 'a-long-fridge-secret\n' };
+}
+
+/** Spawns `main.ts run` as a real process (tsx), returning it and a way to collect stderr. */
+function spawnAgent(configFile: string): { child: ChildProcess; stderr: () => string } {
+  let err = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FRIDGESYNC_LOG_LEVEL: 'warn' } });
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  defer(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, stderr: () => err };
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
+}
+
+describe('main', () => {
+  it('config check lists every problem and exits non-zero', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'gw.yaml');
+    writeFileSync(file, stringify({ venueId: 'bad venue', mqtt: { mode: 'external', topicPrefix: 'x' }, http: { port: 70000 } }));
+    const o = io({ FRIDGESYNC_CENTRAL__URL: 'http://nope' });
+    expect(await main(['config', 'check', '--config', file], o)).toBe(2);
+    const text = o.errors.join('\n');
+    for (const p of ['gatewayId', 'venueId', 'mqtt.topicPrefix', 'http.port', 'central.url']) expect(text).toContain(p);
+  });
+
+  it('config check accepts a valid file with environment overrides and secret files', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'gw.yaml');
+    writeFileSync(join(dir, 'token'), 'tok\n');
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', central: { url: 'ws://central:8080' } }));
+    const o = io({ FRIDGESYNC_CENTRAL__TOKEN_FILE: join(dir, 'token'), FRIDGESYNC_HTTP__PORT: '9000' });
+    expect(await main(['gateway', 'config', 'check', '--config', file], o)).toBe(0);
+    expect(o.output.join()).toContain('configuration ok');
+  });
+
+  it('answers --help, --version and hash-secret', async () => {
+    const o = io();
+    expect(await main(['--help'], o)).toBe(0);
+    expect(o.output[0]).toContain('config check');
+    expect(await main(['hash-secret'], o)).toBe(0);
+    expect(o.output[1]).toMatch(/^scrypt\$/);
+    expect(await main(['frobnicate'], o)).toBe(2);
+  });
+
+  it('a second process on the same data dir fails at once with a clear error', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    await startAgent(testConfig(dir), defer);
+    const file = join(tempDir(), 'gw.yaml');
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', storage: { dataDir: dir }, mqtt: { embedded: { port: 0, host: '127.0.0.1' } }, http: { port: 0 } }));
+    const { child, stderr } = spawnAgent(file);
+    expect(await exited(child)).toBe(1);
+    expect(stderr()).toContain('is in use by another gateway process');
+  });
+
+  it('every snapshot acknowledged before kill -9 is there after restart', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    const ids = ['f1', 'f2', 'f3', 'f4'];
+    const [mqttPort, httpPort] = [await freePort(), await freePort()];
+    const file = join(tempDir(), 'gw.yaml');
+    writeFileSync(
+      file,
+      stringify({ gatewayId: 'gw1', venueId: 'v1', logLevel: 'warn', storage: { dataDir: dir }, http: { host: '127.0.0.1', port: httpPort }, mqtt: { embedded: { host: '127.0.0.1', port: mqttPort }, fridges: await fridgeHashes(ids) } }),
+    );
+    const { child } = spawnAgent(file);
+    await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok, 20_000);
+    const acked = new Map<string, number>();
+    const fridges = await Promise.all(ids.map((id) => connectFridge(mqttPort, id, defer)));
+    // Each fridge publishes as fast as PUBACKs come back; the agent is killed mid-stream.
+    let stop = false;
+    const loops = fridges.map(async (f, i) => {
+      const id = ids[i]!;
+      for (let seq = 1; !stop; seq++) {
+        try {
+          await f.publishAsync(`fridges/${id}/inventory`, inventory(1, seq, { m1: seq % 50 }), { qos: 1 });
+          acked.set(id, seq);
+        } catch {
+          return;
+        }
+      }
+    });
+    await eventually(() => [...acked.values()].every((s) => s >= 20) && acked.size === ids.length, 20_000);
+    child.kill('SIGKILL');
+    await exited(child);
+    stop = true;
+    for (const f of fridges) f.end(true);
+    await Promise.all(loops);
+
+    const agent = await startAgent(testConfig(dir), defer);
+    for (const id of ids) {
+      const snap = observedSnapshot(agent.replica.doc, FridgeIdSchema.parse(id));
+      expect(snap?.q, id).toBeGreaterThanOrEqual(acked.get(id)!);
+    }
+  });
+
+  it('shuts down gracefully on SIGTERM and releases the store', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    const httpPort = await freePort();
+    const file = join(tempDir(), 'gw.yaml');
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', logLevel: 'warn', storage: { dataDir: dir }, http: { host: '127.0.0.1', port: httpPort }, mqtt: { embedded: { host: '127.0.0.1', port: 0 } } }));
+    const { child } = spawnAgent(file);
+    await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/livez`)).ok, 20_000);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+    // The lock is released: the store opens again, still at epoch 1 (offline: not retired).
+    const agent = await startAgent(testConfig(dir), defer);
+    expect(agent.replica.replica).toBe('gw:gw1:1');
+  });
+});
