@@ -64,6 +64,9 @@ function refreshAlerts() {
     (li, p) => setText(li, p.text),
   );
   setAttr($('alerts-list').parentElement, 'data-count', now.size);
+  const badge = $('alert-count');
+  setText(badge, `${now.size} alert${now.size === 1 ? '' : 's'}`);
+  badge.hidden = now.size === 0;
 }
 
 // ------------------------------------------------------------------ connection state
@@ -192,6 +195,33 @@ async function loadAll() {
   );
 }
 
+/** Least time between two feed-triggered refetches of one venue, ms. */
+const VENUE_REFRESH_THROTTLE_MS = 1000;
+/**
+ * Full refresh period while live, ms: gateway link state and lag are not on the feed, so they are
+ * re-read this often (one venue list and one detail per venue).
+ */
+const PERIODIC_REFRESH_MS = 10_000;
+
+const venueTimers = new Map();
+/** Refetches a venue after `delayMs` (0: now); requests inside the window merge into one. */
+function refreshVenueSoon(venueId, delayMs) {
+  if (delayMs === 0) {
+    clearTimeout(venueTimers.get(venueId));
+    venueTimers.delete(venueId);
+    loadVenue(venueId).catch(onLoadError);
+    return;
+  }
+  if (venueTimers.has(venueId)) return;
+  venueTimers.set(
+    venueId,
+    setTimeout(() => {
+      venueTimers.delete(venueId);
+      loadVenue(venueId).catch(onLoadError);
+    }, delayMs),
+  );
+}
+
 let reloadTimer;
 /** A full reload soon (feed events that name no venue, reconnects); coalesced. */
 function scheduleReload() {
@@ -275,8 +305,14 @@ function onFeedEvent(ev) {
     }
     // A fridge event carries the fridge's new cells and status: show them at once, then refetch
     // the venue (coalesced) for what the event does not carry (orders, gateways, deliveries).
-    if (typeof data.fridgeId === 'string' && Array.isArray(data.cells)) applyFridgePatch(id, data);
-    loadVenue(id).catch(onLoadError);
+    if (typeof data.fridgeId === 'string' && Array.isArray(data.cells)) {
+      applyFridgePatch(id, data);
+      // The rest (orders, gateway lag, deliveries) changes less often: refetch at most once a
+      // second per venue, however busy the feed.
+      refreshVenueSoon(id, VENUE_REFRESH_THROTTLE_MS);
+    } else {
+      refreshVenueSoon(id, 0);
+    }
   }
 }
 
@@ -365,7 +401,8 @@ function render() {
       fridges++;
       if (f.online) online++;
     }
-    setText($('fleet-summary'), `${state.venues.size} venues · ${online}/${fridges} fridges online`);
+    const n = state.venues.size;
+    setText($('fleet-summary'), `${n} venue${n === 1 ? '' : 's'} · ${online}/${fridges} fridge${fridges === 1 ? '' : 's'} online`);
   }
   tick();
   refreshAlerts();
@@ -431,6 +468,19 @@ async function start() {
   discoverVersion();
 }
 
+/**
+ * A link may carry the viewer token (`/dashboard/#token=…`, as the demo prints it): it is moved
+ * into session storage and removed from the address bar and history at once.
+ */
+function takeTokenFromUrl() {
+  const m = /(?:^#|[?&#])token=([^&]+)/.exec(location.hash) ?? /[?&]token=([^&]+)/.exec(location.search);
+  if (!m) return;
+  setToken(decodeURIComponent(m[1]));
+  const hash = location.hash.replace(/[?&#]?token=[^&]+/, '').replace(/^#?&?/, '#');
+  const search = location.search.replace(/[?&]token=[^&]+/, '').replace(/^&/, '?');
+  history.replaceState(null, '', `${location.pathname}${search === '?' ? '' : search}${hash === '#' ? '' : hash}`);
+}
+
 function main() {
   $('login').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -449,6 +499,10 @@ function main() {
     scheduleRender();
   });
   setInterval(tick, 1000);
+  setInterval(() => {
+    if (state.live && !document.hidden) loadAll().catch(onLoadError);
+  }, PERIODIC_REFRESH_MS);
+  takeTokenFromUrl();
   if (getToken()) start();
   else showLogin();
 }

@@ -111,6 +111,13 @@ export class Stack {
     await this.fridge!.publishAsync(`fridges/${FRIDGE}/telemetry`, JSON.stringify({ ts: new Date().toISOString(), temperatureC, door }), { qos: 0 });
   }
 
+  /** Cuts the fridge's TCP connection without DISCONNECT, so the broker publishes its will (offline). */
+  killFridge(): void {
+    const c = this.fridge!;
+    c.options.reconnectPeriod = 0;
+    c.stream.destroy();
+  }
+
   /** `POST /v1/orders` with the app token. */
   async order(orderId: string, mealId: string, qty = 1): Promise<Response> {
     return fetch(`${this.centralUrl}/v1/orders`, {
