@@ -69,7 +69,6 @@ export async function startBroker(secrets: Record<string, string> = {}, allowAno
     },
     close: async () => {
       await new Promise<void>((r) => broker.close(() => r()));
-      server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
