@@ -119,7 +119,8 @@ export class SyncSession implements SyncPeer {
   /** Sends one message unless the peer is too far behind (then 4429). */
   send(message: Uint8Array): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount + message.byteLength > this.limits.maxBufferedBytes) return this.close('SLOW_CONSUMER', 'send buffer exceeded');
+    // One message larger than the bound may go out alone; a backlog beyond it is a slow consumer.
+    if (this.ws.bufferedAmount > 0 && this.ws.bufferedAmount + message.byteLength > this.limits.maxBufferedBytes) return this.close('SLOW_CONSUMER', 'send buffer exceeded');
     this.ws.send(message);
     this.metrics.syncRelayedBytes.inc(message.byteLength);
   }

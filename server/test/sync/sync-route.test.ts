@@ -1,0 +1,152 @@
+/**
+ * The sync endpoint with real sockets: authentication before the upgrade, a gateway-like client
+ * that syncs and receives durable-acks, y-websocket's own WebsocketProvider as a read-only
+ * subscriber, duplicate replicas, handshake limits.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import {
+  DEFAULT_RIGHTS_POLICY,
+  ORIGINS,
+  VenueDoc,
+  configRecord,
+  gatewayReplicaId,
+  observedSnapshot,
+  recordSnapshot,
+  reconcileFridge,
+  type FridgeId,
+  type GatewayId,
+  type VenueId,
+} from '@fridgesync/shared';
+import { bearer, startCentral, TOKENS, waitFor, type TestCentral } from '../helpers/central.ts';
+import { GatewayClient } from '../helpers/gateway-client.ts';
+
+let t: TestCentral;
+const clients: Array<{ close(): Promise<void> | void }> = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close();
+  await t.close();
+});
+
+const g1 = gatewayReplicaId('g1' as GatewayId, 1);
+const f1 = 'f1' as FridgeId;
+
+function gateway(opts: Partial<ConstructorParameters<typeof GatewayClient>[0]> = {}): GatewayClient {
+  const c = new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw1, replica: g1, ...opts });
+  clients.push(c);
+  return c;
+}
+
+/** HTTP status of a refused upgrade. */
+function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('error', reject);
+  });
+}
+
+describe('authentication before the upgrade', () => {
+  it('refuses missing or unknown tokens, foreign venues, unknown venues and other roles', async () => {
+    t = await startCentral({ listen: true });
+    expect(await upgradeStatus(`${t.wsUrl}/sync/v1`)).toBe(401);
+    expect(await upgradeStatus(`${t.wsUrl}/sync/v1`, bearer('nope'))).toBe(401);
+    expect(await upgradeStatus(`${t.wsUrl}/sync/v2`, bearer(TOKENS.gw1))).toBe(403);
+    expect(await upgradeStatus(`${t.wsUrl}/sync/v1`, bearer(TOKENS.app))).toBe(403);
+    expect(await upgradeStatus(`${t.wsUrl}/sync/v1`, bearer(TOKENS.kitchen))).toBe(403);
+    expect(await upgradeStatus(`${t.wsUrl}/sync/nowhere`, bearer(TOKENS.viewer))).toBe(404);
+    expect(await upgradeStatus(`${t.wsUrl}/sync/v1?token=${TOKENS.viewer}`)).toBe(101);
+    expect(await upgradeStatus(`${t.wsUrl}/sync/v1`, bearer(TOKENS.gw1))).toBe(101);
+  });
+
+  it('limits connections per token', async () => {
+    t = await startCentral({ listen: true, over: { sync: { maxConnectionsPerToken: 1 } } });
+    const a = await gateway().ready();
+    expect(await upgradeStatus(`${t.wsUrl}/sync/v1`, bearer(TOKENS.gw1))).toBe(429);
+    await a.close();
+    await waitFor(async () => (await upgradeStatus(`${t.wsUrl}/sync/v1`, bearer(TOKENS.gw1))) === 101, 3000, 'slot freed');
+  });
+});
+
+describe('gateway session', () => {
+  it('syncs, writes, and gets durable-acks; central folds the gateway writes', async () => {
+    t = await startCentral({ listen: true });
+    const c = await gateway().ready();
+    expect(c.welcome).toMatchObject({ venueId: 'v1', instance: 'c1' });
+    // The gateway received the seeded operator data.
+    expect(configRecord(c.doc, 'fridge', 'f1')?.reconciler).toBe('g1');
+    c.doc.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, f1, { boot: 1, seq: 1, ts: new Date().toISOString(), items: { m1: 10 } as never }));
+    reconcileFridge(c.doc, ORIGINS.reconciler, f1, DEFAULT_RIGHTS_POLICY, Date.now());
+    await c.durable();
+    expect(c.acks).toBeGreaterThan(0);
+    const detail = await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) });
+    const f = detail.json().fridges.find((x: { fridgeId: string }) => x.fridgeId === 'f1');
+    expect(f.cells.find((x: { mealId: string }) => x.mealId === 'm1')).toMatchObject({ T: 10, S: 10, centralRights: 8 });
+    expect(detail.json().gateways.find((g: { gatewayId: string }) => g.gatewayId === 'g1')).toMatchObject({ connected: true, replica: g1, pendingDurable: 0 });
+    // An order at central reaches the gateway as a relayed update.
+    const o = await t.central.app.inject({ method: 'POST', url: '/v1/orders', headers: bearer(TOKENS.app), payload: { orderId: 'w-1', venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 1 }] } });
+    expect(o.statusCode).toBe(201);
+    await waitFor(() => c.doc.index.orders.has('w-1'), 3000, 'order relayed to the gateway');
+  });
+
+  it('a read-only join upgrades once to a replica on the same connection', async () => {
+    t = await startCentral({ listen: true });
+    const c = gateway({ replica: undefined, joining: true });
+    await c.ready();
+    expect(c.welcome).toBeDefined();
+    c.hello(g1, false);
+    const doc = c.doc;
+    doc.replica = g1;
+    doc.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, f1, { boot: 1, seq: 1, ts: new Date().toISOString(), items: { m1: 2 } as never }));
+    await c.durable();
+    expect(observedSnapshot(t.central.registry.peek('v1' as VenueId)!.doc, f1)?.i).toEqual({ m1: 2 });
+  });
+
+  it('refuses a second live connection for the same replica with 4409', async () => {
+    t = await startCentral({ listen: true });
+    await gateway().ready();
+    const dup = gateway();
+    expect(await dup.closed).toBe(4409);
+  });
+
+  it('refuses a replica of another gateway with 4403', async () => {
+    t = await startCentral({ listen: true });
+    const c = gateway({ replica: gatewayReplicaId('g2' as GatewayId, 1) });
+    expect(await c.closed).toBe(4403);
+  });
+
+  it('closes a writer that does not say hello in time with 4408', async () => {
+    t = await startCentral({ listen: true, over: { sync: { preAuthMs: 200 } } });
+    const ws = new WebSocket(`${t.wsUrl}/sync/v1`, { headers: bearer(TOKENS.gw1) });
+    const code = await new Promise<number>((r) => ws.on('close', (c) => r(c)));
+    expect(code).toBe(4408);
+  });
+});
+
+describe('y-websocket WebsocketProvider as a read-only subscriber', () => {
+  it('receives the state and live updates', async () => {
+    t = await startCentral({ listen: true });
+    const viewer = new VenueDoc();
+    const provider = new WebsocketProvider(`${t.wsUrl}/sync`, 'v1', viewer.ydoc, {
+      WebSocketPolyfill: WebSocket as never,
+      disableBc: true,
+      params: { token: TOKENS.viewer },
+    });
+    clients.push({ close: () => provider.destroy() });
+    await waitFor(() => provider.synced, 5000, 'provider synced');
+    expect(configRecord(viewer, 'venue', 'v1')?.name).toBe('Berlin HQ');
+    const c = await gateway().ready();
+    c.doc.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, f1, { boot: 1, seq: 5, ts: new Date().toISOString(), items: { m1: 4 } as never }));
+    await waitFor(() => observedSnapshot(viewer, f1)?.i.m1 === 4, 5000, 'live snapshot at the viewer');
+    // The provider stays connected (its own sync messages were accepted as read-only).
+    expect(provider.wsconnected).toBe(true);
+    const host = t.central.registry.peek('v1' as VenueId)!;
+    expect(Y.encodeStateVector(viewer.ydoc)).toEqual(Y.encodeStateVector(host.doc.ydoc));
+  });
+});
