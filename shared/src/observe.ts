@@ -4,11 +4,18 @@
  * pair) because the fold takes the greatest tag, never a sum.
  *
  * Forgotten boot counters: firmware that loses its boot counter reboots with the same `boot` and a
- * sequence that restarts low. Rule: a message with the same `boot` whose `seq` is more than
- * `seqResetGap` below the *folded* snapshot's `seq`, and whose timestamp is later than that
- * snapshot's, opens a new era (`era = folded era + 1`). The rule reads only the folded document
- * state and the message, so two gateways that have synced decide the same; before they sync, each
- * writes a tag the fold orders deterministically, and the next snapshot settles it.
+ * sequence that restarts low. Rule, against the *folded* snapshot of the same `boot`:
+ * - a message whose `seq` is not above the folded `seq` but whose timestamp is later opens a new
+ *   era (`era = folded era + 1`): the sequence went back while the fridge's clock went on. (A
+ *   duplicate carries the same timestamp; a reordered older message an earlier one.)
+ * - a message whose `seq` is above the folded `seq` but whose timestamp is earlier, while the folded
+ *   snapshot is already in a later era, belongs to an era before it (`folded era − 1`), so a late
+ *   pre-reboot message never overtakes the post-reboot ones.
+ * The rule reads only the folded document state and the message, so two gateways that have synced
+ * decide the same; before they sync, each writes a tag the fold orders deterministically, and the
+ * next snapshot settles it. (An earlier rule required the sequence to fall by more than a gap; a
+ * fridge that forgot its counter while its sequence was still below the gap then had every report
+ * ignored as stale until the new sequence overtook the old one.)
  */
 import type { FridgeId, OrderId } from './ids.ts';
 import { compareSnapshots, compareTag, keys, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
@@ -17,13 +24,17 @@ import { writeTransition } from './orders.ts';
 import type { EntryWriter } from './venue-doc.ts';
 import type { InventoryPayload, PickupPayload, StatusPayload, TelemetryPayload } from './mqtt-payloads.ts';
 
-/** Default gap below which a restarted sequence counts as a forgotten boot counter. */
+/**
+ * Kept for API compatibility: the era rule no longer uses a sequence gap (the timestamp decides,
+ * see the file comment). Callers may still pass it; it has no effect.
+ */
 export const DEFAULT_SEQ_RESET_GAP = 1000;
 
 /** The era a message with `(boot, seq, ts)` belongs to, given the folded snapshot. */
-export function eraFor(folded: SnapshotValue | undefined, boot: number, seq: number, tsMs: number, seqResetGap = DEFAULT_SEQ_RESET_GAP): number {
+export function eraFor(folded: SnapshotValue | undefined, boot: number, seq: number, tsMs: number, _seqResetGap = DEFAULT_SEQ_RESET_GAP): number {
   if (folded === undefined || boot !== folded.b) return 0;
-  if (seq + seqResetGap < folded.q && tsMs > folded.ts) return folded.e + 1;
+  if (seq <= folded.q && tsMs > folded.ts) return folded.e + 1;
+  if (seq > folded.q && tsMs < folded.ts && folded.e > 0) return folded.e - 1;
   return folded.e;
 }
 

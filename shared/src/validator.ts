@@ -17,7 +17,7 @@ import * as Y from 'yjs';
 import { type FridgeId, type MealId, type ReplicaId } from './ids.ts';
 import { checkValue, isForwardStep, joinValues, parseKey, type EntryKey, type OrderValue } from './entries.ts';
 import { isRetired, mayRetire, rightsOf } from './fold.ts';
-import { rootName, type VenueDoc } from './venue-doc.ts';
+import { rootName, VenueDoc } from './venue-doc.ts';
 
 /** Why an update was rejected. */
 export type RejectCode =
@@ -66,14 +66,14 @@ export function validateUpdate(doc: VenueDoc, update: Uint8Array, sender: Sender
     return reject('MALFORMED', `cannot decode update: ${(e as Error).message}`);
   }
   try {
-    return check(doc, decoded.structs, decoded.ds, sender);
+    return check(doc, update, decoded.structs, decoded.ds, sender);
   } catch (e) {
     if (e instanceof Rejection) return reject(e.code, e.message);
     return reject('MALFORMED', `invalid update: ${(e as Error).message}`);
   }
 }
 
-function check(doc: VenueDoc, structs: AnyStruct[], ds: DeleteSet, sender: Sender): Verdict {
+function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: DeleteSet, sender: Sender): Verdict {
   const own = rootName(sender.replica);
   const store = doc.ydoc.store;
   const retiredSv = retirementLimit(doc, sender.replica);
@@ -120,6 +120,10 @@ function check(doc: VenueDoc, structs: AnyStruct[], ds: DeleteSet, sender: Sende
   let entries = 0;
   for (const s of structs) {
     if (s instanceof Y.Skip) continue;
+    // Structs (or their leading part) this document already holds are skipped by Yjs and change
+    // nothing: a duplicated or replayed update must be accepted, not judged against newer values.
+    const known = Math.max(0, Y.getState(store, s.id.client) - s.id.clock);
+    if (known >= s.length) continue;
     if (!sender.clients.has(s.id.client)) throw new Rejection('FOREIGN_CLIENT', `struct ${s.id.client}:${s.id.clock} is not from a client of ${sender.replica}`);
     if (retiredSv !== undefined && s.id.clock + s.length > (retiredSv.get(s.id.client) ?? 0)) {
       throw new Rejection('RETIRED', `${sender.replica} is retired; it may not write after its retirement`);
@@ -134,6 +138,7 @@ function check(doc: VenueDoc, structs: AnyStruct[], ds: DeleteSet, sender: Sende
     for (const o of [s.origin, s.rightOrigin]) if (o !== null && rootOfId(o, 0) !== own) throw new Rejection('FOREIGN_STRUCTURE', `origin in ${rootOfId(o, 0)}`);
     if (content instanceof Y.ContentAny) {
       content.arr.forEach((v, i) => {
+        if (i < known) return;
         if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string') throw new Rejection('BAD_VALUE', 'entry is not [key, value]');
         const key = parseKey(v[0]);
         if (key === undefined) throw new Rejection('BAD_VALUE', `unknown key ${JSON.stringify(v[0]).slice(0, 80)}`);
@@ -196,11 +201,26 @@ function check(doc: VenueDoc, structs: AnyStruct[], ds: DeleteSet, sender: Sende
     }
     if ((key.kind === 'counter' || key.kind === 'xfer') && a !== undefined) touchedCells.set(`${key.fridge}/${key.meal}`, [key.fridge, key.meal]);
   }
+  let after: VenueDoc | undefined;
   for (const [f, m] of touchedCells.values()) {
     const own = ownPartAfter(doc, sender.replica, f, m, added);
-    if (rightsOf(doc, sender.replica, f, m, own) < 0) throw new Rejection('RIGHTS_NEGATIVE', `rights of ${sender.replica} for ${f}/${m} would be negative`);
+    if (rightsOf(doc, sender.replica, f, m, own) >= 0) continue;
+    // The update may itself carry what gives the sender these rights: a successor's retirement of
+    // its predecessor (the retired rights flow to it as reconciler) sent together with the
+    // decrement that uses them, as a sync step 2 does. Decide on the state after the update, in a
+    // scratch copy (only on this rare path; the live document is never touched).
+    after ??= stateAfter(doc, update);
+    if (rightsOf(after, sender.replica, f, m) < 0) throw new Rejection('RIGHTS_NEGATIVE', `rights of ${sender.replica} for ${f}/${m} would be negative`);
   }
   return { ok: true, entries, deletions };
+}
+
+/** A read-only copy of `doc` with `update` applied. */
+function stateAfter(doc: VenueDoc, update: Uint8Array): VenueDoc {
+  const copy = new VenueDoc({ ydoc: new Y.Doc({ gc: true }) });
+  Y.applyUpdate(copy.ydoc, Y.encodeStateAsUpdate(doc.ydoc));
+  Y.applyUpdate(copy.ydoc, update);
+  return copy;
 }
 
 /** Which keys each kind of replica may write. */

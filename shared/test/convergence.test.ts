@@ -20,7 +20,7 @@ describe('convergence of random venue histories', () => {
     let oracle = 0;
     const totals = { reserved: 0, soldOut: 0, replayed: 0, recalls: 0, epochChanges: 0, validated: 0 };
     const result = fc.check(
-      fc.property(historyArb(cfg.maxSteps, cfg.oracleEvery), fc.nat({ max: 99 }).noBias(), (h, k) => {
+      fc.property(historyArb(cfg.maxSteps, cfg.oracleEvery), fc.noBias(fc.nat({ max: 99 })), (h, k) => {
         const forgeries = k < cfg.forgeryPercent;
         const s = runHistory(h, { forgeries });
         if (forgeries) forged++;

@@ -43,7 +43,7 @@ export const oid = (s: string): OrderId => OrderIdSchema.parse(s);
  * `state` first (the id is set after loading: Yjs renames a client that sees its own id arrive).
  */
 export function newDoc(replica: ReplicaId | undefined, clientID?: number, state?: Uint8Array): VenueDoc {
-  const ydoc = new Y.Doc({ gc: true });
+  const ydoc = new Y.Doc({ gc: true, guid: 'venue' }); // a fixed guid: uuidv4 per document is costly in tight loops
   const doc = new VenueDoc(replica === undefined ? { ydoc } : { replica, ydoc });
   if (state !== undefined) doc.applyUpdate(state, { kind: 'storage-load' });
   if (clientID !== undefined) ydoc.clientID = clientID;

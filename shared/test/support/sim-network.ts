@@ -73,6 +73,8 @@ export class SimNetwork {
   readonly stats: NetStats = { delivered: 0, dropped: 0, duplicated: 0, validated: 0, deferred: 0, syncs: 0 };
   /** Yjs client ids registered per gateway replica (the server learns them at the handshake). */
   readonly registered = new Map<ReplicaId, Set<number>>();
+  /** The message being applied (its Automerge part and source, for central's relay). */
+  private relaying: { from: NodeName; am: Uint8Array[] } | undefined;
 
   constructor(
     readonly fridge: FridgeId,
@@ -91,7 +93,14 @@ export class SimNetwork {
     if (!node.central) this.registered.set(replica, new Set([clientID]));
     doc.ydoc.on('update', (u: Uint8Array, origin: unknown) => {
       const o = origin as { kind?: string } | null;
-      if (o?.kind === 'upstream' || o?.kind === 'storage-load') return; // relayed verbatim by deliver()
+      if (o?.kind === 'storage-load') return;
+      if (o?.kind === 'upstream') {
+        // Central relays what it integrated to its other peers (y-websocket does the same); the
+        // Automerge changes of the message travel with it. A duplicate integrates nothing: no event.
+        const r = this.relaying;
+        if (node.central && r !== undefined) this.broadcast(node, u, r.am, r.from);
+        return;
+      }
       this.broadcast(node, u, this.mirrorToAutomerge(node), undefined);
     });
     this.nodes.set(name, node);
@@ -206,9 +215,17 @@ export class SimNetwork {
       if (!this.admit(to, m.sender, m.update, 'incremental')) return;
     }
     this.stats.delivered++;
-    to.doc.applyUpdate(m.update, peerOrigin(m.from));
-    if (to.am !== undefined && m.am.length > 0) [to.am] = A.applyChanges(to.am, m.am);
-    if (to.central) this.broadcast(to, m.update, m.am, m.from); // y-websocket relays to the other peers
+    this.receive(to, m.from, m.update, m.am);
+  }
+
+  private receive(to: SimNode, from: NodeName, update: Uint8Array, am: Uint8Array[]): void {
+    if (to.am !== undefined && am.length > 0) [to.am] = A.applyChanges(to.am, am);
+    this.relaying = { from, am };
+    try {
+      to.doc.applyUpdate(update, peerOrigin(from));
+    } finally {
+      this.relaying = undefined;
+    }
   }
 
   /** Central's check of an update from a gateway; false when it must not be applied. */
@@ -261,22 +278,39 @@ export class SimNetwork {
       }
       if (to.central && !this.admit(to, from.replica, update, 'sync')) return;
     }
-    to.doc.applyUpdate(update, peerOrigin(from.name));
-    if (to.am !== undefined && am.length > 0) [to.am] = A.applyChanges(to.am, am);
-    if (to.central) this.broadcast(to, update, am, from.name);
+    this.receive(to, from.name, update, am);
   }
 
-  /** Full sync of every link until nothing changes (quiescence), with everything in flight delivered. */
+  /**
+   * Quiescence: heals every link, delivers everything in flight, and runs anti-entropy until every
+   * node holds the same state (same state vector, same number of live entries, nothing pending).
+   */
   settle(): void {
+    const healed = this.cut.size > 0;
     this.cut.clear();
     for (let round = 0; round < 8; round++) {
       this.flush();
-      const before = this.fingerprint();
+      if (!healed || round > 0) if (this.converged()) return;
       for (const l of LINKS) this.sync(l);
-      this.flush();
-      if (this.fingerprint() === before) return;
     }
     throw new Error('anti-entropy does not reach a fixpoint');
+  }
+
+  /** True when all nodes hold the same structs and live entries and nothing is pending. */
+  converged(): boolean {
+    let first: string | undefined;
+    for (const n of this.nodes.values()) {
+      if (yjsPending(n.doc)) return false;
+      const f = Buffer.from(Y.encodeStateVector(n.doc.ydoc)).toString('base64') + ':' + liveCount(n.doc);
+      if (first === undefined) first = f;
+      else if (f !== first) return false;
+    }
+    return true;
+  }
+
+  /** A node's state: its state vector and live entry count (with no pending, equal states mean equal documents). */
+  stateOf(n: SimNode): string {
+    return Buffer.from(Y.encodeStateVector(n.doc.ydoc)).toString('base64') + ':' + liveCount(n.doc) + (yjsPending(n.doc) ? ':pending' : '');
   }
 
   /** State vectors of all nodes (changes whenever any node learns anything new). */
@@ -337,4 +371,11 @@ export function automergePending(am: AmDoc): boolean {
 /** True when the Yjs document holds structs or deletions it cannot integrate yet. */
 export function yjsPending(doc: VenueDoc): boolean {
   return doc.ydoc.store.pendingStructs !== null || doc.ydoc.store.pendingDs !== null;
+}
+
+/** Live entries over all replicas (changes on deletions, which the state vector does not show). */
+function liveCount(doc: VenueDoc): number {
+  let n = 0;
+  for (const c of doc.index.replicaEntryCount.values()) n += c;
+  return n;
 }

@@ -1,0 +1,175 @@
+/**
+ * Fridge observations: observed totals `T` (max by `(boot, era, seq)`), the forgotten-boot era rule,
+ * pickups newer than the snapshot, and an HA pair of gateways hearing the same fridge.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  ORIGINS,
+  cellView,
+  eraFor,
+  foldOrder,
+  observedSnapshot,
+  pendingPickups,
+  recordPickup,
+  recordSnapshot,
+  reserve,
+  type InventoryPayload,
+  type VenueDoc,
+} from '@fridgesync/shared';
+import { C1, F1, GW1, GW2, M1, M2, T, configureFridge, inv, newDoc, oid, pick, syncAll, syncInto } from './support/fixtures.ts';
+
+const snap = (d: VenueDoc, p: InventoryPayload) => d.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, p));
+const tOf = (d: VenueDoc, meal = M1) => cellView(d, F1, meal);
+
+describe('observed totals T', () => {
+  it('keeps the snapshot with the greatest (boot, seq), whatever the arrival order', () => {
+    const msgs = [inv(1, 1, 1000, { m1: 5 }), inv(1, 2, 2000, { m1: 4 }), inv(2, 0, 3000, { m1: 9 }), inv(1, 3, 2500, { m1: 1 })];
+    const orders = [
+      [0, 1, 2, 3],
+      [3, 2, 1, 0],
+      [2, 0, 3, 1],
+    ];
+    for (const order of orders) {
+      const d = newDoc(GW1, 11);
+      const outcomes = order.map((k) => snap(d, msgs[k]!));
+      expect(tOf(d).T).toBe(9);
+      expect(observedSnapshot(d, F1)).toMatchObject({ b: 2, q: 0 });
+      expect(outcomes.filter((o) => o === 'applied').length).toBeGreaterThan(0);
+    }
+  });
+
+  it('treats a meal absent from the snapshot as 0 (full totals)', () => {
+    const d = newDoc(GW1, 11);
+    snap(d, inv(1, 1, 1000, { m1: 5, m2: 2 }));
+    snap(d, inv(1, 2, 2000, { m1: 5 }));
+    expect(tOf(d, M2).T).toBe(0);
+  });
+
+  it('ignores duplicates and replays: stale, nothing written', () => {
+    const d = newDoc(GW1, 11);
+    snap(d, inv(1, 5, 5000, { m1: 3 }));
+    const before = d.ydoc.store.clients.get(11)?.length;
+    expect(snap(d, inv(1, 5, 5000, { m1: 3 }))).toBe('stale');
+    expect(snap(d, inv(1, 4, 4000, { m1: 8 }))).toBe('stale');
+    expect(d.ydoc.store.clients.get(11)?.length).toBe(before);
+    expect(tOf(d).T).toBe(3);
+  });
+
+  it('an HA pair hearing the same fridge does not double count, and both fold the same', () => {
+    const g1 = newDoc(GW1, 11);
+    const g2 = newDoc(GW2, 21);
+    for (const g of [g1, g2]) snap(g, inv(1, 1, 1000, { m1: 4 }));
+    snap(g2, inv(1, 2, 2000, { m1: 3 }));
+    syncAll(g1, g2);
+    expect(tOf(g1).T).toBe(3);
+    expect(tOf(g2)).toEqual(tOf(g1));
+    // Two gateways writing different contents under the same tag: a deterministic tie-break.
+    const a = newDoc(GW1, 31);
+    const b = newDoc(GW2, 32);
+    snap(a, inv(1, 7, 7000, { m1: 1 }));
+    snap(b, inv(1, 7, 7000, { m1: 2 }));
+    syncAll(a, b);
+    expect(tOf(a).T).toBe(tOf(b).T);
+  });
+});
+
+describe('forgotten boot counter (era rule)', () => {
+  it('a sequence that goes back while time goes on opens a new era', () => {
+    const d = newDoc(GW1, 11);
+    snap(d, inv(1, 2000, 1000, { m1: 5 }));
+    expect(snap(d, inv(1, 0, 2000, { m1: 1 }))).toBe('applied');
+    expect(observedSnapshot(d, F1)).toMatchObject({ b: 1, e: 1, q: 0 });
+    expect(tOf(d).T).toBe(1);
+  });
+
+  it('recognises a reset while the old sequence was still low (regression)', () => {
+    // Before the fix, the sequence had to fall by more than 1000: these reports were ignored as stale.
+    const d = newDoc(GW1, 11);
+    snap(d, inv(1, 5, 1000, { m1: 5 }));
+    expect(snap(d, inv(1, 0, 2000, { m1: 1 }))).toBe('applied');
+    expect(snap(d, inv(1, 1, 3000, { m1: 2 }))).toBe('applied');
+    expect(tOf(d).T).toBe(2);
+  });
+
+  it('a late pre-reboot message never overtakes the post-reboot era (regression)', () => {
+    const d = newDoc(GW1, 11);
+    snap(d, inv(1, 3, 1000, { m1: 5 }));
+    snap(d, inv(1, 0, 5000, { m1: 1 })); // reset: era 1
+    expect(snap(d, inv(1, 4, 1500, { m1: 7 }))).toBe('stale'); // sent before the reboot, delivered late
+    expect(tOf(d).T).toBe(1);
+    expect(eraFor(observedSnapshot(d, F1), 1, 4, 1500)).toBe(0);
+  });
+
+  it('two gateways that have synced label the same message alike', () => {
+    const g1 = newDoc(GW1, 11);
+    const g2 = newDoc(GW2, 21);
+    snap(g1, inv(1, 9, 1000, { m1: 5 }));
+    syncAll(g1, g2);
+    const p = inv(1, 0, 2000, { m1: 2 });
+    snap(g1, p);
+    snap(g2, p);
+    expect(observedSnapshot(g1, F1)).toEqual(observedSnapshot(g2, F1));
+    syncAll(g1, g2);
+    expect(tOf(g1)).toEqual(tOf(g2));
+  });
+
+  it('a new boot number starts era 0 and wins over any sequence of the old boot', () => {
+    expect(eraFor(undefined, 1, 5, 1)).toBe(0);
+    const d = newDoc(GW1, 11);
+    snap(d, inv(1, 999, 1000, { m1: 5 }));
+    snap(d, inv(2, 0, 900, { m1: 3 }));
+    expect(tOf(d).T).toBe(3);
+  });
+});
+
+describe('pickups', () => {
+  function withOrder() {
+    const c = newDoc(C1, 1);
+    configureFridge(c, F1, 'g1');
+    const g = newDoc(GW1, 11);
+    syncInto(g, c);
+    snap(g, inv(1, 1, 1000, { m1: 5 }));
+    g.transact(T, (w) => w.set(`c/${F1}/${M1}`, [5, 0]));
+    const r = reserve(g, ORIGINS.kiosk, { orderId: oid('o1'), fridgeId: F1, lines: [{ mealId: M1, qty: 2 }], holdUntil: 10_000, now: 1000 });
+    expect(r.ok).toBe(true);
+    return g;
+  }
+
+  it('a pickup newer than the snapshot is subtracted until a snapshot covers it, then pruned', () => {
+    const g = withOrder();
+    const out = g.transact(ORIGINS.mqtt, (w) => recordPickup(w, F1, pick(1, 2, 2000, 'o1', { m1: 2 }), 2000));
+    expect(out).toEqual({ pickup: 'recorded', order: 'settled' });
+    expect(tOf(g)).toMatchObject({ T: 5, Teff: 3, R: 0 });
+    expect(foldOrder(g, oid('o1'))?.state).toBe('picked_up');
+    snap(g, inv(1, 3, 3000, { m1: 3 }));
+    expect(pendingPickups(g, F1).size).toBe(0);
+    expect(tOf(g)).toMatchObject({ T: 3, Teff: 3 });
+    expect(g.get(GW1, `p/${F1}/o1`)).toBeUndefined();
+  });
+
+  it('a pickup older than the snapshot is covered (already in T) and a duplicate changes nothing', () => {
+    const g = withOrder();
+    snap(g, inv(1, 5, 5000, { m1: 3 }));
+    const out = g.transact(ORIGINS.mqtt, (w) => recordPickup(w, F1, pick(1, 4, 4000, 'o1', { m1: 2 }), 5000));
+    expect(out.pickup).toBe('covered');
+    expect(tOf(g).Teff).toBe(3);
+    const g2 = withOrder();
+    const p = pick(1, 2, 2000, 'o1', { m1: 2 });
+    g2.transact(ORIGINS.mqtt, (w) => recordPickup(w, F1, p, 2000));
+    const again = g2.transact(ORIGINS.mqtt, (w) => recordPickup(w, F1, p, 2001));
+    expect(again).toEqual({ pickup: 'duplicate', order: 'already-picked-up' });
+    expect(tOf(g2).Teff).toBe(3);
+  });
+
+  it('the HA pair both recording the same pickup subtracts it once', () => {
+    const g = withOrder();
+    const h = newDoc(GW2, 21);
+    syncInto(h, g);
+    const p = pick(1, 2, 2000, 'o1', { m1: 2 });
+    g.transact(ORIGINS.mqtt, (w) => recordPickup(w, F1, p, 2000));
+    h.transact(ORIGINS.mqtt, (w) => recordPickup(w, F1, p, 2000));
+    syncAll(g, h);
+    expect(tOf(g).Teff).toBe(3);
+    expect(tOf(h).Teff).toBe(3);
+  });
+});
