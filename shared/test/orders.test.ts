@@ -1,0 +1,179 @@
+/**
+ * Orders: reservations move units from S to R in one transaction; idempotent by order id; the
+ * state lattice with picked_up winning (conflict reported); hold expiry; pruning without resurrection.
+ */
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import {
+  ORIGINS,
+  canonicalLines,
+  cellView,
+  expireHolds,
+  foldOrder,
+  fridgeView,
+  increment,
+  maintainOrders,
+  requestRights,
+  reserve,
+  reservedByMeal,
+  sellable,
+  settle,
+  transfer,
+  type NewOrder,
+} from '@fridgesync/shared';
+import { C1, C2, F1, GW1, M1, M2, T, configureFridge, newDoc, oid, syncAll, syncInto } from './support/fixtures.ts';
+
+/** Gateway with stock, central c1 holding `rights` of m1 and of m2. */
+function venue(rights = 3) {
+  const c1 = newDoc(C1, 1);
+  configureFridge(c1, F1, 'g1');
+  const g = newDoc(GW1, 11);
+  syncInto(g, c1);
+  g.transact(T, (w) => {
+    increment(w, F1, M1, 10);
+    increment(w, F1, M2, 10);
+    transfer(w, F1, M1, C1, rights);
+    transfer(w, F1, M2, C1, rights);
+  });
+  syncInto(c1, g);
+  return { c1, g };
+}
+
+const order = (id: string, lines: Array<[typeof M1, number]>, now = 1000, hold = 60_000): NewOrder => ({
+  orderId: oid(id),
+  fridgeId: F1,
+  lines: lines.map(([mealId, qty]) => ({ mealId, qty })),
+  holdUntil: now + hold,
+  now,
+});
+
+describe('reserve', () => {
+  it('moves units from S to R in one transaction', () => {
+    const { c1 } = venue();
+    const updates: Uint8Array[] = [];
+    c1.ydoc.on('update', (u: Uint8Array) => updates.push(u));
+    const r = reserve(c1, ORIGINS.api, order('a', [[M1, 2], [M2, 1]]));
+    expect(r).toMatchObject({ ok: true, status: 'created', order: { state: 'reserved', lines: [[M1, 2], [M2, 1]] } });
+    expect(updates.length).toBe(1);
+    expect(sellable(c1, F1, M1)).toBe(8);
+    expect(reservedByMeal(c1, F1).get(M1)).toBe(2);
+    expect(cellView(c1, F1, M1)).toMatchObject({ S: 8, R: 2 });
+  });
+
+  it('a replay returns replayed and writes nothing; other contents under the same id is ORDER_CONFLICT', () => {
+    const { c1 } = venue();
+    reserve(c1, ORIGINS.api, order('a', [[M1, 1]]));
+    const sv = Y.encodeStateVector(c1.ydoc).join();
+    expect(reserve(c1, ORIGINS.api, order('a', [[M1, 1]]))).toMatchObject({ ok: true, status: 'replayed' });
+    expect(reserve(c1, ORIGINS.api, order('a', [[M1, 2]]))).toMatchObject({ ok: false, code: 'ORDER_CONFLICT' });
+    expect(Y.encodeStateVector(c1.ydoc).join()).toBe(sv);
+    expect(sellable(c1, F1, M1)).toBe(9);
+  });
+
+  it('is SOLD_OUT beyond this replica’s rights, for all lines or none, with nothing written', () => {
+    const { c1 } = venue(2);
+    const sv = Y.encodeStateVector(c1.ydoc).join();
+    const r = reserve(c1, ORIGINS.api, order('a', [[M1, 1], [M2, 3]]));
+    expect(r).toEqual({ ok: false, code: 'SOLD_OUT', lacking: [{ mealId: M2, requested: 3, available: 2 }] });
+    expect(Y.encodeStateVector(c1.ydoc).join()).toBe(sv);
+    expect(foldOrder(c1, oid('a'))).toBeUndefined();
+    // A taker without rights answers at once even though S > 0 (the gateway holds the rest).
+    const c2 = newDoc(C2, 2);
+    syncInto(c2, c1);
+    expect(sellable(c2, F1, M1)).toBe(10);
+    expect(reserve(c2, ORIGINS.api, order('b', [[M1, 1]]))).toMatchObject({ ok: false, code: 'SOLD_OUT' });
+  });
+
+  it('aggregates and sorts lines canonically', () => {
+    expect(canonicalLines([{ mealId: M2, qty: 1 }, { mealId: M1, qty: 1 }, { mealId: M2, qty: 2 }])).toEqual([[M1, 1], [M2, 3]]);
+  });
+
+  it('a taker asks for more rights with a growing request sequence', () => {
+    const { c1 } = venue();
+    c1.transact(T, (w) => requestRights(w, F1, M1, 5));
+    c1.transact(T, (w) => requestRights(w, F1, M1, 0));
+    expect(c1.get(C1, `q/${F1}/${M1}`)).toEqual([2, 1]);
+  });
+});
+
+describe('settle and the state lattice', () => {
+  it('cancel releases R; settling a settled order is refused; the same state again changes nothing', () => {
+    const { c1 } = venue();
+    reserve(c1, ORIGINS.api, order('a', [[M1, 2]]));
+    expect(settle(c1, ORIGINS.api, oid('a'), 'cancelled', 2000)).toMatchObject({ ok: true, changed: true, order: { state: 'cancelled' } });
+    expect(cellView(c1, F1, M1).R).toBe(0);
+    expect(settle(c1, ORIGINS.api, oid('a'), 'expired', 3000)).toMatchObject({ ok: false, code: 'ORDER_SETTLED' });
+    expect(settle(c1, ORIGINS.api, oid('a'), 'cancelled', 3000)).toMatchObject({ ok: true, changed: false });
+    expect(settle(c1, ORIGINS.api, oid('zz'), 'cancelled', 3000)).toEqual({ ok: false, code: 'UNKNOWN_ORDER' });
+  });
+
+  it('picked_up wins over a concurrent cancel, and the conflict is reported', () => {
+    const { c1, g } = venue();
+    reserve(c1, ORIGINS.api, order('a', [[M1, 1]]));
+    syncAll(c1, g);
+    settle(c1, ORIGINS.api, oid('a'), 'cancelled', 2000);
+    settle(g, ORIGINS.api, oid('a'), 'picked_up', 2001);
+    syncAll(c1, g);
+    for (const d of [c1, g]) {
+      expect(foldOrder(d, oid('a'))).toMatchObject({ state: 'picked_up', conflict: true });
+      expect(fridgeView(d, F1).conflicts).toEqual([oid('a')]);
+    }
+    // A pickup is recorded even after the order was settled locally (a physical fact).
+    expect(settle(c1, ORIGINS.api, oid('a'), 'picked_up', 3000)).toMatchObject({ ok: true });
+  });
+
+  it('concurrent cancel and expiry: a terminal state without a reported pickup conflict is still settled', () => {
+    const { c1, g } = venue();
+    reserve(c1, ORIGINS.api, order('a', [[M1, 1]]));
+    syncAll(c1, g);
+    settle(c1, ORIGINS.api, oid('a'), 'cancelled', 2000);
+    settle(g, ORIGINS.api, oid('a'), 'expired', 2000);
+    syncAll(c1, g);
+    expect(foldOrder(c1, oid('a'))).toEqual(foldOrder(g, oid('a')));
+    expect(foldOrder(c1, oid('a'))?.state).not.toBe('reserved');
+  });
+});
+
+describe('hold expiry and pruning', () => {
+  it('expires holds that passed, only those', () => {
+    const { c1 } = venue();
+    reserve(c1, ORIGINS.api, order('short', [[M1, 1]], 1000, 10));
+    reserve(c1, ORIGINS.api, order('long', [[M1, 1]], 1000, 100_000));
+    expect(expireHolds(c1, ORIGINS.api, 1010)).toEqual([oid('short')]);
+    expect(foldOrder(c1, oid('short'))?.state).toBe('expired');
+    expect(foldOrder(c1, oid('long'))?.state).toBe('reserved');
+    expect(expireHolds(c1, ORIGINS.api, 1011)).toEqual([]);
+  });
+
+  it('pruning after retention never resurrects an order: replicas adopt the terminal state first', () => {
+    const { c1, g } = venue();
+    reserve(c1, ORIGINS.api, order('a', [[M1, 1]]));
+    syncAll(c1, g);
+    // g recorded a reservation-state view of its own (e.g. it touched the order), then c1 cancels.
+    g.transact(T, (w) => w.set(`o/a`, { f: F1, s: 0, t: 1500 }));
+    settle(c1, ORIGINS.api, oid('a'), 'cancelled', 2000);
+    syncAll(c1, g);
+    // Too early to prune; g adopts the terminal state into its own entry.
+    expect(maintainOrders(g, ORIGINS.api, 2500, 60_000)).toEqual({ adopted: 1, pruned: 0 });
+    syncAll(c1, g);
+    expect(maintainOrders(c1, ORIGINS.api, 100_000, 60_000).pruned).toBe(1);
+    syncAll(c1, g);
+    expect(maintainOrders(g, ORIGINS.api, 100_000, 60_000).pruned).toBe(1);
+    syncAll(c1, g);
+    for (const d of [c1, g]) {
+      expect(foldOrder(d, oid('a'))).toBeUndefined();
+      expect(cellView(d, F1, M1).R).toBe(0);
+    }
+  });
+
+  it('does not prune while any replica still records the order as reserved', () => {
+    const { c1, g } = venue();
+    reserve(c1, ORIGINS.api, order('a', [[M1, 1]]));
+    syncAll(c1, g);
+    settle(g, ORIGINS.api, oid('a'), 'cancelled', 2000);
+    syncAll(c1, g);
+    // c1's own creation entry still says reserved until it adopts: g must not prune yet.
+    expect(maintainOrders(g, ORIGINS.api, 1_000_000, 60_000).pruned).toBe(0);
+    expect(foldOrder(g, oid('a'))?.state).toBe('cancelled');
+  });
+});
