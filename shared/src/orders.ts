@@ -46,7 +46,9 @@ export function reserve(doc: VenueDoc, origin: TxOrigin, o: NewOrder): ReserveRe
   const lines = canonicalLines(o.lines);
   const existing = foldOrder(doc, o.orderId);
   if (existing !== undefined) {
-    const same = existing.fridge === o.fridgeId && JSON.stringify(existing.lines) === JSON.stringify(lines);
+    // Lines are unknown here when only another replica's transition has arrived (a gateway heard
+    // the pickup before the creation): that is the same order seen early, not a conflict.
+    const same = existing.fridge === o.fridgeId && (existing.lines === undefined || JSON.stringify(existing.lines) === JSON.stringify(lines));
     return same ? { ok: true, status: 'replayed', order: existing } : { ok: false, code: 'ORDER_CONFLICT', order: existing };
   }
   const lacking = doc.transact(origin, (w) => {

@@ -13,6 +13,7 @@ import {
   fridgeView,
   increment,
   maintainOrders,
+  recordPickup,
   requestRights,
   reserve,
   reservedByMeal,
@@ -21,7 +22,7 @@ import {
   transfer,
   type NewOrder,
 } from '@fridgesync/shared';
-import { C1, C2, F1, GW1, M1, M2, T, configureFridge, newDoc, oid, syncAll, syncInto } from './support/fixtures.ts';
+import { C1, C2, F1, GW1, M1, M2, T, configureFridge, newDoc, oid, pick, syncAll, syncInto } from './support/fixtures.ts';
 
 /** Gateway with stock, central c1 holding `rights` of m1 and of m2. */
 function venue(rights = 3) {
@@ -68,6 +69,19 @@ describe('reserve', () => {
     expect(reserve(c1, ORIGINS.api, order('a', [[M1, 2]]))).toMatchObject({ ok: false, code: 'ORDER_CONFLICT' });
     expect(Y.encodeStateVector(c1.ydoc).join()).toBe(sv);
     expect(sellable(c1, F1, M1)).toBe(9);
+  });
+
+  it('a retry of an order whose pickup arrived before its creation is replayed, not a conflict (regression)', () => {
+    // Before the fix, a replica holding only the pickup transition (no lines yet) answered ORDER_CONFLICT.
+    const { c1, g } = venue();
+    reserve(c1, ORIGINS.api, order('a', [[M1, 1]]));
+    // g has not seen the order yet; the pickup transition is recorded anyway.
+    const out = g.transact(ORIGINS.mqtt, (w) => recordPickup(w, F1, pick(1, 2, 1500, 'a', { m1: 1 }), 1500));
+    expect(out.order).toBe('unknown-order');
+    expect(foldOrder(g, oid('a'))).toMatchObject({ state: 'picked_up', lines: undefined });
+    const sv = Y.encodeStateVector(g.ydoc).join();
+    expect(reserve(g, ORIGINS.kiosk, order('a', [[M1, 1]]))).toMatchObject({ ok: true, status: 'replayed', order: { state: 'picked_up' } });
+    expect(Y.encodeStateVector(g.ydoc).join()).toBe(sv);
   });
 
   it('is SOLD_OUT beyond this replica’s rights, for all lines or none, with nothing written', () => {
