@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { FridgeIdSchema, ORIGINS, answerRecalls, fridgeCells, type VenueDoc } from '@fridgesync/shared';
+import { connectFridge, fridgeHashes, inventory, startAgent, testConfig } from './helpers/agent.ts';
+import { startCentralPeer } from './helpers/central-peer.ts';
+import { eventually, useTeardown } from './helpers/teardown.ts';
+
+const { defer, tempDir } = useTeardown();
+const F1 = FridgeIdSchema.parse('f1');
+const cell = (doc: VenueDoc) => fridgeCells(doc, F1)[0];
+
+async function venue() {
+  const c = await startCentralPeer({ venueId: 'v1', tokens: { 'tok-gw1': 'gw1', 'tok-gw2': 'gw2' } });
+  defer(() => c.close());
+  c.setFridge('f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
+  c.becomeTaker();
+  const fridges = await fridgeHashes(['f1']);
+  const gw = async (id: 'gw1' | 'gw2') => {
+    const a = await startAgent(testConfig(tempDir(), { gatewayId: id, central: { url: c.url, token: `tok-${id}` }, fridges }), defer);
+    await eventually(() => expect(a.sync?.state).toBe('synced'));
+    return a;
+  };
+  return { c, gw };
+}
+
+const order = (port: number, id: string, qty: number) =>
+  fetch(`http://127.0.0.1:${port}/v1/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ orderId: id, venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty }] }),
+  });
+
+describe('reconciliation', () => {
+  it('keeps S = T_eff − R, grants central its share, sells its own share, recalls when short', async () => {
+    const { c, gw } = await venue();
+    const a = await gw('gw1');
+    expect(a.status().fridgesReconciled).toEqual(['f1']);
+    const f = await connectFridge(a.mqttPort!, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 10 }), { qos: 1 });
+    // Delivery arrived: S = 10, 80% of it granted to the central taker; the same at central.
+    await eventually(() => expect(cell(c.doc)).toMatchObject({ T: 10, S: 10, R: 0, rights: { 'central:test': 8, 'gw:gw1:1': 2 } }));
+    // The kiosk sells within the gateway's own 2 rights, then answers SOLD_OUT at once.
+    expect((await order(a.httpPort, 'o1', 2)).status).toBe(201);
+    const r = await order(a.httpPort, 'o2', 1);
+    expect(r.status).toBe(409);
+    expect((await r.json()).code).toBe('SOLD_OUT');
+    // Walk-ins took 3: the reconciler lacks rights, recalls them from central, which answers.
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 2, { m1: 7 }), { qos: 1 });
+    await eventually(() => expect(c.doc.index.recalls.size).toBeGreaterThan(0));
+    answerRecalls(c.doc, ORIGINS.test);
+    await eventually(() => expect(cell(a.replica.doc)).toMatchObject({ T: 7, R: 2, S: 5, drift: 0 }));
+    await eventually(() => expect(cell(c.doc)).toMatchObject({ T: 7, R: 2, S: 5, drift: 0 }));
+    // A pickup settles the order and is subtracted until a snapshot covers it.
+    await f.publishAsync('fridges/f1/pickup', JSON.stringify({ boot: 1, seq: 3, ts: new Date().toISOString(), orderId: 'o1', items: { m1: 2 } }), { qos: 1 });
+    await eventually(async () => expect(await (await fetch(`http://127.0.0.1:${a.httpPort}/v1/orders/o1`)).json()).toMatchObject({ state: 'picked_up' }));
+    await eventually(() => expect(cell(a.replica.doc)).toMatchObject({ T: 7, Teff: 5, R: 0, S: 5, drift: 0 }));
+    expect(c.rejected).toEqual([]);
+  });
+
+  it('an HA standby hearing the same fridge ingests but does not reconcile', async () => {
+    const { c, gw } = await venue();
+    const a1 = await gw('gw1');
+    const a2 = await gw('gw2');
+    expect(a2.status().fridgesReconciled).toEqual([]);
+    const f2 = await connectFridge(a2.mqttPort!, 'f1', defer);
+    await f2.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 4 }), { qos: 1 });
+    // The snapshot heard only by the standby reaches the reconciler through central; only gw1 corrects.
+    await eventually(() => expect(cell(a1.replica.doc)).toMatchObject({ T: 4, S: 4 }));
+    await eventually(() => expect(cell(a2.replica.doc)).toMatchObject({ T: 4, S: 4 }));
+    expect(a2.replica.doc.index.counters.get('f1')?.get('m1')?.has('gw:gw2:1') ?? false).toBe(false);
+    expect(c.rejected).toEqual([]);
+  });
+});
