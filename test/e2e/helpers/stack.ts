@@ -8,13 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-// TEMP until the entry points export them: deep imports.
-import { buildApp, type Central } from '../../../server/src/app.ts';
-import { CentralConfigSchema } from '../../../server/src/config-schema.ts';
-import { hashToken } from '../../../server/src/auth.ts';
-import { createAgent, type Agent } from '../../../gateway-agent/src/agent.ts';
-import { GatewayConfigSchema } from '../../../gateway-agent/src/config-schema.ts';
-import { hashSecret } from '../../../gateway-agent/src/fridge-secrets.ts';
+import { buildApp, CentralConfigSchema, hashToken, type Central } from '@fridgesync/server';
+import { createAgent, GatewayConfigSchema, hashSecret, type Agent } from '@fridgesync/gateway-agent';
 
 export const VENUE = 'venue-e2e';
 export const CITY = 'Testville';
