@@ -1,0 +1,149 @@
+/**
+ * Reconciliation and rights placement: the reconciler keeps S = max(0, T_eff − R), reports
+ * shortages with the affected orders, recalls rights it lacks, grants by policy and answers requests.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_RIGHTS_POLICY,
+  ORIGINS,
+  activeTakers,
+  answerRecalls,
+  cellView,
+  declareTaker,
+  hasOpenRequest,
+  recordSnapshot,
+  reconcileFridge,
+  requestRights,
+  reserve,
+  rightsOf,
+  type VenueDoc,
+} from '@fridgesync/shared';
+import { C1, C2, F1, GW1, GW2, M1, T, configureFridge, inv, newDoc, oid, syncAll } from './support/fixtures.ts';
+
+const now = 10_000;
+
+/** c1, c2 (takers), g1 (reconciler of f1), g2 (HA standby). */
+function venue(share = 0.8) {
+  const c1 = newDoc(C1, 1);
+  const c2 = newDoc(C2, 2);
+  const g1 = newDoc(GW1, 11);
+  const g2 = newDoc(GW2, 21);
+  configureFridge(c1, F1, 'g1');
+  c1.transact(T, (w) => declareTaker(w, true, 1));
+  c2.transact(T, (w) => declareTaker(w, true, 1));
+  syncAll(c1, c2, g1, g2);
+  const policy = { takerShare: share };
+  const all = [c1, c2, g1, g2];
+  const hear = (p: ReturnType<typeof inv>) => {
+    for (const g of [g1, g2]) g.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, p));
+  };
+  const rec = (at = now) => reconcileFridge(g1, ORIGINS.reconciler, F1, policy, at);
+  return { c1, c2, g1, g2, all, hear, rec, sync: () => syncAll(...all) };
+}
+
+const cell = (d: VenueDoc) => cellView(d, F1, M1);
+
+describe('reconcileFridge', () => {
+  it('stocks a delivery as an increment and grants the takers their share', () => {
+    const v = venue();
+    v.hear(inv(1, 1, 1000, { m1: 10 }));
+    expect(v.rec()).toMatchObject({ incremented: 10, decremented: 0, granted: 8 });
+    v.sync();
+    expect(activeTakers(v.c1)).toEqual([C1, C2]);
+    for (const d of v.all) {
+      expect(cell(d)).toMatchObject({ T: 10, Teff: 10, R: 0, S: 10, drift: 0, shortage: 0 });
+      expect(cell(d).rights).toEqual({ [C1]: 4, [C2]: 4, [GW1]: 2 });
+    }
+  });
+
+  it('only the assigned reconciler corrects: the HA standby and takers return undefined', () => {
+    const v = venue();
+    v.hear(inv(1, 1, 1000, { m1: 10 }));
+    expect(reconcileFridge(v.g2, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, now)).toBeUndefined();
+    expect(reconcileFridge(v.c1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, now)).toBeUndefined();
+    expect(cell(v.g2).S).toBe(0);
+    expect(cell(v.g2).drift).toBe(10);
+  });
+
+  it('a walk-in is a decrement within the reconciler’s rights; a reservation causes no correction', () => {
+    const v = venue();
+    v.hear(inv(1, 1, 1000, { m1: 10 }));
+    v.rec();
+    v.sync();
+    expect(reserve(v.c1, ORIGINS.api, { orderId: oid('a'), fridgeId: F1, lines: [{ mealId: M1, qty: 2 }], holdUntil: now * 10, now })).toMatchObject({ ok: true });
+    v.sync();
+    expect(v.rec()).toMatchObject({ incremented: 0, decremented: 0 });
+    v.hear(inv(1, 2, 2000, { m1: 9 })); // a walk-in took one
+    expect(v.rec()).toMatchObject({ decremented: 1 });
+    v.sync();
+    expect(cell(v.c1)).toMatchObject({ T: 9, R: 2, S: 7, drift: 0 });
+  });
+
+  it('recalls rights from takers when short, and finishes once they answer', () => {
+    const v = venue();
+    v.hear(inv(1, 1, 1000, { m1: 10 }));
+    v.rec();
+    v.sync();
+    v.hear(inv(1, 2, 2000, { m1: 1 })); // nine taken by walk-ins; the reconciler holds only 2
+    const r1 = v.rec();
+    expect(r1).toMatchObject({ decremented: 2, recalled: 7 });
+    v.sync();
+    expect(cell(v.c1).S).toBe(8);
+    expect(answerRecalls(v.c1, ORIGINS.reconciler) + answerRecalls(v.c2, ORIGINS.reconciler)).toBe(7);
+    expect(answerRecalls(v.c1, ORIGINS.reconciler)).toBe(0); // answered once
+    v.sync();
+    expect(v.rec()).toMatchObject({ decremented: 7 });
+    v.sync();
+    for (const d of v.all) expect(cell(d)).toMatchObject({ T: 1, S: 1, drift: 0 });
+  });
+
+  it('surfaces a real shortage with the affected (newest) orders, never a negative S', () => {
+    const v = venue();
+    v.hear(inv(1, 1, 1000, { m1: 4 }));
+    v.rec();
+    v.sync();
+    const a = reserve(v.c1, ORIGINS.api, { orderId: oid('a'), fridgeId: F1, lines: [{ mealId: M1, qty: 1 }], holdUntil: now * 10, now });
+    const b = reserve(v.c2, ORIGINS.api, { orderId: oid('b'), fridgeId: F1, lines: [{ mealId: M1, qty: 1 }], holdUntil: now * 10, now: now + 1 });
+    expect([a.ok, b.ok]).toEqual([true, true]);
+    v.sync();
+    v.hear(inv(1, 2, 2000, { m1: 1 })); // walk-ins took reserved meals
+    expect(v.rec()?.shortages).toEqual([{ meal: M1, units: 1, orders: [oid('b')] }]);
+    v.sync();
+    for (const d of v.all) expect(cell(d)).toMatchObject({ Teff: 1, R: 2, S: 0, shortage: 1, affectedOrders: [oid('b')] });
+  });
+
+  it('expires due holds and returns their units to S', () => {
+    const v = venue();
+    v.hear(inv(1, 1, 1000, { m1: 5 }));
+    v.rec();
+    v.sync();
+    reserve(v.c1, ORIGINS.api, { orderId: oid('a'), fridgeId: F1, lines: [{ mealId: M1, qty: 2 }], holdUntil: now + 5, now });
+    v.sync();
+    const r = v.rec(now + 10);
+    expect(r).toMatchObject({ expired: [oid('a')], incremented: 2 });
+    v.sync();
+    expect(cell(v.c2)).toMatchObject({ R: 0, S: 5 });
+  });
+
+  it('answers a taker’s request once, within its own rights', () => {
+    const v = venue(0); // no automatic grants
+    v.hear(inv(1, 1, 1000, { m1: 5 }));
+    v.rec();
+    v.c1.transact(T, (w) => requestRights(w, F1, M1, 3));
+    v.sync();
+    expect(hasOpenRequest(v.c1, F1, M1)).toBe(true);
+    expect(v.rec()).toMatchObject({ granted: 3 });
+    expect(v.rec()).toMatchObject({ granted: 0 });
+    v.sync();
+    expect(rightsOf(v.c1, C1, F1, M1)).toBe(3);
+    expect(hasOpenRequest(v.c1, F1, M1)).toBe(false);
+  });
+
+  it('grants by policy: share 0.5 splits half of S evenly', () => {
+    const v = venue(0.5);
+    v.hear(inv(1, 1, 1000, { m1: 9 }));
+    v.rec();
+    v.sync();
+    expect(cell(v.c1).rights).toEqual({ [C1]: 2, [C2]: 2, [GW1]: 5 });
+  });
+});
