@@ -180,7 +180,8 @@ export class ReadModel {
     const vm = this.venues.get(venue);
     const d = vm?.deliveries.get(deliveryId);
     const f = vm?.fridges.get(fridge);
-    if (d !== undefined && d.before === undefined) d.before = Object.fromEntries((f?.view.cells ?? []).map((c) => [c.meal, c.T]));
+    // Snapshots are full totals: a meal absent from the fridge's cells counts 0.
+    if (d !== undefined && d.before === undefined) d.before = Object.fromEntries(Object.keys(d.value.i).map((m) => [m, f?.view.cells.find((c) => c.meal === m)?.T ?? 0]));
   }
 
   /** Venues of a city (all when `city` is undefined), flushed. */
