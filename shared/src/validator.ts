@@ -187,7 +187,7 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
     if (key === undefined) continue;
     const prev = doc.get(sender.replica, k);
     const a = added.get(k);
-    const liveIds = (doc.entriesOf(sender.replica).has(k) ? liveIdsOf(doc, sender.replica, k) : []).filter(
+    const liveIds = liveIdsOf(doc, sender.replica, k).filter(
       ([c, cl]) => !(deleted.get(k) ?? []).some(([dc, dcl]) => dc === c && dcl === cl),
     );
     const survivingNew = (a?.values ?? []).filter((_, i) => !isDeletedInUpdate(ds, a!.ids[i]!));
