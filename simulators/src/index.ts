@@ -21,4 +21,5 @@ export { parseDuration, parseKitchenSchedule, type KitchenSchedule } from './sch
 export { Prng, hash32 } from './prng.ts';
 export { RunStats, LatencyHistogram, type LatencySummary } from './stats.ts';
 export { buildReport, formatSummary, type FleetReport } from './report.ts';
+export { startProgress, statusLine, type ProgressOptions } from './progress.ts';
 export { type Fate } from './customers.ts';
