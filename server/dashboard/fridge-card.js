@@ -35,7 +35,7 @@ export function createFridgeCard(f) {
           'tr',
           {},
           h('th', { scope: 'col' }, 'Meal'),
-          h('th', { scope: 'col', title: 'Observed total (effective, after pickups newer than the snapshot)' }, 'T'),
+          h('th', { scope: 'col', title: 'Observed total T_eff: the last snapshot minus pickups since; the snapshot T in brackets when they differ' }, 'T'),
           h('th', { scope: 'col', title: 'Reserved by open orders' }, 'R'),
           h('th', { scope: 'col', title: 'Sellable (bounded counter)' }, 'S'),
           h('th', { scope: 'col', title: 'T_eff − (S + R): still to be corrected by the reconciler' }, 'Drift'),
@@ -73,7 +73,8 @@ function setNum(td, v) {
 
 function updateMealRow(tr, c) {
   const teff = q(tr, 'T');
-  setNum(teff, c.Teff);
+  // T_eff, with the snapshot's T beside it while pickups newer than the snapshot are pending.
+  setNum(teff, c.Teff === c.T ? c.Teff : `${c.Teff} (${c.T})`);
   setAttr(teff, 'title', c.Teff !== c.T ? `snapshot ${c.T}, minus ${c.T - c.Teff} picked up since` : `snapshot ${c.T}`);
   setNum(q(tr, 'R'), c.R);
   setNum(q(tr, 'S'), c.S);

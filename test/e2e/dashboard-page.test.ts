@@ -67,6 +67,17 @@ describe.skipIf(exe === undefined)('dashboard page (fake central, chromium)', ()
     expect(await row.evaluate((el) => el === (globalThis as unknown as { __row: unknown }).__row)).toBe(true);
   });
 
+  it('resumes a dropped feed with Last-Event-ID and gets the events it missed', async () => {
+    central.snapshot('lisbon-campus', 'fr-l1', { 'bowl-teriyaki': 5, 'salad-caesar': 8 });
+    const row = page.locator('#fleet [data-cell="fr-l1/bowl-teriyaki"]');
+    await expect.poll(() => page.locator('#fleet [data-cell="fr-l1/salad-caesar"] [data-k="S"]').textContent()).toBe('8');
+    central.dropStreams();
+    // Published while the page has no stream: only a resume can deliver it.
+    central.pickup('lisbon-campus', 'fr-l1', 'bowl-teriyaki', 1);
+    await expect.poll(() => row.locator('[data-k="T"]').textContent(), { timeout: 5000 }).toBe('4 (5)');
+    expect(central.resumeIds.at(-1)).toMatch(/^[0-9a-f]+-\d+$/);
+  });
+
   it('keeps filters and search in the URL', async () => {
     await page.locator('#f-q').fill('lisbon');
     await expect.poll(() => page.url()).toContain('q=lisbon');

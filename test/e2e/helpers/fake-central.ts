@@ -77,6 +77,26 @@ export class FakeCentral {
     for (const s of this.streams) s.write(`id: ${ev.id}\nevent: ${type}\ndata: ${ev.data}\n\n`);
   }
 
+  /** `Last-Event-ID` headers received, in order (to check that clients resume). */
+  readonly resumeIds: string[] = [];
+
+  /** Cuts every open event stream (not the server), as a flaky proxy would. */
+  dropStreams(): void {
+    for (const s of this.streams) s.socket?.destroy();
+    this.streams.clear();
+  }
+
+  /** A pickup that lowers T_eff below T (pickups newer than the snapshot). */
+  pickup(venueId: string, fridgeId: string, mealId: string, qty: number): void {
+    const f = this.venue(venueId).fridges.find((x) => x.fridgeId === fridgeId)!;
+    const c = this.cell(venueId, fridgeId, mealId);
+    c.Teff = Math.max(0, c.Teff - qty);
+    // The reconciler's correction follows at once here: S = max(0, T_eff − R).
+    c.S = Math.max(0, c.Teff - c.R);
+    c.drift = c.Teff - (c.S + c.R);
+    this.publish('fridge', { venueId, fridgeId, cells: f.cells.map(({ mealId: m, ...x }) => ({ fridge: fridgeId, meal: m, ...x })), status: null, openOrders: f.openOrders });
+  }
+
   async start(port = this.port): Promise<void> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
@@ -140,6 +160,7 @@ export class FakeCentral {
     res.write(': hello\n\n');
     const last = req.headers['last-event-id'];
     if (typeof last === 'string') {
+      this.resumeIds.push(last);
       const [boot, seq] = last.split('-');
       if (boot !== this.boot) res.write(`id: ${this.boot}-${this.seq}\nevent: refetch\ndata: {}\n\n`);
       else for (const e of this.ring) if (e.seq > Number(seq)) res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${e.data}\n\n`);
