@@ -80,6 +80,7 @@ class LevelStore implements ReplicaStore {
   private bytes = 0;
   private stateBytes = 0;
   private closed = false;
+  private writes = 0;
   private readonly commit: GroupCommit<Op[]>;
 
   constructor(
@@ -90,6 +91,7 @@ class LevelStore implements ReplicaStore {
     this.commit = new GroupCommit<Op[]>(async (groups) => {
       try {
         await this.db.batch(groups.flat(), { sync: true });
+        this.writes++;
       } catch (e) {
         throw new StoreFailedError(e);
       }
@@ -165,6 +167,10 @@ class LevelStore implements ReplicaStore {
 
   pending(): number {
     return this.commit.pending;
+  }
+
+  syncedWrites(): number {
+    return this.writes;
   }
 
   async close(): Promise<void> {

@@ -86,6 +86,10 @@ export class MemoryStore implements ReplicaStore {
     return this.commit.pending;
   }
 
+  syncedWrites(): number {
+    return this.batches;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -57,6 +57,8 @@ export interface ReplicaStore {
   size(): StoreSize;
   /** Appends accepted but not yet durable (for /status). */
   pending(): number;
+  /** Synced writes (fsyncs) made so far; with group commit far fewer than appends under load. */
+  syncedWrites(): number;
   /** Flushes pending appends, then releases the store (and its lock). Idempotent. */
   close(): Promise<void>;
 }

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
+import { centralDoc, writeFridgeConfig } from './helpers/central-peer.ts';
+import { eventually, useTeardown } from './helpers/teardown.ts';
+
+const { defer, tempDir } = useTeardown();
+
+/** An offline gateway (epoch 1, config from central already in its store) reconciling f1 with 5 × m1. */
+async function stockedAgent() {
+  const dir = tempDir();
+  const cdoc = centralDoc();
+  writeFridgeConfig(cdoc, 'f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
+  await seedActiveStore(dir, 1, 'gw1', 'v1', [Y.encodeStateAsUpdate(cdoc.ydoc)]);
+  const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(['f1']) }), defer);
+  const f = await connectFridge(agent.mqttPort!, 'f1', defer);
+  await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 5 }), { qos: 1 });
+  await f.publishAsync('fridges/f1/status', JSON.stringify({ online: true, ts: new Date().toISOString() }), { qos: 1 });
+  await eventually(() => expect(agent.status().rightsHeld).toEqual({ f1: { m1: 5 } }));
+  const base = `http://127.0.0.1:${agent.httpPort}`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(base + path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    return { status: r.status, body: (r.headers.get('content-type') ?? '').includes('json') ? await r.json() : await r.text() };
+  };
+  return { agent, call, fridge: f };
+}
+
+const body = (orderId: string, qty = 1, extra: Record<string, unknown> = {}) => ({ orderId, venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty }], ...extra });
+
+describe('kiosk API', () => {
+  it('reserves within own rights, replays idempotently, refuses conflicts and sells out at once', async () => {
+    const { call } = await stockedAgent();
+    const created = await call('POST', '/v1/orders', body('o1', 2, { holdSeconds: 60 }));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ orderId: 'o1', venueId: 'v1', fridgeId: 'f1', state: 'reserved', items: [{ mealId: 'm1', qty: 2 }] });
+    expect((await call('POST', '/v1/orders', body('o1', 2, { holdSeconds: 60 }))).status).toBe(200);
+    expect((await call('POST', '/v1/orders', body('o1', 3))).body).toMatchObject({ statusCode: 409, code: 'ORDER_CONFLICT' });
+    const sold = await call('POST', '/v1/orders', body('o2', 4));
+    expect(sold.body).toMatchObject({ statusCode: 409, code: 'SOLD_OUT', lacking: [{ mealId: 'm1', requested: 4, available: 3 }] });
+    expect((await call('POST', '/v1/orders', body('o3', 3))).status).toBe(201);
+  });
+
+  it('reads and cancels orders; a cancel returns the units; settled orders refuse cancel', async () => {
+    const { call, agent, fridge } = await stockedAgent();
+    await call('POST', '/v1/orders', body('o1', 5));
+    expect((await call('GET', '/v1/orders/o1')).body).toMatchObject({ state: 'reserved' });
+    expect((await call('POST', '/v1/orders/o1/cancel')).body).toMatchObject({ state: 'cancelled' });
+    await eventually(() => expect(agent.status().rightsHeld).toEqual({ f1: { m1: 5 } }));
+    await call('POST', '/v1/orders', body('o2', 1));
+    await fridge.publishAsync('fridges/f1/pickup', JSON.stringify({ boot: 1, seq: 2, ts: new Date().toISOString(), orderId: 'o2', items: { m1: 1 } }), { qos: 1 });
+    expect((await call('POST', '/v1/orders/o2/cancel')).body).toMatchObject({ statusCode: 409, code: 'ORDER_SETTLED' });
+    expect((await call('GET', '/v1/orders/nope')).body).toEqual({ statusCode: 404, code: 'UNKNOWN_ORDER', message: 'No such order.' });
+  });
+
+  it('answers bad requests from the error catalog', async () => {
+    const { call } = await stockedAgent();
+    expect((await call('POST', '/v1/orders', { orderId: 'x' })).body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
+    expect((await call('POST', '/v1/orders', { ...body('o1'), venueId: 'elsewhere' })).body).toMatchObject({ statusCode: 404, code: 'UNKNOWN_VENUE' });
+    expect((await call('GET', '/nowhere')).body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
+  });
+
+  it('serves /livez, /readyz, /status and /metrics', async () => {
+    const { call } = await stockedAgent();
+    expect((await call('GET', '/livez')).status).toBe(200);
+    expect((await call('GET', '/readyz')).status).toBe(200);
+    const s = (await call('GET', '/status')).body;
+    expect(s).toMatchObject({
+      gatewayId: 'gw1',
+      replica: 'gw:gw1:1',
+      epoch: 1,
+      lifecycle: 'active',
+      broker: { mode: 'embedded', up: true, fridgesConnected: 1 },
+      fridgesOnline: 1,
+      fridgesReconciled: ['f1'],
+      sync: { state: 'disabled' },
+      rightsHeld: { f1: { m1: 5 } },
+    });
+    expect(s.pendingUpdates).toBe(0);
+    const m = await call('GET', '/metrics');
+    expect(m.body).toContain('fridgesync_gateway_ingested_total{kind="inventory",outcome="applied"} 1');
+  });
+
+  it('is not ready and takes no orders before its first full sync', async () => {
+    const agent = await startAgent(testConfig(tempDir()), defer);
+    const base = `http://127.0.0.1:${agent.httpPort}`;
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    const r = await fetch(`${base}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('o1')) });
+    expect(await r.json()).toMatchObject({ statusCode: 503, code: 'NOT_READY' });
+  });
+});
