@@ -1,0 +1,66 @@
+/** Admin registry API: changes land in central-owned config entries and reach gateways. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configRecord, type VenueId } from '@fridgesync/shared';
+import { bearer, startCentral, TOKENS, type TestCentral } from '../helpers/central.ts';
+
+let t: TestCentral;
+beforeEach(async () => {
+  t = await startCentral();
+});
+afterEach(async () => t.close());
+
+const put = (url: string, payload: object, token: string = TOKENS.admin) => t.central.app.inject({ method: 'PUT', url, headers: bearer(token), payload });
+
+describe('admin registry', () => {
+  it('changes a fridge (par, reconciler) as an HLC-versioned config entry', async () => {
+    const r = await put('/v1/admin/venues/v1/fridges/f1', { reconciler: 'g2', par: { m1: 12 } });
+    expect(r.statusCode).toBe(200);
+    const doc = t.central.registry.peek('v1' as VenueId)!.doc;
+    expect(configRecord(doc, 'fridge', 'f1')).toMatchObject({ venueId: 'v1', reconciler: 'g2', par: { m1: 12 } });
+    const versions = [...doc.index.configVersions('fridge', 'f1')!.values()];
+    expect(versions[0]!.h).toMatch(/^\d{13}\.\d{6}\.central:c1$/);
+    const detail = (await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json();
+    expect(detail.fridges.find((f: { fridgeId: string }) => f.fridgeId === 'f1')).toMatchObject({ reconcilerGateway: 'g2', par: { m1: 12 } });
+  });
+
+  it('creates a venue with the meal catalog, then fridges and gateways in it; deletes a fridge', async () => {
+    expect((await put('/v1/admin/venues/v3', { name: 'Munich Campus', city: 'Munich', timezone: 'Europe/Berlin' })).statusCode).toBe(200);
+    expect((await put('/v1/admin/venues/v3/gateways/m-g1', { name: 'Hall' })).statusCode).toBe(200);
+    expect((await put('/v1/admin/venues/v3/fridges/m-f1', { reconciler: 'm-g1' })).statusCode).toBe(200);
+    const doc = t.central.registry.peek('v3' as VenueId)!.doc;
+    expect(configRecord(doc, 'meal', 'm1')?.name).toBe('Falafel bowl');
+    const cat = (await t.central.app.inject({ url: '/v1/catalog?city=Munich', headers: bearer(TOKENS.app) })).json();
+    expect(cat.venues[0].fridges.map((f: { fridgeId: string }) => f.fridgeId)).toEqual(['m-f1']);
+    // The new venue accepts sync connections.
+    expect(t.central.registry.peek('v3' as VenueId)).toBeDefined();
+    const del = await t.central.app.inject({ method: 'DELETE', url: '/v1/admin/venues/v3/fridges/m-f1', headers: bearer(TOKENS.admin) });
+    expect(del.statusCode).toBe(200);
+    expect(configRecord(doc, 'fridge', 'm-f1')).toBeUndefined();
+    expect((await t.central.app.inject({ method: 'DELETE', url: '/v1/admin/venues/v3/fridges/m-f1', headers: bearer(TOKENS.admin) })).json().code).toBe('UNKNOWN_FRIDGE');
+  });
+
+  it('changes a meal in every venue', async () => {
+    const r = await put('/v1/admin/meals/m3', { name: 'Soup', priceCents: 450, allergens: ['celery'] });
+    expect(r.json()).toMatchObject({ mealId: 'm3', venues: 2 });
+    for (const v of ['v1', 'v2']) expect(configRecord(t.central.registry.peek(v as VenueId)!.doc, 'meal', 'm3')?.priceCents).toBe(450);
+  });
+
+  it('validates bodies and requires the admin role', async () => {
+    expect((await put('/v1/admin/venues/v1/fridges/f1', { reconciler: 'g1', par: { m1: -1 } })).json().code).toBe('VALIDATION_FAILED');
+    expect((await put('/v1/admin/venues/nope/fridges/f1', { reconciler: 'g1' })).json().code).toBe('UNKNOWN_VENUE');
+    expect((await put('/v1/admin/meals/m1', { name: 'x', priceCents: 1 }, TOKENS.viewer)).json().code).toBe('FORBIDDEN');
+    expect((await t.central.app.inject({ method: 'PUT', url: '/v1/admin/meals/m1', payload: { name: 'x', priceCents: 1 } })).statusCode).toBe(401);
+  });
+
+  it('seed mode "missing" keeps admin edits across a restart', async () => {
+    const { createMemoryStorage } = await import('@fridgesync/server');
+    const storage = createMemoryStorage();
+    await storage.open();
+    await t.close();
+    t = await startCentral({ deps: { storage } });
+    await put('/v1/admin/venues/v1/fridges/f1', { reconciler: 'g1', par: { m1: 99 } });
+    await t.central.app.close();
+    t = await startCentral({ deps: { storage } });
+    expect(configRecord(t.central.registry.peek('v1' as VenueId)!.doc, 'fridge', 'f1')?.par).toEqual({ m1: 99 });
+  });
+});
