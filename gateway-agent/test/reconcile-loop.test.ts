@@ -42,7 +42,7 @@ describe('reconciliation', () => {
     expect((await order(a.httpPort, 'o1', 2)).status).toBe(201);
     const r = await order(a.httpPort, 'o2', 1);
     expect(r.status).toBe(409);
-    expect((await r.json()).code).toBe('SOLD_OUT');
+    expect(((await r.json()) as { code: string }).code).toBe('SOLD_OUT');
     // Walk-ins took 3: the reconciler lacks rights, recalls them from central, which answers.
     await f.publishAsync('fridges/f1/inventory', inventory(1, 2, { m1: 7 }), { qos: 1 });
     await eventually(() => expect(c.doc.index.recalls.size).toBeGreaterThan(0));
