@@ -66,7 +66,7 @@ describe('kill -9 after durable acks', () => {
     for (let i = 1; i <= N; i++) gw.doc.transact(ORIGINS.mqtt, (w) => recordStatus(w, f1, { on: true, ts: 1_000_000 + i, tc: 3 + (i % 3) }));
     await gw.durable(10_000);
     const orders: string[] = [];
-    await waitFor(async () => (await fetch(`${url}/v1/venues/v1`, { headers: bearer(TOKENS.viewer) }).then((r) => r.json())).fridges[0].cells[0].centralRights > 0, 5000, 'central rights');
+    await waitFor(async () => (await fetch(`${url}/v1/venues/v1`, { headers: bearer(TOKENS.viewer) }).then((r) => r.json() as Promise<{ fridges: Array<{ cells: Array<{ centralRights: number }> }> }>)).fridges[0]!.cells[0]!.centralRights > 0, 5000, 'central rights');
     for (let i = 0; i < 5; i++) {
       const r = await fetch(`${url}/v1/orders`, {
         method: 'POST',
@@ -88,7 +88,7 @@ describe('kill -9 after durable acks', () => {
     for (const id of orders) {
       const r = await fetch(`${url}/v1/orders/${id}`, { headers: bearer(TOKENS.app) });
       expect(r.status).toBe(200);
-      expect((await r.json()).state).toBe('reserved');
+      expect(((await r.json()) as { state: string }).state).toBe('reserved');
     }
     await viewer.close();
     child.kill('SIGTERM');

@@ -18,6 +18,7 @@ import {
   reconcileFridge,
   type FridgeId,
   type GatewayId,
+  type MealId,
   type VenueId,
 } from '@fridgesync/shared';
 import { bearer, startCentral, TOKENS, waitFor, type TestCentral } from '../helpers/central.ts';
@@ -143,7 +144,7 @@ describe('y-websocket WebsocketProvider as a read-only subscriber', () => {
     expect(configRecord(viewer, 'venue', 'v1')?.name).toBe('Berlin HQ');
     const c = await gateway().ready();
     c.doc.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, f1, { boot: 1, seq: 5, ts: new Date().toISOString(), items: { m1: 4 } as never }));
-    await waitFor(() => observedSnapshot(viewer, f1)?.i.m1 === 4, 5000, 'live snapshot at the viewer');
+    await waitFor(() => observedSnapshot(viewer, f1)?.i['m1' as MealId] === 4, 5000, 'live snapshot at the viewer');
     // The provider stays connected (its own sync messages were accepted as read-only).
     expect(provider.wsconnected).toBe(true);
     const host = t.central.registry.peek('v1' as VenueId)!;
