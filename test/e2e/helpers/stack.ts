@@ -36,7 +36,12 @@ export class Stack {
   centralUrl = '';
   private port = 0;
   private seq = 0;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'fridgesync-e2e-'));
+  private dirPath: string | undefined;
+
+  /** The temp dir, created on first use (a skipped suite creates nothing). */
+  private get dir(): string {
+    return (this.dirPath ??= mkdtempSync(join(tmpdir(), 'fridgesync-e2e-')));
+  }
 
   private centralConfig() {
     return CentralConfigSchema.parse({
@@ -135,6 +140,6 @@ export class Stack {
     await this.agent?.close().catch(() => undefined);
     this.agent = undefined;
     await this.stopCentral().catch(() => undefined);
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dirPath !== undefined) rmSync(this.dirPath, { recursive: true, force: true });
   }
 }
