@@ -87,7 +87,7 @@ export function updateGatewayHeader(el, g) {
 
 /** Deliveries line: incoming and discrepancies. */
 export function deliverySummary(el, deliveries) {
-  const incoming = deliveries.filter((d) => /incoming|announced|pending/.test(d.state));
+  const incoming = deliveries.filter((d) => /incoming|announced|pending/.test(d.state) && d.discrepancies.length === 0);
   const disc = deliveries.filter((d) => d.discrepancies.length > 0 || /discrep/.test(d.state));
   const parts = [];
   if (incoming.length) parts.push(`${incoming.length} deliver${incoming.length === 1 ? 'y' : 'ies'} incoming (${incoming.map((d) => d.fridgeId || d.deliveryId).join(', ')})`);

@@ -117,7 +117,7 @@ function normaliseOrder(o) {
 
 function normaliseDelivery(d) {
   // Central may list only delivery ids: announced, nothing known yet about their arrival.
-  if (typeof d === 'string') return { deliveryId: d, fridgeId: '', items: [], state: 'announced', announcedAt: undefined, discrepancies: [] };
+  if (typeof d === 'string') return { deliveryId: d, fridgeId: '', items: [], state: 'announced', announcedAt: undefined, discrepancies: [], idOnly: true };
   return {
     deliveryId: String(d.deliveryId ?? d.id),
     fridgeId: String(d.fridgeId ?? d.fridge ?? ''),
@@ -132,6 +132,16 @@ function normaliseDelivery(d) {
             .filter((l) => typeof l?.discrepancy === 'number' && l.discrepancy !== 0)
             .map((l) => ({ mealId: String(l.mealId), qty: l.discrepancy })),
   };
+}
+
+/** How long an arrived delivery stays on the page (with its discrepancy), ms: one day. */
+export const RECENT_DELIVERY_MS = 24 * 3600 * 1000;
+
+/** `GET /v1/kitchen/deliveries` → deliveries worth showing: incoming, or arrived within a day. */
+export function normaliseDeliveries(body, now = Date.now()) {
+  return arr(body?.deliveries ?? body)
+    .map(normaliseDelivery)
+    .filter((d) => /incoming|announced|pending/.test(d.state) || d.announcedAt === undefined || now - d.announcedAt < RECENT_DELIVERY_MS);
 }
 
 /** The body of `GET /v1/venues/{id}`. */

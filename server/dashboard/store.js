@@ -2,7 +2,7 @@
 // coalesced refetches, patches from the live feed, and the client-side stock history.
 
 import { getJson, ApiError } from './api.js';
-import { normaliseVenueList, normaliseVenue } from './model.js';
+import { normaliseVenueList, normaliseVenue, normaliseDeliveries } from './model.js';
 import { History } from './chart.js';
 
 /** Venue details fetched at once on a full load (bounds the burst on central). */
@@ -62,7 +62,16 @@ export function createStore({ onChange, onError }) {
       try {
         do {
           entry.again = false;
-          applyVenue(normaliseVenue(await getJson(`/v1/venues/${encodeURIComponent(venueId)}`)));
+          const v = normaliseVenue(await getJson(`/v1/venues/${encodeURIComponent(venueId)}`));
+          // Central's venue detail may list only delivery ids; the kitchen route has the details.
+          if (v.deliveries.some((d) => d.idOnly)) {
+            try {
+              v.deliveries = normaliseDeliveries(await getJson(`/v1/kitchen/deliveries?venueId=${encodeURIComponent(venueId)}`));
+            } catch (err) {
+              if (err instanceof ApiError && (err.status === 401 || err.status === 403 || err.status === 0)) throw err;
+            }
+          }
+          applyVenue(v);
         } while (entry.again);
       } finally {
         inflight.delete(venueId);

@@ -67,6 +67,19 @@ describe.skipIf(exe === undefined)('dashboard end to end (central + gateway + MQ
     await screenshot(page, 'e2e-order');
   });
 
+  it('shows a kitchen delivery as incoming, then its discrepancy once the fridge reports', async () => {
+    const line = page.locator(`#fleet [data-venue="${VENUE}"] [data-k="deliveries"]`);
+    expect((await stack.delivery('e2e-delivery-1', { 'meal-bowl': 4 })).status).toBe(201);
+    await expect.poll(() => line.textContent(), { timeout: 3000 }).toContain('1 delivery incoming');
+    // 9 before + 4 announced = 13 expected; the fridge reports 12: one missing.
+    await stack.snapshot({ 'meal-bowl': 12, 'meal-salad': 3 });
+    await expect.poll(() => line.textContent(), { timeout: 3000 }).toContain(`1 discrepancy: ${FRIDGE} meal-bowl -1`);
+    await expect.poll(() => page.locator('#alerts-list').textContent()).toContain('Delivery e2e-delivery-1');
+    // Back to the stock the later steps expect.
+    await stack.snapshot({ 'meal-bowl': 9, 'meal-salad': 3 });
+    await expect.poll(() => page.locator(cellSel('meal-bowl', 'T')).textContent()).toBe('9');
+  });
+
   it('shows the stale banner while central is down and clears it after a restart', async () => {
     const banner = page.locator('#stale');
     await stack.stopCentral();

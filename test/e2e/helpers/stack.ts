@@ -16,7 +16,7 @@ export const CITY = 'Testville';
 export const FRIDGE = 'fr-e2e-1';
 export const GATEWAY = 'gw-e2e';
 export const MEALS = ['meal-bowl', 'meal-salad'] as const;
-export const TOKENS = { viewer: 'viewer-token-e2e', app: 'app-token-e2e', gateway: 'gateway-token-e2e' } as const;
+export const TOKENS = { viewer: 'viewer-token-e2e', app: 'app-token-e2e', kitchen: 'kitchen-token-e2e', gateway: 'gateway-token-e2e' } as const;
 const FRIDGE_SECRET = 'fridge-secret-e2e';
 
 /** Polls `cond` every 20 ms until true; throws naming `what` after `ms`. */
@@ -53,6 +53,7 @@ export class Stack {
       tokens: [
         { role: 'viewer', name: 'dashboard', hash: hashToken(TOKENS.viewer) },
         { role: 'app', name: 'app', hash: hashToken(TOKENS.app) },
+        { role: 'kitchen', name: 'kitchen', hash: hashToken(TOKENS.kitchen) },
         { role: 'gateway', name: 'gw', hash: hashToken(TOKENS.gateway), venueId: VENUE, gatewayId: GATEWAY },
       ],
       registry: {
@@ -124,6 +125,15 @@ export class Stack {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKENS.app}`, 'content-type': 'application/json' },
       body: JSON.stringify({ orderId, venueId: VENUE, fridgeId: FRIDGE, items: [{ mealId, qty }], holdSeconds: 600 }),
+    });
+  }
+
+  /** `POST /v1/kitchen/deliveries` with the kitchen token. */
+  async delivery(deliveryId: string, items: Record<string, number>): Promise<Response> {
+    return fetch(`${this.centralUrl}/v1/kitchen/deliveries`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKENS.kitchen}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deliveryId, venueId: VENUE, fridgeId: FRIDGE, items }),
     });
   }
 
