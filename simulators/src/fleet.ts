@@ -5,13 +5,13 @@
  * who arrives when, at which fridge, for which meal, and what they do next is a pure function of
  * the seed; what the system answers is not.
  */
-import type { DeliveryBody } from '@fridgesync/shared';
 import { awaitCatalogConvergence, type CatalogCheckResult, type Expectation } from './catalog-check.ts';
 import { Customers, type Fate } from './customers.ts';
-import { NO_FAULTS, type FaultHooks, type FaultSettings, type PeriodicFault } from './faults.ts';
+import { NO_FAULTS, type FaultHooks, type FaultSettings } from './faults.ts';
 import { fleetFridges, type FleetSpec } from './fleet-spec.ts';
 import type { Items } from './fridge-model.ts';
 import { HttpApi } from './http-api.ts';
+import { Kitchen } from './kitchen.ts';
 import { OrderBook, type OrderRecord } from './order-book.ts';
 import { OversellCheck } from './oversell-check.ts';
 import { Prng } from './prng.ts';
@@ -19,6 +19,7 @@ import { buildReport, type FleetReport } from './report.ts';
 import { msUntilNextRun, type KitchenSchedule } from './schedule.ts';
 import { SimFridge } from './sim-fridge.ts';
 import { RunStats } from './stats.ts';
+import { VenueFaults } from './venue-faults.ts';
 
 /** Options of {@link createFleet}. Durations in ms, rates per minute for the whole fleet. */
 export interface FleetOptions {
@@ -113,17 +114,14 @@ class FleetImpl implements Fleet {
   private readonly prng: Prng;
   private readonly customerPrng: Prng;
   private readonly walkInPrng: Prng;
-  private readonly kitchenPrng: Prng;
   private readonly faults: FaultSettings;
   private readonly central: HttpApi | undefined;
-  private readonly kitchenApi: HttpApi | undefined;
   private readonly customers: Customers;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly faultEvents: FleetReport['faultEvents'] = [];
-  private readonly activeFaults = new Map<string, () => Promise<void>>();
+  private readonly kitchen: Kitchen;
+  private readonly venueFaults: VenueFaults;
   private readonly kitchenRuns = new Set<Promise<void>>();
   private orderSeq = 0;
-  private deliverySeq = 0;
   private running = false;
   private startedAt = 0;
   private endedAt = 0;
@@ -136,14 +134,22 @@ class FleetImpl implements Fleet {
     this.prng = new Prng(o.seed ?? 1);
     this.customerPrng = this.prng.fork('customers');
     this.walkInPrng = this.prng.fork('walk-ins');
-    this.kitchenPrng = this.prng.fork('kitchen');
     this.faults = o.faults ?? NO_FAULTS;
     const intervalMs = o.intervalMs ?? 5_000;
     this.oversell = new OversellCheck(this.book, { graceMs: o.checkGraceMs ?? Math.max(15_000, 3 * intervalMs) });
     const central = o.central ?? o.fleet.central;
     const timeoutMs = o.httpTimeoutMs ?? 5_000;
     this.central = central ? new HttpApi({ baseUrl: central.url, timeoutMs, ...(central.appToken ? { token: central.appToken } : {}) }) : undefined;
-    this.kitchenApi = central ? new HttpApi({ baseUrl: central.url, timeoutMs, ...(central.kitchenToken ? { token: central.kitchenToken } : {}) }) : undefined;
+    this.kitchen = new Kitchen({
+      api: central ? new HttpApi({ baseUrl: central.url, timeoutMs, ...(central.kitchenToken ? { token: central.kitchenToken } : {}) }) : undefined,
+      prng: this.prng.fork('kitchen'), stats: this.stats, oversell: this.oversell, runId: this.runId,
+      ...(o.kitchenShortfall === undefined ? {} : { shortfall: o.kitchenShortfall }),
+      ...(o.unloadMs === undefined ? {} : { unloadMs: o.unloadMs }),
+    });
+    this.venueFaults = new VenueFaults({
+      venues: o.fleet.venues.map((v) => v.venueId), hooks: o.hooks ?? {}, oversell: this.oversell, stats: this.stats,
+      prng: this.prng, later: (ms, fn) => this.later(ms, fn), running: () => this.running,
+    });
     const kiosks = new Map<string, HttpApi>();
     const missing: string[] = [];
     const boot = o.boot ?? Math.floor(Date.now() / 1_000);
@@ -215,8 +221,8 @@ class FleetImpl implements Fleet {
     this.arrivals(this.o.customersPerMinute ?? 30, this.customerPrng, () => this.customerArrives());
     this.arrivals(this.o.walkInsPerMinute ?? 10, this.walkInPrng, () => this.walkInArrives());
     this.scheduleKitchen();
-    if (this.faults.linkCut) this.schedulePeriodic('link-cut', this.faults.linkCut);
-    if (this.faults.gatewayKill) this.schedulePeriodic('gateway-kill', this.faults.gatewayKill);
+    if (this.faults.linkCut) this.venueFaults.schedule('link-cut', this.faults.linkCut);
+    if (this.faults.gatewayKill) this.venueFaults.schedule('gateway-kill', this.faults.gatewayKill);
   }
 
   private customerArrives(): void {
@@ -286,93 +292,9 @@ class FleetImpl implements Fleet {
     });
   }
 
-  /**
-   * The kitchen's round: for each fridge below par, announce the delivery to central, unload, and
-   * the fridge reports its new totals. Sometimes one meal comes one unit short of the announcement
-   * (central should report the discrepancy).
-   */
+  /** The kitchen's round over `fridgeIds` (default: every fridge). */
   async deliver(fridgeIds?: readonly string[]): Promise<void> {
-    const list = fridgeIds ? fridgeIds.map((id) => this.mustFridge(id)) : this.fridgeList;
-    const p = this.kitchenPrng;
-    await Promise.all(
-      list.map(async (f) => {
-        const par = f.model.meals().map((m) => [m, Math.max(0, (f.par[m] ?? 0) - f.model.units(m))] as const);
-        const announced: Items = Object.fromEntries(par.filter(([, n]) => n > 0));
-        const shortRoll = p.next();
-        const shortIdx = p.next();
-        const meals = Object.keys(announced);
-        if (meals.length === 0) return;
-        const actual: Items = { ...announced };
-        if (shortRoll < (this.o.kitchenShortfall ?? 0.1)) {
-          const m = meals[Math.floor(shortIdx * meals.length)]!;
-          actual[m] = actual[m]! - 1;
-          if (actual[m] === 0) delete actual[m];
-          this.stats.inc('deliveryDiscrepancies');
-        }
-        const deliveryId = `d-${this.runId}-${++this.deliverySeq}`;
-        if (this.kitchenApi) {
-          const r = await this.kitchenApi.announceDelivery({ deliveryId, venueId: f.venueId, fridgeId: f.fridgeId, items: announced } as DeliveryBody);
-          if (!r.ok) {
-            this.stats.inc('deliveryAnnounceErrors');
-            this.stats.error(`delivery ${deliveryId}: ${r.status} ${r.code ?? r.error ?? ''}`);
-          }
-        }
-        await new Promise((r) => setTimeout(r, this.o.unloadMs ?? 1_000));
-        f.openDoor(20_000);
-        f.model.restock(actual);
-        this.oversell.stocked(f.fridgeId, actual);
-        this.stats.inc('deliveries');
-        await f.publishSnapshot();
-      }),
-    );
-  }
-
-  /** Every `everyMs` one venue (in turn, starting at a seeded one) suffers the fault for `forMs`. */
-  private schedulePeriodic(kind: 'link-cut' | 'gateway-kill', f: PeriodicFault): void {
-    const venues = this.o.fleet.venues.map((v) => v.venueId);
-    let turn = this.prng.fork(kind).int(0, venues.length - 1);
-    const fire = () => {
-      if (!this.running) return;
-      const venueId = venues[turn++ % venues.length]!;
-      void this.beginFault(kind, venueId, f.forMs);
-      this.later(f.everyMs, fire);
-    };
-    this.later(f.everyMs, fire);
-  }
-
-  private async beginFault(kind: 'link-cut' | 'gateway-kill', venueId: string, forMs: number): Promise<void> {
-    const key = `${kind}:${venueId}`;
-    if (this.activeFaults.has(key)) return;
-    const hooks = this.o.hooks ?? {};
-    const [begin, end] = kind === 'link-cut' ? [hooks.cutLink, hooks.restoreLink] : [hooks.killGateway, hooks.restartGateway];
-    const startedAt = Date.now();
-    const close = this.oversell.venueFault(venueId, startedAt);
-    this.stats.inc('faultsInjected');
-    const event = { kind, venueId, at: new Date(startedAt).toISOString(), endedAt: undefined as string | undefined };
-    if (this.faultEvents.length < 200) this.faultEvents.push(event);
-    await this.callHook(begin, venueId, kind);
-    let ended = false;
-    const finish = async () => {
-      if (ended) return;
-      ended = true;
-      this.activeFaults.delete(key);
-      await this.callHook(end, venueId, `${kind} end`);
-      const at = Date.now();
-      close(at);
-      event.endedAt = new Date(at).toISOString();
-    };
-    this.activeFaults.set(key, finish);
-    this.later(forMs, () => void finish());
-  }
-
-  private async callHook(hook: ((v: string) => void | Promise<void>) | undefined, venueId: string, what: string): Promise<void> {
-    if (!hook) return;
-    try {
-      await hook(venueId);
-    } catch (e) {
-      this.stats.inc('faultHookErrors');
-      this.stats.error(`fault hook ${what} ${venueId}: ${(e as Error).message}`);
-    }
+    await this.kitchen.round(fridgeIds ? fridgeIds.map((id) => this.mustFridge(id)) : this.fridgeList);
   }
 
   async quiesce(): Promise<void> {
@@ -380,12 +302,12 @@ class FleetImpl implements Fleet {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.kitchenRuns]);
-    await Promise.all([...this.activeFaults.values()].map((finish) => finish()));
+    await this.venueFaults.endAll();
     await this.customers.settle();
     // An order that never got an answer may exist; cancel it so the catalog can be checked.
     await Promise.all([...this.book.all()].filter((o) => o.state === 'unknown').map((o) => this.customers.cancel(o)));
     this.book.expire(Date.now());
-    for (const f of this.fridgeList) f.quiet();
+    await Promise.all(this.fridgeList.map((f) => f.quiet()));
     await Promise.all(this.fridgeList.map((f) => f.publishSnapshot()));
     await Promise.all(this.fridgeList.map((f) => f.client.window.drain()));
     this.endedAt = Date.now();
@@ -453,7 +375,7 @@ class FleetImpl implements Fleet {
       runId: this.runId, seed: this.o.seed ?? 1, startedAt: this.startedAt, endedAt: this.endedAt || Date.now(),
       fleet: this.o.fleet, stats: this.stats, book: this.book, oversell: this.oversell,
       windowPeak: Math.max(0, ...this.fridgeList.map((f) => f.client.window.peak)),
-      faultEvents: this.faultEvents, catalog,
+      faultEvents: this.venueFaults.events, catalog,
     });
   }
 

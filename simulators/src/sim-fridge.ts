@@ -47,6 +47,8 @@ export class SimFridge {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly faultPrng: Prng;
   private rebooting = false;
+  private rebootDone: Promise<void> = Promise.resolve();
+  private quieted = false;
 
   constructor(private readonly o: SimFridgeOptions) {
     this.venueId = o.venue.venueId;
@@ -68,7 +70,7 @@ export class SimFridge {
       qos: o.qos,
       window: o.window,
       stats: o.stats,
-      ...(o.wireFaults ? { faults: { ...o.wireFaults, prng: this.faultPrng.fork('wire') } } : {}),
+      ...(o.wireFaults && !this.quieted ? { faults: { ...o.wireFaults, prng: this.faultPrng.fork('wire') } } : {}),
       // A fridge reports its totals whenever it (re)connects.
       onConnect: () => void this.publishSnapshot(),
       onCommand: (cmd) => {
@@ -131,9 +133,14 @@ export class SimFridge {
    * restarts, and after `downMs` the fridge reconnects and reports. A firmware that `forgetsBoot`
    * keeps its old boot counter.
    */
-  async reboot(forgetsBoot: boolean, downMs = 1_500): Promise<void> {
-    if (this.rebooting) return;
+  reboot(forgetsBoot: boolean, downMs = 1_500): Promise<void> {
+    if (this.rebooting) return this.rebootDone;
     this.rebooting = true;
+    this.rebootDone = this.doReboot(forgetsBoot, downMs);
+    return this.rebootDone;
+  }
+
+  private async doReboot(forgetsBoot: boolean, downMs: number): Promise<void> {
     this.o.stats.inc('reboots');
     if (forgetsBoot) this.o.stats.inc('forgottenBoots');
     this.o.onReboot?.(forgetsBoot);
@@ -145,15 +152,20 @@ export class SimFridge {
     await this.client.start(30_000).catch((e: Error) => this.o.stats.error(`${this.fridgeId} after reboot: ${e.message}`));
   }
 
-  /** Stops the timers and the fault injection; the connection stays up. */
-  quiet(): void {
+  /**
+   * Stops the timers and the fault injection and waits for a reboot in progress; the connection
+   * stays up.
+   */
+  async quiet(): Promise<void> {
+    this.quieted = true;
     for (const t of this.timers.splice(0)) clearTimeout(t);
-    this.client.disableFaults();
+    await this.rebootDone;
+    await this.client.disableFaults();
   }
 
   /** Stops everything and disconnects cleanly (status `online:false`). */
   async stop(): Promise<void> {
-    this.quiet();
+    await this.quiet();
     await this.client.stop();
   }
 }

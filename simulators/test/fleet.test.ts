@@ -7,7 +7,7 @@ import { CreateOrderBodySchema, DeliveryBodySchema, InventoryPayloadSchema, Pick
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFleet } from '../src/fleet.ts';
 import { generateFleet } from '../src/fleet-spec.ts';
-import { record, startBroker, startHttp, teardown, type Teardown } from './helpers.ts';
+import { record, startBroker, startHttp, teardown, until, type Teardown } from './helpers.ts';
 
 const steps: Teardown = [];
 afterEach(() => teardown(steps));
@@ -129,5 +129,20 @@ describe('createFleet end to end', () => {
     const delivery = central.requests.find((r) => r.url === '/v1/kitchen/deliveries')!;
     expect(delivery.body).toMatchObject({ venueId: 'v1', fridgeId: 'v1-f1', items: { m01: 1, m02: 1 } });
     expect(delivery.auth).toBe('Bearer k');
+  });
+
+  it('reboots fridges: the will fires, the sequence restarts, a forgetful firmware keeps its boot', async () => {
+    const { spec, broker, sub } = await world();
+    const fleet = createFleet({ fleet: spec, ...load, customersPerMinute: 0, brokerUrls: { v1: broker.url }, boot: 77, faults: { duplicate: 0, reorder: 0, reboot: 0.5, forgetBoot: 1 } });
+    steps.push(() => fleet.stop());
+    await fleet.start();
+    await until(() => fleet.stats.counters.reboots >= 1 && fleet.stats.counters.mqttConnects >= 3, 8_000, 'a reboot and reconnect');
+    await fleet.quiesce();
+    const will = sub.messages.find((m) => m.topic.endsWith('/status') && (m.payload as { online: boolean }).online === false);
+    expect(will).toBeDefined();
+    const rebooted = sub.messages.find((m) => m.topic.endsWith('/status') && m === will)!.topic.split('/')[1]!;
+    const seqs = sub.messages.filter((m) => m.topic === `fridges/${rebooted}/inventory`).map((m) => InventoryPayloadSchema.parse(m.payload));
+    expect(seqs.every((p) => p.boot === 77)).toBe(true); // forgot its boot counter
+    expect(seqs.some((p, i) => i > 0 && p.seq <= seqs[i - 1]!.seq)).toBe(true); // the sequence restarted
   });
 });

@@ -1,0 +1,94 @@
+/**
+ * Venue-wide faults (link cuts, gateway kills) through the caller's {@link FaultHooks}: every
+ * `everyMs` one venue, in turn from a seeded start, is affected for `forMs`. Each fault opens a
+ * window in the oversell check (the system cannot know about walk-ins it could not hear of).
+ */
+import type { FaultHooks, PeriodicFault } from './faults.ts';
+import type { OversellCheck } from './oversell-check.ts';
+import type { Prng } from './prng.ts';
+import type { RunStats } from './stats.ts';
+
+export type VenueFaultKind = 'link-cut' | 'gateway-kill';
+
+/** One fault as it goes into the report. */
+export interface FaultEvent {
+  kind: VenueFaultKind;
+  venueId: string;
+  at: string;
+  endedAt: string | undefined;
+}
+
+/** Options of {@link VenueFaults}. */
+export interface VenueFaultsOptions {
+  venues: readonly string[];
+  hooks: FaultHooks;
+  oversell: OversellCheck;
+  stats: RunStats;
+  prng: Prng;
+  /** The fleet's cancellable timer. */
+  later: (ms: number, fn: () => void) => void;
+  /** False once the run is quiescing: no new faults. */
+  running: () => boolean;
+}
+
+export class VenueFaults {
+  /** Faults so far (the first 200). */
+  readonly events: FaultEvent[] = [];
+  private readonly active = new Map<string, () => Promise<void>>();
+
+  constructor(private readonly o: VenueFaultsOptions) {}
+
+  /** Starts the periodic schedule of one fault kind. */
+  schedule(kind: VenueFaultKind, f: PeriodicFault): void {
+    const venues = this.o.venues;
+    if (venues.length === 0) return;
+    let turn = this.o.prng.fork(kind).int(0, venues.length - 1);
+    const fire = () => {
+      if (!this.o.running()) return;
+      void this.begin(kind, venues[turn++ % venues.length]!, f.forMs);
+      this.o.later(f.everyMs, fire);
+    };
+    this.o.later(f.everyMs, fire);
+  }
+
+  /** Starts one fault now; it ends after `forMs` or at {@link endAll}. */
+  async begin(kind: VenueFaultKind, venueId: string, forMs: number): Promise<void> {
+    const key = `${kind}:${venueId}`;
+    if (this.active.has(key)) return;
+    const h = this.o.hooks;
+    const [start, stop] = kind === 'link-cut' ? [h.cutLink, h.restoreLink] : [h.killGateway, h.restartGateway];
+    const startedAt = Date.now();
+    const close = this.o.oversell.venueFault(venueId, startedAt);
+    this.o.stats.inc('faultsInjected');
+    const event: FaultEvent = { kind, venueId, at: new Date(startedAt).toISOString(), endedAt: undefined };
+    if (this.events.length < 200) this.events.push(event);
+    let ended = false;
+    const finish = async () => {
+      if (ended) return;
+      ended = true;
+      this.active.delete(key);
+      await this.call(stop, venueId, `${kind} end`);
+      const at = Date.now();
+      close(at);
+      event.endedAt = new Date(at).toISOString();
+    };
+    this.active.set(key, finish);
+    await this.call(start, venueId, kind);
+    this.o.later(forMs, () => void finish());
+  }
+
+  /** Ends every active fault (restores links, restarts gateways). */
+  async endAll(): Promise<void> {
+    await Promise.all([...this.active.values()].map((finish) => finish()));
+  }
+
+  private async call(hook: ((v: string) => void | Promise<void>) | undefined, venueId: string, what: string): Promise<void> {
+    if (!hook) return;
+    try {
+      await hook(venueId);
+    } catch (e) {
+      this.o.stats.inc('faultHookErrors');
+      this.o.stats.error(`fault hook ${what} ${venueId}: ${(e as Error).message}`);
+    }
+  }
+}
