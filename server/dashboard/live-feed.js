@@ -15,6 +15,9 @@ function fridgeDiff(store, d) {
   for (const c of next.cells) {
     const p = f.cells.find((x) => x.mealId === c.mealId);
     const ch = ['Teff', 'R', 'S', 'shortage'].filter((k) => (p?.[k] ?? 0) !== c[k]).map((k) => `${k === 'Teff' ? 'T' : k} ${p?.[k] ?? 0}→${c[k]}`);
+    // Rights moving between replicas (grants, recalls) change no total but are worth a line.
+    const moved = [...new Set([...Object.keys(c.rights), ...Object.keys(p?.rights ?? {})])].filter((r) => (c.rights[r] ?? 0) !== (p?.rights[r] ?? 0));
+    if (moved.length) ch.push(`rights ${moved.map((r) => `${r} ${p?.rights[r] ?? 0}→${c.rights[r] ?? 0}`).join(', ')}`);
     if (ch.length) parts.push(`${c.mealId} ${ch.join(', ')}`);
   }
   if (d.status) {

@@ -180,7 +180,7 @@ export function problemsOf(venue) {
   }
   for (const f of venue.fridges) {
     if (!f.online) out.push({ key: `off:${f.fridgeId}`, level: 'warn', text: `Fridge ${f.fridgeId} at ${venue.name} is offline` });
-    if (isHot(f)) out.push({ key: `temp:${f.fridgeId}`, level: 'bad', text: `Fridge ${f.fridgeId} at ${venue.name} is at ${f.temperatureC?.toFixed(1) ?? '?'} °C${f.maxTemperatureC === undefined ? '' : ` (max ${f.maxTemperatureC} °C)`}` });
+    if (isHot(f)) out.push({ key: `temp:${f.fridgeId}`, level: 'bad', text: `Temperature alarm: fridge ${f.fridgeId} at ${venue.name} is at ${f.temperatureC?.toFixed(1) ?? '?'} °C${f.maxTemperatureC === undefined ? '' : ` (max ${f.maxTemperatureC} °C)`}` });
     for (const c of f.cells) {
       if (c.shortage > 0) out.push({ key: `short:${f.fridgeId}:${c.mealId}`, level: 'bad', text: `Shortage: ${c.shortage} × ${c.mealId} in fridge ${f.fridgeId} at ${venue.name} (${c.affectedOrders.length} order${c.affectedOrders.length === 1 ? "" : "s"} affected)` });
     }

@@ -103,7 +103,7 @@ describe.skipIf(exe === undefined)('dashboard end to end (central + gateway + MQ
     await expect.poll(() => card.locator('[data-k="door"]').textContent(), { timeout: 3000 }).toBe('open');
     await expect.poll(() => card.locator('[data-k="temp"]').getAttribute('class'), { timeout: 3000 }).toContain('bad');
     expect(await card.locator('[data-k="temp"]').textContent()).toBe('8.5 °C ▲');
-    await expect.poll(() => page.locator('#live').textContent()).toContain(`Fridge ${FRIDGE} at E2E Venue is at 8.5 °C`);
+    await expect.poll(() => page.locator('#live').textContent()).toContain(`Temperature alarm: fridge ${FRIDGE} at E2E Venue is at 8.5 °C`);
     await screenshot(page, 'e2e-alarms');
   });
 
