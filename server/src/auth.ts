@@ -51,8 +51,11 @@ export class Authenticator {
   fromRequest(req: FastifyRequest): Principal | undefined {
     const h = req.headers.authorization;
     if (typeof h === 'string' && h.startsWith('Bearer ')) return this.resolve(h.slice(7).trim());
-    const q = (req.query as Record<string, unknown> | undefined)?.token;
-    return typeof q === 'string' ? this.resolve(q) : undefined;
+    // From the raw URL: route schemas may strip query keys they do not declare.
+    const url = req.raw.url ?? '';
+    const i = url.indexOf('?');
+    const q = i < 0 ? null : new URLSearchParams(url.slice(i + 1)).get('token');
+    return q === null ? undefined : this.resolve(q);
   }
 }
 

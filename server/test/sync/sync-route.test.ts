@@ -16,6 +16,7 @@ import {
   observedSnapshot,
   recordSnapshot,
   reconcileFridge,
+  retire,
   type FridgeId,
   type GatewayId,
   type MealId,
@@ -120,6 +121,23 @@ describe('gateway session', () => {
     t = await startCentral({ listen: true });
     const c = gateway({ replica: gatewayReplicaId('g2' as GatewayId, 1) });
     expect(await c.closed).toBe(4403);
+  });
+
+  it('refuses a retired replica with 4410', async () => {
+    t = await startCentral({ listen: true });
+    const h = t.central.registry.peek('v1' as VenueId)!;
+    h.doc.transact(ORIGINS.lifecycle, (w) => retire(w, g1, Date.now()));
+    expect(await gateway().closed).toBe(4410);
+  });
+
+  it('refuses client ids that already wrote for another replica with 4403', async () => {
+    t = await startCentral({ listen: true });
+    const a = await gateway().ready();
+    a.doc.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, f1, { boot: 1, seq: 1, ts: new Date().toISOString(), items: {} }));
+    await a.durable();
+    await a.close();
+    const clone = gateway({ replica: gatewayReplicaId('g1' as GatewayId, 2), doc: a.doc });
+    expect(await clone.closed).toBe(4403);
   });
 
   it('closes a writer that does not say hello in time with 4408', async () => {
