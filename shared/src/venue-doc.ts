@@ -261,9 +261,26 @@ export class EntryWriter {
     const root = ydoc.getArray<[string, unknown]>(rootName(this.replica));
     const clock = Y.getState(ydoc.store, ydoc.clientID);
     this.deleteItems(key);
-    root.push([[key, value]]);
+    this.append(root, [key, value]);
     this.pending.set(key, [ydoc.clientID, clock]);
     this.pendingValues.set(key, value);
+  }
+
+  /**
+   * Appends one entry at the end of the replica's log. `Y.Array.push` walks the whole list (live
+   * items and tombstones) to find its end on every call; the end of a single-writer log is the
+   * newest struct of this client, so after the first write of a session the append is O(1).
+   */
+  private append(root: Y.Array<[string, unknown]>, entry: [string, unknown]): void {
+    const ydoc = this.doc.ydoc;
+    const structs = ydoc.store.clients.get(ydoc.clientID);
+    const last = structs?.[structs.length - 1];
+    if (last instanceof Y.Item && last.parent === root && last.right === null) {
+      const id = Y.createID(ydoc.clientID, Y.getState(ydoc.store, ydoc.clientID));
+      new Y.Item(id, last, last.lastId, null, null, root, null, new Y.ContentAny([entry])).integrate(this.tr, 0);
+    } else {
+      root.push([entry]);
+    }
   }
 
   /** Deletes `key` (prunes an entry). */

@@ -21,7 +21,10 @@ describe('encodeOwnDiff', () => {
     expect(v).toMatchObject({ ok: true });
     central.applyUpdate(diff, ORIGINS.upstream);
     expect(sellable(central, f, m)).toBe(5);
+    // A full-state update carries central's own struct: harmless where central already holds it,
+    // refused where it does not (a gateway never relays others' structures).
     const full = Y.encodeStateAsUpdate(gw.ydoc);
-    expect(validateUpdate(central, full, { replica: g, clients: new Set([gw.ydoc.clientID]) })).toMatchObject({ ok: false, code: 'FOREIGN_CLIENT' });
+    expect(validateUpdate(central, full, { replica: g, clients: new Set([gw.ydoc.clientID]) })).toMatchObject({ ok: true });
+    expect(validateUpdate(new VenueDoc(), full, { replica: g, clients: new Set([gw.ydoc.clientID]) })).toMatchObject({ ok: false, code: 'FOREIGN_CLIENT' });
   });
 });
