@@ -59,7 +59,7 @@ export async function startMosquittoPeer(bin: string): Promise<{
   const map = ydoc.getMap<unknown>('fridges');
   ydoc.on('update', (update: Uint8Array, origin: unknown) => {
     const key = origin as string;
-    void persistence.storeUpdate('venue', update).then(() => durableAt.set(key, performance.now()));
+    void persistence.storeUpdate('venue', update).then(() => durableAt.set(key, performance.timeOrigin + performance.now()));
   });
   sub.on('message', (topic, payload) => {
     const fridgeId = topic.split('/')[1]!;

@@ -1,0 +1,212 @@
+/**
+ * bench/gateway-ingest: how many fridge snapshots per second a gateway applies *durably*, and how
+ * long a publish waits until it is durable, side by side in one run with two peers:
+ *   ours  — the gateway agent with its embedded broker: PUBACK is sent only after the snapshot's
+ *           effect is in LevelDB with a synced write (group commit), so publish→PUBACK is
+ *           publish→durable;
+ *   (a)   — Mosquitto plus a plain Node subscriber applying each message to a Y.Doc and storing
+ *           the update with y-leveldb (no fsync: its "durable" is weaker than ours);
+ *   (b)   — bare aedes with no handler (the broker alone, an upper bound).
+ * Each system gets the same 200 fridges (mqtt.js clients) in two phases: as fast as a bounded
+ * window of in-flight publishes per fridge allows, then a fixed total rate (default 2,000 msg/s).
+ *
+ *   npm run bench:gateway-ingest -- [--fridges 200] [--seconds 10] [--window 4] [--rate 2000] [--quick]
+ *
+ * Loopback only; every phase is bounded in time.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createAgent, GatewayConfigSchema, hashSecret } from '@fridgesync/gateway-agent';
+import { hashToken } from '@fridgesync/server';
+import { fork } from 'node:child_process';
+import { percentile, type FridgeLogin, type LoadResult } from './ingest/load.ts';
+import { mosquittoBinary, startBareAedes, startMosquittoPeer } from './ingest/peers.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    fridges: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '10' },
+    window: { type: 'string', default: '4' },
+    rate: { type: 'string', default: '2000' },
+    meals: { type: 'string', default: '12' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+});
+const FRIDGES = args.quick ? 20 : Number(args.fridges);
+const SECONDS = args.quick ? 2 : Number(args.seconds);
+const WINDOW = Number(args.window);
+const RATE = args.quick ? 200 : Number(args.rate);
+const MEALS = Number(args.meals);
+
+interface Row {
+  system: string;
+  throughput: number;
+  p50: number;
+  p99: number;
+  rateAchieved: number;
+  note: string;
+}
+
+function summarize(r: LoadResult): { rate: number; p50: number; p99: number } {
+  return { rate: (r.acked * 1000) / r.elapsedMs, p50: percentile(r.ackLatencies, 50), p99: percentile(r.ackLatencies, 99) };
+}
+
+/** Runs both phases in a separate load process; `durable` gives durability times (wall ms) observed here when PUBACK is not durability. */
+async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number> }): Promise<{ max: number; p50: number; p99: number; rate: number; note: string }> {
+  const job = { logins, durationMs: SECONDS * 1000, window: WINDOW, meals: MEALS, rates: [null, RATE], recordStarts: durable !== undefined };
+  const child = fork(join(import.meta.dirname, 'ingest', 'load-child.ts'), [JSON.stringify(job)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const results = await new Promise<Array<LoadResult & { starts?: Array<[string, number]> }>>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as Array<LoadResult & { starts?: Array<[string, number]> }>));
+    child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
+  });
+  const [max, fixed] = results as [LoadResult & { starts?: Array<[string, number]> }, LoadResult & { starts?: Array<[string, number]> }];
+  if (!durable) {
+    const a = summarize(max);
+    const b = summarize(fixed);
+    return { max: a.rate, p50: b.p50, p99: b.p99, rate: b.rate, note: fixed.behind > 0 ? `${fixed.behind} ticks skipped (window full)` : '' };
+  }
+  // Durability observed by the peer's subscriber; give the backlog 5 s to drain.
+  const total = max.sent + fixed.sent;
+  const deadline = performance.now() + 5000;
+  while (durable.at.size < total && performance.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  const judge = (r: LoadResult & { starts?: Array<[string, number]> }) => {
+    const lat: number[] = [];
+    let inTime = 0;
+    const starts = r.starts ?? [];
+    const runEnd = Math.max(...starts.map(([, t]) => t)) + 1;
+    for (const [k, s] of starts) {
+      const t = durable.at.get(k);
+      if (t === undefined) continue;
+      lat.push(t - s);
+      if (t <= runEnd) inTime++;
+    }
+    return { rate: (inTime * 1000) / r.elapsedMs, p50: percentile(lat, 50), p99: percentile(lat, 99), missing: starts.length - lat.length };
+  };
+  const a = judge(max);
+  const b = judge(fixed);
+  const note = [a.missing + b.missing > 0 ? `${a.missing + b.missing} of ${total} not durable 5 s after the runs` : '', fixed.behind > 0 ? `${fixed.behind} ticks skipped (window full)` : '']
+    .filter(Boolean)
+    .join('; ');
+  return { max: a.rate, p50: b.p50, p99: b.p99, rate: b.rate, note };
+}
+
+/** Starts central in a child process; resolves once it listens. */
+async function startCentralProcess(config: unknown): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = fork(join(import.meta.dirname, 'ingest', 'central-child.ts'), [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /READY (\S+)/.exec(buf);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`central exited with ${code}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function runOurs(): Promise<Row> {
+  const dir = mkdtempSync(join(tmpdir(), 'fs-bench-ingest-'));
+  const venueId = 'bench-venue';
+  const gatewayToken = 'bench-gateway-token';
+  const fridgeIds = Array.from({ length: FRIDGES }, (_, i) => `f${String(i).padStart(3, '0')}`);
+  const central = await startCentralProcess({
+      http: { host: '127.0.0.1', port: 0 },
+      storage: { engine: 'level', dataDir: join(dir, 'central') },
+      tokens: [{ role: 'gateway', name: 'bench', hash: hashToken(gatewayToken), venueId, gatewayId: 'bench-gw' }],
+      registry: {
+        venues: [{ id: venueId, name: 'Bench', city: 'Bench City', timezone: 'UTC', gateways: [{ id: 'bench-gw' }], fridges: fridgeIds.map((id) => ({ id, reconciler: 'bench-gw' })) }],
+        meals: Array.from({ length: MEALS }, (_, m) => ({ id: `meal-${m}`, name: `Meal ${m}`, priceCents: 500 })),
+      },
+      logLevel: 'silent',
+  });
+  const base = central.url;
+  const secret = (f: string) => `secret-${f}`;
+  // A low scrypt cost keeps 200 connects quick; it does not affect ingest.
+  const hashes = Object.fromEntries(await Promise.all(fridgeIds.map(async (f) => [f, await hashSecret(secret(f), 10)] as const)));
+  const agent = await createAgent(
+    GatewayConfigSchema.parse({
+      gatewayId: 'bench-gw',
+      venueId,
+      mqtt: { embedded: { host: '127.0.0.1', port: 0, maxConnections: FRIDGES + 50 }, fridges: hashes },
+      central: { url: base.replace('http', 'ws'), token: gatewayToken },
+      http: { host: '127.0.0.1', port: 0 },
+      storage: { dataDir: join(dir, 'gateway') },
+      logLevel: 'silent',
+    }),
+  );
+  const deadline = Date.now() + 30_000;
+  while (agent.status().lifecycle !== 'active' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (agent.status().lifecycle !== 'active') throw new Error('gateway did not become writable within 30 s');
+  const logins = fridgeIds.map((f) => ({ fridgeId: f, url: `mqtt://127.0.0.1:${agent.mqttPort}`, username: f, password: secret(f) }));
+  try {
+    const r = await phases(logins);
+    return { system: 'ours: gateway agent (embedded aedes, LevelDB synced, group commit)', throughput: r.max, p50: r.p50, p99: r.p99, rateAchieved: r.rate, note: r.note };
+  } finally {
+    await agent.close();
+    await central.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runMosquitto(): Promise<Row | undefined> {
+  const bin = mosquittoBinary();
+  if (bin === undefined) {
+    console.log('peer (a) skipped: mosquitto is not installed (Debian package `mosquitto`)');
+    return undefined;
+  }
+  const peer = await startMosquittoPeer(bin);
+  try {
+    const logins = Array.from({ length: FRIDGES }, (_, i) => ({ fridgeId: `f${String(i).padStart(3, '0')}`, url: peer.url }));
+    const r = await phases(logins, { at: peer.durableAt });
+    return { system: '(a) Mosquitto + Node subscriber → Y.Doc → y-leveldb', throughput: r.max, p50: r.p50, p99: r.p99, rateAchieved: r.rate, note: r.note };
+  } finally {
+    await peer.stop();
+  }
+}
+
+async function runBareAedes(): Promise<Row> {
+  const peer = await startBareAedes();
+  try {
+    const logins = Array.from({ length: FRIDGES }, (_, i) => ({ fridgeId: `f${String(i).padStart(3, '0')}`, url: peer.url }));
+    const r = await phases(logins);
+    return { system: '(b) bare aedes, no handler', throughput: r.max, p50: r.p50, p99: r.p99, rateAchieved: r.rate, note: r.note };
+  } finally {
+    await peer.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`gateway-ingest: ${FRIDGES} fridges, ${MEALS} meals/snapshot, window ${WINDOW}/fridge, ${SECONDS} s per phase, fixed rate ${RATE} msg/s`);
+  const want = (name: string) => args.only === undefined || args.only.split(',').includes(name);
+  const ours = await runOurs();
+  const a = want('a') ? await runMosquitto() : undefined;
+  const b = want('b') ? await runBareAedes() : undefined;
+  const rows = [ours, a, b].filter((r): r is Row => r !== undefined);
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 1 : 0) : 'n/a');
+  console.log('\n| system | durable snapshots/s (max) | p50 ms @ fixed rate | p99 ms @ fixed rate | achieved msg/s @ fixed rate | notes |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.system} | ${f(r.throughput)} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.rateAchieved)} | ${r.note} |`);
+  console.log('');
+  if (a) console.log(`ours / (a) throughput: ${(ours.throughput / a.throughput).toFixed(2)}× (target ≥ 2×) ${ours.throughput >= 2 * a.throughput ? 'MET' : 'NOT MET'}`);
+  if (b) console.log(`ours / (b) throughput: ${(ours.throughput / b.throughput).toFixed(2)}× (target ≥ 0.6×) ${ours.throughput >= 0.6 * b.throughput ? 'MET' : 'NOT MET'}`);
+  console.log(`ours p99 at ${RATE} msg/s: ${f(ours.p99)} ms (target ≤ 50 ms) ${ours.p99 <= 50 ? 'MET' : 'NOT MET'}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,34 @@
+/**
+ * The ingest benchmark's fridges run in their own process, as real fridges do, so the system under
+ * test never shares its event loop with the load. Reads a JSON job from argv[2]; sends the results
+ * back over IPC. Timestamps are wall-clock ms (`performance.timeOrigin + performance.now()`) so the
+ * parent can match them with durability it observes itself.
+ */
+import { closeAll, connectFridges, runLoad, type FridgeLogin, type LoadResult } from './load.ts';
+
+interface Job {
+  logins: FridgeLogin[];
+  durationMs: number;
+  window: number;
+  meals: number;
+  rates: Array<number | null>;
+  recordStarts: boolean;
+}
+
+const job = JSON.parse(process.argv[2]!) as Job;
+const clients = await connectFridges(job.logins);
+const results: Array<LoadResult & { starts?: Array<[string, number]> }> = [];
+for (const rate of job.rates) {
+  const starts: Array<[string, number]> = [];
+  const r = await runLoad(clients, {
+    fridges: job.logins,
+    durationMs: job.durationMs,
+    window: job.window,
+    meals: job.meals,
+    rate: rate ?? undefined,
+    onPublish: job.recordStarts ? (f, seq, t0) => starts.push([`${f}#${seq}`, performance.timeOrigin + t0]) : undefined,
+  });
+  results.push(job.recordStarts ? { ...r, starts } : r);
+}
+await closeAll(clients);
+process.send!(results, () => process.exit(0));
