@@ -47,5 +47,5 @@ describe('convergence of random venue histories', () => {
     }
     expect(result.failed ? `${fc.defaultReportMessage(result)}\n${String(result.errorInstance)}` : 'ok').toBe('ok');
     expect(result.numRuns).toBe(cfg.histories);
-  });
+  }, 20 * 60_000); // 100,000 histories take minutes; the default per-test timeout is one minute
 });
