@@ -67,8 +67,9 @@ export class OrderService {
   async create(body: CreateOrderBody): Promise<CreateResult> {
     const vm = this.model.get(body.venueId);
     if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
-    const host = await this.registry.acquire(body.venueId);
     return this.fridgeQueue.run(`${body.venueId}/${body.fridgeId}`, async () => {
+      // Acquired inside the fridge's turn, so an idle unload in between cannot hand us a closed host.
+      const host = await this.registry.acquire(body.venueId);
       const cfg = this.model.get(body.venueId)?.fridges.get(body.fridgeId)?.view.config;
       if (cfg === undefined || cfg.venueId !== body.venueId) throw new FridgesyncError('UNKNOWN_FRIDGE');
       for (const l of body.items) if (!vm.meals.has(l.mealId)) throw new FridgesyncError('UNKNOWN_MEAL', `no such meal: ${l.mealId}`);
@@ -109,6 +110,10 @@ export class OrderService {
     this.model.flush();
     const venue = this.model.orderVenue.get(orderId);
     if (venue === undefined) throw new FridgesyncError('UNKNOWN_ORDER');
+    return this.find(venue, orderId);
+  }
+
+  private async find(venue: VenueId, orderId: OrderId): Promise<{ host: VenueHost; order: OrderFold }> {
     const host = await this.registry.acquire(venue);
     const order = foldOrder(host.doc, orderId);
     if (order === undefined) throw new FridgesyncError('UNKNOWN_ORDER');
@@ -123,8 +128,9 @@ export class OrderService {
 
   /** Cancels (customer) or confirms pickup (staff). Settled orders answer ORDER_SETTLED. */
   async transition(orderId: OrderId, state: 'cancelled' | 'picked_up'): Promise<OrderResponse> {
-    const { host, order } = await this.locate(orderId);
-    return this.fridgeQueue.run(`${host.venueId}/${order.fridge}`, async () => {
+    const located = await this.locate(orderId);
+    return this.fridgeQueue.run(`${located.host.venueId}/${located.order.fridge}`, async () => {
+      const { host } = await this.find(located.host.venueId, orderId);
       const r = settle(host.doc, API, orderId, state, this.now());
       if (!r.ok) throw new FridgesyncError(r.code);
       await host.whenDurable();

@@ -66,7 +66,9 @@ export class ReadModel {
   readonly venues = new Map<string, VenueModel>();
   /** order id → venue, for `GET /v1/orders/{id}`. */
   readonly orderVenue = new Map<string, VenueId>();
-  private readonly dirty = new Map<string, { host: VenueHost; fridges: Set<string>; config: boolean }>();
+  private readonly dirty = new Map<string, { host: VenueHost; fridges: Set<string>; config: boolean; orders: Set<string> }>();
+  /** Last published state per order, so `order` events fire on transitions only (pruned with the order). */
+  private readonly orderState = new Map<string, string>();
   private scheduled = false;
 
   constructor(
@@ -84,6 +86,7 @@ export class ReadModel {
     host.doc.onChange((s: ChangeSummary) => {
       for (const o of s.orders) {
         if (host.doc.index.orders.has(o)) this.orderVenue.set(o, host.venueId);
+        this.entry(host).orders.add(o);
       }
       if (s.config || s.lifecycle) this.markConfig(host);
       for (const f of s.fridges) this.mark(host, f);
@@ -96,7 +99,7 @@ export class ReadModel {
 
   private entry(host: VenueHost) {
     let d = this.dirty.get(host.venueId);
-    if (d === undefined) this.dirty.set(host.venueId, (d = { host, fridges: new Set(), config: false }));
+    if (d === undefined) this.dirty.set(host.venueId, (d = { host, fridges: new Set(), config: false, orders: new Set() }));
     d.host = host;
     return d;
   }
@@ -120,7 +123,21 @@ export class ReadModel {
       const vm = this.venue(d.host.venueId);
       if (d.config) this.refreshConfig(d.host, vm);
       for (const f of d.fridges) this.refreshFridge(d.host, vm, f as FridgeId);
+      for (const o of d.orders) this.refreshOrder(d.host, o as OrderId);
     }
+  }
+
+  /** Publishes an `order` event when an order's folded state changes. */
+  private refreshOrder(host: VenueHost, id: OrderId): void {
+    const o = foldOrder(host.doc, id);
+    if (o === undefined) {
+      this.orderState.delete(id);
+      return;
+    }
+    const key = `${o.state}/${o.conflict}`;
+    if (this.orderState.get(id) === key) return;
+    this.orderState.set(id, key);
+    this.hub.publish('order', host.venueId, { venueId: host.venueId, orderId: id, fridgeId: o.fridge, state: o.state, conflict: o.conflict, updatedAt: new Date(o.updatedAt).toISOString() });
   }
 
   private venue(id: VenueId): VenueModel {

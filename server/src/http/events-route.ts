@@ -1,5 +1,5 @@
 /**
- * `GET /v1/events`: server-sent events of merged-state changes (`fridge`, `venue`). Each event
+ * `GET /v1/events`: server-sent events of merged-state changes (`fridge`, `venue`, `order`). Each event
  * carries an id; a client that reconnects with `Last-Event-ID` (header, or `?lastEventId=` for
  * clients that cannot set it) gets every event after it while they are retained, or one `refetch`
  * event telling it to reload state through the REST routes. `?venueId=` narrows the stream.

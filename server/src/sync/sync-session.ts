@@ -31,7 +31,7 @@ import type { GatewayPresence } from './gateway-presence.ts';
 
 /** Stand-in sender for read-only peers: no client ids, so any struct is refused. */
 const READ_ONLY_SENDER = ReplicaIdSchema.parse('central:read-only');
-/** Messages kept while the document loads (bounded: a peer cannot queue unbounded work). */
+/** Messages kept while the document loads (bounded in count and, by `maxBufferedBytes`, in bytes). */
 const MAX_QUEUED_BEFORE_READY = 64;
 
 /** Limits of a session. */
@@ -47,6 +47,7 @@ export class SyncSession implements SyncPeer {
   readonly id: string;
   private host: VenueHost | undefined;
   private queued: Uint8Array[] = [];
+  private queuedBytes = 0;
   private closed = false;
   /** Set after an accepted hello; fridgesync app messages are sent only then. */
   private helloed = false;
@@ -77,7 +78,8 @@ export class SyncSession implements SyncPeer {
   receive(data: Uint8Array): void {
     if (this.closed) return;
     if (this.host === undefined) {
-      if (this.queued.length >= MAX_QUEUED_BEFORE_READY) return this.close('HANDSHAKE_TIMEOUT', 'too many messages before the document was ready');
+      this.queuedBytes += data.byteLength;
+      if (this.queued.length >= MAX_QUEUED_BEFORE_READY || this.queuedBytes > this.limits.maxBufferedBytes) return this.close('HANDSHAKE_TIMEOUT', 'too much sent before the document was ready');
       this.queued.push(data);
       return;
     }
@@ -92,6 +94,7 @@ export class SyncSession implements SyncPeer {
     this.send(encodeSyncStep1(Y.encodeStateVector(host.doc.ydoc)));
     const q = this.queued;
     this.queued = [];
+    this.queuedBytes = 0;
     for (const m of q) if (!this.closed) this.handle(m);
   }
 

@@ -76,6 +76,24 @@ describe('GET /v1/events', () => {
     s.close();
   });
 
+  it('publishes order transitions', async () => {
+    t = await startCentral({ listen: true });
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 3 });
+    const s = await openStream(`${t.url}/v1/events?venueId=v1`, { authorization: `Bearer ${TOKENS.viewer}` });
+    await t.central.app.inject({ method: 'POST', url: '/v1/orders', headers: bearer(TOKENS.app), payload: { orderId: 'ev-1', venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 1 }] } });
+    await t.central.app.inject({ method: 'POST', url: '/v1/orders/ev-1/cancel', headers: bearer(TOKENS.app) });
+    await waitFor(() => s.events.filter((e) => e.event === 'order').length >= 2, 3000, 'order events');
+    expect(s.events.filter((e) => e.event === 'order').map((e) => JSON.parse(e.data!).state)).toEqual(['reserved', 'cancelled']);
+    s.close();
+  });
+
+  it('accepts the token as a query parameter (EventSource cannot set headers)', async () => {
+    t = await startCentral({ listen: true });
+    const s = await openStream(`${t.url}/v1/events?token=${TOKENS.viewer}`, {});
+    expect(s.res.status).toBe(200);
+    s.close();
+  });
+
   it('requires a reader token', async () => {
     t = await startCentral();
     expect((await t.central.app.inject({ url: '/v1/events' })).statusCode).toBe(401);
