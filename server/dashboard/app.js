@@ -14,16 +14,18 @@ import { ago, clock } from './format.js';
 const $ = (id) => document.getElementById(id);
 
 /**
- * Full refresh period while live, ms: gateway link state and lag are not on the feed, so they are
- * re-read this often (one venue list and one detail per venue).
+ * Refresh period of the venues on screen while live, ms: gateway link state and lag, and kitchen
+ * deliveries, are not on the feed, so they are re-read this often.
  */
-const PERIODIC_REFRESH_MS = 10_000;
+const PERIODIC_REFRESH_MS = 5_000;
 
 const ui = {
   feed: undefined,
   live: false,
   everLive: false,
   venueViewFor: undefined,
+  /** Venue ids currently rendered (for the periodic refresh). */
+  visible: [],
 };
 const store = createStore({ onChange: scheduleRender, onError: onLoadError });
 const state = store.state;
@@ -150,6 +152,7 @@ function render() {
       ui.venueViewFor = route.venueId;
     }
     crumbs.replaceChildren(h('a', { href: '#/' }, 'Fleet'), ' › ', h('a', { href: routeHash('fleet', undefined, { city: v?.city }) }, v?.city ?? '…'), ' › ', h('span', { 'aria-current': 'page' }, v?.name ?? route.venueId));
+    ui.visible = [route.venueId];
     if (v && v.fridges) {
       updateVenueView(root, v, {
         params: Object.fromEntries(route.params),
@@ -166,6 +169,7 @@ function render() {
     crumbs.replaceChildren(h('span', { 'aria-current': 'page' }, 'Fleet'));
     const filters = { q: route.params.get('q') ?? '', city: route.params.get('city') ?? '', problems: route.params.get('problems') === '1' };
     const cities = renderFleet($('cities'), venuesInOrder(), filters);
+    ui.visible = cities.flatMap((c) => c.venues.map((x) => x.venue.venueId));
     $('fleet-empty').hidden = cities.length > 0 || state.venues.size === 0;
     let fridges = 0;
     let online = 0;
@@ -273,7 +277,9 @@ function main() {
   });
   setInterval(tick, 1000);
   setInterval(() => {
-    if (ui.live && !document.hidden) store.loadAll().catch(onLoadError);
+    // Only what is on screen: a fleet of thousands of venues must not cost thousands of requests
+    // every few seconds per open dashboard.
+    if (ui.live && !document.hidden) store.refreshVenues(ui.visible).catch(onLoadError);
   }, PERIODIC_REFRESH_MS);
   takeTokenFromUrl();
   if (getToken()) start();

@@ -93,14 +93,19 @@ export function createStore({ onChange, onError }) {
     for (const id of [...state.venues.keys()]) if (!state.order.includes(id)) state.venues.delete(id);
     state.lastDataAt = Date.now();
     onChange();
-    const queue = [...state.order];
+    // One venue failing (e.g. not loaded yet) must not hide the others.
+    await refreshVenues(state.order);
+  }
+
+  /** Refetches the given venues (the ones on screen), a few at a time; per-venue errors are skipped. */
+  async function refreshVenues(ids) {
+    const queue = [...ids];
     await Promise.all(
       Array.from({ length: Math.min(FETCH_CONCURRENCY, queue.length) }, async () => {
         for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
           try {
             await loadVenue(id);
           } catch (err) {
-            // One venue failing (e.g. not loaded yet) must not hide the others.
             if (err instanceof ApiError && (err.status === 401 || err.status === 403 || err.status === 0)) throw err;
           }
         }
@@ -157,5 +162,5 @@ export function createStore({ onChange, onError }) {
     state.events.set(venueId, list);
   }
 
-  return { state, loadAll, loadVenue, refreshVenueSoon, scheduleReload, applyVenue, applyFridgePatch, recordEvent };
+  return { state, loadAll, loadVenue, refreshVenues, refreshVenueSoon, scheduleReload, applyVenue, applyFridgePatch, recordEvent };
 }

@@ -70,7 +70,8 @@ describe.skipIf(exe === undefined)('dashboard end to end (central + gateway + MQ
   it('shows a kitchen delivery as incoming, then its discrepancy once the fridge reports', async () => {
     const line = page.locator(`#fleet [data-venue="${VENUE}"] [data-k="deliveries"]`);
     expect((await stack.delivery('e2e-delivery-1', { 'meal-bowl': 4 })).status).toBe(201);
-    await expect.poll(() => line.textContent(), { timeout: 3000 }).toContain('1 delivery incoming');
+    // Announcements are not on the feed: the page's periodic refresh (5 s) picks them up.
+    await expect.poll(() => line.textContent(), { timeout: 8000 }).toContain('1 delivery incoming');
     // 9 before + 4 announced = 13 expected; the fridge reports 12: one missing.
     await stack.snapshot({ 'meal-bowl': 12, 'meal-salad': 3 });
     await expect.poll(() => line.textContent(), { timeout: 3000 }).toContain(`1 discrepancy: ${FRIDGE} meal-bowl -1`);
@@ -94,6 +95,8 @@ describe.skipIf(exe === undefined)('dashboard end to end (central + gateway + MQ
     // Live again end to end: a new publish travels fridge → gateway → central → page.
     await stack.snapshot({ 'meal-bowl': 6, 'meal-salad': 3 });
     await expect.poll(() => page.locator(cellSel('meal-bowl', 'T')).textContent(), { timeout: 10_000 }).toBe('6');
+    // The gateway reconnected to the new central process, and the page says so.
+    await expect.poll(() => page.locator(`#fleet [data-gateway="gw-e2e"] [data-k="state"]`).textContent(), { timeout: 5000 }).toBe('synced');
     await screenshot(page, 'e2e-reconnected');
   });
 
