@@ -57,6 +57,11 @@ export class Customers {
     return p;
   }
 
+  /** Runs a timer-started task; a throw is recorded, never an unhandled rejection. */
+  private background(p: Promise<unknown>, what: string): void {
+    p.catch((e: Error) => this.o.stats.error(`${what}: ${e.message}`));
+  }
+
   private api(rec: OrderRecord): HttpApi | undefined {
     return rec.via === 'kiosk' ? this.o.kiosks.get(rec.venueId) : this.o.central;
   }
@@ -132,8 +137,8 @@ export class Customers {
   }
 
   private arrange(fridge: SimFridge, rec: OrderRecord, fate: Fate): void {
-    if (fate.kind === 'pickup') this.o.schedule(fate.afterMs, () => void this.pickup(fridge, rec));
-    else if (fate.kind === 'cancel') this.o.schedule(fate.afterMs, () => void this.cancel(rec));
+    if (fate.kind === 'pickup') this.o.schedule(fate.afterMs, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
+    else if (fate.kind === 'cancel') this.o.schedule(fate.afterMs, () => this.background(this.cancel(rec), `cancel ${rec.orderId}`));
   }
 
   /**
@@ -142,6 +147,11 @@ export class Customers {
    */
   async pickup(fridge: SimFridge, rec: OrderRecord): Promise<void> {
     if (rec.state !== 'confirmed') return;
+    if (!fridge.available) {
+      // The fridge is rebooting: the customer waits a moment at the locked door.
+      this.o.schedule(1_000, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
+      return;
+    }
     fridge.openDoor();
     const { payload, taken } = fridge.model.pickup(rec.orderId, rec.lines, new Date());
     const short = Object.entries(rec.lines).some(([m, n]) => (taken[m] ?? 0) < n);

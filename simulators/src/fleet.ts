@@ -245,7 +245,7 @@ class FleetImpl implements Fleet {
       fateRoll < pickupShare ? { kind: 'pickup', afterMs: Math.round(holdMs * (0.1 + 0.6 * delayRoll)) }
       : fateRoll < pickupShare + cancelShare ? { kind: 'cancel', afterMs: Math.round(holdMs * (0.05 + 0.45 * delayRoll)) }
       : { kind: 'no-show' };
-    void this.order(fridge.fridgeId, { [meal]: qty }, { via: useKiosk ? 'kiosk' : 'central', fate });
+    this.order(fridge.fridgeId, { [meal]: qty }, { via: useKiosk ? 'kiosk' : 'central', fate }).catch((e: Error) => this.stats.error(`order: ${e.message}`));
   }
 
   private walkInArrives(): void {
@@ -286,7 +286,9 @@ class FleetImpl implements Fleet {
     if (ms === undefined) return;
     this.later(ms, () => {
       if (!this.running) return;
-      const run = this.deliver().finally(() => this.kitchenRuns.delete(run));
+      const run = this.deliver()
+        .catch((e: Error) => this.stats.error(`kitchen: ${e.message}`))
+        .finally(() => this.kitchenRuns.delete(run));
       this.kitchenRuns.add(run);
       this.scheduleKitchen();
     });

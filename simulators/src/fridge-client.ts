@@ -146,7 +146,12 @@ export class FridgeClient {
   /** Sends one message through the window, measuring PUBLISH → PUBACK for QoS 1. */
   private async send(kind: FridgeTopicKind, payload: string, qos: 0 | 1, retain = false): Promise<void> {
     const c = this.client;
-    if (!c) throw new Error('fridge client not started');
+    if (!c) {
+      // Crashed or stopped: a real fridge cannot send either. Counted, never thrown into a timer.
+      this.o.stats.inc('publishErrors');
+      this.o.stats.error(`${this.o.fridgeId} publish ${kind}: not connected (crashed or stopped)`);
+      return;
+    }
     await this.window.run(async () => {
       const t0 = performance.now();
       try {

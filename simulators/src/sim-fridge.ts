@@ -81,6 +81,11 @@ export class SimFridge {
     });
   }
 
+  /** False while the fridge reboots: its door stays locked and it cannot report. */
+  get available(): boolean {
+    return !this.rebooting;
+  }
+
   /** Temperature and door now. */
   sensors(): { temperatureC: number; door: 'open' | 'closed' } {
     return { temperatureC: Math.round(this.temperatureC * 10) / 10, door: Date.now() < this.doorOpenUntil ? 'open' : 'closed' };

@@ -145,4 +145,19 @@ describe('createFleet end to end', () => {
     expect(seqs.every((p) => p.boot === 77)).toBe(true); // forgot its boot counter
     expect(seqs.some((p, i) => i > 0 && p.seq <= seqs[i - 1]!.seq)).toBe(true); // the sequence restarted
   });
+
+  it('a customer at a rebooting fridge waits for it instead of losing the pickup', async () => {
+    const { spec, broker, sub } = await world();
+    const central = await fakeCentral(true, 2);
+    const fleet = createFleet({ fleet: spec, ...load, customersPerMinute: 0, central: { url: central.url }, brokerUrls: { v1: broker.url } });
+    steps.push(() => fleet.stop());
+    await fleet.start();
+    const fridge = fleet.fridges.get('v1-f2')!;
+    const rebooting = fridge.reboot(false, 400);
+    const rec = await fleet.order('v1-f2', { m01: 1 }, { fate: { kind: 'pickup', afterMs: 10 } });
+    await rebooting;
+    await until(() => rec.state === 'picked-up', 3_000, 'pickup after the reboot');
+    await until(() => sub.messages.some((m) => m.topic === 'fridges/v1-f2/pickup'), 3_000, 'pickup event');
+    expect(fleet.stats.counters.publishErrors).toBe(0);
+  });
 });
