@@ -110,6 +110,14 @@ class LevelStore implements ReplicaStore {
   }
 
   async load(): Promise<StoredState> {
+    try {
+      return await this.read();
+    } catch (e) {
+      throw e instanceof StoreCorruptError ? e : new StoreCorruptError(this.dir, `cannot read: ${(e as Error).message}`, e);
+    }
+  }
+
+  private async read(): Promise<StoredState> {
     const updates: Uint8Array[] = [];
     const state = await this.db.get(STATE);
     if (state !== undefined) updates.push(unseal(this.dir, STATE, state));

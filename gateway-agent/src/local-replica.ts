@@ -119,7 +119,7 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
       }
     }
     // A fresh client id for this process, never one already in the document.
-    while (this.doc.ydoc.store.clients.has(this.doc.ydoc.clientID)) this.doc.ydoc.clientID = Math.floor(Math.random() * 0xffffffff);
+    if (this.doc.ydoc.store.clients.has(this.doc.ydoc.clientID)) this.freshClientId();
     this.doc.ydoc.on('update', (u: Uint8Array, origin: unknown) => this.persist(u, origin));
     const meta = stored.meta;
     if (meta !== undefined && (meta.gatewayId !== gatewayId || meta.venueId !== venueId)) {
@@ -173,11 +173,21 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
    * Completes the first full sync: takes the next epoch, stores it durably, then writes the
    * replica's lifecycle entries (retires earlier epochs, version, taker declaration).
    */
-  async becomeActive(): Promise<ReplicaId> {
+  becomeActive(): Promise<ReplicaId> {
+    // One activation at a time, even if two sync sessions race (a reconnect during activation).
+    this.activating ??= this.activate().finally(() => (this.activating = undefined));
+    return this.activating;
+  }
+  private activating: Promise<ReplicaId> | undefined;
+
+  private async activate(): Promise<ReplicaId> {
     if (this.s === 'active') return this.doc.replica!;
     if (this.s === 'failed') throw new NotWritableError(this.s);
     const { gatewayId, version } = this.opts;
     const epoch = Math.max(nextEpoch(this.doc, gatewayId), (this.epochValue ?? 0) + 1);
+    // One Yjs client id writes for one replica only (central refuses a client id of another
+    // replica): if this process already wrote under an earlier epoch, take a fresh one.
+    if (this.doc.ydoc.store.clients.has(this.doc.ydoc.clientID)) this.freshClientId();
     await this.saveMeta({ state: 'active', epoch });
     const replica = gatewayReplicaId(gatewayId, epoch);
     this.epochValue = epoch;
@@ -209,12 +219,18 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     this.setState('retired');
   }
 
-  /** Central reports this replica retired (close 4410): stop writing, rejoin under a new epoch. */
+  /** Central reports this replica retired (close 4410): stop writing at once, rejoin under a new epoch. */
   async markRetired(): Promise<void> {
     if (this.s !== 'active') return;
-    this.setState('retired');
-    await this.saveMeta({ state: 'retired', epoch: this.epochValue! });
+    // Not writable from this instant; the meta write is ordered before any later one (FIFO store).
     this.setState('joining');
+    await this.saveMeta({ state: 'retired', epoch: this.epochValue! });
+  }
+
+  private freshClientId(): void {
+    const ydoc = this.doc.ydoc;
+    do ydoc.clientID = Math.floor(Math.random() * 0xffffffff);
+    while (ydoc.store.clients.has(ydoc.clientID));
   }
 
   /** Flushes pending appends and closes the store. */

@@ -154,9 +154,16 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     this.streaming = false;
     let fullSync = false;
     let remoteSv: Uint8Array | undefined;
+    /** The replica this connection's last hello spoke for (undefined: joining, read-only). */
+    let announced: string | undefined;
+    const announce = () => {
+      const h = this.hello();
+      announced = h.replica;
+      ws.send(encodeHello(h));
+    };
     ws.on('open', () => {
       this.setState('handshaking');
-      ws.send(encodeHello(this.hello()));
+      announce();
       ws.send(encodeSyncStep1(Y.encodeStateVector(this.o.replica.doc.ydoc)));
     });
     ws.on('message', (data: Buffer) => {
@@ -172,14 +179,15 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       switch (msg.type) {
         case 'sync-step1':
           remoteSv = msg.stateVector;
-          if (this.o.replica.writable) void this.answerStep1(ws, msg.stateVector);
+          // Our structs go only on a connection whose hello named the replica writing them.
+          if (announced !== undefined && announced === this.o.replica.replica && this.o.replica.writable) void this.answerStep1(ws, msg.stateVector);
           else ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(new Y.Doc()))); // joining: nothing of ours yet
           break;
         case 'sync-step2':
           this.o.replica.doc.applyUpdate(msg.update, UPSTREAM);
           if (!fullSync) {
             fullSync = true;
-            void this.afterFullSync(ws, remoteSv);
+            void this.afterFullSync(ws, remoteSv, () => announced, announce);
           }
           break;
         case 'update':
@@ -233,14 +241,15 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   /** True once this connection carried our own diff: durable local updates are then sent as they come. */
   private streaming = false;
 
-  private async afterFullSync(ws: WebSocket, remoteSv: Uint8Array | undefined): Promise<void> {
+  private async afterFullSync(ws: WebSocket, remoteSv: Uint8Array | undefined, announced: () => string | undefined, announce: () => void): Promise<void> {
     const r = this.o.replica;
     try {
-      if (!r.writable && r.state === 'joining') {
-        await r.becomeActive();
-        if (ws.readyState !== WebSocket.OPEN) return;
-        ws.send(encodeHello(this.hello()));
-        // Our lifecycle entries became durable before `synced`; send them now.
+      if (r.state === 'joining') await r.becomeActive();
+      if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+      if (r.writable && announced() !== r.replica) {
+        // The one hello upgrade per connection: from joining (or a stale epoch) to the new replica.
+        announce();
+        // Our lifecycle entries became durable before the upgrade; the own diff carries them.
         if (remoteSv !== undefined) await this.answerStep1(ws, remoteSv);
       }
     } catch (e) {

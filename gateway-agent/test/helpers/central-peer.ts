@@ -24,6 +24,7 @@ import {
   encodeUpdate,
   encodeWelcome,
   isOrigin,
+  retire,
   keys,
   validateUpdate,
   type FridgeRecord,
@@ -76,6 +77,8 @@ export interface CentralPeer {
   becomeTaker(): void;
   /** Open sync connections. */
   connections(): number;
+  /** Retires `replica` as central's registry does (declared dead) and closes its connections with 4410. */
+  retire(replica: string): void;
   close(): Promise<void>;
 }
 
@@ -123,6 +126,10 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
       }
       switch (msg.type) {
         case 'hello': {
+          if (msg.hello.replica !== undefined && (doc.index.retirements.get(msg.hello.replica)?.size ?? 0) > 0) {
+            ws.close(CLOSE_CODES.REPLICA_RETIRED, 'replica retired');
+            return;
+          }
           hellos.push({ ...(msg.hello.replica ? { replica: msg.hello.replica } : {}), ...(msg.hello.joining ? { joining: true } : {}) });
           c.helloCount++;
           if (msg.hello.replica !== undefined) {
@@ -144,7 +151,7 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
           if (c.replica === undefined) {
             const d = Y.decodeUpdate(msg.update);
             if (d.structs.length > 0) {
-              rejected.push('writes before hello with a replica');
+              rejected.push(`writes before hello with a replica (${msg.type}, hellos so far ${c.helloCount}, ${JSON.stringify(Y.decodeUpdate(msg.update).structs.map((s) => [s.id.client, s.id.clock, s.length]))})`);
               ws.close(CLOSE_CODES.UPDATE_REJECTED, 'read-only');
             }
             return;
@@ -182,6 +189,10 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
       doc.transact(ORIGINS.test, (w) => declareTaker(w, true, Date.now()));
     },
     connections: () => conns.size,
+    retire(replica) {
+      doc.transact(ORIGINS.test, (w) => retire(w, replica as ReplicaId, Date.now()));
+      for (const c of conns) if (c.replica === replica) c.ws.close(CLOSE_CODES.REPLICA_RETIRED, 'replica retired');
+    },
     async close() {
       doc.ydoc.off('update', onUpdate);
       for (const c of conns) c.ws.terminate();

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { ClassicLevel } from 'classic-level';
+import { FridgeIdSchema, isRetired, observedSnapshot } from '@fridgesync/shared';
+import { main } from '../src/main.ts';
+import { connectFridge, fridgeHashes, inventory, startAgent, testConfig } from './helpers/agent.ts';
+import { startCentralPeer } from './helpers/central-peer.ts';
+import { eventually, useTeardown } from './helpers/teardown.ts';
+
+const { defer, tempDir } = useTeardown();
+const F1 = FridgeIdSchema.parse('f1');
+
+async function central() {
+  const c = await startCentralPeer({ venueId: 'v1', tokens: { 'tok-gw1': 'gw1' } });
+  defer(() => c.close());
+  return c;
+}
+
+/** Damages the store's table file (after forcing the data into one). */
+async function corrupt(dir: string): Promise<void> {
+  const db = new ClassicLevel(dir);
+  await db.open();
+  await db.compactRange('\x00', '\xff');
+  await db.close();
+  for (const t of readdirSync(dir).filter((f) => f.endsWith('.ldb'))) {
+    const bytes = readFileSync(join(dir, t));
+    for (let i = 0; i < bytes.length; i += 7) bytes[i] = bytes[i]! ^ 0xff;
+    writeFileSync(join(dir, t), bytes);
+  }
+}
+
+describe('replica lifecycle', () => {
+  it('a corrupted store fails closed; repair rebuilds it from central under a new epoch', async () => {
+    const c = await central();
+    const dir = tempDir();
+    const cfg = testConfig(dir, { central: { url: c.url, token: 'tok-gw1' }, fridges: await fridgeHashes(['f1']), shutdown: { retire: 'never' } });
+    const a1 = await startAgent(cfg, defer);
+    await eventually(() => expect(a1.replica.replica).toBe('gw:gw1:1'));
+    const f = await connectFridge(a1.mqttPort!, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 7, { m1: 3 }), { qos: 1 });
+    await eventually(() => expect(a1.status().pendingUpdates).toBe(0));
+    await f.endAsync();
+    await a1.close();
+
+    await corrupt(dir);
+    await expect(startAgent(cfg, defer)).rejects.toThrow(/corrupted.*repair/);
+
+    const file = join(tempDir(), 'gw.yaml');
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', storage: { dataDir: dir } }));
+    const out: string[] = [];
+    expect(await main(['repair', '--config', file], { out: (s) => out.push(s), err: (s) => out.push(s), env: {}, stdin: async () => '' })).toBe(0);
+    expect(out.join()).toMatch(/rebuilds the replica from central under a new epoch/);
+
+    const a2 = await startAgent(cfg, defer);
+    expect(a2.replica.state).toBe('joining');
+    await eventually(() => expect(a2.replica.replica).toBe('gw:gw1:2'));
+    expect(observedSnapshot(a2.replica.doc, F1)?.q).toBe(7); // rebuilt from central
+    // The successor retired the damaged epoch, so its rights flow back to the reconciler.
+    await eventually(() => expect(isRetired(c.doc, 'gw:gw1:1' as never)).toBe(true));
+    expect(c.rejected).toEqual([]);
+  });
+
+  it('when central retires the replica (4410) the gateway stops writing and rejoins under a new epoch', async () => {
+    const c = await central();
+    const a = await startAgent(testConfig(tempDir(), { central: { url: c.url, token: 'tok-gw1' } }), defer);
+    await eventually(() => expect(a.sync?.state).toBe('synced'));
+    c.retire('gw:gw1:1');
+    await eventually(() => expect(a.replica.replica).toBe('gw:gw1:2'));
+    expect(a.replica.state).toBe('active');
+    expect(c.rejected, c.rejected.join('\n')).toEqual([]);
+  });
+});
