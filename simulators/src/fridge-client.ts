@@ -125,6 +125,8 @@ export class FridgeClient {
       await c.subscribeAsync(this.topic('commands'), { qos: 1 });
       await this.publishStatus(true);
     } catch (e) {
+      // A crash or stop in the middle fails what was in flight; that is the point, not an error.
+      if (this.client !== c) return;
       this.o.stats.inc('publishErrors');
       this.o.stats.error(`${this.o.fridgeId} on connect: ${(e as Error).message}`);
     }
@@ -158,6 +160,7 @@ export class FridgeClient {
         await c.publishAsync(this.topic(kind), payload, { qos, retain });
         if (qos === 1) this.o.stats.recordPublishAck(performance.now() - t0);
       } catch (e) {
+        if (this.client !== c) return; // crashed or stopped on purpose meanwhile
         this.o.stats.inc('publishErrors');
         this.o.stats.error(`${this.o.fridgeId} publish ${kind}: ${(e as Error).message}`);
       }
