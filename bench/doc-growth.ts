@@ -12,7 +12,7 @@
  *
  * Usage: npm run bench:doc-growth -- [--ops 1000000] [--automerge-ops 300000] [--seed 1]
  *        [--sync-every 1000] [--budget-s 420] [--quick]
- * `--quick` (20,000 / 5,000 ops, 10 s budget per phase) finishes in well under 20 s: a smoke run.
+ * `--quick` (10,000 / 2,000 ops, 3 s budget per phase) finishes in seconds: a smoke run.
  */
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
@@ -50,7 +50,7 @@ export interface DocGrowthResult {
 
 const DEFAULTS: DocGrowthOptions = { ops: 1_000_000, automergeOps: 300_000, seed: 1, syncEvery: 1000, budgetS: 420, quick: false, shape: DEFAULT_SHAPE };
 /** `--quick`: a smoke run in a few seconds; too few ops for the size targets to mean anything. */
-const QUICK: Partial<DocGrowthOptions> = { ops: 20_000, automergeOps: 5_000, budgetS: 10, quick: true };
+const QUICK: Partial<DocGrowthOptions> = { ops: 10_000, automergeOps: 2_000, budgetS: 3, quick: true };
 
 /** Parses command-line flags (throws on unknown flags or bad numbers). */
 export function parseDocGrowthArgs(argv: string[]): DocGrowthOptions {
