@@ -237,7 +237,9 @@ class FleetImpl implements Fleet {
     const meals = fridge.model.meals().filter((m) => fridge.model.units(m) > 0);
     if (meals.length === 0) return;
     const meal = meals[Math.floor(mealRoll * meals.length)]!;
-    const useKiosk = this.kiosks.has(fridge.venueId) && (this.central === undefined || kioskRoll < (this.o.kioskShare ?? 0.2));
+    const hasKiosk = this.kiosks.has(fridge.venueId);
+    if (!hasKiosk && this.central === undefined) return; // nowhere to order from
+    const useKiosk = hasKiosk && (this.central === undefined || kioskRoll < (this.o.kioskShare ?? 0.2));
     const holdMs = (this.o.holdSeconds ?? 120) * 1_000;
     const pickupShare = this.o.pickupShare ?? 0.8;
     const cancelShare = this.o.cancelShare ?? 0.1;

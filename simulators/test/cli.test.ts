@@ -101,3 +101,44 @@ describe('fridgesync sim command line', () => {
     expect(fleet.meals).toHaveLength(4);
   });
 });
+
+describe('fridgesync sim runs', () => {
+  it('runs against a broker, prints the summary table, writes the report, exits 0 when checks pass', async () => {
+    const { startBroker } = await import('./helpers.ts');
+    const { generateFleet } = await import('../src/fleet-spec.ts');
+    const spec = generateFleet({ venues: 1, fridges: 2, meals: 2 });
+    const broker = await startBroker(Object.fromEntries(spec.venues[0]!.fridges.map((f) => [f.fridgeId, f.secret])));
+    steps.push(() => broker.close());
+    const dir = await mkdtemp(join(tmpdir(), 'sim-cli-'));
+    steps.push(() => rm(dir, { recursive: true, force: true }));
+    const report = join(dir, 'report.json');
+    const r = await run(['--url', broker.url, '--venues', '1', '--fridges', '2', '--meals', '2', '--duration', '800ms', '--interval', '200ms', '--seed', '9', '--report', report], { CI: 'true' });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/fridgesync sim — run \S+, seed 9/);
+    expect(r.out).toMatch(/snapshots\s+\d+/);
+    expect(r.out).toMatch(/check: no oversell\s+PASS/);
+    expect(r.out).toMatch(/check: catalog\s+skipped \(no central URL given\)/);
+    expect(r.out).not.toContain('\r'); // CI: no in-place status line
+    const json = JSON.parse(await readFile(report, 'utf8')) as { ok: boolean; seed: string; counters: { inventoryPublished: number } };
+    expect(json.ok).toBe(true);
+    expect(json.seed).toBe('9');
+    expect(json.counters.inventoryPublished).toBeGreaterThanOrEqual(4);
+  });
+
+  it('exits 1 with FAIL lines when a check fails', async () => {
+    const { startBroker, startHttp } = await import('./helpers.ts');
+    const { generateFleet } = await import('../src/fleet-spec.ts');
+    const spec = generateFleet({ venues: 1, fridges: 1, meals: 1, par: 1 });
+    const broker = await startBroker(Object.fromEntries(spec.venues[0]!.fridges.map((f) => [f.fridgeId, f.secret])));
+    steps.push(() => broker.close());
+    // Confirms every order and shows an empty catalog: oversells, and never converges.
+    const central = await startHttp((req) => (req.url === '/v1/orders' ? { status: 201, body: {} } : { status: 200, body: { venues: [] } }));
+    steps.push(() => central.close());
+    const r = await run(['--url', broker.url, '--central', central.url, '--venues', '1', '--fridges', '1', '--meals', '1', '--par', '1', '--duration', '1s',
+      '--customers-per-minute', '600', '--walk-in-rate', '0', '--kitchen-schedule', 'off', '--converge-timeout', '300ms', '--hold', '1m']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/check: no oversell\s+FAIL/);
+    expect(r.out).toMatch(/result\s+FAILED/);
+  });
+});
