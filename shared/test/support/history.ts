@@ -16,6 +16,7 @@ import {
   declareTaker,
   expireHolds,
   fridgeCells,
+  foldOrder,
   fridgeView,
   maintainOrders,
   reconcileFridge,
@@ -198,6 +199,8 @@ class Run {
   /** Sequential ledger of S over both meals: increments − decrements − reserved units. */
   ledger = INITIAL[0] + INITIAL[1];
   epochDone = false;
+  /** Some replica pruned settled orders (their losing terminal entries may be gone). */
+  maintained = false;
   /** Last checked state and fold of each node. */
   private readonly checked = new Map<NodeName, { state: string; view: ReturnType<typeof fridgeView> }>();
   readonly stats: HistoryStats = { steps: 0, reserved: 0, soldOut: 0, replayed: 0, conflicts: 0, recalls: 0, epochChanges: 0, validated: 0, deferred: 0 };
@@ -273,7 +276,7 @@ class Run {
       case 'maintain': {
         const d = this.net.nodes.get(s.at)?.doc;
         if (d === undefined) return;
-        maintainOrders(d, ORIGINS.api, this.now, RETENTION_MS);
+        if (maintainOrders(d, ORIGINS.api, this.now, RETENTION_MS).pruned > 0) this.maintained = true;
         return;
       }
       case 'net':
@@ -563,6 +566,20 @@ class Run {
       if (conf > inc - (decAll - conf)) this.fail(`oversell: ${conf} units of ${m} confirmed, counter allowed ${inc - (decAll - conf)}`);
     }
     if (totalS !== this.ledger) this.fail(`model ledger: S=${totalS}, increments − decrements − reserved = ${this.ledger}`);
+    // Order states: the lattice over every transition any replica recorded; picked_up wins and a
+    // disagreement between terminal states is reported (until pruning forgets the losing entries).
+    for (const o of this.orders) {
+      if (o.states.size === 0) continue;
+      const terminal = (['picked_up', 'cancelled', 'expired'] as const).filter((x) => o.states.has(x));
+      const expected = terminal[0] ?? 'reserved';
+      const f = foldOrder(d, oid(o.id));
+      if (f === undefined) {
+        if (expected === 'reserved' || !this.maintained) this.fail(`model: order ${o.id} vanished while ${expected}`);
+        continue;
+      }
+      if (f.state !== expected) this.fail(`model: order ${o.id} folds to ${f.state}, transitions recorded: ${[...o.states].join(',')}`);
+      if (!this.maintained && f.conflict !== terminal.length > 1) this.fail(`model: order ${o.id} conflict=${f.conflict}, terminal states recorded: ${terminal.join(',')}`);
+    }
   }
 
   /** The final snapshot: the fridge reports what it holds and both gateways hear it. */
