@@ -98,6 +98,6 @@ export function loadConfig<S extends z.ZodType>(schema: S, sources: ConfigSource
   }
   const r = schema.safeParse(merged);
   if (!r.success) for (const i of r.error.issues) problems.push(`${i.path.join('.') || '(root)'}: ${i.message}`);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(r.data);
+  if (problems.length > 0 || !r.success) throw new ConfigError(problems);
+  return deepFreeze(r.data as z.infer<S>);
 }
