@@ -14,7 +14,6 @@ import {
   ORIGINS,
   answerRecalls,
   declareTaker,
-  expireHolds,
   fridgeCells,
   foldOrder,
   fridgeView,
@@ -685,6 +684,3 @@ export function runHistory(h: History, opts: { forgeries?: boolean } = {}): Hist
 
 /** Milliseconds spent per phase over all histories of this process (for tuning). */
 export const PHASES = { setup: 0, steps: 0, checks: 0, quiesce: 0, quiescent: 0, forgeries: 0 };
-
-/** Expiry is driven by the reconciler; centrals may also expire holds on their own view. */
-export { expireHolds };

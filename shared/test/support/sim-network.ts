@@ -17,7 +17,7 @@
  */
 import * as Y from 'yjs';
 import * as A from '@automerge/automerge';
-import { validateUpdate, type ReplicaId, type VenueDoc, type MealId, type FridgeId } from '@fridgesync/shared';
+import { encodeOwnDiff, validateUpdate, type ReplicaId, type VenueDoc, type MealId, type FridgeId } from '@fridgesync/shared';
 import { newDoc } from './fixtures.ts';
 
 export type NodeName = 'c1' | 'c2' | 'g1' | 'g2';
@@ -268,10 +268,7 @@ export class SimNetwork {
       update = Y.encodeStateAsUpdate(from.doc.ydoc, Y.encodeStateVector(to.doc.ydoc));
       if (to.am !== undefined && from.am !== undefined) am = A.getAllChanges(from.am); // duplicates are ignored
     } else {
-      const sv = Y.decodeStateVector(Y.encodeStateVector(to.doc.ydoc));
-      const own = this.registered.get(from.replica) ?? new Set<number>();
-      for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(from.doc.ydoc))) if (!own.has(client)) sv.set(client, clock);
-      update = Y.encodeStateAsUpdate(from.doc.ydoc, Y.encodeStateVector(sv));
+      update = encodeOwnDiff(from.doc.ydoc, Y.encodeStateVector(to.doc.ydoc), this.registered.get(from.replica) ?? new Set<number>());
       if (to.am !== undefined && from.am !== undefined) {
         const actor = A.getActorId(from.am);
         am = A.getAllChanges(from.am).filter((c) => A.decodeChange(c).actor === actor);
