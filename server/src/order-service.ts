@@ -67,34 +67,36 @@ export class OrderService {
   async create(body: CreateOrderBody): Promise<CreateResult> {
     const vm = this.model.get(body.venueId);
     if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
-    return this.fridgeQueue.run(`${body.venueId}/${body.fridgeId}`, async () => {
+    // The fridge's turn covers only the synchronous reservation; the durable wait happens outside
+    // it, so concurrent orders share one group-committed synced write instead of queueing on it.
+    const { host, outcome } = await this.fridgeQueue.run(`${body.venueId}/${body.fridgeId}`, async () => {
       // Acquired inside the fridge's turn, so an idle unload in between cannot hand us a closed host.
       const host = await this.registry.acquire(body.venueId);
       const cfg = this.model.get(body.venueId)?.fridges.get(body.fridgeId)?.view.config;
       if (cfg === undefined || cfg.venueId !== body.venueId) throw new FridgesyncError('UNKNOWN_FRIDGE');
       for (const l of body.items) if (!vm.meals.has(l.mealId)) throw new FridgesyncError('UNKNOWN_MEAL', `no such meal: ${l.mealId}`);
       const now = this.now();
-      const r = reserve(host.doc, API, {
+      const outcome = reserve(host.doc, API, {
         orderId: body.orderId,
         fridgeId: body.fridgeId,
         lines: body.items,
         holdUntil: now + (body.holdSeconds ?? DEFAULT_HOLD_SECONDS) * 1000,
         now,
       });
-      if (!r.ok && r.code === 'SOLD_OUT') {
-        this.askForRights(host, body, r.lacking);
-        await host.whenDurable();
-        this.metrics.orders.inc({ result: 'sold_out' });
-        throw new FridgesyncError('SOLD_OUT', `not enough stock here for ${r.lacking.map((l) => `${l.mealId} (asked ${l.requested}, ${l.available} available)`).join(', ')}`);
-      }
-      if (!r.ok) {
-        this.metrics.orders.inc({ result: 'conflict' });
-        throw new FridgesyncError('ORDER_CONFLICT');
-      }
-      await host.whenDurable();
-      this.metrics.orders.inc({ result: r.status });
-      return { status: r.status === 'created' ? 201 : 200, order: orderResponse(body.venueId, r.order) };
+      if (!outcome.ok && outcome.code === 'SOLD_OUT') this.askForRights(host, body, outcome.lacking);
+      return { host, outcome };
     });
+    await host.whenDurable();
+    if (!outcome.ok && outcome.code === 'SOLD_OUT') {
+      this.metrics.orders.inc({ result: 'sold_out' });
+      throw new FridgesyncError('SOLD_OUT', `not enough stock here for ${outcome.lacking.map((l) => `${l.mealId} (asked ${l.requested}, ${l.available} available)`).join(', ')}`);
+    }
+    if (!outcome.ok) {
+      this.metrics.orders.inc({ result: 'conflict' });
+      throw new FridgesyncError('ORDER_CONFLICT');
+    }
+    this.metrics.orders.inc({ result: outcome.status });
+    return { status: outcome.status === 'created' ? 201 : 200, order: orderResponse(body.venueId, outcome.order) };
   }
 
   /** Writes one rights request per lacking meal that has none open (the reconciler answers it). */
@@ -129,13 +131,13 @@ export class OrderService {
   /** Cancels (customer) or confirms pickup (staff). Settled orders answer ORDER_SETTLED. */
   async transition(orderId: OrderId, state: 'cancelled' | 'picked_up'): Promise<OrderResponse> {
     const located = await this.locate(orderId);
-    return this.fridgeQueue.run(`${located.host.venueId}/${located.order.fridge}`, async () => {
+    const { host, r } = await this.fridgeQueue.run(`${located.host.venueId}/${located.order.fridge}`, async () => {
       const { host } = await this.find(located.host.venueId, orderId);
-      const r = settle(host.doc, API, orderId, state, this.now());
-      if (!r.ok) throw new FridgesyncError(r.code);
-      await host.whenDurable();
-      this.metrics.orders.inc({ result: state });
-      return orderResponse(host.venueId, r.order);
+      return { host, r: settle(host.doc, API, orderId, state, this.now()) };
     });
+    await host.whenDurable();
+    if (!r.ok) throw new FridgesyncError(r.code);
+    this.metrics.orders.inc({ result: state });
+    return orderResponse(host.venueId, r.order);
   }
 }
