@@ -87,9 +87,10 @@ function startFeed() {
   ui.feed = connectEvents('/v1/events', {
     token: () => getToken() ?? '',
     onOpen() {
-      const wasDown = ui.everLive && !ui.live;
+      // Reload after an outage, and when the first load failed (central was still starting).
+      const reload = (ui.everLive && !ui.live) || state.lastDataAt === undefined;
       ui.everLive = true;
-      if (!wasDown) return setLive(true);
+      if (!reload) return setLive(true);
       // Anything missed while down is reloaded (the feed also says `refetch` when it cannot
       // resume). The banner clears once the feed is back even if that reload fails: the periodic
       // refresh retries it.

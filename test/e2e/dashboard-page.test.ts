@@ -135,6 +135,14 @@ describe.skipIf(exe === undefined)('dashboard page (fake central, chromium)', ()
     });
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, 'page-tablet');
+    await page.goto(`${central.url}/dashboard/#/venue/berlin-hq`);
+    await page.locator('#venue [data-rights="fr-b2/bowl-teriyaki"]').waitFor();
+    const venueOverflow = await page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    });
+    expect(venueOverflow).toBeLessThanOrEqual(0);
+    await screenshot(page, 'page-tablet-venue');
     const unexpected = errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource|ERR_EMPTY_RESPONSE|401/.test(e));
     expect(unexpected).toEqual([]);
   });
