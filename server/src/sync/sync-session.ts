@@ -51,7 +51,7 @@ export class SyncSession implements SyncPeer {
   private closed = false;
   /** Set after an accepted hello; fridgesync app messages are sent only then. */
   private helloed = false;
-  private joiningUsed = false;
+  private upgraded = false;
   private replica: ReplicaId | undefined;
   private clients = new Set<number>();
   private preAuthTimer: NodeJS.Timeout | undefined;
@@ -162,16 +162,23 @@ export class SyncSession implements SyncPeer {
 
   private hello(host: VenueHost, hello: Hello): void {
     const p = this.principal;
+    // A connection says hello once, and may upgrade once: from joining (read-only) to its new
+    // replica, or from a stale epoch to a later one of the same gateway (docs/sync-protocol.md §2).
+    if (this.helloed) {
+      if (this.upgraded) return this.close('UPDATE_REJECTED', 'only one hello upgrade per connection');
+      this.upgraded = true;
+    }
     if (hello.replica === undefined) {
-      // Read-only hello: a joining gateway (once), or a dashboard that wants acks.
-      if (this.replica !== undefined || (p.role === 'gateway' && (hello.joining !== true || this.joiningUsed))) return this.close('UPDATE_REJECTED', 'unexpected hello');
-      this.joiningUsed = true;
+      if (this.helloed || (p.role === 'gateway' && hello.joining !== true)) return this.close('UPDATE_REJECTED', 'unexpected hello');
       return this.welcome(host);
     }
     if (p.role !== 'gateway') return this.close('UPDATE_REJECTED', `${p.role} tokens are read-only`);
-    if (this.replica !== undefined) return this.close('UPDATE_REJECTED', 'the replica of a connection cannot change');
     const parts = replicaParts(hello.replica);
     if (parts.kind !== 'gateway' || parts.gatewayId !== p.gatewayId) return this.close('UPDATE_REJECTED', `replica ${hello.replica} is not gateway ${p.gatewayId}`);
+    if (this.replica !== undefined) {
+      const prev = replicaParts(this.replica);
+      if (prev.kind !== 'gateway' || parts.epoch <= prev.epoch) return this.close('UPDATE_REJECTED', 'a connection may only move to a later epoch');
+    }
     if (isRetired(host.doc, hello.replica)) return this.close('REPLICA_RETIRED', `${hello.replica} is retired`);
     const other = host.replicaPeers.get(hello.replica);
     if (other !== undefined && other !== this.id) return this.close('DUPLICATE_REPLICA', `${hello.replica} is already connected`);
@@ -179,6 +186,7 @@ export class SyncSession implements SyncPeer {
       const owner = host.doc.ownerOfClient(c);
       if (owner !== undefined && owner !== hello.replica) return this.close('UPDATE_REJECTED', `client ${c} belongs to ${owner}`);
     }
+    if (this.replica !== undefined && host.replicaPeers.get(this.replica) === this.id) host.replicaPeers.delete(this.replica);
     this.replica = hello.replica;
     this.clients = new Set(hello.clientIds);
     host.replicaPeers.set(hello.replica, this.id);

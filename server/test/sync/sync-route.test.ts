@@ -110,6 +110,24 @@ describe('gateway session', () => {
     expect(observedSnapshot(t.central.registry.peek('v1' as VenueId)!.doc, f1)?.i).toEqual({ m1: 2 });
   });
 
+  it('allows one upgrade from a stale epoch to a later one, never back, never twice', async () => {
+    t = await startCentral({ listen: true });
+    const c = await gateway().ready();
+    const g2 = gatewayReplicaId('g1' as GatewayId, 2);
+    c.hello(g2, false);
+    c.doc.replica = g2;
+    c.doc.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, f1, { boot: 1, seq: 1, ts: new Date().toISOString(), items: { m1: 1 } as never }));
+    await c.durable();
+    expect(t.central.registry.peek('v1' as VenueId)!.replicaPeers.has(g2)).toBe(true);
+    expect(t.central.registry.peek('v1' as VenueId)!.replicaPeers.has(g1)).toBe(false);
+    c.hello(gatewayReplicaId('g1' as GatewayId, 3), false);
+    expect(await c.closed).toBe(4403);
+    const back = gateway({ replica: g2 });
+    await back.ready();
+    back.hello(g1, false);
+    expect(await back.closed).toBe(4403);
+  });
+
   it('refuses a second live connection for the same replica with 4409', async () => {
     t = await startCentral({ listen: true });
     await gateway().ready();
