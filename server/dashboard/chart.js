@@ -13,8 +13,8 @@ function s(tag, attrs = {}, text) {
   return el;
 }
 
-/** A stable color for a series name. */
-export function colorOf(name, index) {
+/** The color of the `index`-th series (series are sorted by meal id, so colors are stable). */
+export function colorOf(index) {
   return PALETTE[index % PALETTE.length];
 }
 
@@ -57,7 +57,7 @@ export function drawStepChart(svg, series, { from, to, timeZone, title }) {
       prev = v;
     }
     d += `H${x(to).toFixed(1)}`;
-    svg.append(s('path', { d, fill: 'none', stroke: colorOf(se.name, i), 'stroke-width': 2, 'data-series': se.name }, undefined));
+    svg.append(s('path', { d, fill: 'none', stroke: colorOf(i), 'stroke-width': 2, 'data-series': se.name }, undefined));
   });
 }
 

@@ -2,7 +2,7 @@
 // each replica, open orders, recent events, and the fridge cards.
 
 import { h, setText, setAttr, setClass, keyed } from './dom.js';
-import { clock, ago } from './format.js';
+import { clock } from './format.js';
 import { drawStepChart, colorOf } from './chart.js';
 import { createFridgeCard, updateFridgeCard } from './fridge-card.js';
 import { createGateway, updateGatewayHeader, deliverySummary } from './fleet-view.js';
@@ -109,7 +109,7 @@ export function updateVenueView(root, venue, { params, history, events }) {
     (se) => se.name,
     () => h('li', {}, h('span', { class: 'swatch' }), h('span', { 'data-k': 'n' })),
     (li, se) => {
-      li.querySelector('.swatch').style.background = colorOf(se.name, se.i);
+      li.querySelector('.swatch').style.background = colorOf(se.i);
       const last = se.points[se.points.length - 1];
       setText(li.querySelector('[data-k="n"]'), `${se.name}: ${last ? last[1] : '—'}`);
     },
@@ -173,4 +173,3 @@ export function updateVenueView(root, venue, { params, history, events }) {
   );
 }
 
-export { ago };
