@@ -98,6 +98,12 @@ export function deliverySummary(el, deliveries) {
 }
 
 function updateVenue(el, { venue, fridges }) {
+  // Venue objects are replaced whenever their data changes, so an unchanged object with the same
+  // visible fridges needs no DOM work: a large fleet re-renders only what moved.
+  const sig = fridges.map((f) => f.fridgeId).join(',');
+  if (el._venue === venue && el._sig === sig) return;
+  el._venue = venue;
+  el._sig = sig;
   const link = el.querySelector('[data-k="link"]');
   setText(link, venue.name);
   setText(el.querySelector('[data-k="tz"]'), venue.timezone ?? '');

@@ -87,6 +87,10 @@ function updateMealRow(tr, c) {
 
 /** Updates a card in place from a normalised fridge and its venue's time zone. */
 export function updateFridgeCard(el, f, tz) {
+  // Same object, same zone: nothing changed (fridge objects are replaced on every change).
+  if (el._fridge === f && el._tz === tz) return;
+  el._fridge = f;
+  el._tz = tz;
   setText(q(el, 'name'), f.name && f.name !== f.fridgeId ? `${f.name} (${f.fridgeId})` : f.fridgeId);
   const dot = q(el, 'dot');
   setClass(dot, 'on', f.online);
