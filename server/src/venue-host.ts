@@ -6,7 +6,7 @@
  */
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
-import { FridgesyncError, encodeUpdate, isOrigin, type ReplicaId, type TxOrigin, type VenueDoc, type VenueId } from '@fridgesync/shared';
+import { FridgesyncError, encodeUpdate, isOrigin, type CloseCodeName, type ReplicaId, type TxOrigin, type VenueDoc, type VenueId } from '@fridgesync/shared';
 import type { DocStorage } from './storage/storage-port.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -18,6 +18,8 @@ export interface SyncPeer {
   send(message: Uint8Array): void;
   /** Called once an update this peer sent is durable, with the state vector after it. */
   durable(stateVector: Uint8Array): void;
+  /** Closes the connection with a named close code. */
+  close(name: CloseCodeName, reason: string): void;
 }
 
 /** Explicit lifecycle state of a host (the registry also knows `loading` and `failed`). */

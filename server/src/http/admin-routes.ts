@@ -14,6 +14,9 @@ import {
   GatewayRecordSchema,
   MealIdSchema,
   MealRecordSchema,
+  ReplicaIdSchema,
+  hasRetirement,
+  retire,
   VenueIdSchema,
   VenueRecordSchema,
   type VenueId,
@@ -21,7 +24,7 @@ import {
 import { requireRole, type Authenticator } from '../auth.ts';
 import type { DocRegistry } from '../doc-registry.ts';
 import type { ReadModel } from '../read-model.ts';
-import type { CentralWriter, ConfigWrite } from '../central-writer.ts';
+import { API, type CentralWriter, type ConfigWrite } from '../central-writer.ts';
 import type { RateLimitConfig } from './rate-limit.ts';
 
 /** What the admin routes need. */
@@ -99,6 +102,28 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
       const record = { ...req.body, venueId: req.params.venueId };
       await write(req.params.venueId, [{ section: 'gateway', id: req.params.gatewayId, record }]);
       return { gatewayId: req.params.gatewayId, ...record };
+    },
+  );
+  r.post(
+    '/v1/admin/venues/:venueId/replicas/:replicaId/retire',
+    {
+      ...opts,
+      schema: {
+        tags: ['admin'],
+        summary: 'Declare a gateway replica dead: retire it (its rights flow back to the reconciler) and close its connection',
+        params: z.object({ venueId: VenueIdSchema, replicaId: ReplicaIdSchema }),
+      },
+    },
+    async (req) => {
+      venueOf(req.params.venueId);
+      const replica = req.params.replicaId;
+      if (!replica.startsWith('gw:')) throw new FridgesyncError('FORBIDDEN', 'only gateway replicas are retired here');
+      const host = await d.registry.acquire(req.params.venueId);
+      if (!hasRetirement(host.doc, replica)) host.doc.transact(API, (w) => retire(w, replica, Date.now()));
+      const peer = host.replicaPeers.get(replica);
+      if (peer !== undefined) host.peers.get(peer)?.close('REPLICA_RETIRED', `${replica} was retired by an operator`);
+      await host.whenDurable();
+      return { retired: replica, venueId: req.params.venueId };
     },
   );
   r.put(

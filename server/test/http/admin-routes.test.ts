@@ -1,7 +1,7 @@
 /** Admin registry API: changes land in central-owned config entries and reach gateways. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configRecord, type VenueId } from '@fridgesync/shared';
-import { bearer, startCentral, TOKENS, type TestCentral } from '../helpers/central.ts';
+import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
 
 let t: TestCentral;
 beforeEach(async () => {
@@ -43,6 +43,18 @@ describe('admin registry', () => {
     const r = await put('/v1/admin/meals/m3', { name: 'Soup', priceCents: 450, allergens: ['celery'] });
     expect(r.json()).toMatchObject({ mealId: 'm3', venues: 2 });
     for (const v of ['v1', 'v2']) expect(configRecord(t.central.registry.peek(v as VenueId)!.doc, 'meal', 'm3')?.priceCents).toBe(450);
+  });
+
+  it('retires a gateway replica: its rights flow to the reconciler', async () => {
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 10 });
+    // The gateway restarts from a restored store under epoch 2 (a snapshot, nothing to correct).
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 10 }, { epoch: 2, seq: 2 });
+    const rights = async () => (await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json().fridges[0].cells[0].rights;
+    expect(await rights()).toEqual({ 'central:c1': 8, 'gw:g1:1': 2 });
+    const r = await t.central.app.inject({ method: 'POST', url: '/v1/admin/venues/v1/replicas/gw:g1:1/retire', headers: bearer(TOKENS.admin) });
+    expect(r.statusCode).toBe(200);
+    expect(await rights()).toEqual({ 'central:c1': 8, 'gw:g1:2': 2 });
+    expect((await t.central.app.inject({ method: 'POST', url: '/v1/admin/venues/v1/replicas/central:c1/retire', headers: bearer(TOKENS.admin) })).json().code).toBe('FORBIDDEN');
   });
 
   it('validates bodies and requires the admin role', async () => {

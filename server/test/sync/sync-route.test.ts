@@ -148,6 +148,15 @@ describe('gateway session', () => {
     expect(await gateway().closed).toBe(4410);
   });
 
+  it('an operator retirement closes the live connection with 4410', async () => {
+    t = await startCentral({ listen: true });
+    const c = await gateway().ready();
+    const r = await t.central.app.inject({ method: 'POST', url: `/v1/admin/venues/v1/replicas/${g1}/retire`, headers: bearer(TOKENS.admin) });
+    expect(r.statusCode).toBe(200);
+    expect(await c.closed).toBe(4410);
+    expect(await gateway().closed).toBe(4410);
+  });
+
   it('refuses client ids that already wrote for another replica with 4403', async () => {
     t = await startCentral({ listen: true });
     const a = await gateway().ready();
