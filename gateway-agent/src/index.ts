@@ -8,3 +8,4 @@ export { hashSecret, verifySecret } from './fridge-secrets.ts';
 export { MemoryStore } from './memory-store.ts';
 export { openLevelStore } from './level-store.ts';
 export type { ReplicaStore, StoreMeta } from './replica-store.ts';
+export { runDoctor, formatDoctor, type DoctorCheck } from './doctor.ts';
