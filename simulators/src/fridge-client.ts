@@ -195,6 +195,11 @@ export class FridgeClient {
     return this.send(h.kind, h.payload, this.qos);
   }
 
+  /** True while a snapshot waits for a window slot (a new one would replace it). */
+  get snapshotPending(): boolean {
+    return this.pendingSnapshot !== undefined;
+  }
+
   /**
    * Publishes a full-totals snapshot. If an earlier snapshot is still waiting for a window slot,
    * it is replaced (counted as `snapshotsCoalesced`) and both callers share one send.

@@ -23,3 +23,4 @@ export { RunStats, LatencyHistogram, type LatencySummary } from './stats.ts';
 export { buildReport, formatSummary, type FleetReport } from './report.ts';
 export { startProgress, statusLine, type ProgressOptions } from './progress.ts';
 export { type Fate } from './customers.ts';
+export { runSnapshotLoad, type SnapshotLoadOptions, type SnapshotLoadResult } from './snapshot-load.ts';
