@@ -48,7 +48,7 @@ const RETENTION_MS = 60_000;
 /** Delivered messages replayed at each quiescence check (a sample: replaying all is slow). */
 const REPLAYS = 8;
 
-type Taker = 'c1' | 'c2' | 'g1';
+type Taker = 'c1' | 'c2' | 'g1' | 'g2';
 export type Step =
   | { t: 'delivery'; meal: number; n: number }
   | { t: 'walkin'; meal: number; n: number }
@@ -61,13 +61,13 @@ export type Step =
   | { t: 'tick'; ms: number }
   | { t: 'request'; at: 'c1' | 'c2'; meal: number; want: number }
   | { t: 'reconcile' }
-  | { t: 'answer'; at: 'c1' | 'c2' }
+  | { t: 'answer'; at: 'c1' | 'c2' | 'g2' }
   | { t: 'maintain'; at: NodeName }
   | { t: 'net'; op: 'deliver' | 'dup' | 'drop' | 'sync' | 'flush'; i: number }
   | { t: 'epoch'; self: boolean };
 
 const meal = fc.integer({ min: 0, max: 1 });
-const taker = fc.constantFrom<Taker>('c1', 'c2', 'g1');
+const taker = fc.constantFrom<Taker>('c1', 'c2', 'g1', 'g2');
 const small = fc.nat({ max: 63 });
 
 /** One step; weights favour what moves stock and the network. */
@@ -92,7 +92,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.constantFrom(1_000, 40_000, 200_000) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('request' as const), at: fc.constantFrom('c1' as const, 'c2' as const), meal, want: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 3, arbitrary: fc.constant({ t: 'reconcile' as const }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('answer' as const), at: fc.constantFrom('c1' as const, 'c2' as const) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('answer' as const), at: fc.constantFrom('c1' as const, 'c2' as const, 'g2' as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('maintain' as const), at: fc.constantFrom<NodeName>('c1', 'c2', 'g1', 'g2') }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('net' as const), op: fc.constantFrom('deliver' as const, 'deliver' as const, 'dup' as const, 'drop' as const, 'sync' as const, 'flush' as const), i: small }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('epoch' as const), self: fc.boolean() }) },
@@ -126,8 +126,10 @@ function baseState(): Base {
   configureFridge(c1, F1, 'g1', START - 1000);
   c1.transact(ORIGINS.lifecycle, (w) => declareTaker(w, true, START - 1000));
   c2.transact(ORIGINS.lifecycle, (w) => declareTaker(w, true, START - 1000));
+  // The HA standby also runs a kiosk: it takes orders within rights granted to it.
   const g1 = newDoc(GW1, CLIENT.g1);
   const g2 = newDoc(GW2, CLIENT.g2);
+  g2.transact(ORIGINS.lifecycle, (w) => declareTaker(w, true, START - 1000));
   syncAll(c1, c2, g1, g2);
   // The fridge was stocked and the reconciler granted the takers their shares.
   const items = Object.fromEntries(MEALS.map((m, k) => [m, INITIAL[k]!]));
@@ -334,7 +336,7 @@ class Run {
       lines = [...m].sort(([a], [b]) => (a < b ? -1 : 1));
     }
     const d = this.doc(s.at);
-    const r = reserve(d, s.at === 'g1' ? ORIGINS.kiosk : ORIGINS.api, {
+    const r = reserve(d, s.at.startsWith('g') ? ORIGINS.kiosk : ORIGINS.api, {
       orderId: oid(id),
       fridgeId: F1,
       lines: lines.map(([mealId, qty]) => ({ mealId, qty })),
@@ -443,7 +445,7 @@ class Run {
         this.checked.set(node.name, { state, view });
       }
       // Takers decrement only by reserving: their decrements are exactly their confirmed units.
-      if (node.central) {
+      if (node.name !== 'g1') {
         for (const m of MEALS) {
           const dec = (node.doc.get(node.replica, keys.counter(F1, m)) as [number, number] | undefined)?.[1] ?? 0;
           const conf = this.confirmed.get(`${node.replica}|${m}`) ?? 0;
@@ -491,6 +493,7 @@ class Run {
       this.reconcile();
       answerRecalls(this.doc('c1'), ORIGINS.reconciler);
       answerRecalls(this.doc('c2'), ORIGINS.reconciler);
+      answerRecalls(this.doc('g2'), ORIGINS.reconciler);
       // Nobody wrote anything: everything is delivered and reconciliation is at its fixpoint.
       if (this.net.fingerprint() === before) {
         this.checkStep();
