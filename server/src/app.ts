@@ -10,7 +10,8 @@ import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { centralLogger } from './logger.ts';
 import { FridgesyncError, centralReplicaId, type VenueId } from '@fridgesync/shared';
 import type { CentralConfig } from './config-schema.ts';
 import type { DocStorage } from './storage/storage-port.ts';
@@ -68,7 +69,7 @@ export interface Central {
 
 /** Builds a ready central (storage open, known venues loaded). */
 export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): Promise<Central> {
-  const log = deps.logger ?? pino({ level: config.logLevel, name: 'central' });
+  const log = centralLogger(config.logLevel, deps.logger);
   const metrics = createMetrics();
   const storage = deps.storage ?? (config.storage.engine === 'memory' ? createMemoryStorage() : createLevelStorage({ dir: config.storage.dataDir }));
   await storage.open();
