@@ -71,7 +71,17 @@ export interface Central {
 export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): Promise<Central> {
   const log = centralLogger(config.logLevel, deps.logger);
   const metrics = createMetrics();
-  const storage = deps.storage ?? (config.storage.engine === 'memory' ? createMemoryStorage() : createLevelStorage({ dir: config.storage.dataDir }));
+  const storage =
+    deps.storage ??
+    (config.storage.engine === 'memory'
+      ? createMemoryStorage()
+      : createLevelStorage({
+          dir: config.storage.dataDir,
+          onBatch: (n, seconds) => {
+            metrics.storageBatchUpdates.observe(n);
+            metrics.storageSyncSeconds.observe(seconds);
+          },
+        }));
   await storage.open();
   const replica = centralReplicaId(config.instanceId);
   const auth = new Authenticator(config.tokens);

@@ -31,6 +31,18 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
       registers: r,
     }),
+    storageBatchUpdates: new Histogram({
+      name: 'fridgesync_storage_batch_updates',
+      help: 'Updates carried by one synced write (group commit).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: r,
+    }),
+    storageSyncSeconds: new Histogram({
+      name: 'fridgesync_storage_sync_duration_seconds',
+      help: 'Duration of one synced batch write.',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: r,
+    }),
     storageAppendedBytes: new Counter({ name: 'fridgesync_storage_appended_bytes_total', help: 'Bytes of updates appended durably.', registers: r }),
     storageCompactions: new Counter({ name: 'fridgesync_storage_compactions_total', help: 'Venue logs merged into one update.', registers: r }),
     docsLoaded: new Gauge({ name: 'fridgesync_documents_loaded', help: 'Venue documents in memory.', registers: r }),

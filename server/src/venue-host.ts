@@ -132,9 +132,13 @@ export class VenueHost {
     this.durableTail = done;
   }
 
-  /** Merges the stored log into one update once it is long and no append is in flight. */
+  /**
+   * Merges the stored log into one update once it is long. Appends still in flight may already be
+   * inside the merged state; that only stores them twice (applying an update again is a no-op), and
+   * their own log entries sit after `position`, so they are kept.
+   */
   private maybeCompact(): void {
-    if (this.compacting || this.pending > 0 || this.logLength < this.opts.compactEvery) return;
+    if (this.compacting || this.logLength < this.opts.compactEvery) return;
     this.compacting = true;
     const merged = Y.encodeStateAsUpdate(this.doc.ydoc);
     const position = this.position;

@@ -25,6 +25,8 @@ interface Pending {
 export interface LevelStorageOptions {
   /** Directory of the database. */
   dir: string;
+  /** Called after each synced batch with the number of updates it carried (group-commit metric). */
+  onBatch?: (updates: number, seconds: number) => void;
 }
 
 /** Creates a LevelDB-backed store. */
@@ -48,6 +50,7 @@ export function createLevelStorage(opts: LevelStorageOptions): DocStorage {
     writing = true;
     const batch = queue;
     queue = [];
+    const started = performance.now();
     const unknown = [...new Set(batch.map((p) => p.venue))].filter((v) => !next.has(v));
     Promise.all(unknown.map(learnPosition))
       .then(() => {
@@ -64,6 +67,7 @@ export function createLevelStorage(opts: LevelStorageOptions): DocStorage {
       .then(
         (positions) => {
           writing = false;
+          opts.onBatch?.(batch.length, (performance.now() - started) / 1000);
           batch.forEach((p, i) => p.resolve(positions[i]!));
           flush();
         },
