@@ -27,6 +27,25 @@ const ui = {
   /** Venue ids currently rendered (for the periodic refresh). */
   visible: [],
 };
+
+/**
+ * Venues whose card intersects the viewport: the periodic refresh reads only these, so an open
+ * dashboard costs central a few requests per period however large the fleet.
+ */
+const onScreen = new Set();
+const screenObserver = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    const id = e.target.getAttribute('data-venue');
+    if (e.isIntersecting) onScreen.add(id);
+    else onScreen.delete(id);
+  }
+});
+const observed = new WeakSet();
+
+/** The venues the periodic refresh reads: on screen in the fleet, or the one venue shown. */
+function venuesToRefresh() {
+  return ui.venueViewFor !== undefined ? [ui.venueViewFor] : ui.visible.filter((id) => onScreen.has(id));
+}
 const store = createStore({ onChange: scheduleRender, onError: onLoadError });
 const state = store.state;
 const alerts = createAlerts({ live: $('live'), list: $('alerts-list'), badge: $('alert-count') });
@@ -153,7 +172,6 @@ function render() {
       ui.venueViewFor = route.venueId;
     }
     crumbs.replaceChildren(h('a', { href: '#/' }, 'Fleet'), ' › ', h('a', { href: routeHash('fleet', undefined, { city: v?.city }) }, v?.city ?? '…'), ' › ', h('span', { 'aria-current': 'page' }, v?.name ?? route.venueId));
-    ui.visible = [route.venueId];
     if (v && v.fridges) {
       updateVenueView(root, v, {
         params: Object.fromEntries(route.params),
@@ -171,6 +189,11 @@ function render() {
     const filters = { q: route.params.get('q') ?? '', city: route.params.get('city') ?? '', problems: route.params.get('problems') === '1' };
     const cities = renderFleet($('cities'), venuesInOrder(), filters);
     ui.visible = cities.flatMap((c) => c.venues.map((x) => x.venue.venueId));
+    for (const el of $('cities').querySelectorAll('.venue')) {
+      if (observed.has(el)) continue;
+      observed.add(el);
+      screenObserver.observe(el);
+    }
     $('fleet-empty').hidden = cities.length > 0 || state.venues.size === 0;
     let fridges = 0;
     let online = 0;
@@ -280,7 +303,7 @@ function main() {
   setInterval(() => {
     // Only what is on screen: a fleet of thousands of venues must not cost thousands of requests
     // every few seconds per open dashboard.
-    if (ui.live && !document.hidden) store.refreshVenues(ui.visible).catch(onLoadError);
+    if (ui.live && !document.hidden) store.refreshVenues(venuesToRefresh()).catch(onLoadError);
   }, PERIODIC_REFRESH_MS);
   takeTokenFromUrl();
   if (getToken()) start();

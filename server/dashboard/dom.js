@@ -62,10 +62,12 @@ export function keyed(parent, items, key, create, update) {
   for (const [k, el] of existing) if (!seen.has(k)) el.remove();
 }
 
-/** Flashes an element briefly after its value changed (CSS animation, no layout change). */
+/**
+ * Flashes an element briefly after its value changed. The Web Animations API restarts the effect
+ * without forcing a synchronous layout (the offsetWidth trick costs a full relayout per changed
+ * cell on a page with thousands of rows).
+ */
 export function flash(el) {
-  el.classList.remove('changed');
-  // Reading offsetWidth restarts the animation.
-  void el.offsetWidth;
-  el.classList.add('changed');
+  if (typeof el.animate !== 'function') return;
+  el.animate([{ backgroundColor: '#bfdbfe' }, { backgroundColor: 'transparent' }], { duration: 1200, easing: 'ease-out' });
 }

@@ -29,6 +29,8 @@ export function createStore({ onChange, onError }) {
     version: undefined,
   };
   const inflight = new Map();
+  /** venueId → the last answer as JSON, to recognise unchanged refetches. */
+  const lastRaw = new Map();
   const venueTimers = new Map();
   let reloadTimer;
 
@@ -62,15 +64,23 @@ export function createStore({ onChange, onError }) {
       try {
         do {
           entry.again = false;
-          const v = normaliseVenue(await getJson(`/v1/venues/${encodeURIComponent(venueId)}`));
+          const body = await getJson(`/v1/venues/${encodeURIComponent(venueId)}`);
+          const v = normaliseVenue(body);
+          let deliveries;
           // Central's venue detail may list only delivery ids; the kitchen route has the details.
           if (v.deliveries.some((d) => d.idOnly)) {
             try {
-              v.deliveries = normaliseDeliveries(await getJson(`/v1/kitchen/deliveries?venueId=${encodeURIComponent(venueId)}`));
+              deliveries = await getJson(`/v1/kitchen/deliveries?venueId=${encodeURIComponent(venueId)}`);
+              v.deliveries = normaliseDeliveries(deliveries);
             } catch (err) {
               if (err instanceof ApiError && (err.status === 401 || err.status === 403 || err.status === 0)) throw err;
             }
           }
+          // An answer identical to the last one changes nothing on screen: skip the DOM work.
+          const raw = JSON.stringify([body, deliveries]);
+          state.lastDataAt = Date.now();
+          if (raw === lastRaw.get(venueId) && state.venues.get(venueId)?.fridges?.length === v.fridges.length) continue;
+          lastRaw.set(venueId, raw);
           applyVenue(v);
         } while (entry.again);
       } finally {
@@ -150,6 +160,7 @@ export function createStore({ onChange, onError }) {
     if (typeof data.openOrders === 'number') next.openOrders = data.openOrders;
     const fridges = [...v.fridges];
     fridges[i] = next;
+    lastRaw.delete(venueId);
     applyVenue({ ...v, fridges });
     return true;
   }
