@@ -160,4 +160,23 @@ describe('createFleet end to end', () => {
     await until(() => sub.messages.some((m) => m.topic === 'fridges/v1-f2/pickup'), 3_000, 'pickup event');
     expect(fleet.stats.lastErrors).toEqual([]);
   });
+
+  it('draws the same customer stream from the same seed, whatever the system answers', async () => {
+    const { spec, broker } = await world();
+    const stream = async (seed: string, honest: boolean) => {
+      const central = await fakeCentral(honest, 2);
+      const fleet = createFleet({ fleet: spec, ...load, seed, customersPerMinute: 3_000, central: { url: central.url }, brokerUrls: { v1: broker.url }, convergeTimeoutMs: 0 });
+      steps.push(() => fleet.stop());
+      await fleet.run(600);
+      return central.requests.filter((r) => r.url === '/v1/orders').map((r) => JSON.stringify(r.body));
+    };
+    // Sold-out answers (honest) vs confirmations (dishonest) change nothing in what customers ask for.
+    const a = await stream('same', true);
+    const b = await stream('same', false);
+    const c = await stream('other', true);
+    const n = Math.min(a.length, b.length, 12);
+    expect(n).toBeGreaterThanOrEqual(8);
+    expect(b.slice(0, n)).toEqual(a.slice(0, n));
+    expect(c.slice(0, n)).not.toEqual(a.slice(0, n));
+  });
 });
