@@ -69,6 +69,7 @@ describe('replica lifecycle', () => {
     c.retire('gw:gw1:1');
     await eventually(() => expect(a.replica.replica).toBe('gw:gw1:2'));
     expect(a.replica.state).toBe('active');
-    expect(c.rejected, c.rejected.join('\n')).toEqual([]);
+    // Writes of the old epoch racing with its retirement may be refused as RETIRED; nothing else.
+    expect(c.rejected.filter((r) => !r.startsWith('RETIRED')), c.rejected.join('\n')).toEqual([]);
   });
 });
