@@ -83,12 +83,17 @@ export class OrderBook {
   }
 
   /**
-   * Net confirmed units of `meal` in `fridge`: confirmed orders still open plus those picked up.
-   * Each counts a distinct physical unit, so it can never exceed what the fridge ever held.
+   * Net confirmed units of `meal` in `fridge`: confirmed orders still open, plus the units picked
+   * up. Each counts a distinct physical unit, so it can never exceed what the fridge ever held. A
+   * pickup that found fewer units than ordered counts what it took: the rest went to a walk-in
+   * (a shortage), and that walk-in is already counted in what left the fridge.
    */
   netConfirmed(fridgeId: string, meal: string): number {
     let n = 0;
-    for (const o of this.forFridge(fridgeId)) if (o.state === 'confirmed' || o.state === 'picked-up') n += o.lines[meal] ?? 0;
+    for (const o of this.forFridge(fridgeId)) {
+      if (o.state === 'confirmed') n += o.lines[meal] ?? 0;
+      else if (o.state === 'picked-up') n += (o.taken ?? o.lines)[meal] ?? 0;
+    }
     return n;
   }
 

@@ -4,8 +4,8 @@
  *
  *   netConfirmed ≤ everHeld − settledFreeWalkIns
  *
- * - `netConfirmed`: units of confirmed orders still open or picked up (cancelled and expired
- *   orders gave their units back). Each is a distinct physical unit.
+ * - `netConfirmed`: units of confirmed orders still open, plus units actually taken at pickups
+ *   (cancelled and expired orders gave their units back). Each is a distinct physical unit.
  * - `everHeld`: units that were ever put in the fridge (initial stock + deliveries).
  * - `settledFreeWalkIns`: units walk-ins took that no customer could have held (the fridge had
  *   more than the units possibly reserved), and that the system has had time to learn about: at

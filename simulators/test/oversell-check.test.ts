@@ -62,4 +62,23 @@ describe('OversellCheck', () => {
     expect(check.bound('v1', 'f1', 'm1', T0 + 60_500).settledWalkIns).toBe(0);
     expect(check.bound('v1', 'f1', 'm1', T0 + 61_001).settledWalkIns).toBe(1);
   });
+
+  it('does not blame the system when a walk-in during a link cut ate a unit central sold meanwhile', () => {
+    const { book, check, confirm } = setup(1_000);
+    // 3 inside. The link is cut; a walk-in takes a free unit; central, cut off, sells 3.
+    const end = check.venueFault('v1', T0);
+    check.walkIn('f1', 'm1', 1, 3, T0 + 10);
+    const a = confirm(3, T0 + 20);
+    expect(a.violations).toBe(0);
+    end(T0 + 5_000);
+    // The customer finds only 2 (a shortage) and takes them.
+    a.rec.state = 'picked-up';
+    a.rec.taken = { m1: 2 };
+    // The kitchen brings 3; central, now informed, sells all 3.
+    check.stocked('f1', { m1: 3 });
+    expect(confirm(3, T0 + 60_000).violations).toBe(0);
+    expect(book.netConfirmed('f1', 'm1')).toBe(5);
+    // One more would be one beyond what ever was there.
+    expect(confirm(1, T0 + 60_000).violations).toBe(1);
+  });
 });
