@@ -87,6 +87,7 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
   const auth = new Authenticator(config.tokens);
   const hub = new EventHub({ retainEvents: config.events.retainEvents, retainMs: config.events.retainMs });
   const model = new ReadModel(replica, hub);
+  hub.subscribe((e) => metrics.events.inc({ type: e.type }));
   const writer = new CentralWriter(replica, config, log, metrics);
   const presence = new GatewayPresence();
   const sessions = new Set<SyncSession>();
@@ -110,6 +111,7 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
       deps.onFatal?.(e);
     },
   });
+  metrics.observeHosts(() => registry.hosts());
   registry.onLoad((host) => writer.initHost(host));
   registry.onLoad((host) => model.attach(host));
 

@@ -5,9 +5,16 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What the scrape-time gauges read from each loaded venue document. */
+interface HostStats {
+  pending: number;
+  peers: { size: number };
+}
+
 /** Creates the registry and every metric central exports. */
 export function createMetrics() {
   const registry = new Registry();
+  let hosts: () => HostStats[] = () => [];
   collectDefaultMetrics({ register: registry, prefix: 'fridgesync_process_' });
   const r = [registry];
   return {
@@ -51,6 +58,18 @@ export function createMetrics() {
     holdsExpired: new Counter({ name: 'fridgesync_order_holds_expired_total', help: 'Holds expired by central.', registers: r }),
     sseClients: new Gauge({ name: 'fridgesync_sse_clients', help: 'Open /v1/events streams.', registers: r }),
     events: new Counter({ name: 'fridgesync_events_total', help: 'Change events published by type.', labelNames: ['type'], registers: r }),
+    pendingUpdates: new Gauge({
+      name: 'fridgesync_storage_pending_updates',
+      help: 'Updates handed to storage and not yet durable (not yet acknowledged).',
+      registers: r,
+      collect() {
+        this.set(hosts().reduce((n, h) => n + h.pending, 0));
+      },
+    }),
+    /** Sets the source of the scrape-time gauges (the loaded hosts). */
+    observeHosts(source: () => HostStats[]): void {
+      hosts = source;
+    },
   };
 }
 

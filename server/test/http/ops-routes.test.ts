@@ -21,7 +21,7 @@ describe('health and metrics', () => {
     const r = await t.central.app.inject({ url: '/metrics' });
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toMatch(/text\/plain/);
-    for (const name of ['fridgesync_http_requests_total', 'fridgesync_http_request_duration_seconds', 'fridgesync_storage_append_duration_seconds', 'fridgesync_orders_total', 'fridgesync_documents_loaded']) {
+    for (const name of ['fridgesync_http_requests_total', 'fridgesync_http_request_duration_seconds', 'fridgesync_storage_append_duration_seconds', 'fridgesync_orders_total', 'fridgesync_documents_loaded', 'fridgesync_storage_pending_updates 0', 'fridgesync_events_total{type="fridge"}']) {
       expect(r.body).toContain(name);
     }
     expect(r.body).toContain('route="/v1/venues/:venueId"');
