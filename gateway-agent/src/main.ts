@@ -14,6 +14,7 @@ import { ConfigError, loadConfig } from '@fridgesync/shared';
 import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
 import { AGENT_VERSION, createAgent } from './agent.ts';
 import { hashSecret } from './fridge-secrets.ts';
+import { formatDoctor, runDoctor } from './doctor.ts';
 import { openLevelStore } from './level-store.ts';
 import { StoreCorruptError, StoreLockedError } from './replica-store.ts';
 
@@ -26,6 +27,8 @@ Commands:
   config check    validate the configuration offline; lists every problem, exits 2 on any
   repair          move a damaged local store aside; the next run rebuilds it from central
                   under a new epoch
+  doctor          check the installation (data dir, disk, broker port, central, token, clock);
+                  exits 1 on any FAIL
   hash-secret     read a fridge secret on stdin, print its hash for mqtt.fridges
 
 Options:
@@ -56,7 +59,7 @@ const defaultIo = (): MainIo => ({
 });
 
 interface Args {
-  command: 'run' | 'config-check' | 'repair' | 'hash-secret' | 'help' | 'version';
+  command: 'run' | 'config-check' | 'repair' | 'doctor' | 'hash-secret' | 'help' | 'version';
   config: string | undefined;
 }
 
@@ -79,6 +82,7 @@ function parseArgs(argv: string[], env: MainIo['env']): Args | string {
   if (cmd === '' || cmd === 'run') return { command: 'run', config };
   if (cmd === 'config check') return { command: 'config-check', config };
   if (cmd === 'repair') return { command: 'repair', config };
+  if (cmd === 'doctor') return { command: 'doctor', config };
   if (cmd === 'hash-secret') return { command: 'hash-secret', config };
   return `unknown command "${cmd}"`;
 }
@@ -147,6 +151,11 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     return 0;
   }
   if (args.command === 'repair') return repair(config, io);
+  if (args.command === 'doctor') {
+    const checks = await runDoctor(config);
+    io.out(formatDoctor(checks));
+    return checks.some((c) => c.status === 'FAIL') ? 1 : 0;
+  }
   return run(config, io);
 }
 

@@ -53,6 +53,17 @@ describe('main', () => {
     expect(o.output.join()).toContain('configuration ok');
   });
 
+  it('doctor reports the data directory and fails when central is unreachable', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'gw.yaml');
+    const port = await freePort();
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', storage: { dataDir: join(dir, 'data') }, mqtt: { embedded: { port: 0 } }, central: { url: `ws://127.0.0.1:${port}`, token: 't' } }));
+    const o = io();
+    expect(await main(['doctor', '--config', file], o)).toBe(1);
+    expect(o.output.join('\n')).toMatch(/PASS\s+data directory/);
+    expect(o.output.join('\n')).toMatch(/FAIL/);
+  });
+
   it('answers --help, --version and hash-secret', async () => {
     const o = io();
     expect(await main(['--help'], o)).toBe(0);
