@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { FridgesyncError, configRecord, type VenueId } from '@fridgesync/shared';
 import { createMemoryStorage, type DocStorage } from '@fridgesync/server';
-import { bearer, startCentral, TOKENS, type TestCentral } from './helpers/central.ts';
+import { bearer, keepOpen, startCentral, TOKENS, type TestCentral } from './helpers/central.ts';
 
 /** A storage double whose load or append can be made to fail; counts appends. */
 function failingStorage(inner: DocStorage, mode: { load?: boolean; append?: boolean }) {
@@ -44,9 +44,9 @@ describe('document lifecycle', () => {
     const inner = createMemoryStorage();
     await inner.open();
     // Prior state: venue v1 already holds data (seeded by an earlier run).
-    const first = await startCentral({ deps: { storage: inner } });
+    const first = await startCentral({ deps: { storage: keepOpen(inner) } });
     const before = (await inner.load('v1' as VenueId)).updates.length;
-    await first.central.app.close();
+    await first.close();
     const f = failingStorage(inner, { load: true });
     t = await startCentral({ deps: { storage: f.storage } });
     expect(t.central.registry.peek('v1' as VenueId)).toBeUndefined();

@@ -19,7 +19,7 @@ import {
   type GatewayId,
   type VenueId,
 } from '@fridgesync/shared';
-import { buildApp, CentralConfigSchema, hashToken, type Central, type CentralConfigInput, type CentralDeps } from '@fridgesync/server';
+import { buildApp, CentralConfigSchema, hashToken, type Central, type CentralConfigInput, type CentralDeps, type DocStorage } from '@fridgesync/server';
 
 /** Plaintext tokens of the test config. */
 export const TOKENS = {
@@ -144,4 +144,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, wha
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A view of `storage` whose `close` does nothing, to restart a central on the same (memory) data. */
+export function keepOpen(storage: DocStorage): DocStorage {
+  return { ...storage, close: async () => undefined };
 }

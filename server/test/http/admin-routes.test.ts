@@ -1,7 +1,7 @@
 /** Admin registry API: changes land in central-owned config entries and reach gateways. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configRecord, type VenueId } from '@fridgesync/shared';
-import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
+import { bearer, startCentral, stockViaGateway, testConfig, keepOpen, TOKENS, type TestCentral } from '../helpers/central.ts';
 
 let t: TestCentral;
 beforeEach(async () => {
@@ -66,13 +66,25 @@ describe('admin registry', () => {
 
   it('seed mode "missing" keeps admin edits across a restart', async () => {
     const { createMemoryStorage } = await import('@fridgesync/server');
-    const storage = createMemoryStorage();
+    const storage = keepOpen(createMemoryStorage());
     await storage.open();
     await t.close();
     t = await startCentral({ deps: { storage } });
     await put('/v1/admin/venues/v1/fridges/f1', { reconciler: 'g1', par: { m1: 99 } });
-    await t.central.app.close();
+    await t.close();
     t = await startCentral({ deps: { storage } });
     expect(configRecord(t.central.registry.peek('v1' as VenueId)!.doc, 'fridge', 'f1')?.par).toEqual({ m1: 99 });
+  });
+
+  it('seed mode "overwrite" makes the config file authoritative again at start', async () => {
+    const { createMemoryStorage } = await import('@fridgesync/server');
+    const storage = keepOpen(createMemoryStorage());
+    await storage.open();
+    await t.close();
+    t = await startCentral({ deps: { storage } });
+    await put('/v1/admin/venues/v1/fridges/f1', { reconciler: 'g1', par: { m1: 99 } });
+    await t.close();
+    t = await startCentral({ deps: { storage }, over: { registry: { ...testConfig().registry, seedMode: 'overwrite' } } });
+    expect(configRecord(t.central.registry.peek('v1' as VenueId)!.doc, 'fridge', 'f1')?.par).toEqual({ m1: 8, m2: 5 });
   });
 });
