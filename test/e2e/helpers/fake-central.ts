@@ -249,3 +249,34 @@ export function sampleFleet(): FakeVenue[] {
     },
   ];
 }
+
+/** A generated fleet of `n` venues × 4 fridges × 12 meals, for load on the page. */
+export function largeFleet(n: number): FakeVenue[] {
+  const now = new Date().toISOString();
+  return Array.from({ length: n }, (_, v) => {
+    const gw = `gw${v}`;
+    return {
+      venueId: `v${v}`,
+      name: `Venue ${v}`,
+      city: `City ${v % 20}`,
+      timezone: 'Europe/Berlin',
+      gateways: [{ gatewayId: gw, name: null, connected: true, replica: `gw:${gw}:1`, connectedAt: now, lastMessageAt: now, lastDurableAckAt: now, syncLagMs: 0, pendingDurable: 0 }],
+      fridges: Array.from({ length: 4 }, (_, f) => ({
+        fridgeId: `v${v}-f${f}`,
+        name: null,
+        reconcilerGateway: gw,
+        reconciler: `gw:${gw}:1`,
+        online: true,
+        lastSeenAt: now,
+        temperatureC: 3,
+        temperatureAlarm: false,
+        door: 'closed' as const,
+        lastSnapshotAt: now,
+        openOrders: 0,
+        conflicts: [],
+        cells: Array.from({ length: 12 }, (_, m) => ({ mealId: `meal-${m}`, T: 5, Teff: 5, R: 0, S: 5, drift: 0, shortage: 0, affectedOrders: [], rights: { [`gw:${gw}:1`]: 1, 'central:c1': 4 }, unassignedRights: 0, centralRights: 4 })),
+      })),
+      deliveries: [],
+    };
+  });
+}
