@@ -38,7 +38,7 @@ export function createFridgeCard(f) {
           h('th', { scope: 'col', title: 'Observed total T_eff: the last snapshot minus pickups since; the snapshot T in brackets when they differ' }, 'T'),
           h('th', { scope: 'col', title: 'Reserved by open orders' }, 'R'),
           h('th', { scope: 'col', title: 'Sellable (bounded counter)' }, 'S'),
-          h('th', { scope: 'col', title: 'T_eff − (S + R): still to be corrected by the reconciler' }, 'Drift'),
+          h('th', { scope: 'col', title: 'T_eff − (S + R): still to be corrected by the reconciler; "short n" when reserved meals are physically missing' }, 'Drift'),
         ),
       ),
       h('tbody', {}),
@@ -79,8 +79,10 @@ function updateMealRow(tr, c) {
   setNum(q(tr, 'R'), c.R);
   setNum(q(tr, 'S'), c.S);
   const d = q(tr, 'drift');
-  setNum(d, c.shortage > 0 ? `${c.drift} · short ${c.shortage}` : c.drift > 0 ? `+${c.drift}` : c.drift);
-  setClass(d, 'nonzero', c.drift !== 0);
+  // In a shortage the drift is −shortage by construction (S is 0, R exceeds T_eff): say "short".
+  const short = c.shortage > 0 && c.drift === -c.shortage;
+  setNum(d, short ? `short ${c.shortage}` : c.shortage > 0 ? `${c.drift} · short ${c.shortage}` : c.drift > 0 ? `+${c.drift}` : c.drift);
+  setClass(d, 'nonzero', c.drift !== 0 && !short);
   setClass(tr, 'shortage', c.shortage > 0);
   setAttr(tr, 'title', c.shortage > 0 ? `Shortage of ${c.shortage}: orders ${c.affectedOrders.join(', ')}` : undefined);
 }
