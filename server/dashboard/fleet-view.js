@@ -7,27 +7,30 @@ import { createFridgeCard, updateFridgeCard } from './fridge-card.js';
 
 const byName = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Does a fridge (in its venue) match the search text? */
-function fridgeMatches(v, f, q) {
-  if (!q) return true;
-  const hay = [v.venueId, v.name, v.city, f.fridgeId, f.name, f.gatewayId, ...f.cells.map((c) => c.mealId)].join(' ').toLowerCase();
-  return q
-    .toLowerCase()
-    .split(/\s+/)
-    .filter(Boolean)
-    .every((w) => hay.includes(w));
+/** Lower-cased words of a search text. */
+const words = (q) => q.toLowerCase().split(/\s+/).filter(Boolean);
+
+/** True when every word occurs in one of `fields` (case-insensitive). */
+function matches(fields, ws) {
+  const hay = fields.filter(Boolean).join(' ').toLowerCase();
+  return ws.every((w) => hay.includes(w));
 }
 
-/** Applies the filters: venues (with their visible fridges) grouped by city. */
+/**
+ * Applies the filters: venues (with their visible fridges) grouped by city. A fridge shows when
+ * the search words all occur in its venue, city, ids, gateway or meals and, with "only problems",
+ * when it has one. A venue shows when some fridge does, or when no filter is set (even without
+ * fridges), or with "only problems" when a gateway of it is not syncing.
+ */
 export function filterFleet(venues, { q = '', city = '', problems = false }) {
+  const ws = words(q);
   const cities = new Map();
   for (const v of venues) {
     if (city && v.city !== city) continue;
-    const fridges = (v.fridges ?? []).filter((f) => fridgeMatches(v, f, q) && (!problems || fridgeHasProblem(f)));
-    const venueText = [v.venueId, v.name, v.city].join(' ').toLowerCase();
-    const venueMatch = q !== '' && q.toLowerCase().split(/\s+/).filter(Boolean).every((w) => venueText.includes(w));
-    const gwProblem = (v.gateways ?? []).some((g) => g.connected === false);
-    if (fridges.length === 0 && !(venueMatch && !problems) && !(problems && gwProblem) && !(q === '' && !problems)) continue;
+    const fridges = (v.fridges ?? []).filter((f) => matches([v.venueId, v.name, v.city, f.fridgeId, f.name, f.gatewayId, ...f.cells.map((c) => c.mealId)], ws) && (!problems || fridgeHasProblem(f)));
+    const unfiltered = ws.length === 0 && !problems;
+    const gatewayProblem = problems && matches([v.venueId, v.name, v.city], ws) && (v.gateways ?? []).some((g) => g.connected === false);
+    if (fridges.length === 0 && !unfiltered && !gatewayProblem) continue;
     const list = cities.get(v.city) ?? [];
     list.push({ venue: v, fridges });
     cities.set(v.city, list);
