@@ -137,6 +137,7 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
 
   const knownVenues = new Set<string>(config.registry.venues.map((v) => v.id));
   for (const v of await storage.listVenues()) knownVenues.add(v);
+  for (const v of knownVenues) model.expectVenue(v);
   const limit = writeRateLimit(config.http.writeRateLimitPerMinute);
   const orders = new OrderService(registry, model, metrics);
   const kitchen = new KitchenService(registry, model);

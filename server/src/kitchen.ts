@@ -44,8 +44,7 @@ export class KitchenService {
 
   /** Announces a delivery; idempotent by delivery id (same contents → 200, other contents → 409). */
   async announce(body: DeliveryBody): Promise<{ status: 200 | 201; delivery: ReturnType<typeof deliveryJson> }> {
-    const vm = this.model.get(body.venueId);
-    if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
+    const vm = this.model.require(body.venueId);
     if (vm.fridges.get(body.fridgeId)?.view.config?.venueId !== body.venueId) throw new FridgesyncError('UNKNOWN_FRIDGE');
     for (const m of Object.keys(body.items)) if (!vm.meals.has(m)) throw new FridgesyncError('UNKNOWN_MEAL', `no such meal: ${m}`);
     const host = await this.registry.acquire(body.venueId);

@@ -65,8 +65,7 @@ export class OrderService {
 
   /** Creates (or replays) an order. Throws catalog errors. */
   async create(body: CreateOrderBody): Promise<CreateResult> {
-    const vm = this.model.get(body.venueId);
-    if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
+    const vm = this.model.require(body.venueId);
     // The fridge's turn covers only the synchronous reservation; the durable wait happens outside
     // it, so concurrent orders share one group-committed synced write instead of queueing on it.
     const { host, outcome } = await this.fridgeQueue.run(`${body.venueId}/${body.fridgeId}`, async () => {

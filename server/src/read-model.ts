@@ -6,6 +6,7 @@
  * (nothing changes while a document is unloaded: every write goes through a loaded one).
  */
 import {
+  FridgesyncError,
   configIds,
   configRecord,
   foldOrder,
@@ -70,6 +71,7 @@ export class ReadModel {
   /** Last published state per order, so `order` events fire on transitions only (pruned with the order). */
   private readonly orderState = new Map<string, string>();
   private scheduled = false;
+  private readonly expected = new Set<string>();
 
   constructor(
     private readonly replica: ReplicaId,
@@ -205,6 +207,19 @@ export class ReadModel {
   venuesIn(city?: string): VenueModel[] {
     this.flush();
     return [...this.venues.values()].filter((v) => v.record !== undefined && (city === undefined || v.record.city === city)).sort((a, b) => (a.venueId < b.venueId ? -1 : 1));
+  }
+
+  /** Notes a venue that exists in storage or the seed, so a failed load answers NOT_READY, not 404. */
+  expectVenue(venue: string): void {
+    this.expected.add(venue);
+  }
+
+  /** One venue, or UNKNOWN_VENUE (404), or NOT_READY (503) when its document could not be loaded. */
+  require(venue: string): VenueModel {
+    const vm = this.get(venue);
+    if (vm !== undefined) return vm;
+    if (this.expected.has(venue)) throw new FridgesyncError('NOT_READY', `venue ${venue} is not loaded (its document could not be read)`);
+    throw new FridgesyncError('UNKNOWN_VENUE');
   }
 
   /** One venue, flushed. */

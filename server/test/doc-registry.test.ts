@@ -52,7 +52,9 @@ describe('document lifecycle', () => {
     expect(t.central.registry.peek('v1' as VenueId)).toBeUndefined();
     expect(f.calls.appends).toBe(0);
     const r = await t.central.app.inject({ method: 'POST', url: '/v1/kitchen/deliveries', headers: bearer(TOKENS.kitchen), payload: { deliveryId: 'd1', venueId: 'v1', fridgeId: 'f1', items: { m1: 1 } } });
-    expect(r.statusCode).toBe(404); // the venue is not in the read model: nothing was loaded
+    expect(r.statusCode).toBe(503); // known venue, document not loaded: nothing was written
+    expect(r.json().code).toBe('NOT_READY');
+    expect((await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json().code).toBe('NOT_READY');
     await expect(t.central.registry.acquire('v1' as VenueId)).rejects.toBeInstanceOf(FridgesyncError);
     expect(f.calls.appends).toBe(0);
     expect((await inner.load('v1' as VenueId)).updates.length).toBe(before);

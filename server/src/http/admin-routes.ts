@@ -48,9 +48,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
     await host.whenDurable();
   };
   const venueOf = (id: VenueId) => {
-    const vm = d.model.get(id);
-    if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
-    return vm;
+    return d.model.require(id);
   };
 
   r.put(

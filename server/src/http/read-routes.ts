@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { CitySchema, FridgesyncError, VenueIdSchema } from '@fridgesync/shared';
+import { CitySchema, VenueIdSchema } from '@fridgesync/shared';
 import { requireRole, type Authenticator } from '../auth.ts';
 import type { ReadModel } from '../read-model.ts';
 import type { GatewayPresence } from '../sync/gateway-presence.ts';
@@ -21,8 +21,7 @@ export function registerReadRoutes(app: FastifyInstance, auth: Authenticator, mo
       preHandler: readers,
     },
     async (req) => {
-      const vm = model.get(req.params.venueId);
-      if (vm === undefined) throw new FridgesyncError('UNKNOWN_VENUE');
+      const vm = model.require(req.params.venueId);
       return venueDetailJson(model, vm, presence, registry);
     },
   );
