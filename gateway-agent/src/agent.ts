@@ -111,6 +111,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
     // Fridges connected while the replica could write are dropped when it stops being writable.
     replica.on('state', (s) => {
       if (s !== 'active' && broker instanceof EmbeddedBroker) broker.disconnectAll();
+      if (broker instanceof ExternalBroker) broker.writableChanged(s === 'active');
     });
     const reconciler = new ReconcileLoop({
       replica,

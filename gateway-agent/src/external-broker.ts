@@ -38,6 +38,8 @@ export class ExternalBroker implements FridgeBroker {
   private client: MqttClient | undefined;
   private inFlight = 0;
   private connected = false;
+  /** True while the agent left the broker because the replica could not write. */
+  private left = false;
 
   constructor(private readonly o: ExternalBrokerOptions) {}
 
@@ -93,6 +95,23 @@ export class ExternalBroker implements FridgeBroker {
       await this.o.ingestor.ingest(undefined, topic, packet.payload as Buffer);
     } finally {
       this.inFlight--;
+    }
+  }
+
+  /**
+   * Follows the replica: while it cannot write the agent leaves the broker (its persistent session
+   * keeps the fridges' messages), and comes back when it can.
+   */
+  writableChanged(writable: boolean): void {
+    const client = this.client;
+    if (client === undefined) return;
+    if (!writable && !this.left) {
+      this.left = true;
+      this.o.logger.warn('replica not writable: leaving the broker until it is');
+      void client.endAsync(true).catch(() => undefined);
+    } else if (writable && this.left) {
+      this.left = false;
+      client.reconnect();
     }
   }
 

@@ -103,6 +103,7 @@ export class Ingestor {
       case 'pickup': {
         const pp = p as PickupPayload;
         const out = await r.write(ORIGINS.mqtt, (w) => recordPickup(w, fridge, pp, this.now(), this.o.seqResetGap));
+        this.o.metrics.pickupOrders.inc({ order: out.order });
         if (out.order !== 'settled') {
           // Issue 3: pickups of unknown or already-settled orders are reported, never silently eaten.
           this.o.logger.warn({ fridge, orderId: pp.orderId, order: out.order, pickup: out.pickup }, 'pickup for an order that was not reserved');

@@ -12,6 +12,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     registry,
     /** Fridge messages ingested, by kind and outcome (applied, stale, duplicate, …). */
     ingested: new Counter({ name: 'fridgesync_gateway_ingested_total', help: 'Fridge messages ingested, by kind and outcome', labelNames: ['kind', 'outcome'] as const, registers: [registry] }),
+    /** Pickups by what happened to their order (`unknown-order` and `already-settled` are reported). */
+    pickupOrders: new Counter({ name: 'fridgesync_gateway_pickup_orders_total', help: 'Fridge pickups, by what happened to the order', labelNames: ['order'] as const, registers: [registry] }),
     /** Fridge messages dropped as bad input, by reason. */
     dropped: new Counter({ name: 'fridgesync_gateway_dropped_total', help: 'Bad fridge messages dropped, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     /** Publish received → durable in the local store. */

@@ -93,6 +93,17 @@ describe('embedded broker', () => {
     expect(await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'inventory', outcome: 'stale' })).toBe(2);
   });
 
+  it('reports pickups of unknown orders and ignores duplicate pickups', async () => {
+    const { agent, port } = await agentWithFridges();
+    const f = await connectFridge(port, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 3 }), { qos: 1 });
+    const pickup = JSON.stringify({ boot: 1, seq: 2, ts: new Date().toISOString(), orderId: 'ghost', items: { m1: 1 } });
+    await f.publishAsync('fridges/f1/pickup', pickup, { qos: 1 });
+    await f.publishAsync('fridges/f1/pickup', pickup, { qos: 1 });
+    expect(await counter(agent, 'fridgesync_gateway_pickup_orders_total', { order: 'unknown-order' })).toBe(1);
+    expect(await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'pickup', outcome: 'duplicate' })).toBe(1);
+  });
+
   it('records presence from status and the will, and rate-limits telemetry', async () => {
     const { agent, port } = await agentWithFridges();
     const will = { topic: 'fridges/f1/status', payload: Buffer.from(JSON.stringify({ online: false, ts: new Date(Date.now() + 1000).toISOString() })), qos: 1 as const, retain: true };

@@ -45,6 +45,21 @@ describe('local replica', () => {
     expect(a2.replica.ownClients()).toEqual([a2.replica.doc.ydoc.clientID, first]);
   });
 
+  it('compacts its LevelDB store as it goes and reloads the same state', async () => {
+    const dir = tempDir();
+    const { seedActiveStore } = await import('./helpers/agent.ts');
+    await seedActiveStore(dir);
+    const cfg = testConfig(dir, { fridges: await fridgeHashes(['f1']), storage: { compactEveryUpdates: 10 } });
+    const a1 = await startAgent(cfg, defer);
+    const f = await connectFridge(a1.mqttPort!, 'f1', defer);
+    for (let seq = 1; seq <= 35; seq++) await f.publishAsync('fridges/f1/inventory', inventory(1, seq, { m1: seq }), { qos: 1 });
+    expect(a1.replica.store.size().updates).toBeLessThan(10);
+    await f.endAsync();
+    await a1.close();
+    const a2 = await startAgent(cfg, defer);
+    expect(observedSnapshot(a2.replica.doc, FridgeIdSchema.parse('f1'))).toMatchObject({ q: 35, i: { m1: 35 } });
+  });
+
   it('refuses a store that belongs to another gateway', async () => {
     const store = new MemoryStore();
     await store.writeMeta({ gatewayId: 'other', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
