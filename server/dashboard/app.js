@@ -94,9 +94,12 @@ function showVersion() {
   setText($('version'), v ? `central v${v}` : '');
 }
 
+/**
+ * Background load failures. A refused token signs out; anything else is left to the live feed,
+ * which alone decides the banner (a failed refetch while the feed is up is retried by the next one).
+ */
 function onLoadError(err) {
-  if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return signOut(`Token refused by central (${err.status}: ${err.message})`);
-  if (err instanceof ApiError && err.status === 0) setLive(false, err.message);
+  if (err instanceof ApiError && (err.status === 401 || err.status === 403)) signOut(`Token refused by central (${err.status}: ${err.message})`);
 }
 
 // ------------------------------------------------------------------ live feed
