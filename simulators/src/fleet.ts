@@ -375,11 +375,18 @@ class FleetImpl implements Fleet {
   }
 
   report(catalog?: CatalogCheckResult | { skipped: string }): FleetReport {
+    const o = this.o;
     return buildReport({
       runId: this.runId, seed: this.o.seed ?? 1, startedAt: this.startedAt, endedAt: this.endedAt || Date.now(),
       fleet: this.o.fleet, stats: this.stats, book: this.book, oversell: this.oversell,
       windowPeak: Math.max(0, ...this.fridgeList.map((f) => f.client.window.peak)),
       faultEvents: this.venueFaults.events, catalog,
+      settings: {
+        intervalMs: o.intervalMs ?? 5_000, qos: o.qos ?? 1, window: o.window ?? 32,
+        customersPerMinute: o.customersPerMinute ?? 30, walkInsPerMinute: o.walkInsPerMinute ?? 10,
+        kioskShare: o.kioskShare ?? 0.2, holdSeconds: o.holdSeconds ?? 120, kitchen: o.kitchen ?? { kind: 'every', everyMs: 120_000 },
+        faults: this.faults, checkGraceMs: this.oversell.graceMs, central: o.central?.url ?? o.fleet.central?.url ?? null,
+      },
     });
   }
 

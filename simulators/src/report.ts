@@ -18,6 +18,8 @@ export interface FleetReport {
   endedAt: string;
   durationMs: number;
   fleet: { venues: number; fridges: number; meals: number };
+  /** The load and fault settings of the run (no secrets, no tokens), to reproduce it. */
+  settings: Record<string, unknown>;
   counters: Record<CounterName, number>;
   orders: Record<OrderState, number>;
   latencyMs: { publishAck: LatencySummary; order: LatencySummary };
@@ -45,6 +47,7 @@ export interface ReportInputs {
   windowPeak: number;
   faultEvents: FleetReport['faultEvents'];
   catalog: CatalogCheckResult | { skipped: string } | undefined;
+  settings?: Record<string, unknown>;
 }
 
 export function buildReport(i: ReportInputs): FleetReport {
@@ -60,6 +63,7 @@ export function buildReport(i: ReportInputs): FleetReport {
     endedAt: new Date(i.endedAt).toISOString(),
     durationMs: i.startedAt ? i.endedAt - i.startedAt : 0,
     fleet: { venues: i.fleet.venues.length, fridges: i.fleet.venues.reduce((n, v) => n + v.fridges.length, 0), meals: i.fleet.meals.length },
+    settings: i.settings ?? {},
     counters: { ...i.stats.counters },
     orders: i.book.countByState(),
     latencyMs: { publishAck: i.stats.publishAck.summary(), order: i.stats.order.summary() },
