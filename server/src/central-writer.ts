@@ -17,6 +17,7 @@ import {
   writeMeta,
   type ConfigRecord,
   type ConfigSection,
+  type DeliveryId,
   type FridgeId,
   type ReplicaId,
   type TxOrigin,
@@ -126,7 +127,7 @@ export class CentralWriter {
     }
   }
 
-  /** Expires due holds of orders central created, and prunes settled orders past retention. */
+  /** Expires due holds of orders central created; prunes settled orders and deliveries past retention. */
   sweepOrders(host: VenueHost, now = Date.now()): number {
     const fridges = new Set<FridgeId>();
     for (const f of host.doc.index.ordersByFridge.keys()) {
@@ -138,7 +139,18 @@ export class CentralWriter {
       this.metrics.holdsExpired.inc(expired);
     }
     maintainOrders(host.doc, HOUSEKEEPING, now, this.config.orders.retentionMs);
+    this.pruneDeliveries(host, now);
     return expired;
+  }
+
+  /** Deletes central's delivery announcements older than the retention (the document stays bounded). */
+  private pruneDeliveries(host: VenueHost, now: number): void {
+    const old: string[] = [];
+    for (const [id, byReplica] of host.doc.index.deliveries) {
+      const v = byReplica.get(this.replica);
+      if (v !== undefined && v.at + this.config.orders.retentionMs <= now) old.push(id);
+    }
+    if (old.length > 0) host.doc.transact(HOUSEKEEPING, (w) => old.forEach((id) => w.delete(keys.delivery(id as DeliveryId))));
   }
 
   /** True when central holds reserved orders in this document (keeps it loaded for expiry). */

@@ -57,6 +57,8 @@ export interface VenueModel {
   meals: Map<string, MealRecord>;
   gateways: Map<string, GatewayRecord>;
   promotions: Map<string, PromotionRecord>;
+  /** meal → promotions of that meal (the catalog looks prices up per meal). */
+  promotionsByMeal: Map<string, Array<[string, PromotionRecord]>>;
   deliveries: Map<string, DeliveryModel>;
   /** Replicas known in the document (for the gateway view). */
   replicas: ReplicaId[];
@@ -145,7 +147,7 @@ export class ReadModel {
   private venue(id: VenueId): VenueModel {
     let vm = this.venues.get(id);
     if (vm === undefined) {
-      vm = { venueId: id, record: undefined, fridges: new Map(), meals: new Map(), gateways: new Map(), promotions: new Map(), deliveries: new Map(), replicas: [] };
+      vm = { venueId: id, record: undefined, fridges: new Map(), meals: new Map(), gateways: new Map(), promotions: new Map(), promotionsByMeal: new Map(), deliveries: new Map(), replicas: [] };
       this.venues.set(id, vm);
     }
     return vm;
@@ -158,6 +160,12 @@ export class ReadModel {
     vm.meals = new Map(configIds(doc, 'meal').map((id) => [id, configRecord(doc, 'meal', id)!]));
     vm.gateways = new Map(configIds(doc, 'gateway').map((id) => [id, configRecord(doc, 'gateway', id)!]));
     vm.promotions = new Map(configIds(doc, 'promotion').map((id) => [id, configRecord(doc, 'promotion', id)!]));
+    vm.promotionsByMeal = new Map();
+    for (const [id, p] of vm.promotions) {
+      const list = vm.promotionsByMeal.get(p.mealId) ?? [];
+      list.push([id, p]);
+      vm.promotionsByMeal.set(p.mealId, list);
+    }
     const deliveries = new Map<string, DeliveryModel>();
     for (const [id, byReplica] of doc.index.deliveries) {
       let value: DeliveryValue | undefined;
@@ -237,8 +245,8 @@ export class ReadModel {
   /** The active promotion price for a meal at a fridge, if any (fridge-specific wins, then the lowest). */
   promotionPrice(vm: VenueModel, fridge: string, meal: MealId | string, at: number): { priceCents: number; promotionId: string } | undefined {
     let best: { priceCents: number; promotionId: string; specific: boolean } | undefined;
-    for (const [id, p] of vm.promotions) {
-      if (p.mealId !== meal || at < p.fromMs || at >= p.untilMs) continue;
+    for (const [id, p] of vm.promotionsByMeal.get(meal) ?? []) {
+      if (at < p.fromMs || at >= p.untilMs) continue;
       if (p.fridgeId !== undefined && p.fridgeId !== fridge) continue;
       const specific = p.fridgeId !== undefined;
       if (best === undefined || (specific && !best.specific) || (specific === best.specific && p.priceCents < best.priceCents)) best = { priceCents: p.priceCents, promotionId: id, specific };

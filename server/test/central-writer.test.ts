@@ -69,4 +69,16 @@ describe('central replica', () => {
     expect(rightsOf(host().doc, central, f1, m1)).toBeGreaterThanOrEqual(9);
     expect((await order('big', 9)).statusCode).toBe(201);
   });
+
+  it('prunes settled orders and old deliveries after the retention', async () => {
+    await t.close();
+    t = await startCentral({ over: { orders: { sweepMs: 20, retentionMs: 100 } } });
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 10 });
+    const o = await t.central.app.inject({ method: 'POST', url: '/v1/orders', headers: bearer(TOKENS.app), payload: { orderId: 'pr-1', venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 1 }] } });
+    expect(o.statusCode).toBe(201);
+    await t.central.app.inject({ method: 'POST', url: '/v1/orders/pr-1/cancel', headers: bearer(TOKENS.app) });
+    const d = await t.central.app.inject({ method: 'POST', url: '/v1/kitchen/deliveries', headers: bearer(TOKENS.kitchen), payload: { deliveryId: 'old-1', venueId: 'v1', fridgeId: 'f1', items: { m1: 1 } } });
+    expect(d.statusCode).toBe(201);
+    await waitFor(() => !host().doc.index.orders.has('pr-1') && !host().doc.index.deliveries.has('old-1'), 3000, 'pruning');
+  });
 });
