@@ -134,7 +134,8 @@ export const STATE_CODE: Record<OrderState, number> = { reserved: 0, cancelled: 
 export const CounterValueSchema = z.tuple([n0, n0]);
 export const XferValueSchema = z.tuple([n0, n0]);
 export const SnapshotValueSchema = z.strictObject({ b: n0, e: n0, q: n0, ts: n0, i: itemMap });
-export const PickupValueSchema = z.strictObject({ b: n0, e: n0, q: n0, i: itemMap, staff: z.literal(true).optional() });
+/** `ts`: the fridge's time of the pickup (ms), so the era rule can compare against it (optional: older entries lack it). */
+export const PickupValueSchema = z.strictObject({ b: n0, e: n0, q: n0, ts: n0.optional(), i: itemMap, staff: z.literal(true).optional() });
 export const OrderValueSchema = z.strictObject({
   f: FridgeIdSchema,
   s: z.number().int().min(0).max(3),

@@ -11,6 +11,10 @@
  * - a message whose `seq` is above the folded `seq` but whose timestamp is earlier, while the folded
  *   snapshot is already in a later era, belongs to an era before it (`folded era − 1`), so a late
  *   pre-reboot message never overtakes the post-reboot ones.
+ * The reference is the newest observation of the fridge in the folded state: the snapshot, or a
+ * pending pickup with a newer tag (a gateway may have heard a pre-reboot pickup but not the
+ * snapshot before it; comparing with the snapshot alone left that pickup "newer" than every
+ * post-reboot snapshot, subtracted from `T_eff` until the new sequence overtook it).
  * The rule reads only the folded document state and the message, so two gateways that have synced
  * decide the same; before they sync, each writes a tag the fold orders deterministically, and the
  * next snapshot settles it. (An earlier rule required the sequence to fall by more than a gap; a
@@ -19,7 +23,7 @@
  */
 import type { FridgeId, OrderId } from './ids.ts';
 import { compareSnapshots, compareTag, keys, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
-import { foldOrder, observedSnapshot } from './fold.ts';
+import { foldOrder, observedSnapshot, pendingPickups, type FoldSource } from './fold.ts';
 import { writeTransition } from './orders.ts';
 import type { EntryWriter } from './venue-doc.ts';
 import type { InventoryPayload, PickupPayload, StatusPayload, TelemetryPayload } from './mqtt-payloads.ts';
@@ -30,8 +34,25 @@ import type { InventoryPayload, PickupPayload, StatusPayload, TelemetryPayload }
  */
 export const DEFAULT_SEQ_RESET_GAP = 1000;
 
-/** The era a message with `(boot, seq, ts)` belongs to, given the folded snapshot. */
-export function eraFor(folded: SnapshotValue | undefined, boot: number, seq: number, tsMs: number, _seqResetGap = DEFAULT_SEQ_RESET_GAP): number {
+/** A tagged observation with the fridge's time: a snapshot, or a pickup that carries `ts`. */
+export interface TimedTag {
+  b: number;
+  e: number;
+  q: number;
+  ts: number;
+}
+
+/** The newest observation of a fridge to judge a new message against: the folded snapshot or a newer pending pickup. */
+export function eraReference(doc: FoldSource, fridge: FridgeId, folded = observedSnapshot(doc, fridge)): TimedTag | undefined {
+  let ref: TimedTag | undefined = folded;
+  for (const p of pendingPickups(doc, fridge, folded).values()) {
+    if (p.ts !== undefined && (ref === undefined || compareTag(p, ref) > 0)) ref = { b: p.b, e: p.e, q: p.q, ts: p.ts };
+  }
+  return ref;
+}
+
+/** The era a message with `(boot, seq, ts)` belongs to, given the reference observation (see {@link eraReference}). */
+export function eraFor(folded: TimedTag | undefined, boot: number, seq: number, tsMs: number, _seqResetGap = DEFAULT_SEQ_RESET_GAP): number {
   if (folded === undefined || boot !== folded.b) return 0;
   if (seq <= folded.q && tsMs > folded.ts) return folded.e + 1;
   if (seq > folded.q && tsMs < folded.ts && folded.e > 0) return folded.e - 1;
@@ -48,7 +69,7 @@ export type SnapshotOutcome = 'applied' | 'stale';
 export function recordSnapshot(w: EntryWriter, fridge: FridgeId, p: InventoryPayload, seqResetGap = DEFAULT_SEQ_RESET_GAP): SnapshotOutcome {
   const folded = observedSnapshot(w.doc, fridge);
   const ts = Date.parse(p.ts);
-  const value: SnapshotValue = { b: p.boot, e: eraFor(folded, p.boot, p.seq, ts, seqResetGap), q: p.seq, ts, i: { ...p.items } };
+  const value: SnapshotValue = { b: p.boot, e: eraFor(eraReference(w.doc, fridge, folded), p.boot, p.seq, ts, seqResetGap), q: p.seq, ts, i: { ...p.items } };
   const own = w.get(keys.snapshot(fridge)) as SnapshotValue | undefined;
   if ((folded !== undefined && compareSnapshots(value, folded) <= 0) || (own !== undefined && compareSnapshots(value, own) <= 0)) return 'stale';
   w.set(keys.snapshot(fridge), value);
@@ -71,7 +92,7 @@ export interface PickupOutcome {
 export function recordPickup(w: EntryWriter, fridge: FridgeId, p: PickupPayload, now: number, seqResetGap = DEFAULT_SEQ_RESET_GAP): PickupOutcome {
   const folded = observedSnapshot(w.doc, fridge);
   const ts = Date.parse(p.ts);
-  const value: PickupValue = { b: p.boot, e: eraFor(folded, p.boot, p.seq, ts, seqResetGap), q: p.seq, i: { ...p.items } };
+  const value: PickupValue = { b: p.boot, e: eraFor(eraReference(w.doc, fridge, folded), p.boot, p.seq, ts, seqResetGap), q: p.seq, ts, i: { ...p.items } };
   let pickup: PickupOutcome['pickup'];
   const existing = w.doc.index.pickups.get(fridge)?.get(p.orderId);
   if (existing !== undefined && existing.size > 0 && [...existing.values()].some((e) => compareTag(e, value) >= 0)) pickup = 'duplicate';

@@ -100,6 +100,22 @@ describe('forgotten boot counter (era rule)', () => {
     expect(eraFor(observedSnapshot(d, F1), 1, 4, 1500)).toBe(0);
   });
 
+  it('a reset is recognised against a newer pending pickup when the snapshot before it was never heard (regression)', () => {
+    // Before the fix, the post-reboot snapshot was compared with the older snapshot only: the
+    // pre-reboot pickup stayed "newer" and was subtracted from T_eff until the sequence overtook it.
+    const c = newDoc(C1, 1);
+    configureFridge(c, F1, 'g1');
+    const d = newDoc(GW1, 11);
+    syncInto(d, c);
+    snap(d, inv(1, 0, 1000, { m1: 8 })); // the first report after boot
+    d.transact(ORIGINS.mqtt, (w) => recordPickup(w, F1, pick(1, 40, 4000, 'o1', { m1: 1 }), 4000));
+    expect(tOf(d)).toMatchObject({ T: 8, Teff: 7 });
+    // Snapshot seq 39 (pre-reboot) lost; the fridge forgot its boot counter and restarts: seq 1 > 0.
+    expect(snap(d, inv(1, 1, 5000, { m1: 7 }))).toBe('applied');
+    expect(tOf(d)).toMatchObject({ T: 7, Teff: 7 });
+    expect(pendingPickups(d, F1).size).toBe(0);
+  });
+
   it('two gateways that have synced label the same message alike', () => {
     const g1 = newDoc(GW1, 11);
     const g2 = newDoc(GW2, 21);
