@@ -86,7 +86,7 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
   const replica = centralReplicaId(config.instanceId);
   const auth = new Authenticator(config.tokens);
   const hub = new EventHub({ retainEvents: config.events.retainEvents, retainMs: config.events.retainMs });
-  const model = new ReadModel(replica, hub);
+  const model = new ReadModel(replica, hub, Date.now, (e, venueId) => log.error({ err: e, venueId }, 'read model update failed'));
   hub.subscribe((e) => metrics.events.inc({ type: e.type }));
   const writer = new CentralWriter(replica, config, log, metrics);
   const presence = new GatewayPresence();

@@ -79,6 +79,8 @@ export class ReadModel {
     private readonly replica: ReplicaId,
     private readonly hub: EventHub,
     private readonly now: () => number = Date.now,
+    /** Reports a fold that threw; the rest of the model keeps updating. */
+    private readonly onError: (e: unknown, venue: string) => void = () => undefined,
   ) {}
 
   /** Attaches to a freshly loaded host: full build, then incremental updates. */
@@ -124,10 +126,15 @@ export class ReadModel {
     this.dirty.clear();
     for (const d of work) {
       if (d.host.state === 'closed') continue;
-      const vm = this.venue(d.host.venueId);
-      if (d.config) this.refreshConfig(d.host, vm);
-      for (const f of d.fridges) this.refreshFridge(d.host, vm, f as FridgeId);
-      for (const o of d.orders) this.refreshOrder(d.host, o as OrderId);
+      // Runs on a timer: one venue's bad data must not take the process (or other venues) down.
+      try {
+        const vm = this.venue(d.host.venueId);
+        if (d.config) this.refreshConfig(d.host, vm);
+        for (const f of d.fridges) this.refreshFridge(d.host, vm, f as FridgeId);
+        for (const o of d.orders) this.refreshOrder(d.host, o as OrderId);
+      } catch (e) {
+        this.onError(e, d.host.venueId);
+      }
     }
   }
 
