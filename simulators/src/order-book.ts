@@ -44,8 +44,16 @@ export class OrderBook {
   /** Open orders per fridge, to keep lookups cheap in large fleets. */
   private readonly byFridge = new Map<string, Set<OrderRecord>>();
 
+  /** Orders by `expiresAt`, ascending (appends in the common case: every order asks the same hold). */
+  private readonly byExpiry: OrderRecord[] = [];
+  /** Entries of {@link byExpiry} before this index are past their expiry already. */
+  private expiredUpTo = 0;
+
   add(o: OrderRecord): void {
     this.orders.set(o.orderId, o);
+    let i = this.byExpiry.length;
+    while (i > this.expiredUpTo && this.byExpiry[i - 1]!.expiresAt > o.expiresAt) i--;
+    this.byExpiry.splice(i, 0, o);
     let s = this.byFridge.get(o.fridgeId);
     if (!s) this.byFridge.set(o.fridgeId, (s = new Set()));
     s.add(o);
@@ -63,14 +71,23 @@ export class OrderBook {
     return this.byFridge.get(fridgeId) ?? [];
   }
 
-  /** Moves confirmed orders whose hold ran out (by `now`) to `expired`; returns them. */
+  /**
+   * Moves confirmed orders whose hold ran out (by `now`) to `expired`; returns them. Cheap enough
+   * to call at every confirmation: it only looks at orders that expired since the last call.
+   */
   expire(now: number): OrderRecord[] {
     const out: OrderRecord[] = [];
-    for (const o of this.orders.values()) {
-      if (o.state === 'confirmed' && now >= o.expiresAt) {
+    while (this.expiredUpTo < this.byExpiry.length && this.byExpiry[this.expiredUpTo]!.expiresAt <= now) {
+      const o = this.byExpiry[this.expiredUpTo++]!;
+      if (o.state === 'confirmed') {
         o.state = 'expired';
         out.push(o);
       }
+    }
+    // Keep the array short in long runs.
+    if (this.expiredUpTo > 1_024) {
+      this.byExpiry.splice(0, this.expiredUpTo);
+      this.expiredUpTo = 0;
     }
     return out;
   }

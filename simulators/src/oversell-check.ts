@@ -76,6 +76,7 @@ export class OversellCheck {
    * Only units beyond what customers may hold are "free" (see the module doc).
    */
   walkIn(fridgeId: string, meal: string, units: number, stockBefore: number, at: number): void {
+    this.book.expire(at);
     const free = Math.min(units, Math.max(0, stockBefore - this.book.maybeHeld(fridgeId, meal)));
     if (free <= 0) return;
     const k = key(fridgeId, meal);
@@ -144,6 +145,9 @@ export class OversellCheck {
 
   /** Checks one confirmation (call after the order is marked confirmed in the book). */
   confirmed(orderId: string, now: number): OversellViolation[] {
+    // Holds that ran out gave their units back (by the client's clock, which ends holds no later
+    // than the server's, so this never counts an order the server has already released).
+    this.book.expire(now);
     const o = this.book.get(orderId);
     if (!o) return [];
     this.checked++;

@@ -65,7 +65,7 @@ export const COUNTER_NAMES = [
   'duplicatesSent', 'reorderedSent', 'reboots', 'forgottenBoots', 'commandsReceived', 'badCommands',
   'mqttConnects', 'mqttDisconnects',
   'ordersAttempted', 'ordersConfirmed', 'ordersSoldOut', 'ordersReplayed', 'replayMismatches', 'ordersFailed', 'ordersUnknown',
-  'kioskOrders', 'cancels', 'cancelErrors', 'expiredHolds', 'pickups', 'pickupShortages',
+  'kioskOrders', 'cancels', 'cancelErrors', 'pickups', 'pickupShortages',
   'walkIns', 'walkInsEmpty', 'deliveries', 'deliveryAnnounceErrors', 'deliveryDiscrepancies',
   'faultsInjected', 'faultHookErrors',
 ] as const;

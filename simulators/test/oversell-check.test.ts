@@ -81,4 +81,15 @@ describe('OversellCheck', () => {
     // One more would be one beyond what ever was there.
     expect(confirm(1, T0 + 60_000).violations).toBe(1);
   });
+
+  it('gives the units of an expired hold back without anyone calling expire', () => {
+    const { confirm } = setup();
+    const a = confirm(3, T0); // holds until T0 + 60 s
+    const early = confirm(1, T0 + 59_000);
+    expect(early.violations).toBe(1);
+    early.rec.state = 'cancelled';
+    // After the hold, central may sell the units again: not an oversell.
+    expect(confirm(3, T0 + 61_000).violations).toBe(0);
+    expect(a.rec.state).toBe('expired');
+  });
 });
