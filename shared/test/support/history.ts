@@ -64,7 +64,7 @@ export type Step =
   | { t: 'answer'; at: 'c1' | 'c2' | 'g2' }
   | { t: 'maintain'; at: NodeName }
   | { t: 'net'; op: 'deliver' | 'dup' | 'drop' | 'sync' | 'flush'; i: number }
-  | { t: 'epoch'; self: boolean };
+  | { t: 'epoch'; by: 'self' | 'successor' | 'central' };
 
 const meal = fc.integer({ min: 0, max: 1 });
 const taker = fc.constantFrom<Taker>('c1', 'c2', 'g1', 'g2');
@@ -95,7 +95,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('answer' as const), at: fc.constantFrom('c1' as const, 'c2' as const, 'g2' as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('maintain' as const), at: fc.constantFrom<NodeName>('c1', 'c2', 'g1', 'g2') }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant('net' as const), op: fc.constantFrom('deliver' as const, 'deliver' as const, 'dup' as const, 'drop' as const, 'sync' as const, 'flush' as const), i: small }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('epoch' as const), self: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('epoch' as const), by: fc.constantFrom('self' as const, 'successor' as const, 'central' as const) }) },
 );
 
 /** A history: its steps and whether the Automerge oracle runs on it. */
@@ -283,7 +283,7 @@ class Run {
       case 'net':
         return this.netStep(s.op, s.i);
       case 'epoch':
-        return this.epochChange(s.self);
+        return this.epochChange(s.by);
     }
   }
 
@@ -409,22 +409,24 @@ class Run {
    * The reconciler gateway takes a new epoch: `gw:g1:1` hands over (everything it wrote reaches
    * central, then it stops), `gw:g1:2` starts empty, completes a full sync with central before
    * writing anything, and becomes the reconciler. `gw:g1:1` is retired by itself before stopping
-   * or by its successor.
+   * by its successor, or by central's registry.
    */
-  private epochChange(self: boolean): void {
+  private epochChange(by: 'self' | 'successor' | 'central'): void {
     if (this.epochDone) return;
     this.epochDone = true;
     this.stats.epochChanges++;
     const old = this.net.node('g1');
-    if (self) old.doc.transact(ORIGINS.lifecycle, (w) => retire(w, GW1, this.now));
+    if (by === 'self') old.doc.transact(ORIGINS.lifecycle, (w) => retire(w, GW1, this.now));
     this.net.sync('g1c1');
     this.net.flushLink('g1', 'c1');
     this.net.kill('g1');
+    // Central's registry declares the old epoch dead (it holds everything the gateway wrote).
+    if (by === 'central') this.doc('c1').transact(ORIGINS.lifecycle, (w) => retire(w, GW1, this.now));
     const am = this.oracle ? A.init<Record<string, A.Counter>>({ actor: ACTOR.g1b! }) : undefined;
     const fresh = this.net.addNode('g1', GW1B, CLIENT.g1b!, undefined, am);
     this.net.pull(fresh, this.net.node('c1')); // first full sync: nothing written before it
     fresh.doc.transact(ORIGINS.lifecycle, (w) => {
-      if (!self) retire(w, GW1, this.now);
+      if (by === 'successor') retire(w, GW1, this.now);
       writeMeta(w, 'sim', this.now);
     });
   }
