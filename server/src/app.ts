@@ -19,6 +19,7 @@ import { createLevelStorage } from './storage/level-storage.ts';
 import { createMemoryStorage } from './storage/memory-storage.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { Authenticator } from './auth.ts';
+import { GatewayTokens } from './gateway-tokens.ts';
 import { DocRegistry } from './doc-registry.ts';
 import { CentralWriter, CENTRAL_VERSION } from './central-writer.ts';
 import { EventHub } from './event-hub.ts';
@@ -85,6 +86,8 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
   await storage.open();
   const replica = centralReplicaId(config.instanceId);
   const auth = new Authenticator(config.tokens);
+  const gatewayTokens = new GatewayTokens(storage, auth);
+  await gatewayTokens.load();
   const hub = new EventHub({ retainEvents: config.events.retainEvents, retainMs: config.events.retainMs });
   const model = new ReadModel(replica, hub, Date.now, (e, venueId) => log.error({ err: e, venueId }, 'read model update failed'));
   hub.subscribe((e) => metrics.events.inc({ type: e.type }));
@@ -156,7 +159,7 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
   registerReadRoutes(app, auth, model, presence, registry);
   const endStreams = registerEventsRoute(app, auth, hub, model, metrics, config.events.heartbeatMs);
   registerKitchenRoutes(app, auth, kitchen, promotions, limit);
-  registerAdminRoutes(app, { auth, registry, model, writer, rateLimit: limit, knownVenues });
+  registerAdminRoutes(app, { auth, registry, model, writer, rateLimit: limit, knownVenues, gatewayTokens });
   registerDashboardRoute(app, deps.dashboardDir ?? resolve(import.meta.dirname, '..', 'dashboard'));
   await app.ready();
 

@@ -26,9 +26,20 @@ export function hashToken(token: string): string {
 
 /** Resolves tokens to principals. */
 export class Authenticator {
-  private readonly entries: Array<{ digest: Buffer; entry: TokenEntry }>;
+  private readonly configured: Array<{ digest: Buffer; entry: TokenEntry }>;
+  /** Gateway tokens registered through the admin API (persisted by the caller). */
+  private registered: Array<{ digest: Buffer; entry: TokenEntry }> = [];
   constructor(tokens: readonly TokenEntry[]) {
-    this.entries = tokens.map((entry) => ({ digest: Buffer.from(entry.hash.slice('sha256:'.length), 'hex'), entry }));
+    this.configured = tokens.map((entry) => ({ digest: Buffer.from(entry.hash.slice('sha256:'.length), 'hex'), entry }));
+  }
+
+  /** Replaces the admin-registered tokens. */
+  setRegistered(tokens: readonly TokenEntry[]): void {
+    this.registered = tokens.map((entry) => ({ digest: Buffer.from(entry.hash.slice('sha256:'.length), 'hex'), entry }));
+  }
+
+  private get entries() {
+    return [...this.configured, ...this.registered];
   }
 
   /** The principal of a raw token, or `undefined`. */

@@ -36,6 +36,8 @@ export const TokenEntrySchema = z.discriminatedUnion('role', [
   }),
 ]);
 export type TokenEntry = z.infer<typeof TokenEntrySchema>;
+/** Gateway tokens registered through the admin API, as stored (central-private). */
+export const RegisteredTokensSchema = z.array(TokenEntrySchema).max(100_000);
 export type Role = TokenEntry['role'];
 
 /** A venue of the seed with its fridges and gateways. */

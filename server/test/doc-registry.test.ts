@@ -27,6 +27,8 @@ function failingStorage(inner: DocStorage, mode: { load?: boolean; append?: bool
       calls.compacts++;
       return inner.compact(v, m, p);
     },
+    getMeta: (n) => inner.getMeta(n),
+    putMeta: (n, v) => inner.putMeta(n, v),
     listVenues: () => inner.listVenues(),
     close: () => inner.close(),
   };

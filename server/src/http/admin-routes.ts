@@ -26,6 +26,8 @@ import type { DocRegistry } from '../doc-registry.ts';
 import type { ReadModel } from '../read-model.ts';
 import { API, type CentralWriter, type ConfigWrite } from '../central-writer.ts';
 import type { RateLimitConfig } from './rate-limit.ts';
+import type { GatewayTokens } from '../gateway-tokens.ts';
+import { TokenHashSchema } from '../config-schema.ts';
 
 /** What the admin routes need. */
 export interface AdminDeps {
@@ -36,6 +38,7 @@ export interface AdminDeps {
   rateLimit: RateLimitConfig;
   /** Venues central knows (seeded, stored, created here). */
   knownVenues: Set<string>;
+  gatewayTokens: GatewayTokens;
 }
 
 /** Registers `/v1/admin/…`. */
@@ -94,12 +97,23 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   );
   r.put(
     '/v1/admin/venues/:venueId/gateways/:gatewayId',
-    { ...opts, schema: { tags: ['admin'], summary: 'Register or change a gateway', params: z.object({ venueId: VenueIdSchema, gatewayId: GatewayIdSchema }), body: GatewayRecordSchema.omit({ venueId: true }) } },
+    {
+      ...opts,
+      schema: {
+        tags: ['admin'],
+        summary: 'Register or change a gateway; `tokenHash` (sha256:…, see `central hash-token`) sets its sync token',
+        params: z.object({ venueId: VenueIdSchema, gatewayId: GatewayIdSchema }),
+        body: GatewayRecordSchema.omit({ venueId: true }).extend({ tokenHash: TokenHashSchema.optional() }),
+      },
+    },
     async (req) => {
       venueOf(req.params.venueId);
-      const record = { ...req.body, venueId: req.params.venueId };
+      const { tokenHash, ...rest } = req.body;
+      const record = { ...rest, venueId: req.params.venueId };
       await write(req.params.venueId, [{ section: 'gateway', id: req.params.gatewayId, record }]);
-      return { gatewayId: req.params.gatewayId, ...record };
+      // The hash stays central-private: never in the venue document.
+      if (tokenHash !== undefined) await d.gatewayTokens.set(req.params.venueId, req.params.gatewayId, tokenHash, `gw-${req.params.gatewayId}`);
+      return { gatewayId: req.params.gatewayId, ...record, tokenRegistered: tokenHash !== undefined };
     },
   );
   r.post(

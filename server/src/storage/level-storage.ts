@@ -11,6 +11,8 @@ import type { DocStorage, StoredVenue } from './storage-port.ts';
 
 const SEP = '!';
 const PREFIX = 'u' + SEP;
+/** Central-private values live under their own prefix, outside every venue's log range. */
+const META = 'm' + SEP;
 const posKey = (venue: string, pos: number) => `${PREFIX}${venue}${SEP}${pos.toString(16).padStart(16, '0')}`;
 const venueRange = (venue: string) => ({ gt: `${PREFIX}${venue}${SEP}`, lt: `${PREFIX}${venue}${SEP}~` });
 
@@ -109,6 +111,14 @@ export function createLevelStorage(opts: LevelStorageOptions): DocStorage {
       for await (const k of db.keys({ gt: venueRange(venue).gt, lte: posKey(venue, position) })) ops.push({ type: 'del', key: k });
       ops.push({ type: 'put', key: posKey(venue, position), value: merged });
       await db.batch(ops, { sync: true });
+    },
+    async getMeta(name) {
+      const v = await db.get(META + name);
+      return v === undefined ? undefined : v;
+    },
+    async putMeta(name, value) {
+      if (failed) throw failed;
+      await db.put(META + name, value, { sync: true });
     },
     async listVenues() {
       const out: VenueId[] = [];

@@ -14,6 +14,7 @@ interface Log {
 /** Creates an in-memory store. */
 export function createMemoryStorage(): DocStorage {
   const logs = new Map<string, Log>();
+  const meta = new Map<string, Uint8Array>();
   let closed = false;
   const live = () => {
     if (closed) throw new Error('storage closed');
@@ -45,6 +46,14 @@ export function createMemoryStorage(): DocStorage {
       for (const p of [...l.entries.keys()]) if (p <= position) l.entries.delete(p);
       l.entries.set(position, merged.slice());
       if (l.next <= position) l.next = position + 1;
+    },
+    async getMeta(name) {
+      live();
+      return meta.get(name)?.slice();
+    },
+    async putMeta(name, value) {
+      live();
+      meta.set(name, value.slice());
     },
     async listVenues() {
       live();

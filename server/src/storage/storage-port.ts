@@ -32,6 +32,10 @@ export interface DocStorage {
    * `merged`. Updates appended after `position` are kept.
    */
   compact(venue: VenueId, merged: Uint8Array, position: number): Promise<void>;
+  /** A small central-private value (registry data that must not sync to gateways), or undefined. */
+  getMeta(name: string): Promise<Uint8Array | undefined>;
+  /** Durably replaces a central-private value. */
+  putMeta(name: string, value: Uint8Array): Promise<void>;
   /** Venues with at least one stored update, sorted. */
   listVenues(): Promise<VenueId[]>;
   /** Flushes and closes. Further calls reject. */

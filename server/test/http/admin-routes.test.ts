@@ -1,6 +1,9 @@
 /** Admin registry API: changes land in central-owned config entries and reach gateways. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configRecord, type VenueId } from '@fridgesync/shared';
+import { rm } from 'node:fs/promises';
+import { configRecord, gatewayReplicaId, type GatewayId, type VenueId } from '@fridgesync/shared';
+import { hashToken } from '@fridgesync/server';
+import { GatewayClient } from '../helpers/gateway-client.ts';
 import { bearer, startCentral, stockViaGateway, testConfig, keepOpen, TOKENS, type TestCentral } from '../helpers/central.ts';
 
 let t: TestCentral;
@@ -86,5 +89,26 @@ describe('admin registry', () => {
     await t.close();
     t = await startCentral({ deps: { storage }, over: { registry: { ...testConfig().registry, seedMode: 'overwrite' } } });
     expect(configRecord(t.central.registry.peek('v1' as VenueId)!.doc, 'fridge', 'f1')?.par).toEqual({ m1: 8, m2: 5 });
+  });
+
+  it('registers a gateway token (central-private, durable) that opens the sync endpoint', async () => {
+    await t.close();
+    t = await startCentral({ level: true, listen: true });
+    const dir = t.dir!;
+    const hash = hashToken('fresh-gateway-token');
+    const r = await put('/v1/admin/venues/v1/gateways/g7', { name: 'New', tokenHash: hash });
+    expect(r.json()).toMatchObject({ gatewayId: 'g7', tokenRegistered: true });
+    const doc = t.central.registry.peek('v1' as VenueId)!.doc;
+    expect(JSON.stringify([...doc.index.config.get('gateway')!])).not.toContain(hash.slice(7));
+    const c = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: 'fresh-gateway-token', replica: gatewayReplicaId('g7' as GatewayId, 1) }).ready();
+    await c.close();
+    await t.central.close();
+    t = await startCentral({ level: true, listen: true, dir });
+    const again = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: 'fresh-gateway-token', replica: gatewayReplicaId('g7' as GatewayId, 1) }).ready();
+    expect(again.welcome).toBeDefined();
+    await again.close();
+    await t.close();
+    await rm(dir, { recursive: true, force: true });
+    t = await startCentral();
   });
 });

@@ -76,12 +76,27 @@ export function storageContract(name: string, make: () => Promise<{ storage: Doc
       }
     });
 
+    it('keeps central-private meta values outside every venue', async () => {
+      const { storage, cleanup } = await make();
+      try {
+        expect(await storage.getMeta('x')).toBeUndefined();
+        await storage.putMeta('x', bytes(1, 2));
+        await storage.putMeta('x', bytes(3));
+        expect([...((await storage.getMeta('x')) ?? [])]).toEqual([3]);
+        expect(await storage.listVenues()).toEqual([]);
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('survives reopening (persistent engines)', async () => {
       const { storage, reopen, cleanup } = await make();
       try {
         if (reopen === undefined) return;
         await storage.append(v('e'), bytes(7));
+        await storage.putMeta('m', bytes(5));
         const again = await reopen();
+        expect([...((await again.getMeta('m')) ?? [])]).toEqual([5]);
         expect((await again.load(v('e'))).updates.map((u) => [...u])).toEqual([[7]]);
         const p = await again.append(v('e'), bytes(8));
         expect((await again.load(v('e'))).position).toBe(p);
