@@ -115,6 +115,9 @@ export class EmbeddedBroker implements FridgeBroker {
       return;
     }
     this.sockets.add(socket);
+    // PUBACKs leave one by one as their batches become durable; with Nagle's algorithm each would
+    // wait for the fridge's delayed ACK of the previous one (tens of ms per message).
+    socket.setNoDelay(true);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     const guard = new PacketSizeGuard(this.o.config.embedded.maxPacketBytes, (n) => {
