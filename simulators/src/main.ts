@@ -103,6 +103,10 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
     process.on('SIGTERM', onSignal);
   }
   const connected = () => `fridges ${[...sim.fridges.values()].filter((f) => f.client.connected).length}/${sim.fridges.size}`;
+  // Errors go to stderr as they happen: the first ten, then every hundredth, so an outage cannot flood the terminal.
+  sim.stats.onError = (message, nth) => {
+    if (nth <= 10 || nth % 100 === 0) stderr.write(`${tty ? '\r\x1b[2K' : ''}fridgesync sim: error #${nth}: ${message}\n`);
+  };
   const stopProgress = startProgress({ stats: sim.stats, out: stdout, tty, extra: connected });
   try {
     const durationMs = cfg.durationMs === 0 ? 2 ** 31 - 1 : cfg.durationMs;

@@ -98,10 +98,17 @@ export class RunStats {
     this.recentOrder.record(ms);
   }
 
+  /** Errors noted so far (all of them, unlike {@link lastErrors}). */
+  errorsNoted = 0;
+  /** Called with each error message (the CLI prints a bounded number of them). */
+  onError: ((message: string, nth: number) => void) | undefined;
+
   /** Notes an error message (kept bounded so a long outage cannot grow memory). */
   error(message: string): void {
+    this.errorsNoted++;
     this.lastErrors.push(`${new Date().toISOString()} ${message}`);
     if (this.lastErrors.length > 20) this.lastErrors.shift();
+    this.onError?.(message, this.errorsNoted);
   }
 
   /** Sum of all error counters. */
