@@ -48,7 +48,8 @@ const SeedVenueSchema = VenueRecordSchema.extend({
 });
 
 /** The central configuration schema. */
-export const CentralConfigSchema = z.strictObject({
+export const CentralConfigSchema = z
+  .strictObject({
   /**
    * Instance id: this process writes as replica `central:<instanceId>`. Must be stable across
    * restarts of the same data directory and unique among central processes. Default `c1`.
@@ -135,7 +136,38 @@ export const CentralConfigSchema = z.strictObject({
     .prefault({}),
   /** pino level. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+  })
+  .superRefine((c, ctx) => {
+    // Cross-references the schema of each field cannot see; every problem is reported.
+    const problem = (path: Array<string | number>, message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const dup = (ids: string[], path: Array<string | number>, what: string) => {
+      const seen = new Set<string>();
+      ids.forEach((id, i) => {
+        if (seen.has(id)) problem([...path, i, 'id'], `duplicate ${what} id ${id}`);
+        seen.add(id);
+      });
+    };
+    const meals = new Set(c.registry.meals.map((m) => m.id as string));
+    dup(c.registry.meals.map((m) => m.id), ['registry', 'meals'], 'meal');
+    dup(c.registry.venues.map((v) => v.id), ['registry', 'venues'], 'venue');
+    c.registry.venues.forEach((v, vi) => {
+      dup(v.fridges.map((f) => f.id), ['registry', 'venues', vi, 'fridges'], 'fridge');
+      dup(v.gateways.map((g) => g.id), ['registry', 'venues', vi, 'gateways'], 'gateway');
+      const gws = new Set(v.gateways.map((g) => g.id as string));
+      v.fridges.forEach((f, fi) => {
+        if (!gws.has(f.reconciler)) problem(['registry', 'venues', vi, 'fridges', fi, 'reconciler'], `gateway ${f.reconciler} is not a gateway of venue ${v.id}`);
+        for (const m of Object.keys(f.par)) if (!meals.has(m)) problem(['registry', 'venues', vi, 'fridges', fi, 'par', m], `unknown meal ${m}`);
+      });
+    });
+    const hashes = new Set<string>();
+    c.tokens.forEach((t, i) => {
+      if (hashes.has(t.hash)) problem(['tokens', i, 'hash'], 'the same token hash is listed twice');
+      hashes.add(t.hash);
+      if (t.role !== 'gateway') return;
+      const v = c.registry.venues.find((x) => x.id === t.venueId);
+      if (v !== undefined && !v.gateways.some((g) => g.id === t.gatewayId)) problem(['tokens', i, 'gatewayId'], `gateway ${t.gatewayId} is not registered for venue ${t.venueId}`);
+    });
+  });
 
 /** The validated, frozen central configuration. */
 export type CentralConfig = z.infer<typeof CentralConfigSchema>;

@@ -61,6 +61,30 @@ describe('central CLI', () => {
     }
   });
 
+  it('config check reports broken cross-references', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
+    try {
+      const file = join(dir, 'refs.yaml');
+      await writeFile(
+        file,
+        [
+          'tokens:',
+          `  - { role: gateway, name: g, venueId: v1, gatewayId: gX, hash: "sha256:${'a'.repeat(64)}" }`,
+          `  - { role: app, name: a, hash: "sha256:${'a'.repeat(64)}" }`,
+          'registry:',
+          '  meals: [{ id: m1, name: M, priceCents: 1 }, { id: m1, name: N, priceCents: 2 }]',
+          '  venues:',
+          '    - { id: v1, name: V, city: B, timezone: UTC, gateways: [{ id: g1 }], fridges: [{ id: f1, reconciler: g2, par: { m9: 1 } }, { id: f1, reconciler: g1 }] }',
+        ].join('\n'),
+      );
+      cap = capture();
+      expect(await main(['config', 'check', '--config', file])).toBe(2);
+      for (const p of ['duplicate meal id m1', 'duplicate fridge id f1', 'gateway g2 is not a gateway of venue v1', 'unknown meal m9', 'listed twice', 'gateway gX is not registered']) expect(cap.err).toContain(p);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('environment variables override the file', () => {
     const cfg = readConfig(resolve(import.meta.dirname, '../../central.example.yaml'), { FRIDGESYNC_HTTP__PORT: '9999', FRIDGESYNC_STORAGE__ENGINE: 'memory' });
     expect(cfg.http.port).toBe(9999);
