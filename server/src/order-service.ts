@@ -66,6 +66,9 @@ export class OrderService {
   /** Creates (or replays) an order. Throws catalog errors. */
   async create(body: CreateOrderBody): Promise<CreateResult> {
     const vm = this.model.require(body.venueId);
+    // Order ids are global idempotency keys: the same id at another venue is a different order.
+    const elsewhere = this.model.orderVenue.get(body.orderId);
+    if (elsewhere !== undefined && elsewhere !== body.venueId) throw new FridgesyncError('ORDER_CONFLICT');
     // The fridge's turn covers only the synchronous reservation; the durable wait happens outside
     // it, so concurrent orders share one group-committed synced write instead of queueing on it.
     const { host, outcome } = await this.fridgeQueue.run(`${body.venueId}/${body.fridgeId}`, async () => {

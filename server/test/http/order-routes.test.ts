@@ -35,6 +35,13 @@ describe('POST /v1/orders', () => {
     expect(r.json()).toMatchObject({ statusCode: 409, code: 'ORDER_CONFLICT' });
   });
 
+  it('treats the same order id at another venue as a conflict', async () => {
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 10 });
+    expect((await post(order('g-1'))).statusCode).toBe(201);
+    const r = await post({ orderId: 'g-1', venueId: 'v2', fridgeId: 'h-f1', items: [{ mealId: 'm1', qty: 1 }] });
+    expect(r.json().code).toBe('ORDER_CONFLICT');
+  });
+
   it('answers SOLD_OUT at once and writes one rights request', async () => {
     const host = t.central.registry.peek('v1' as VenueId)!;
     const r = await post(order('o-3'));
