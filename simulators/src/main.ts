@@ -102,7 +102,7 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
-  const connected = () => `fridges ${[...sim.fridges.values()].filter((f) => f.client.connected).length}/${sim.fridges.size}`;
+  const connected = () => `up ${[...sim.fridges.values()].filter((f) => f.client.connected).length}/${sim.fridges.size}`;
   // Errors go to stderr as they happen: the first ten, then every hundredth, so an outage cannot flood the terminal.
   sim.stats.onError = (message, nth) => {
     if (nth <= 10 || nth % 100 === 0) stderr.write(`${tty ? '\r\x1b[2K' : ''}fridgesync sim: error #${nth}: ${message}\n`);

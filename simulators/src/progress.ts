@@ -17,17 +17,24 @@ export interface ProgressOptions {
   extra?: () => string;
 }
 
-/** One status line from counter deltas over `secs`. */
-export function statusLine(stats: RunStats, prev: Record<string, number>, secs: number, elapsedS: number): string {
+/**
+ * One status line from counter deltas over `secs`. Most important first (the terminal cuts the
+ * tail of a line wider than the window): errors, then MQTT, then orders, then the world.
+ */
+export function statusLine(stats: RunStats, prev: Record<string, number>, secs: number, elapsedS: number, extra = ''): string {
   const c = stats.counters;
   const rate = (k: keyof typeof c) => ((c[k] - (prev[k] ?? 0)) / Math.max(secs, 0.001)).toFixed(1);
-  const p = stats.recentPublishAck;
-  const o = stats.recentOrder;
+  const ms = (h: RunStats['recentOrder']) => `${fmt(h.quantile(0.5))}/${fmt(h.quantile(0.99))}ms`;
   return (
-    `${elapsedS.toFixed(0)}s  snap ${rate('inventoryPublished')}/s ack p50 ${p.quantile(0.5).toFixed(1)} p99 ${p.quantile(0.99).toFixed(1)} ms` +
-    `  orders ${rate('ordersAttempted')}/s ok ${c.ordersConfirmed} sold-out ${c.ordersSoldOut} p50 ${o.quantile(0.5).toFixed(0)} p99 ${o.quantile(0.99).toFixed(0)} ms` +
-    `  walk-ins ${c.walkIns} pickups ${c.pickups} deliveries ${c.deliveries}  errors ${stats.errorCount()}`
+    `${elapsedS.toFixed(0)}s ${extra ? `${extra} ` : ''}err ${stats.errorCount()}` +
+    ` | snap ${rate('inventoryPublished')}/s ack p50/p99 ${ms(stats.recentPublishAck)}` +
+    ` | orders ${rate('ordersAttempted')}/s ok ${c.ordersConfirmed} sold-out ${c.ordersSoldOut} p50/p99 ${ms(stats.recentOrder)}` +
+    ` | walk-ins ${c.walkIns} pickups ${c.pickups} deliveries ${c.deliveries}`
   );
+}
+
+function fmt(x: number): string {
+  return x >= 10 ? x.toFixed(0) : x.toFixed(1);
 }
 
 /** Starts printing; returns a function that stops and clears the line. */
@@ -37,8 +44,7 @@ export function startProgress(o: ProgressOptions): () => void {
   let prev: Record<string, number> = { ...o.stats.counters };
   const tick = () => {
     const now = Date.now();
-    let line = statusLine(o.stats, prev, (now - last) / 1_000, (now - t0) / 1_000);
-    if (o.extra) line += `  ${o.extra()}`;
+    const line = statusLine(o.stats, prev, (now - last) / 1_000, (now - t0) / 1_000, o.extra?.() ?? '');
     prev = { ...o.stats.counters };
     last = now;
     o.stats.recentPublishAck.reset();

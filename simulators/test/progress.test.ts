@@ -24,17 +24,17 @@ describe('progress output', () => {
     await new Promise((r) => setTimeout(r, 70));
     stop();
     expect(chunks.length).toBeGreaterThanOrEqual(3);
-    expect(chunks[0]).toMatch(/^\r\x1b\[2K.*ok 3 .*errors 0/);
+    expect(chunks[0]).toMatch(/^\r\x1b\[2K\d+s err 0 .*ok 3 /);
     expect(chunks.join('')).not.toContain('\n');
     expect(chunks.at(-1)).toBe('\r\x1b[2K'); // cleared before the summary
   });
 
   it('prints plain timestamped lines elsewhere', async () => {
     const { out, chunks } = sink();
-    const stop = startProgress({ stats: new RunStats(), out, tty: false, everyMs: 20, extra: () => 'fridges 2/2' });
+    const stop = startProgress({ stats: new RunStats(), out, tty: false, everyMs: 20, extra: () => 'up 2/2' });
     await new Promise((r) => setTimeout(r, 50));
     stop();
-    expect(chunks[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+ \d+s .*fridges 2\/2\n$/);
+    expect(chunks[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+ \d+s up 2\/2 err 0 \| snap .*\n$/);
     expect(chunks.join('')).not.toContain('\r');
   });
 });
