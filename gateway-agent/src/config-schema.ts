@@ -18,6 +18,11 @@ const EmbeddedSchema = z.strictObject({
   /** TCP port for MQTT 3.1.1. Default 1883; 0 picks a free port (tests). */
   port: port.default(1883),
   /**
+   * Optional MQTT-over-websocket port (for fridges or tools behind HTTP proxies); the same
+   * authentication, ACL and bounds as TCP. Default: off. 0 picks a free port (tests).
+   */
+  websocketPort: port.optional(),
+  /**
    * Largest MQTT packet accepted, bytes. Default 65 536. A snapshot of 256 meals is about 8 KiB;
    * raise only if fridges report more meals.
    */

@@ -15,6 +15,8 @@
  *   connections, connected fridges, pre-CONNECT queue, slow-subscriber drain time.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { WebSocketServer, createWebSocketStream } from 'ws';
 import { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
@@ -53,6 +55,8 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
 export class EmbeddedBroker implements FridgeBroker {
   private broker: Aedes | undefined;
   private server: Server | undefined;
+  private wsServer: HttpServer | undefined;
+  private wss: WebSocketServer | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly fridges = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -105,8 +109,46 @@ export class EmbeddedBroker implements FridgeBroker {
         resolve();
       });
     });
+    if (e.websocketPort !== undefined) await this.listenWebsocket(e.websocketPort, e.host);
     this.accepting = true;
-    logger.info({ address: this.status().address }, 'embedded MQTT broker listening');
+    logger.info({ address: this.status().address, websocketPort: this.websocketPort }, 'embedded MQTT broker listening');
+  }
+
+  /** MQTT over websocket: each connection becomes a byte stream through the same guard and broker. */
+  private async listenWebsocket(port: number, host: string): Promise<void> {
+    const http = createHttpServer((_req, res) => {
+      res.statusCode = 426;
+      res.end();
+    });
+    this.wsServer = http;
+    this.wss = new WebSocketServer({ server: http, maxPayload: this.o.config.embedded.maxPacketBytes + 16 });
+    this.wss.on('connection', (ws) => {
+      if (!this.accepting || this.broker === undefined) return ws.terminate();
+      if (this.wss!.clients.size > this.o.config.embedded.maxConnections + 16) return ws.close(1013, 'too many connections');
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => ws.terminate());
+      const guard = new PacketSizeGuard(this.o.config.embedded.maxPacketBytes, () => {
+        this.o.metrics.refused.inc({ reason: 'packet-size' });
+        ws.terminate();
+      });
+      stream.pipe(guard);
+      const conn = Duplex.from({ readable: guard, writable: stream });
+      conn.on('error', () => ws.terminate());
+      conn.on('close', () => ws.terminate());
+      this.broker.handle(conn);
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /** The websocket port, when enabled. */
+  get websocketPort(): number | undefined {
+    return (this.wsServer?.address() as AddressInfo | null | undefined)?.port;
   }
 
   private accept(socket: Socket): void {
@@ -207,6 +249,11 @@ export class EmbeddedBroker implements FridgeBroker {
     const broker = this.broker;
     if (broker !== undefined) await new Promise<void>((resolve) => broker.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
+    if (this.wss !== undefined) {
+      for (const c of this.wss.clients) c.close(1001, 'gateway stopping');
+      this.wss.close();
+    }
+    if (this.wsServer !== undefined) this.wsServer.close();
     if (server !== undefined) await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
   }
 }

@@ -123,6 +123,20 @@ describe('embedded broker', () => {
     await expect(connectFridge(agent.mqttPort!, 'f1', defer)).rejects.toThrow(/Server unavailable/i);
   });
 
+  it('serves MQTT over websocket with the same authentication and ACL', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(['f1']), mqtt: { embedded: { websocketPort: 0 } } }), defer);
+    const port = (agent.broker as unknown as { websocketPort: number }).websocketPort;
+    const url = `ws://127.0.0.1:${port}`;
+    await expect(mqtt.connectAsync(url, { clientId: 'f1', username: 'f1', password: 'wrong', protocolVersion: 4, reconnectPeriod: 0 })).rejects.toThrow(/Bad username or password/i);
+    const f = await mqtt.connectAsync(url, { clientId: 'f1', username: 'f1', password: 'secret-f1', protocolVersion: 4, reconnectPeriod: 0 });
+    defer(() => f.endAsync(true));
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 2 }), { qos: 1 });
+    expect(observedSnapshot(agent.replica.doc, F1)?.i).toEqual({ m1: 2 });
+    await expect(f.subscribeAsync('#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+  });
+
   it('closes connections that announce packets over the size limit', async () => {
     const dir = tempDir();
     await seedActiveStore(dir);
