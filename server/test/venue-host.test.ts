@@ -64,6 +64,25 @@ describe('VenueHost persistence', () => {
     expect(Y.getState(viewer.doc.ydoc.store, gw.doc.ydoc.clientID)).toBe(Y.getState(gw.doc.ydoc.store, gw.doc.ydoc.clientID));
   });
 
+  it('a peer joining while an update is not yet durable receives it only once durable', async () => {
+    const g = gatedStorage();
+    t = await startCentral({ listen: true, deps: { storage: g.storage } });
+    const gw = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw1, replica: gatewayReplicaId('g1' as GatewayId, 1) }).ready();
+    open.push(gw);
+    g.hold();
+    gw.doc.transact(ORIGINS.mqtt, (w) => recordStatus(w, 'f1' as FridgeId, { on: true, ts: 77 }));
+    await waitFor(() => t.central.registry.peek('v1' as never)!.pending === 1, 3000, 'update pending');
+    const late = new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.viewer, noHello: true });
+    open.push(late);
+    await late.opened;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(late.synced).toBe(false);
+    expect(late.doc.index.status.get('f1')).toBeUndefined();
+    g.release();
+    await late.ready();
+    await waitFor(() => late.doc.index.status.get('f1') !== undefined, 3000, 'state after persist');
+  });
+
   it('graceful shutdown closes sync sockets with 1001 after flushing', async () => {
     t = await startCentral({ listen: true });
     const gw = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw1, replica: gatewayReplicaId('g1' as GatewayId, 1) }).ready();

@@ -149,8 +149,17 @@ export class SyncSession implements SyncPeer {
     switch (msg.type) {
       case 'hello':
         return this.hello(host, msg.hello);
-      case 'sync-step1':
-        return this.send(encodeSyncStep2(Y.encodeStateAsUpdate(host.doc.ydoc, msg.stateVector)));
+      case 'sync-step1': {
+        // The diff is taken now but sent once everything in it is durable: a peer never holds
+        // state central could lose in a crash (updates after this point are relayed when durable).
+        const reply = encodeSyncStep2(Y.encodeStateAsUpdate(host.doc.ydoc, msg.stateVector));
+        if (host.pending === 0) return this.send(reply);
+        void host.whenDurable().then(
+          () => this.send(reply),
+          () => this.close('GOING_AWAY', 'storage failed'),
+        );
+        return;
+      }
       case 'sync-step2':
       case 'update':
         return this.update(host, msg.update);
