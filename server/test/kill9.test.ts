@@ -93,5 +93,5 @@ describe('kill -9 after durable acks', () => {
     await viewer.close();
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
-  });
+  }, 120_000);
 });
