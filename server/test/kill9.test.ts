@@ -91,7 +91,9 @@ describe('kill -9 after durable acks', () => {
       expect(((await r.json()) as { state: string }).state).toBe('reserved');
     }
     await viewer.close();
+    // A graceful stop flushes and exits 0.
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    expect(await exited).toBe(0);
   }, 120_000);
 });
