@@ -279,8 +279,23 @@ export class FridgeClient {
         await this.publishStatus(false);
       }
     })();
-    await Promise.race([flush, new Promise((r) => setTimeout(r, timeoutMs))]);
+    await race(flush, timeoutMs);
     this.client = undefined;
-    await c.endAsync(!c.connected).catch(() => undefined);
+    // A clean end waits for in-flight PUBACKs; a broker that never answers must not hang shutdown.
+    const ended = await race(c.endAsync(!c.connected).catch(() => undefined), timeoutMs);
+    if (!ended) await c.endAsync(true).catch(() => undefined);
+  }
+}
+
+/** Resolves true when `p` settles within `ms`, false otherwise (the timer never outlives the race). */
+async function race(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => {
+    timer = setTimeout(() => r(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const, () => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
