@@ -63,8 +63,11 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   /** End clocks (this process's client) of durable local updates not yet durable at central. */
-  private unacked: number[] = [];
-  private ackedClock = 0;
+  /**
+   * `[client, clock]` after each durable local update not yet durable at central, oldest first
+   * (one entry per update: a few bytes each, so even days offline stay small).
+   */
+  private unacked: Array<[number, number]> = [];
   private lastAckAt: number | undefined;
   private lastSyncAt: number | undefined;
   private readonly random: () => number;
@@ -265,26 +268,27 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
 
   private onDurable(update: Uint8Array, origin: unknown): void {
     if (isOrigin(origin, 'upstream')) return; // never echo what central sent
-    this.unacked.push(Y.getState(this.o.replica.doc.ydoc.store, this.o.replica.doc.ydoc.clientID));
+    // The update's own end clock (it may be older than the document's current clock).
+    for (const [client, clock] of Y.parseUpdateMeta(update).to) this.unacked.push([client, clock]);
     this.o.metrics.pendingCentral.set(this.unacked.length);
     const ws = this.ws;
     if (this.streaming && ws !== undefined && ws.readyState === WebSocket.OPEN) ws.send(encodeUpdate(update));
   }
 
   private onAck(sv: Uint8Array): void {
-    let clock = 0;
+    let acked: Map<number, number>;
     try {
-      clock = Y.decodeStateVector(sv).get(this.o.replica.doc.ydoc.clientID) ?? 0;
+      acked = Y.decodeStateVector(sv);
     } catch {
       this.o.metrics.syncErrors.inc({ reason: 'bad-ack' });
       return;
     }
-    this.ackedClock = Math.max(this.ackedClock, clock);
     this.lastAckAt = Date.now();
-    // Each entry is the client's clock after that update: acked when central holds that clock.
-    let i = 0;
-    while (i < this.unacked.length && this.unacked[i]! <= this.ackedClock) i++;
-    if (i > 0) this.unacked.splice(0, i);
+    // Central stores a client's structs in order, so the acknowledged entries are a prefix per
+    // client; entries of a client this process no longer writes with (an earlier epoch central
+    // retired) can never be acknowledged and are dropped.
+    const own = new Set(this.o.replica.ownClients());
+    this.unacked = this.unacked.filter(([client, clock]) => own.has(client) && clock > (acked.get(client) ?? 0));
     this.o.metrics.pendingCentral.set(this.unacked.length);
   }
 
