@@ -93,6 +93,11 @@ export interface Fleet {
   run(durationMs: number, signal?: AbortSignal): Promise<FleetReport>;
   /** The report so far. */
   report(catalog?: CatalogCheckResult | { skipped: string }): FleetReport;
+  /**
+   * Tells the checks that the caller itself cut `venueId`'s link or killed its gateway (when it
+   * does so outside {@link FleetOptions.hooks}); call the returned function when it is over.
+   */
+  noteVenueFault(venueId: string, kind?: 'link-cut' | 'gateway-kill'): () => void;
   /** Drives one step by hand (tests, demo). */
   walkIn(fridgeId: string, mealId?: string): number;
   order(fridgeId: string, lines: Items, opts?: { via?: 'central' | 'kiosk'; fate?: Fate }): Promise<OrderRecord>;
@@ -260,6 +265,10 @@ class FleetImpl implements Fleet {
       return;
     }
     this.walkIn(fridge.fridgeId, meals[Math.floor(roll * meals.length)]);
+  }
+
+  noteVenueFault(venueId: string, kind: 'link-cut' | 'gateway-kill' = 'link-cut'): () => void {
+    return this.venueFaults.note(kind, venueId);
   }
 
   walkIn(fridgeId: string, mealId?: string): number {

@@ -57,24 +57,35 @@ export class VenueFaults {
     if (this.active.has(key)) return;
     const h = this.o.hooks;
     const [start, stop] = kind === 'link-cut' ? [h.cutLink, h.restoreLink] : [h.killGateway, h.restartGateway];
-    const startedAt = Date.now();
-    const close = this.o.oversell.venueFault(venueId, startedAt);
-    this.o.stats.inc('faultsInjected');
-    const event: FaultEvent = { kind, venueId, at: new Date(startedAt).toISOString(), endedAt: undefined };
-    if (this.events.length < 200) this.events.push(event);
+    const close = this.note(kind, venueId);
     let ended = false;
     const finish = async () => {
       if (ended) return;
       ended = true;
       this.active.delete(key);
       await this.call(stop, venueId, `${kind} end`);
-      const at = Date.now();
-      close(at);
-      event.endedAt = new Date(at).toISOString();
+      close();
     };
     this.active.set(key, finish);
     await this.call(start, venueId, kind);
     this.o.later(forMs, () => void finish());
+  }
+
+  /** Records a fault the caller causes itself; returns the function that ends it. */
+  note(kind: VenueFaultKind, venueId: string): () => void {
+    const startedAt = Date.now();
+    const close = this.o.oversell.venueFault(venueId, startedAt);
+    this.o.stats.inc('faultsInjected');
+    const event: FaultEvent = { kind, venueId, at: new Date(startedAt).toISOString(), endedAt: undefined };
+    if (this.events.length < 200) this.events.push(event);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const at = Date.now();
+      close(at);
+      event.endedAt = new Date(at).toISOString();
+    };
   }
 
   /** Ends every active fault (restores links, restarts gateways). */
