@@ -147,6 +147,8 @@ export const OrderValueSchema = z.strictObject({
     .optional(),
   h: n0.optional(),
   c: n0.optional(),
+  /** The writer's own earlier terminal state (cancelled 1 / expired 2) that a pickup overrode: kept so the conflict is still reported. */
+  x: z.number().int().min(1).max(2).optional(),
 });
 export const RequestValueSchema = z.tuple([n0, n0]);
 export const RecallValueSchema = z.tuple([n0, n0]);

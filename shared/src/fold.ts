@@ -150,6 +150,7 @@ export function foldOrder(src: FoldSource, orderId: OrderId): OrderFold | undefi
   let updatedAt = 0;
   for (const [r, e] of entries) {
     seen.add(e.s);
+    if (e.x !== undefined) seen.add(e.x); // an own cancel/expiry a pickup overrode (still a conflict)
     fridge ??= e.f;
     if (e.l !== undefined && (creator === undefined || r < creator[0])) creator = [r, e];
     updatedAt = Math.max(updatedAt, e.t);

@@ -89,6 +89,9 @@ export type SettleResult =
 export function writeTransition(w: EntryWriter, orderId: OrderId, fridge: FridgeId, state: TerminalState, now: number): void {
   const prev = w.get(keys.order(orderId)) as OrderValue | undefined;
   const next: OrderValue = { ...(prev ?? { f: fridge }), f: prev?.f ?? fridge, s: STATE_CODE[state], t: now };
+  // A pickup overriding this replica's own cancel/expiry: the entry is the writer's only record of
+  // the order, so keep the earlier terminal state or the conflict (DESIGN §3.2) would vanish.
+  if (prev !== undefined && (prev.s === 1 || prev.s === 2) && next.s === 3) next.x = prev.s;
   w.set(keys.order(orderId), next);
 }
 

@@ -136,6 +136,18 @@ describe('settle and the state lattice', () => {
     expect(settle(c1, ORIGINS.api, oid('a'), 'picked_up', 3000)).toMatchObject({ ok: true });
   });
 
+  it('a pickup after a cancel recorded by the same replica is still reported as a conflict (regression)', () => {
+    // Before the fix, the replica's single entry for the order was overwritten and the cancel forgotten.
+    const { c1 } = venue();
+    reserve(c1, ORIGINS.api, order('a', [[M1, 1]]));
+    settle(c1, ORIGINS.api, oid('a'), 'cancelled', 2000);
+    expect(settle(c1, ORIGINS.api, oid('a'), 'picked_up', 2500)).toMatchObject({ ok: true, changed: true });
+    expect(foldOrder(c1, oid('a'))).toMatchObject({ state: 'picked_up', conflict: true });
+    const d = newDoc(C2, 2);
+    syncInto(d, c1);
+    expect(foldOrder(d, oid('a'))).toMatchObject({ state: 'picked_up', conflict: true });
+  });
+
   it('concurrent cancel and expiry: a terminal state without a reported pickup conflict is still settled', () => {
     const { c1, g } = venue();
     reserve(c1, ORIGINS.api, order('a', [[M1, 1]]));
