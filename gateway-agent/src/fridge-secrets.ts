@@ -45,8 +45,10 @@ export class FridgeAuthenticator {
 
   /** True when `fridgeId` is configured and `secret` matches its hash. */
   async check(fridgeId: string, secret: string): Promise<boolean> {
+    // Own keys only: a client id such as `constructor` must not reach Object.prototype.
+    if (!Object.hasOwn(this.hashes, fridgeId)) return false;
     const stored = this.hashes[fridgeId];
-    if (stored === undefined) return false;
+    if (typeof stored !== 'string') return false;
     const digest = createHash('sha256').update(secret).digest('base64');
     if (this.verified.get(fridgeId) === digest) return true;
     const ok = await verifySecret(secret, stored);

@@ -35,7 +35,8 @@ describe('embedded broker', () => {
     await expect(bad({ clientId: 'f1', username: 'f1', password: 'nope' })).rejects.toThrow(/Bad username or password/i);
     await expect(bad({ clientId: 'f9', username: 'f9', password: 'secret-f9' })).rejects.toThrow(/Bad username or password/i);
     await expect(bad({ clientId: 'f1', username: 'f2', password: 'secret-f2' })).rejects.toThrow(/Bad username or password/i);
-    expect(await counter(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'credentials' })).toBe(3);
+    await expect(bad({ clientId: 'constructor', username: 'constructor', password: 'x' })).rejects.toThrow(/Bad username or password/i);
+    expect(await counter(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'credentials' })).toBe(4);
   });
 
   it('refuses ACL escapes: other fridges, #, $SYS, and a will outside its status topic', async () => {
