@@ -84,6 +84,17 @@ describe('main', () => {
     expect(stderr()).toContain('is in use by another gateway process');
   });
 
+  it('repair refuses to touch a store a running agent holds', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    await startAgent(testConfig(dir), defer);
+    const file = join(tempDir(), 'gw.yaml');
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', storage: { dataDir: dir } }));
+    const o = io();
+    expect(await main(['repair', '--config', file], o)).toBe(1);
+    expect(o.errors.join()).toContain('in use by another gateway process');
+  });
+
   it('every snapshot acknowledged before kill -9 is there after restart', async () => {
     const dir = tempDir();
     await seedActiveStore(dir);
