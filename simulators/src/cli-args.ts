@@ -97,7 +97,7 @@ export interface SimConfig {
 }
 
 /** What the command line asked for. */
-export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: SimConfig };
+export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Readonly<SimConfig> };
 
 /** Thrown for bad arguments; `problems` lists each one. */
 export class UsageError extends Error {
@@ -232,5 +232,5 @@ export function parseSimArgs(argv: readonly string[], env: Record<string, string
   if (!config.writeFleet && !config.fleetFile && urls.length === 0 && Object.keys(config.venueUrls).length === 0)
     problems.push('no broker: give --url mqtt://host:port, --venue-url VENUE=URL, or a --fleet file with brokerUrl per venue');
   if (problems.length > 0) throw new UsageError(problems);
-  return { kind: 'run', config };
+  return { kind: 'run', config: Object.freeze(config) };
 }
