@@ -67,6 +67,8 @@ export interface VenueModel {
 /** The read model over all venues. */
 export class ReadModel {
   readonly venues = new Map<string, VenueModel>();
+  /** city → venue ids (the catalog is split by city). */
+  private readonly byCity = new Map<string, Set<string>>();
   /** order id → venue, for `GET /v1/orders/{id}`. */
   readonly orderVenue = new Map<string, VenueId>();
   private readonly dirty = new Map<string, { host: VenueHost; fridges: Set<string>; config: boolean; orders: Set<string> }>();
@@ -163,7 +165,16 @@ export class ReadModel {
   private refreshConfig(host: VenueHost, vm: VenueModel): void {
     const doc = host.doc;
     const before = stableJson([vm.record, [...vm.meals], [...vm.gateways], [...vm.promotions]]);
+    const oldCity = vm.record?.city;
     vm.record = configRecord(doc, 'venue', host.venueId);
+    if (oldCity !== vm.record?.city) {
+      if (oldCity !== undefined) this.byCity.get(oldCity)?.delete(host.venueId);
+      if (vm.record !== undefined) {
+        const set = this.byCity.get(vm.record.city) ?? new Set<string>();
+        set.add(host.venueId);
+        this.byCity.set(vm.record.city, set);
+      }
+    }
     vm.meals = new Map(configIds(doc, 'meal').map((id) => [id, configRecord(doc, 'meal', id)!]));
     vm.gateways = new Map(configIds(doc, 'gateway').map((id) => [id, configRecord(doc, 'gateway', id)!]));
     vm.promotions = new Map(configIds(doc, 'promotion').map((id) => [id, configRecord(doc, 'promotion', id)!]));
@@ -221,7 +232,11 @@ export class ReadModel {
   /** Venues of a city (all when `city` is undefined), flushed. */
   venuesIn(city?: string): VenueModel[] {
     this.flush();
-    return [...this.venues.values()].filter((v) => v.record !== undefined && (city === undefined || v.record.city === city)).sort((a, b) => (a.venueId < b.venueId ? -1 : 1));
+    const ids = city === undefined ? [...this.venues.keys()] : [...(this.byCity.get(city) ?? [])];
+    return ids
+      .sort()
+      .map((id) => this.venues.get(id)!)
+      .filter((v) => v.record !== undefined && (city === undefined || v.record.city === city));
   }
 
   /** Notes a venue that exists in storage or the seed, so a failed load answers NOT_READY, not 404. */

@@ -42,6 +42,14 @@ describe('admin registry', () => {
     expect((await t.central.app.inject({ method: 'DELETE', url: '/v1/admin/venues/v3/fridges/m-f1', headers: bearer(TOKENS.admin) })).json().code).toBe('UNKNOWN_FRIDGE');
   });
 
+  it('moving a venue to another city moves it in the catalog', async () => {
+    const city = async (c: string) => (await t.central.app.inject({ url: `/v1/catalog?city=${c}`, headers: bearer(TOKENS.app) })).json().venues.map((v: { venueId: string }) => v.venueId);
+    expect(await city('Hamburg')).toEqual(['v2']);
+    await put('/v1/admin/venues/v1', { name: 'Berlin HQ', city: 'Hamburg', timezone: 'Europe/Berlin' });
+    expect(await city('Hamburg')).toEqual(['v1', 'v2']);
+    expect(await city('Berlin')).toEqual([]);
+  });
+
   it('changes a meal in every venue', async () => {
     const r = await put('/v1/admin/meals/m3', { name: 'Soup', priceCents: 450, allergens: ['celery'] });
     expect(r.json()).toMatchObject({ mealId: 'm3', venues: 2 });
