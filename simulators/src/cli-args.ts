@@ -7,6 +7,7 @@ import { parseFaults, type FaultSettings } from './faults.ts';
 import { BrokerUrlSchema, HttpUrlSchema } from './fleet-spec.ts';
 import { parseDuration, parseKitchenSchedule, type KitchenSchedule } from './schedule.ts';
 
+/** The `--help` text. */
 export const HELP = `Usage: fridgesync sim [options]
 
 Simulates a fleet of smart fridges over MQTT, customers ordering through central's app API (and

@@ -37,6 +37,7 @@ export interface CustomersOptions {
   schedule: (ms: number, fn: () => void) => void;
 }
 
+/** The customer population: places orders and carries out each one's fate. */
 export class Customers {
   private readonly inflight = new Set<Promise<unknown>>();
   constructor(private readonly o: CustomersOptions) {}

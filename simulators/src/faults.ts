@@ -31,6 +31,7 @@ export interface FaultSettings {
   gatewayKill?: PeriodicFault;
 }
 
+/** Settings with every fault off. */
 export const NO_FAULTS: FaultSettings = Object.freeze({ duplicate: 0, reorder: 0, reboot: 0, forgetBoot: 0 });
 
 const FAULT_NAMES = ['duplicate', 'reorder', 'reboot', 'forget-boot', 'link-cut', 'gateway-kill'] as const;

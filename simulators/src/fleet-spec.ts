@@ -26,13 +26,16 @@ export const BrokerUrlSchema = url(['mqtt:', 'mqtts:', 'tcp:', 'tls:', 'ws:', 'w
 /** HTTP base URL (central, kiosk). */
 export const HttpUrlSchema = url(['http:', 'https:']);
 
+/** A meal of the fleet's catalog. */
 export const FleetMealSchema = z.strictObject({
   mealId: MealIdSchema,
   name: z.string().min(1).max(120).optional(),
   priceCents: z.number().int().min(0).max(1_000_000).optional(),
 });
+/** A meal of the fleet file. */
 export type FleetMeal = z.infer<typeof FleetMealSchema>;
 
+/** A fridge: its id, MQTT secret and par levels. */
 export const FleetFridgeSchema = z.strictObject({
   fridgeId: FridgeIdSchema,
   /** The fridge's MQTT password (plain; the gateway stores only a hash of it). */
@@ -41,8 +44,10 @@ export const FleetFridgeSchema = z.strictObject({
   /** Par level (full stock) per meal; meals absent here are not stocked in this fridge. */
   par: z.record(MealIdSchema, z.number().int().min(0).max(10_000)),
 });
+/** A fridge of the fleet file. */
 export type FleetFridge = z.infer<typeof FleetFridgeSchema>;
 
+/** A venue: where it is, its gateway, broker and kiosk, and its fridges. */
 export const FleetVenueSchema = z.strictObject({
   venueId: VenueIdSchema,
   name: z.string().min(1).max(120).optional(),
@@ -58,8 +63,10 @@ export const FleetVenueSchema = z.strictObject({
   kioskToken: z.string().min(1).max(512).optional(),
   fridges: z.array(FleetFridgeSchema).min(1).max(10_000),
 });
+/** A venue of the fleet file. */
 export type FleetVenue = z.infer<typeof FleetVenueSchema>;
 
+/** The whole fleet file (format version 1); ids are unique and par levels name known meals. */
 export const FleetFileSchema = z
   .strictObject({
     version: z.literal(FLEET_FILE_VERSION),

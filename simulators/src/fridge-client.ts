@@ -54,6 +54,7 @@ export interface FridgeClientOptions {
 
 type DataKind = Extract<FridgeTopicKind, 'inventory' | 'pickup'>;
 
+/** One fridge's MQTT connection (see the module doc). */
 export class FridgeClient {
   readonly window: InflightWindow;
   private client: MqttClient | undefined;

@@ -20,6 +20,7 @@ export interface FridgeModelOptions {
   boot?: number;
 }
 
+/** Physical stock and firmware counters of one fridge. */
 export class FridgeModel {
   private readonly stock = new Map<string, number>();
   private bootCounter: number;

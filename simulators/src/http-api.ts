@@ -34,6 +34,7 @@ export interface HttpApiOptions {
   timeoutMs?: number;
 }
 
+/** Central's (or a kiosk's) HTTP API as the simulator uses it. */
 export class HttpApi {
   private readonly base: string;
   constructor(private readonly o: HttpApiOptions) {

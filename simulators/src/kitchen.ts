@@ -27,6 +27,7 @@ export interface KitchenOptions {
   unloadMs?: number;
 }
 
+/** Refills fridges to par, announcing each delivery first. */
 export class Kitchen {
   private seq = 0;
   constructor(private readonly o: KitchenOptions) {}

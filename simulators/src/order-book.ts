@@ -21,6 +21,7 @@ export type OrderState =
   | 'expired'
   | 'picked-up';
 
+/** One order as the client saw it. */
 export interface OrderRecord {
   orderId: string;
   venueId: string;
@@ -39,6 +40,7 @@ export interface OrderRecord {
 /** States in which the client must assume the system may hold a reservation. */
 const MAYBE_HELD: ReadonlySet<OrderState> = new Set(['pending', 'confirmed', 'unknown']);
 
+/** Every order the simulated customers placed, by id and by fridge. */
 export class OrderBook {
   private readonly orders = new Map<string, OrderRecord>();
   /** Open orders per fridge, to keep lookups cheap in large fleets. */

@@ -49,6 +49,7 @@ export interface OversellCheckOptions {
 
 const key = (fridge: string, meal: string) => `${fridge}\u0000${meal}`;
 
+/** The client-side oversell check (see the module doc for the bound). */
 export class OversellCheck {
   private readonly everHeld = new Map<string, number>();
   private readonly walkIns = new Map<string, WalkIn[]>();

@@ -50,6 +50,7 @@ export interface ReportInputs {
   settings?: Record<string, unknown>;
 }
 
+/** Assembles the report from a run's parts. */
 export function buildReport(i: ReportInputs): FleetReport {
   const catalog = i.catalog ?? { skipped: 'not run' };
   const oversellOk = i.oversell.violationCount === 0;

@@ -35,6 +35,7 @@ export interface SimFridgeOptions {
   onCommand?: (cmd: CommandPayload) => void;
 }
 
+/** A simulated fridge: model, connection and firmware timers. */
 export class SimFridge {
   readonly model: FridgeModel;
   client: FridgeClient;

@@ -17,6 +17,7 @@ export interface LatencySummary {
   max: number;
 }
 
+/** Constant-memory latency histogram (see the module doc). */
 export class LatencyHistogram {
   private readonly counts = new Uint32Array(BUCKETS);
   private n = 0;
@@ -69,6 +70,7 @@ export const COUNTER_NAMES = [
   'walkIns', 'walkInsEmpty', 'deliveries', 'deliveryAnnounceErrors', 'deliveryDiscrepancies',
   'faultsInjected', 'faultHookErrors',
 ] as const;
+/** One counter of {@link RunStats}. */
 export type CounterName = (typeof COUNTER_NAMES)[number];
 
 /** Everything a run measures. */

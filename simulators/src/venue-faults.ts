@@ -8,6 +8,7 @@ import type { OversellCheck } from './oversell-check.ts';
 import type { Prng } from './prng.ts';
 import type { RunStats } from './stats.ts';
 
+/** Faults that hit a whole venue. */
 export type VenueFaultKind = 'link-cut' | 'gateway-kill';
 
 /** One fault as it goes into the report. */
@@ -31,6 +32,7 @@ export interface VenueFaultsOptions {
   running: () => boolean;
 }
 
+/** Schedules venue faults and records them (see the module doc). */
 export class VenueFaults {
   /** Faults so far (the first 200). */
   readonly events: FaultEvent[] = [];
