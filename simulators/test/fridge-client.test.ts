@@ -151,4 +151,19 @@ describe('FridgeClient against a real aedes broker', () => {
     expect(new Set(seqs).size).toBe(40); // nothing lost
     expect(seqs.some((s, i) => i > 0 && s < seqs[i - 1]!)).toBe(true); // something arrived out of order
   });
+
+  it('sends inventory and pickups at QoS 0 when asked (--qos 0), status still QoS 1 retained', async () => {
+    const broker = await startBroker({ [id]: secret });
+    steps.push(() => broker.close());
+    const sub = await record(broker.url);
+    steps.push(() => sub.client.endAsync(true));
+    const client = new FridgeClient({ url: broker.url, fridgeId: id, secret, stats: new RunStats(), qos: 0 });
+    steps.push(() => client.stop(500));
+    await client.start(3_000);
+    await client.publishInventory(new FridgeModel({ initial: { m01: 1 } }).snapshot(now()));
+    const inv = await until(() => sub.messages.find((m) => m.topic.endsWith('/inventory')), 3_000, 'inventory');
+    expect(inv.qos).toBe(0);
+    const status = await until(() => sub.messages.find((m) => m.topic.endsWith('/status')), 3_000, 'status');
+    expect(status.qos).toBe(1);
+  });
 });
