@@ -94,7 +94,8 @@ export class Customers {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
       outcome = await api.createOrder(body);
       o.stats.recordOrder(outcome.ms);
-      const retryable = outcome.kind === 'unreachable' || (outcome.kind === 'rejected' && outcome.status >= 500);
+      // No answer, a server error, or rate limited (429): the same order id makes a retry safe.
+      const retryable = outcome.kind === 'unreachable' || (outcome.kind === 'rejected' && (outcome.status >= 500 || outcome.status === 429));
       if (!retryable) break;
     }
     const now = Date.now();
