@@ -9,6 +9,9 @@ import { CLOSE_CODES, ERROR_CODES } from '@fridgesync/shared';
 import { CentralConfigSchema } from '../server/src/config-schema.ts';
 import { GatewayConfigSchema } from '../gateway-agent/src/config-schema.ts';
 import { configReference } from './config-reference.ts';
+import { createMetrics as centralMetrics } from '../server/src/metrics.ts';
+import { createMetrics as gatewayMetrics } from '../gateway-agent/src/metrics.ts';
+import type { Registry } from 'prom-client';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -54,9 +57,42 @@ export function configurationDoc(): string {
   ].join('\n');
 }
 
+/** Rows `| name | type | labels | help |` of a registry's own (non-process) metrics. */
+function metricRows(registry: Registry): string[] {
+  return registry
+    .getMetricsAsArray()
+    .map((m) => m as unknown as { name: string; help: string; labelNames?: string[]; constructor: { name: string } })
+    .filter((m) => !m.name.includes('_process_') && !/^fridgesync_(nodejs|process)_/.test(m.name))
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((m) => `| \`${m.name}\` | ${m.constructor.name.toLowerCase()} | ${(m.labelNames ?? []).map((l) => `\`${l}\``).join(', ')} | ${m.help.replace(/\|/g, '\\|')} |`);
+}
+
+/** The text of docs/metrics.md. */
+export function metricsDoc(): string {
+  const head = ['| metric | type | labels | help |', '|---|---|---|---|'];
+  return [
+    '# Metrics',
+    '',
+    'Generated from the metric registries by `npx tsx scripts/gen-docs.ts`; a test fails when this file and the code differ.',
+    'Names use base units (`_seconds`, `_bytes`); labels never carry order, user or fridge ids. Both processes also export',
+    'the Node.js process metrics of prom-client (`fridgesync_process_*` at central, `fridgesync_gateway_*` process metrics at a gateway when run from the command line).',
+    '',
+    '## Central (`GET /metrics` on the central port)',
+    '',
+    ...head,
+    ...metricRows(centralMetrics().registry),
+    '',
+    '## Gateway (`GET /metrics` on the gateway\'s local HTTP port)',
+    '',
+    ...head,
+    ...metricRows(gatewayMetrics().registry),
+    '',
+  ].join('\n');
+}
+
 /** Every generated document: path relative to the repo → content. */
 export function generatedDocs(): Record<string, string> {
-  return { 'docs/errors.md': errorsDoc(), 'docs/configuration.md': configurationDoc() };
+  return { 'docs/errors.md': errorsDoc(), 'docs/configuration.md': configurationDoc(), 'docs/metrics.md': metricsDoc() };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
