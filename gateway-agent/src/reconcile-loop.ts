@@ -76,9 +76,34 @@ export class ReconcileLoop {
     if (this.due.has(fridge)) return;
     const t = setTimeout(() => {
       this.due.delete(fridge);
-      this.runPass(fridge);
+      this.ready.add(fridge);
+      this.pump();
     }, this.o.debounceMs);
     this.due.set(fridge, t);
+  }
+
+  /** Fridges whose debounce expired, waiting for their pass (a set: bounded by the fridges). */
+  private readonly ready = new Set<FridgeId>();
+  private pumping = false;
+
+  /**
+   * Runs ready passes one per event-loop turn: timers that expire together would otherwise run
+   * back to back and hold PUBACKs (I/O) for the whole burst.
+   */
+  private pump(): void {
+    if (this.pumping) return;
+    const next = this.ready.values().next();
+    if (next.done === true) return;
+    this.ready.delete(next.value);
+    this.pumping = true;
+    try {
+      this.runPass(next.value);
+    } finally {
+      setImmediate(() => {
+        this.pumping = false;
+        this.pump();
+      });
+    }
   }
 
   /** Expires holds and reconciles every assigned fridge, housekeeps orders, answers recalls. */
@@ -101,6 +126,7 @@ export class ReconcileLoop {
     clearInterval(this.sweepTimer);
     for (const t of this.due.values()) clearTimeout(t);
     this.due.clear();
+    this.ready.clear();
   }
 
   private runPass(fridge: FridgeId): void {
