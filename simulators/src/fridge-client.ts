@@ -203,10 +203,13 @@ export class FridgeClient {
 
   /**
    * Publishes a full-totals snapshot. If an earlier snapshot is still waiting for a window slot,
-   * it is replaced (counted as `snapshotsCoalesced`) and both callers share one send.
+   * it is replaced (counted as `snapshotsCoalesced`) and both callers share one send, unless
+   * `coalesce: false`.
    */
-  publishInventory(p: InventoryPayload): Promise<void> {
+  publishInventory(p: InventoryPayload, opts: { coalesce?: boolean } = {}): Promise<void> {
     this.o.stats.inc('inventoryPublished');
+    // Load generators want every snapshot on the wire, waiting for a slot like any publish.
+    if (opts.coalesce === false) return this.sendData('inventory', JSON.stringify(p));
     if (this.pendingSnapshot !== undefined && this.pendingSnapshotSend) {
       this.pendingSnapshot = p;
       this.o.stats.inc('snapshotsCoalesced');
