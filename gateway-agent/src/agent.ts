@@ -141,6 +141,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         backoffMaxMs: config.central.backoffMaxMs,
         maxMessageBytes: config.central.maxMessageBytes,
         connectTimeoutMs: config.central.connectTimeoutMs,
+        syncTimeoutMs: config.central.syncTimeoutMs,
       });
       sync.start();
       const s = sync;

@@ -88,6 +88,11 @@ const CentralSchema = z.strictObject({
   maxMessageBytes: z.number().int().min(65_536).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
   /** Time to wait for the connection to open, ms. Default 10 000. */
   connectTimeoutMs: ms(100, 120_000).default(10_000),
+  /**
+   * Time from open to the end of the first exchange (central's sync-step2), ms; a session stuck
+   * in its handshake is closed and retried. Default 60 000 (a large venue's full state on a slow link).
+   */
+  syncTimeoutMs: ms(1_000, 600_000).default(60_000),
 });
 
 const HttpSchema = z.strictObject({

@@ -50,6 +50,8 @@ export interface SyncClientOptions {
   backoffMaxMs: number;
   maxMessageBytes: number;
   connectTimeoutMs: number;
+  /** Time from open to the first full exchange before the session is abandoned, ms. Default 60 000. */
+  syncTimeoutMs?: number;
   random?: () => number;
 }
 
@@ -164,8 +166,15 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       announced = h.replica;
       ws.send(encodeHello(h));
     };
+    let stuck: NodeJS.Timeout | undefined;
     ws.on('open', () => {
       this.setState('handshaking');
+      stuck = setTimeout(() => {
+        if (fullSync) return;
+        this.o.metrics.syncErrors.inc({ reason: 'sync-timeout' });
+        logger.warn('central did not complete the sync exchange in time; reconnecting');
+        ws.terminate();
+      }, this.o.syncTimeoutMs ?? 60_000);
       announce();
       ws.send(encodeSyncStep1(Y.encodeStateVector(this.o.replica.doc.ydoc)));
     });
@@ -218,7 +227,10 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       logger.warn({ status: res.statusCode }, 'central refused the sync connection');
       ws.terminate();
     });
-    ws.on('close', (code: number, reason: Buffer) => this.onClose(ws, code, reason.toString()));
+    ws.on('close', (code: number, reason: Buffer) => {
+      clearTimeout(stuck);
+      this.onClose(ws, code, reason.toString());
+    });
   }
 
   private hello(): Hello {

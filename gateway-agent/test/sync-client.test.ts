@@ -47,6 +47,17 @@ describe('sync with central', () => {
     expect(c.rejected).toEqual([]);
   });
 
+  it('abandons a session central never completes and retries', async () => {
+    const c = await startCentralPeer({ venueId: 'v1', tokens: { 'tok-gw1': 'gw1' }, mute: true });
+    defer(() => c.close());
+    const agent = await startAgent(testConfig(tempDir(), { central: { url: c.url, token: 'tok-gw1', syncTimeoutMs: 1000 } }), defer);
+    await eventually(async () => {
+      const m = await agent.metrics.registry.getSingleMetric('fridgesync_gateway_sync_errors_total')!.get();
+      expect(m.values.find((v) => v.labels.reason === 'sync-timeout')?.value).toBeGreaterThanOrEqual(1);
+    }, 5_000);
+    expect(agent.replica.state).toBe('joining');
+  });
+
   it('keeps working with central unreachable, then converges to the same folds when it appears', async () => {
     // The store already holds epoch 1 and the venue config central sent earlier; central is
     // unreachable from the first second of the test.

@@ -49,6 +49,8 @@ export interface CentralPeerOptions {
   port?: number;
   /** Central's durable state: pass the same document to a restarted peer (default: a new one). */
   doc?: VenueDoc;
+  /** Accept connections but never answer the sync exchange (a hung central). */
+  mute?: boolean;
 }
 
 /** A document of the replica `central:test`. */
@@ -117,6 +119,7 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
     ws.on('close', () => conns.delete(c));
     ws.send(encodeSyncStep1(Y.encodeStateVector(doc.ydoc)));
     ws.on('message', (data: Buffer) => {
+      if (o.mute === true) return;
       let msg;
       try {
         msg = decodeMessage(new Uint8Array(data));
