@@ -94,6 +94,18 @@ describe('embedded broker', () => {
     expect(await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'inventory', outcome: 'stale' })).toBe(2);
   });
 
+  it('follows firmware that forgot its boot counter (sequence restarts low, later timestamp)', async () => {
+    const { agent, port } = await agentWithFridges();
+    const f = await connectFridge(port, 'f1', defer);
+    const t0 = Date.now();
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 5000, { m1: 9 }, new Date(t0).toISOString()), { qos: 1 });
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 2, { m1: 4 }, new Date(t0 + 60_000).toISOString()), { qos: 1 });
+    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ b: 1, e: 1, q: 2, i: { m1: 4 } });
+    // A late message of the old era changes nothing.
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 4999, { m1: 7 }, new Date(t0 - 1000).toISOString()), { qos: 1 });
+    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ e: 1, q: 2, i: { m1: 4 } });
+  });
+
   it('reports pickups of unknown orders and ignores duplicate pickups', async () => {
     const { agent, port } = await agentWithFridges();
     const f = await connectFridge(port, 'f1', defer);
