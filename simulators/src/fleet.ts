@@ -321,8 +321,19 @@ class FleetImpl implements Fleet {
     await Promise.all([...this.book.all()].filter((o) => o.state === 'unknown').map((o) => this.customers.cancel(o)));
     this.book.expire(Date.now());
     await Promise.all(this.fridgeList.map((f) => f.quiet()));
-    await Promise.all(this.fridgeList.map((f) => f.publishSnapshot()));
-    await Promise.all(this.fridgeList.map((f) => f.client.window.drain()));
+    // Final totals, acknowledged. Bounded: a broker that is down would otherwise hold us forever.
+    const flushed = Promise.all(this.fridgeList.map(async (f) => {
+      await f.publishSnapshot();
+      await f.client.window.drain();
+    }));
+    const timeoutMs = this.o.connectTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([flushed.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+    clearTimeout(timer);
+    if (!inTime) {
+      const stuck = this.fridgeList.filter((f) => f.client.window.inFlight > 0).map((f) => f.fridgeId);
+      this.stats.error(`final snapshots not acknowledged within ${timeoutMs} ms by ${stuck.length} fridge(s): ${stuck.slice(0, 10).join(', ')}`);
+    }
     this.endedAt = Date.now();
   }
 

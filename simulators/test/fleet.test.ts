@@ -179,4 +179,19 @@ describe('createFleet end to end', () => {
     expect(b.slice(0, n)).toEqual(a.slice(0, n));
     expect(c.slice(0, n)).not.toEqual(a.slice(0, n));
   });
+
+  it('quiesces in bounded time when the broker is gone, and says so', async () => {
+    const { spec, broker } = await world();
+    const fleet = createFleet({ fleet: spec, ...load, customersPerMinute: 0, brokerUrls: { v1: broker.url }, connectTimeoutMs: 500 });
+    steps.push(() => fleet.stop());
+    await fleet.start();
+    await broker.close();
+    const t0 = Date.now();
+    await fleet.quiesce();
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(fleet.stats.lastErrors.join('\n')).toMatch(/final snapshots not acknowledged within 500 ms by 2 fridge/);
+    const t1 = Date.now();
+    await fleet.stop();
+    expect(Date.now() - t1).toBeLessThan(3_000);
+  });
 });
