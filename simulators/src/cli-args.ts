@@ -228,6 +228,10 @@ export function parseSimArgs(argv: readonly string[], env: Record<string, string
     connectTimeoutMs: dur('connect-timeout', 15_000, 100),
     ...(str('report') ? { report: str('report')! } : {}),
   };
+  if (config.fleetFile) {
+    const shape = ['venues', 'fridges', 'meals', 'par', 'secret-seed'].filter((k) => values[k] !== undefined);
+    if (shape.length > 0) problems.push(`${shape.map((k) => `--${k}`).join(', ')}: the fleet comes from --fleet; these shape flags would be ignored`);
+  }
   const runId = config.runId;
   if (runId !== undefined && !/^[A-Za-z0-9._-]{1,40}$/.test(runId)) problems.push(`--run-id: 1-40 characters of A-Z a-z 0-9 . _ -, got "${runId}"`);
   if (!config.writeFleet && !config.fleetFile && urls.length === 0 && Object.keys(config.venueUrls).length === 0)

@@ -57,6 +57,7 @@ describe('fridgesync sim command line', () => {
     [['--url', 'mqtt://x:1', '--kitchen-schedule', '25:00'], /not a time of day/],
     [['--venue-url', 'nourl'], /expected VENUE=URL/],
     [[], /no broker: give --url/],
+    [['--fleet', 'f.json', '--venues', '2'], /--venues: the fleet comes from --fleet/],
   ])('rejects %j with a clear message and exit status 2', async (argv, message) => {
     const r = await run(argv);
     expect(r.code).toBe(2);
