@@ -113,7 +113,9 @@ export class Customers {
         o.stats.inc('ordersSoldOut');
         break;
       case 'rejected':
-        rec.state = 'rejected';
+        // A 5xx may have reserved before failing: treat it as unknown (cancelled at the end).
+        rec.state = outcome!.status >= 500 ? 'unknown' : 'rejected';
+        if (rec.state === 'unknown') o.stats.inc('ordersUnknown');
         o.stats.inc('ordersFailed');
         o.stats.error(`order ${orderId} at ${api.baseUrl}: ${outcome!.status} ${outcome!.code}`);
         break;
