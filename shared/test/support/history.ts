@@ -310,15 +310,11 @@ class Run {
     if (m.kind === 'inv') {
       d.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, { boot: m.boot, seq: m.seq, ts: iso(m.ts), items: m.items as never }, SEQ_GAP));
     } else {
-      const out = d.transact(ORIGINS.mqtt, (w) =>
+      d.transact(ORIGINS.mqtt, (w) =>
         recordPickup(w, F1, { boot: m.boot, seq: m.seq, ts: iso(m.ts), orderId: oid(m.orderId!), items: m.items as never }, this.now, SEQ_GAP),
       );
-      const o = this.orders.find((x) => x.id === m.orderId);
-      if (o !== undefined && out.order !== 'unknown-order') o.states.add('picked_up');
-      if (o !== undefined && out.order === 'unknown-order' && o.createdAt.size > 0) {
-        // The gateway has not seen the order yet; its transition still records picked_up.
-        o.states.add('picked_up');
-      }
+      // recordPickup records picked_up even for an order the gateway has not seen yet.
+      this.orders.find((x) => x.id === m.orderId)?.states.add('picked_up');
     }
   }
 
