@@ -63,9 +63,11 @@ export class Ingestor {
   /** fridge → time of the last telemetry-driven presence write (bounded by the number of fridges). */
   private readonly lastPresence = new Map<string, number>();
   private readonly now: () => number;
+  private readonly snapshots: SnapshotBatcher;
 
   constructor(private readonly o: IngestOptions) {
     this.now = o.now ?? Date.now;
+    this.snapshots = new SnapshotBatcher(o.replica, o.seqResetGap);
   }
 
   /**
@@ -96,10 +98,8 @@ export class Ingestor {
   private async apply(fridge: FridgeId, kind: 'inventory' | 'pickup' | 'status' | 'telemetry', p: unknown): Promise<IngestResult> {
     const r = this.o.replica;
     switch (kind) {
-      case 'inventory': {
-        const outcome = await r.write(ORIGINS.mqtt, (w) => recordSnapshot(w, fridge, p as InventoryPayload, this.o.seqResetGap));
-        return { kind, outcome };
-      }
+      case 'inventory':
+        return { kind, outcome: await this.snapshots.add(fridge, p as InventoryPayload) };
       case 'pickup': {
         const pp = p as PickupPayload;
         const out = await r.write(ORIGINS.mqtt, (w) => recordPickup(w, fridge, pp, this.now(), this.o.seqResetGap));
@@ -140,5 +140,65 @@ export class Ingestor {
       this.o.logger.debug({ fridge, topic, reason, detail }, 'dropped a bad fridge message');
     }
     return { kind: 'dropped', reason };
+  }
+}
+
+interface QueuedSnapshot {
+  fridge: FridgeId;
+  payload: InventoryPayload;
+  resolve: (o: 'applied' | 'stale') => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Applies the snapshots that arrive in one event-loop turn (from any number of fridge sockets) in
+ * one transaction: one Yjs update, one append, one message to central instead of one each, which
+ * is most of the per-message cost under load. At most one snapshot per fridge goes into a batch:
+ * `recordSnapshot` reads the folded index, which a transaction updates only when it ends, so a
+ * second snapshot of the same fridge waits for the next batch. Different fridges never read each
+ * other's entries, so batching them changes no outcome.
+ */
+class SnapshotBatcher {
+  private batch = new Map<string, QueuedSnapshot>();
+  private overflow: QueuedSnapshot[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly replica: LocalReplica,
+    private readonly seqResetGap: number,
+  ) {}
+
+  add(fridge: FridgeId, payload: InventoryPayload): Promise<'applied' | 'stale'> {
+    return new Promise((resolve, reject) => {
+      const q: QueuedSnapshot = { fridge, payload, resolve, reject };
+      if (this.batch.has(fridge)) this.overflow.push(q);
+      else this.batch.set(fridge, q);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    const items = [...this.batch.values()];
+    this.batch = new Map();
+    const rest = this.overflow;
+    this.overflow = [];
+    for (const q of rest) {
+      if (this.batch.has(q.fridge)) this.overflow.push(q);
+      else this.batch.set(q.fridge, q);
+    }
+    this.scheduled = this.batch.size > 0;
+    if (this.scheduled) setImmediate(() => this.flush());
+    const outcomes: Array<'applied' | 'stale'> = [];
+    this.replica
+      .write(ORIGINS.mqtt, (w) => {
+        for (const q of items) outcomes.push(recordSnapshot(w, q.fridge, q.payload, this.seqResetGap));
+      })
+      .then(
+        () => items.forEach((q, i) => q.resolve(outcomes[i]!)),
+        (e: unknown) => items.forEach((q) => q.reject(e)),
+      );
   }
 }
