@@ -8,7 +8,6 @@
  */
 import * as Y from 'yjs';
 import * as A from '@automerge/automerge';
-import fc from 'fast-check';
 import {
   DEFAULT_RIGHTS_POLICY,
   ORIGINS,
@@ -24,9 +23,7 @@ import {
   requestRights,
   reserve,
   retire,
-  rightsFold,
   settle,
-  validateUpdate,
   writeMeta,
   keys,
   type CellView,
@@ -35,6 +32,8 @@ import {
   type VenueDoc,
 } from '@fridgesync/shared';
 import { C1, C2, F1, GW1, GW1B, GW2, M1, M2, configureFridge, iso, newDoc, oid, syncAll } from './fixtures.ts';
+import type { History, Step, Taker } from './steps.ts';
+import { checkForgeries } from './forgeries.ts';
 import { automergePending, automergeSellable, yjsPending, LINKS, SimNetwork, type AmDoc, type LinkName, type NodeName, type SimNode } from './sim-network.ts';
 
 export const MEALS: readonly MealId[] = [M1, M2];
@@ -47,66 +46,6 @@ const HOLD_MS = [30_000, 120_000] as const;
 const RETENTION_MS = 60_000;
 /** Delivered messages replayed at each quiescence check (a sample: replaying all is slow). */
 const REPLAYS = 8;
-
-type Taker = 'c1' | 'c2' | 'g1' | 'g2';
-export type Step =
-  | { t: 'delivery'; meal: number; n: number }
-  | { t: 'walkin'; meal: number; n: number }
-  | { t: 'snapshot' }
-  | { t: 'reboot'; forget: boolean }
-  | { t: 'mqtt'; op: 'deliver' | 'dup' | 'drop'; i: number }
-  | { t: 'reserve'; at: Taker; lines: Array<[number, number]>; hold: number; retry: number | null }
-  | { t: 'pickup'; i: number }
-  | { t: 'cancel'; at: Taker; i: number }
-  | { t: 'tick'; ms: number }
-  | { t: 'request'; at: 'c1' | 'c2'; meal: number; want: number }
-  | { t: 'reconcile' }
-  | { t: 'answer'; at: 'c1' | 'c2' | 'g2' }
-  | { t: 'maintain'; at: NodeName }
-  | { t: 'net'; op: 'deliver' | 'dup' | 'drop' | 'sync' | 'flush'; i: number }
-  | { t: 'epoch'; by: 'self' | 'successor' | 'central' };
-
-const meal = fc.integer({ min: 0, max: 1 });
-const taker = fc.constantFrom<Taker>('c1', 'c2', 'g1', 'g2');
-const small = fc.nat({ max: 63 });
-
-/** One step; weights favour what moves stock and the network. */
-export const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ t: fc.constant('delivery' as const), meal, n: fc.integer({ min: 1, max: 6 }) }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('walkin' as const), meal, n: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 2, arbitrary: fc.constant({ t: 'snapshot' as const }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('reboot' as const), forget: fc.boolean() }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('mqtt' as const), op: fc.constantFrom('deliver' as const, 'deliver' as const, 'dup' as const, 'drop' as const), i: small }) },
-  {
-    weight: 5,
-    arbitrary: fc.record({
-      t: fc.constant('reserve' as const),
-      at: taker,
-      lines: fc.array(fc.tuple(meal, fc.integer({ min: 1, max: 2 })), { minLength: 1, maxLength: 2 }),
-      hold: fc.integer({ min: 0, max: 1 }),
-      retry: fc.option(small, { freq: 3 }),
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('pickup' as const), i: small }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('cancel' as const), at: taker, i: small }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.constantFrom(1_000, 40_000, 200_000) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('request' as const), at: fc.constantFrom('c1' as const, 'c2' as const), meal, want: fc.integer({ min: 1, max: 4 }) }) },
-  { weight: 3, arbitrary: fc.constant({ t: 'reconcile' as const }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('answer' as const), at: fc.constantFrom('c1' as const, 'c2' as const, 'g2' as const) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('maintain' as const), at: fc.constantFrom<NodeName>('c1', 'c2', 'g1', 'g2') }) },
-  { weight: 6, arbitrary: fc.record({ t: fc.constant('net' as const), op: fc.constantFrom('deliver' as const, 'deliver' as const, 'dup' as const, 'drop' as const, 'sync' as const, 'flush' as const), i: small }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('epoch' as const), by: fc.constantFrom('self' as const, 'successor' as const, 'central' as const) }) },
-);
-
-/** A history: its steps and whether the Automerge oracle runs on it. */
-export interface History {
-  steps: Step[];
-  oracle: boolean;
-}
-
-export function historyArb(maxSteps: number, oracleEvery: number): fc.Arbitrary<History> {
-  return fc.record({ steps: fc.array(stepArb, { minLength: 1, maxLength: maxSteps }), oracle: oracleEvery <= 0 ? fc.constant(false) : fc.noBias(fc.nat({ max: oracleEvery - 1 })).map((n) => n === 0) });
-}
 
 // ---------------------------------------------------------------- base state, built once
 
@@ -589,64 +528,6 @@ class Run {
     for (const m of this.mqtt.splice(0)) this.hear(m);
   }
 
-  /** Forged variants of real traffic must be rejected without touching central's document. */
-  checkForgeries(): void {
-    const c1 = this.doc('c1');
-    const g2 = this.net.node('g2');
-    const g1 = this.net.node('g1');
-    const sv = Y.encodeStateVector(c1.ydoc);
-    const verdict = (u: Uint8Array, sender: SimNode, clients: Set<number>) => validateUpdate(c1, u, { replica: sender.replica, clients });
-    const expectReject = (what: string, v: ReturnType<typeof verdict>, codes: string[]) => {
-      if (v.ok || !codes.includes(v.code)) this.fail(`forgery "${what}" got ${JSON.stringify(v)}, expected ${codes.join('|')}`);
-    };
-    const g1Clients = this.net.registered.get(g1.replica)!;
-    const g2Clients = this.net.registered.get(g2.replica)!;
-    // g2 writes into g1's root, in a scratch copy of central's state.
-    const scratch = newDoc(g2.replica, [...g2Clients][0]!, Y.encodeStateAsUpdate(c1.ydoc));
-    const cap: Uint8Array[] = [];
-    scratch.ydoc.on('update', (u: Uint8Array) => cap.push(u));
-    scratch.ydoc.getArray(`r:${g1.replica}`).push([[keys.counter(F1, M1), [999, 0]]]);
-    expectReject('write into another root', verdict(cap.pop()!, g2, g2Clients), ['FOREIGN_STRUCTURE']);
-    // g1 (its own client id) shrinks its counter, or decrements beyond its rights.
-    const g1scratch = () => {
-      const d = newDoc(g1.replica, [...g1Clients].at(-1)!, Y.encodeStateAsUpdate(c1.ydoc));
-      const cap1: Uint8Array[] = [];
-      d.ydoc.on('update', (u: Uint8Array) => cap1.push(u));
-      return { d, cap1 };
-    };
-    const own = c1.get(g1.replica, keys.counter(F1, M1)) as [number, number] | undefined;
-    {
-      // A new, honest increment by g1: accepted from g1, rejected when g2 claims it.
-      const { d, cap1 } = g1scratch();
-      d.transact(ORIGINS.test, (w) => w.set(keys.counter(F1, M1), [(own?.[0] ?? 0) + 1, own?.[1] ?? 0]));
-      const u = cap1.pop()!;
-      const honest = verdict(u, g1, g1Clients);
-      if (!honest.ok) this.fail(`honest control update rejected: ${JSON.stringify(honest)}`);
-      expectReject("g1's update sent as g2", verdict(u, g2, g2Clients), ['FOREIGN_CLIENT']);
-    }
-    if (own !== undefined && own[0] > 0) {
-      const { d, cap1 } = g1scratch();
-      d.transact(ORIGINS.test, (w) => w.set(keys.counter(F1, M1), [own[0] - 1, own[1]]));
-      expectReject('shrinking counter', verdict(cap1.pop()!, g1, g1Clients), ['NOT_FORWARD']);
-    }
-    {
-      const { d, cap1 } = g1scratch();
-      const cur = own ?? [0, 0];
-      const rights = rightsFold(c1, F1, M1).rights.get(g1.replica) ?? 0;
-      d.transact(ORIGINS.test, (w) => w.set(keys.counter(F1, M1), [cur[0], cur[1] + rights + 1]));
-      expectReject('decrement beyond rights', verdict(cap1.pop()!, g1, g1Clients), ['RIGHTS_NEGATIVE']);
-    }
-    // g2 deletes c1's live items.
-    const liveOfC1 = [...(c1.entriesOf(C1).keys())];
-    if (liveOfC1.length > 0) {
-      const del = newDoc(g2.replica, [...g2Clients][0]!, Y.encodeStateAsUpdate(c1.ydoc));
-      const capd: Uint8Array[] = [];
-      del.ydoc.on('update', (u: Uint8Array) => capd.push(u));
-      del.ydoc.transact(() => del.ydoc.getArray(`r:${C1}`).delete(0, 1));
-      if (capd.length > 0) expectReject('deleting another replica\'s items', verdict(capd.pop()!, g2, g2Clients), ['FOREIGN_DELETE']);
-    }
-    if (Buffer.compare(Buffer.from(sv), Buffer.from(Y.encodeStateVector(c1.ydoc))) !== 0) this.fail('validation changed the live document');
-  }
 }
 
 /** Plays one history and checks every invariant; throws on a violation. */
@@ -676,7 +557,7 @@ export function runHistory(h: History, opts: { forgeries?: boolean } = {}): Hist
   run.checkQuiescent('after final snapshot', false);
   run.checkModel();
   lap('quiescent');
-  if (opts.forgeries) run.checkForgeries();
+  if (opts.forgeries) checkForgeries(run.net);
   lap('forgeries');
   run.stats.validated = run.net.stats.validated;
   run.stats.deferred = run.net.stats.deferred;
@@ -685,3 +566,5 @@ export function runHistory(h: History, opts: { forgeries?: boolean } = {}): Hist
 
 /** Milliseconds spent per phase over all histories of this process (for tuning). */
 export const PHASES = { setup: 0, steps: 0, checks: 0, quiesce: 0, quiescent: 0, forgeries: 0 };
+
+export { historyArb, stepArb, type History, type Step } from './steps.ts';
