@@ -28,6 +28,7 @@ import {
   type StatusPayload,
   type TelemetryPayload,
   type StatusValue,
+  type EntryWriter,
 } from '@fridgesync/shared';
 import type { LocalReplica } from './local-replica.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -60,14 +61,14 @@ const MAX_LOGGED_DROPS = 10_000;
 /** Parses and applies fridge messages. */
 export class Ingestor {
   private readonly loggedDrops = new Set<string>();
-  /** fridge → time of the last telemetry-driven presence write (bounded by the number of fridges). */
-  private readonly lastPresence = new Map<string, number>();
+  /** fridge → the presence this process last decided to write (bounded by the number of fridges). */
+  private readonly presence = new Map<string, { on: boolean; door: string | undefined; at: number }>();
   private readonly now: () => number;
-  private readonly snapshots: SnapshotBatcher;
+  private readonly turn: TurnBatcher;
 
   constructor(private readonly o: IngestOptions) {
     this.now = o.now ?? Date.now;
-    this.snapshots = new SnapshotBatcher(o.replica, o.seqResetGap);
+    this.turn = new TurnBatcher(o.replica);
   }
 
   /**
@@ -97,12 +98,13 @@ export class Ingestor {
 
   private async apply(fridge: FridgeId, kind: 'inventory' | 'pickup' | 'status' | 'telemetry', p: unknown): Promise<IngestResult> {
     const r = this.o.replica;
+    const gap = this.o.seqResetGap;
     switch (kind) {
       case 'inventory':
-        return { kind, outcome: await this.snapshots.add(fridge, p as InventoryPayload) };
+        return { kind, outcome: await this.turn.add(fridge, (w) => recordSnapshot(w, fridge, p as InventoryPayload, gap)) };
       case 'pickup': {
         const pp = p as PickupPayload;
-        const out = await r.write(ORIGINS.mqtt, (w) => recordPickup(w, fridge, pp, this.now(), this.o.seqResetGap));
+        const out = await this.turn.add(fridge, (w) => recordPickup(w, fridge, pp, this.now(), gap));
         this.o.metrics.pickupOrders.inc({ order: out.order });
         if (out.order !== 'settled') {
           // Issue 3: pickups of unknown or already-settled orders are reported, never silently eaten.
@@ -112,19 +114,21 @@ export class Ingestor {
       }
       case 'status': {
         // Status is retained and is the will: rare, and an online flip matters at once.
-        const written = await r.write(ORIGINS.mqtt, (w) => recordStatus(w, fridge, statusFromPayload(p as StatusPayload)));
-        if (written) this.lastPresence.set(fridge, this.now());
+        const sp = p as StatusPayload;
+        this.presence.set(fridge, { on: sp.online, door: sp.door ?? this.presence.get(fridge)?.door, at: this.now() });
+        const written = await this.turn.add(fridge, (w) => recordStatus(w, fridge, statusFromPayload(sp)));
         return { kind, outcome: written ? 'written' : 'stale' };
       }
       case 'telemetry': {
         const tp = p as TelemetryPayload;
-        const prev = r.replica === undefined ? undefined : (r.doc.get(r.replica, keys.status(fridge)) as StatusValue | undefined);
-        const due = this.now() - (this.lastPresence.get(fridge) ?? 0) >= this.o.presenceMinIntervalMs;
         // Telemetry arrives every few seconds; writing each would bloat sync traffic. Only a state
-        // change (online, door) or the refresh interval causes a write.
-        if (!due && prev !== undefined && prev.on && prev.door === tp.door) return { kind, outcome: 'rate-limited' };
-        const written = await r.write(ORIGINS.mqtt, (w) => recordStatus(w, fridge, statusFromTelemetry(tp, prev)));
-        if (written) this.lastPresence.set(fridge, this.now());
+        // change (online, door) or the refresh interval causes a write. Decided on what this
+        // process last decided to write (messages of one turn are applied together).
+        const last = this.presence.get(fridge);
+        const now = this.now();
+        if (last !== undefined && last.on && last.door === tp.door && now - last.at < this.o.presenceMinIntervalMs) return { kind, outcome: 'rate-limited' };
+        this.presence.set(fridge, { on: true, door: tp.door, at: now });
+        const written = await this.turn.add(fridge, (w) => recordStatus(w, fridge, statusFromTelemetry(tp, r.replica === undefined ? undefined : (r.doc.get(r.replica, keys.status(fridge)) as StatusValue | undefined))));
         return { kind, outcome: written ? 'written' : 'stale' };
       }
     }
@@ -143,35 +147,35 @@ export class Ingestor {
   }
 }
 
-interface QueuedSnapshot {
-  fridge: FridgeId;
-  payload: InventoryPayload;
-  resolve: (o: 'applied' | 'stale') => void;
+interface Queued {
+  fridge: string;
+  apply: (w: EntryWriter) => unknown;
+  resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
 
 /**
- * Applies the snapshots that arrive in one event-loop turn (from any number of fridge sockets) in
- * one transaction: one Yjs update, one append, one message to central instead of one each, which
- * is most of the per-message cost under load. At most one snapshot per fridge goes into a batch:
- * `recordSnapshot` reads the folded index, which a transaction updates only when it ends, so a
- * second snapshot of the same fridge waits for the next batch. Different fridges never read each
- * other's entries, so batching them changes no outcome.
+ * Applies the fridge messages that arrive in one event-loop turn (from any number of sockets) in
+ * one transaction: one Yjs update, one synced append, one message to central instead of one each,
+ * which is most of the per-message cost under load.
+ *
+ * At most one message per fridge goes into a batch, in arrival order: the shared operations read
+ * the folded index, which a transaction updates only when it ends, so a fridge's next message
+ * waits for the next batch. That also keeps each fridge's PUBACKs in the order of its PUBLISHes
+ * (MQTT 3.1.1 §4.6), since batches become durable in order. Messages of different fridges never
+ * read each other's entries, so batching them changes no outcome.
  */
-class SnapshotBatcher {
-  private batch = new Map<string, QueuedSnapshot>();
-  private overflow: QueuedSnapshot[] = [];
+class TurnBatcher {
+  private batch = new Map<string, Queued>();
+  private overflow: Queued[] = [];
   private scheduled = false;
 
-  constructor(
-    private readonly replica: LocalReplica,
-    private readonly seqResetGap: number,
-  ) {}
+  constructor(private readonly replica: LocalReplica) {}
 
-  add(fridge: FridgeId, payload: InventoryPayload): Promise<'applied' | 'stale'> {
-    return new Promise((resolve, reject) => {
-      const q: QueuedSnapshot = { fridge, payload, resolve, reject };
-      if (this.batch.has(fridge)) this.overflow.push(q);
+  add<T>(fridge: string, apply: (w: EntryWriter) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const q: Queued = { fridge, apply, resolve: resolve as (v: unknown) => void, reject };
+      if (this.batch.has(fridge) || this.overflow.some((o) => o.fridge === fridge)) this.overflow.push(q);
       else this.batch.set(fridge, q);
       if (!this.scheduled) {
         this.scheduled = true;
@@ -186,18 +190,30 @@ class SnapshotBatcher {
     const rest = this.overflow;
     this.overflow = [];
     for (const q of rest) {
-      if (this.batch.has(q.fridge)) this.overflow.push(q);
+      if (this.batch.has(q.fridge) || this.overflow.some((o) => o.fridge === q.fridge)) this.overflow.push(q);
       else this.batch.set(q.fridge, q);
     }
     this.scheduled = this.batch.size > 0;
     if (this.scheduled) setImmediate(() => this.flush());
-    const outcomes: Array<'applied' | 'stale'> = [];
+    const results: Array<{ ok: true; v: unknown } | { ok: false; e: unknown }> = [];
     this.replica
       .write(ORIGINS.mqtt, (w) => {
-        for (const q of items) outcomes.push(recordSnapshot(w, q.fridge, q.payload, this.seqResetGap));
+        for (const q of items) {
+          // One message's failure must not take the others down with it.
+          try {
+            results.push({ ok: true, v: q.apply(w) });
+          } catch (e) {
+            results.push({ ok: false, e });
+          }
+        }
       })
       .then(
-        () => items.forEach((q, i) => q.resolve(outcomes[i]!)),
+        () =>
+          items.forEach((q, i) => {
+            const r = results[i]!;
+            if (r.ok) q.resolve(r.v);
+            else q.reject(r.e);
+          }),
         (e: unknown) => items.forEach((q) => q.reject(e)),
       );
   }
