@@ -2,7 +2,8 @@
  * The one ingest path for fridge messages, shared by the embedded broker and the external-broker
  * client (issue 3 "Ingest"). A message is parsed with the shared zod schemas, applied to the venue
  * document in one transaction (origin `mqtt`) and resolved only after that transaction's update is
- * durable in the local store; callers acknowledge (PUBACK) on resolve.
+ * durable in the local store; callers acknowledge (PUBACK) on resolve. Messages arriving in the same
+ * event-loop turn share that transaction (see {@link TurnBatcher} below).
  *
  * Bad input (unknown topic, fridge id ≠ authenticated client, non-JSON, schema violation) is
  * counted by `reason`, logged once per fridge and reason, and dropped; it never throws, so it can
