@@ -168,7 +168,9 @@ describe('createFleet end to end', () => {
       const fleet = createFleet({ fleet: spec, ...load, seed, customersPerMinute: 3_000, central: { url: central.url }, brokerUrls: { v1: broker.url }, convergeTimeoutMs: 0 });
       steps.push(() => fleet.stop());
       await fleet.run(600);
-      return central.requests.filter((r) => r.url === '/v1/orders').map((r) => JSON.stringify(r.body));
+      // Requests travel on parallel connections and may arrive out of order: sort by the sequence in the id.
+      const seq = (b: unknown) => Number(String((b as { orderId: string }).orderId).split('-').at(-1));
+      return central.requests.filter((r) => r.url === '/v1/orders').map((r) => r.body).sort((x, y) => seq(x) - seq(y)).map((b) => JSON.stringify(b));
     };
     // Sold-out answers (honest) vs confirmations (dishonest) change nothing in what customers ask for.
     const a = await stream('same', true);
