@@ -81,7 +81,10 @@ export interface Fleet {
   readonly oversell: OversellCheck;
   readonly fridges: ReadonlyMap<string, SimFridge>;
   readonly runId: string;
-  /** Connects every fridge and starts customers, walk-ins, kitchen and faults. */
+  /**
+   * Connects every fridge and starts customers, walk-ins, kitchen and faults. Rejects (after
+   * closing every connection) when a fridge gets no CONNACK within `connectTimeoutMs`.
+   */
   start(): Promise<void>;
   /** Stops the load, waits for answers, cancels unknown orders, ends faults, sends final snapshots. */
   quiesce(): Promise<void>;
@@ -221,7 +224,13 @@ class FleetImpl implements Fleet {
     this.startedAt = Date.now();
     const timeout = this.o.connectTimeoutMs ?? 15_000;
     // Connect in batches: a broker accepting hundreds of CONNECTs at once is not what we measure.
-    for (let i = 0; i < this.fridgeList.length; i += 50) await Promise.all(this.fridgeList.slice(i, i + 50).map((f) => f.start(timeout)));
+    try {
+      for (let i = 0; i < this.fridgeList.length; i += 50) await Promise.all(this.fridgeList.slice(i, i + 50).map((f) => f.start(timeout)));
+    } catch (e) {
+      // Close what did connect (and stop mqtt.js retrying the rest) before reporting the failure.
+      await this.stop();
+      throw e;
+    }
     this.running = true;
     this.arrivals(this.o.customersPerMinute ?? 30, this.customerPrng, () => this.customerArrives());
     this.arrivals(this.o.walkInsPerMinute ?? 10, this.walkInPrng, () => this.walkInArrives());
