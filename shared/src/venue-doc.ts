@@ -309,15 +309,28 @@ export class EntryWriter {
 /**
  * What `remoteStateVector` lacks of the given clients' structs (a `sync-step2` that carries only
  * the sender's own writes; DESIGN §3: a replica never relays others' structures). Foreign
- * clients are treated as fully known, so their structs are left out; the delete set is complete,
- * and the receiver's validator accepts entries for items it already has deleted.
+ * clients are treated as fully known, so their structs are left out; pending (not yet integrated)
+ * content is left out; the delete set covers integrated items, and the receiver's validator accepts
+ * entries for items it already has deleted.
  */
 export function encodeOwnDiff(ydoc: Y.Doc, remoteStateVector: Uint8Array, ownClients: ReadonlySet<number>): Uint8Array {
   const remote = Y.decodeStateVector(remoteStateVector);
   const local = Y.decodeStateVector(Y.encodeStateVector(ydoc));
   const sv = new Map<number, number>(remote);
   for (const [client, clock] of local) if (!ownClients.has(client)) sv.set(client, Math.max(clock, remote.get(client) ?? 0));
-  return Y.encodeStateAsUpdate(ydoc, encodeSv(sv));
+  // `encodeStateAsUpdate` also appends the store's pending structs and deletions (content received
+  // out of causal order, not yet integrated): foreign, and possibly deleting items the receiver does
+  // not hold yet. They are left out for the duration of this synchronous call.
+  const store = ydoc.store;
+  const { pendingStructs, pendingDs } = store;
+  store.pendingStructs = null;
+  store.pendingDs = null;
+  try {
+    return Y.encodeStateAsUpdate(ydoc, encodeSv(sv));
+  } finally {
+    store.pendingStructs = pendingStructs;
+    store.pendingDs = pendingDs;
+  }
 }
 
 /** Encodes a state vector (Yjs wire format: count, then (client, clock) varUint pairs). */
