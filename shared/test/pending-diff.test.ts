@@ -1,11 +1,10 @@
 /**
- * Known gap (reported, not fixed here): Yjs 13.6's `encodeStateAsUpdate` appends the document's
- * *pending* structs and delete set to every diff, unfiltered by the target state vector. A gateway
- * that holds pending foreign structs (it received updates out of causal order) therefore sends a
- * sync step 2 via `encodeOwnDiff` that carries another replica's structs, and central rejects it
- * (FOREIGN_CLIENT). Over one FIFO websocket a gateway never holds pending structs, which is why the
- * convergence simulation (FIFO links) does not meet it; letting it reorder inside a link does.
- * encodeOwnDiff now leaves pending content out; this test keeps it that way.
+ * Yjs 13.6's `encodeStateAsUpdate` appends the document's *pending* structs and delete set to every
+ * diff, unfiltered by the target state vector. A gateway holding pending foreign structs (it received
+ * updates out of causal order) would send a sync step 2 carrying another replica's structs, and
+ * central would reject it (FOREIGN_CLIENT). `encodeOwnDiff` leaves pending content out; this test
+ * keeps it that way. (Over one FIFO websocket a gateway rarely holds pending structs, which is why
+ * the convergence simulation with FIFO links does not meet this; reordering inside a link does.)
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
