@@ -289,10 +289,13 @@ export async function main(argv: string[]): Promise<number> {
           setTimeout(() => {
             if (stopping) return;
             proxy.cut();
+            // Tell the simulator's client-side checks that this venue is cut off for a while.
+            const ended = fleet?.noteVenueFault(flaky!, 'link-cut');
             say(`\n[link] ${flaky}: link to central cut for ${cutFor} s (the venue keeps selling offline)`);
             timers.push(
               setTimeout(() => {
                 proxy.restore();
+                ended?.();
                 say(`\n[link] ${flaky}: link restored; the gateway resyncs`);
                 cycle();
               }, cutFor * 1000),
