@@ -114,9 +114,16 @@ export class Ingestor {
         return { kind, outcome: out.pickup, order: out.order };
       }
       case 'status': {
-        // Status is retained and is the will: rare, and an online flip matters at once.
+        // Status is retained and is the will: an online or door change is written at once; a
+        // fridge repeating the same status is held to the presence interval like telemetry.
         const sp = p as StatusPayload;
-        this.presence.set(fridge, { on: sp.online, door: sp.door ?? this.presence.get(fridge)?.door, at: this.now() });
+        const last = this.presence.get(fridge);
+        const now = this.now();
+        const door = sp.door ?? last?.door;
+        if (last !== undefined && last.on === sp.online && last.door === door && sp.firmware === undefined && now - last.at < this.o.presenceMinIntervalMs) {
+          return { kind, outcome: 'rate-limited' };
+        }
+        this.presence.set(fridge, { on: sp.online, door, at: now });
         const written = await this.turn.add(fridge, (w) => recordStatus(w, fridge, statusFromPayload(sp)));
         return { kind, outcome: written ? 'written' : 'stale' };
       }
@@ -169,14 +176,21 @@ interface Queued {
 class TurnBatcher {
   private batch = new Map<string, Queued>();
   private overflow: Queued[] = [];
+  /** fridge → messages of it waiting in `overflow` (membership in O(1)). */
+  private waiting = new Map<string, number>();
   private scheduled = false;
 
   constructor(private readonly replica: LocalReplica) {}
 
+  private park(q: Queued): void {
+    this.overflow.push(q);
+    this.waiting.set(q.fridge, (this.waiting.get(q.fridge) ?? 0) + 1);
+  }
+
   add<T>(fridge: string, apply: (w: EntryWriter) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const q: Queued = { fridge, apply, resolve: resolve as (v: unknown) => void, reject };
-      if (this.batch.has(fridge) || this.overflow.some((o) => o.fridge === fridge)) this.overflow.push(q);
+      if (this.batch.has(fridge) || this.waiting.has(fridge)) this.park(q);
       else this.batch.set(fridge, q);
       if (!this.scheduled) {
         this.scheduled = true;
@@ -190,8 +204,9 @@ class TurnBatcher {
     this.batch = new Map();
     const rest = this.overflow;
     this.overflow = [];
+    this.waiting = new Map();
     for (const q of rest) {
-      if (this.batch.has(q.fridge) || this.overflow.some((o) => o.fridge === q.fridge)) this.overflow.push(q);
+      if (this.batch.has(q.fridge) || this.waiting.has(q.fridge)) this.park(q);
       else this.batch.set(q.fridge, q);
     }
     this.scheduled = this.batch.size > 0;

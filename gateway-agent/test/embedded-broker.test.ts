@@ -123,6 +123,9 @@ describe('embedded broker', () => {
     const f = await connectFridge(port, 'f1', defer, { will });
     await f.publishAsync('fridges/f1/status', JSON.stringify({ online: true, ts: new Date().toISOString(), firmware: '1.2' }), { qos: 1, retain: true });
     expect(fridgeStatus(agent.replica.doc, F1)).toMatchObject({ on: true, fw: '1.2' });
+    // The same status again within the presence interval is not written again.
+    await f.publishAsync('fridges/f1/status', JSON.stringify({ online: true, ts: new Date(Date.now() + 1).toISOString() }), { qos: 1, retain: true });
+    expect(await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'status', outcome: 'rate-limited' })).toBe(1);
     for (let i = 0; i < 5; i++) f.publish('fridges/f1/telemetry', JSON.stringify({ ts: new Date(Date.now() + i).toISOString(), temperatureC: 4, door: 'closed' }), { qos: 0 });
     await eventually(async () => (await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'telemetry', outcome: 'rate-limited' })) >= 4);
     f.stream.destroy(); // no DISCONNECT: the broker publishes the will
