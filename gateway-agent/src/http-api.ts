@@ -19,6 +19,7 @@ import {
   FridgesyncError,
   ORIGINS,
   OrderIdSchema,
+  configRecord,
   currentReconciler,
   foldOrder,
   hasOpenRequest,
@@ -98,6 +99,8 @@ export function buildHttpApi(o: HttpApiOptions): FastifyInstance {
     }
     const b = parsed.data;
     if (b.venueId !== venueId) throw new FridgesyncError('UNKNOWN_VENUE', `this gateway serves venue ${venueId}`);
+    if (!replica.writable) throw new NotWritableError(replica.state);
+    if (configRecord(replica.doc, 'fridge', b.fridgeId) === undefined) throw new FridgesyncError('UNKNOWN_FRIDGE');
     const t = now();
     const result = await replica.durably(() =>
       reserve(replica.doc, ORIGINS.kiosk, {

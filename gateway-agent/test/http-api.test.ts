@@ -57,6 +57,7 @@ describe('kiosk API', () => {
     const { call } = await stockedAgent();
     expect((await call('POST', '/v1/orders', { orderId: 'x' })).body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
     expect((await call('POST', '/v1/orders', { ...body('o1'), venueId: 'elsewhere' })).body).toMatchObject({ statusCode: 404, code: 'UNKNOWN_VENUE' });
+    expect((await call('POST', '/v1/orders', { ...body('o1'), fridgeId: 'nowhere' })).body).toMatchObject({ statusCode: 404, code: 'UNKNOWN_FRIDGE' });
     expect((await call('GET', '/nowhere')).body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
   });
 
