@@ -13,6 +13,7 @@ import {
   ORIGINS,
   answerRecalls,
   declareTaker,
+  expireHolds,
   fridgeCells,
   foldOrder,
   fridgeView,
@@ -216,6 +217,8 @@ class Run {
       case 'maintain': {
         const d = this.net.nodes.get(s.at)?.doc;
         if (d === undefined) return;
+        // Any replica may expire holds on its own view (central's housekeeping does), then tidy up.
+        for (const id of expireHolds(d, ORIGINS.api, this.now)) this.orders.find((o) => o.id === id)?.states.add('expired');
         if (maintainOrders(d, ORIGINS.api, this.now, RETENTION_MS).pruned > 0) this.maintained = true;
         return;
       }
