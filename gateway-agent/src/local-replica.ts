@@ -132,6 +132,10 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
         await this.saveMeta({ state: 'retired', epoch: meta.epoch });
       } else {
         this.epochValue = meta.epoch;
+        // Ours: what earlier processes recorded, and every client whose writes this store holds.
+        this.knownClients = new Set([...(meta.clients ?? []), ...this.doc.clientsOf(replica)]);
+        // Recorded before this process writes anything (see StoreMeta.clients).
+        await this.saveMeta({ state: 'active', epoch: meta.epoch });
         this.doc.replica = replica;
         this.setState('active');
         return;
@@ -188,6 +192,7 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     // One Yjs client id writes for one replica only (central refuses a client id of another
     // replica): if this process already wrote under an earlier epoch, take a fresh one.
     if (this.doc.ydoc.store.clients.has(this.doc.ydoc.clientID)) this.freshClientId();
+    this.knownClients = new Set();
     await this.saveMeta({ state: 'active', epoch });
     const replica = gatewayReplicaId(gatewayId, epoch);
     this.epochValue = epoch;
@@ -233,6 +238,21 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     while (ydoc.store.clients.has(ydoc.clientID));
   }
 
+  /**
+   * After a full sync: true when the document holds writes of this replica by a client no process
+   * on this store used — the store is a restored backup or a clone, so its view of its own rights
+   * is stale. The caller retires the epoch and rejoins (DESIGN §3.6: a restored store takes a new
+   * epoch).
+   */
+  hasForeignWrites(): boolean {
+    const r = this.doc.replica;
+    if (r === undefined || this.knownClients === undefined || !this.writable) return false;
+    for (const c of this.doc.clientsOf(r)) if (!this.knownClients.has(c)) return true;
+    return false;
+  }
+  /** Client ids recorded in the meta for the current epoch (undefined: not recorded). */
+  private knownClients: Set<number> | undefined;
+
   /** Flushes pending appends and closes the store. */
   async close(): Promise<void> {
     await this.opts.store.close();
@@ -241,6 +261,10 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
   private async saveMeta(m: Pick<StoreMeta, 'state' | 'epoch'>): Promise<void> {
     const meta: StoreMeta = { gatewayId: this.opts.gatewayId, venueId: this.opts.venueId, state: m.state, updatedAt: this.now() };
     if (m.epoch !== undefined) meta.epoch = m.epoch;
+    if (m.state === 'active' && this.knownClients !== undefined) {
+      this.knownClients.add(this.doc.ydoc.clientID);
+      meta.clients = [...this.knownClients].slice(-64);
+    }
     try {
       await this.opts.store.writeMeta(meta);
     } catch (e) {

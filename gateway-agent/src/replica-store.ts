@@ -22,6 +22,12 @@ export interface StoreMeta {
    * the next start takes a new epoch.
    */
   state: 'joining' | 'active' | 'retired';
+  /**
+   * Yjs client ids processes on this store wrote with under the current epoch, recorded before
+   * each writes. A write of the replica by any other client means the store is not the replica's
+   * only copy (restored from a backup, or cloned): it then rejoins under a new epoch.
+   */
+  clients?: number[];
   /** When the meta was last written (ms since the epoch). */
   updatedAt: number;
 }

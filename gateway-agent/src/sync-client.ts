@@ -259,6 +259,15 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private async afterFullSync(ws: WebSocket, remoteSv: Uint8Array | undefined, announced: () => string | undefined, announce: () => void): Promise<void> {
     const r = this.o.replica;
     try {
+      if (r.hasForeignWrites()) {
+        // Central holds writes of our replica this store never made: restored from a backup or
+        // cloned. Our rights view is stale; stop writing and rejoin under a new epoch.
+        this.o.logger.error({ replica: r.replica }, 'central holds writes of this replica that this store never made (restored backup or clone); rejoining under a new epoch');
+        this.o.metrics.syncErrors.inc({ reason: 'stale-store' });
+        await r.markRetired();
+        ws.close(CLOSE_CODES.GOING_AWAY, 'rejoining under a new epoch');
+        return;
+      }
       if (r.state === 'joining') await r.becomeActive();
       if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
       if (r.writable && announced() !== r.replica) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ClassicLevel } from 'classic-level';
@@ -60,6 +60,38 @@ describe('replica lifecycle', () => {
     // The successor retired the damaged epoch, so its rights flow back to the reconciler.
     await eventually(() => expect(isRetired(c.doc, 'gw:gw1:1' as never)).toBe(true));
     expect(c.rejected).toEqual([]);
+  });
+
+  it('a store restored from a backup notices writes it never made and rejoins under a new epoch', async () => {
+    const c = await central();
+    const dir = tempDir();
+    const backup = tempDir();
+    const cfg = testConfig(dir, { central: { url: c.url, token: 'tok-gw1' }, fridges: await fridgeHashes(['f1']), shutdown: { retire: 'never' } });
+    const publish = async (agent: Awaited<ReturnType<typeof startAgent>>, seq: number) => {
+      const f = await connectFridge(agent.mqttPort!, 'f1', defer);
+      await f.publishAsync('fridges/f1/inventory', inventory(1, seq, { m1: seq }), { qos: 1 });
+      await eventually(() => expect(agent.status().pendingUpdates).toBe(0));
+      await f.endAsync();
+    };
+    const a1 = await startAgent(cfg, defer);
+    await eventually(() => expect(a1.replica.replica).toBe('gw:gw1:1'));
+    await publish(a1, 1);
+    await a1.close();
+    cpSync(dir, backup, { recursive: true });
+    // Life goes on after the backup: a later process of epoch 1 writes more, and central has it.
+    const a2 = await startAgent(cfg, defer);
+    await eventually(() => expect(a2.sync?.state).toBe('synced'));
+    expect(a2.replica.replica).toBe('gw:gw1:1');
+    await publish(a2, 2);
+    await a2.close();
+    // The disk dies; the operator restores the backup.
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(backup, dir, { recursive: true });
+    const a3 = await startAgent(cfg, defer);
+    expect(a3.replica.replica).toBe('gw:gw1:1');
+    await eventually(() => expect(a3.replica.replica).toBe('gw:gw1:2'));
+    expect(observedSnapshot(a3.replica.doc, F1)?.q).toBe(2);
+    await eventually(() => expect(isRetired(c.doc, 'gw:gw1:1' as never)).toBe(true));
   });
 
   it('when central retires the replica (4410) the gateway stops writing and rejoins under a new epoch', async () => {
