@@ -76,7 +76,9 @@ async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number>
     const lat: number[] = [];
     let inTime = 0;
     const starts = r.starts ?? [];
-    const runEnd = Math.max(...starts.map(([, t]) => t)) + 1;
+    let runEnd = 0;
+    for (const [, t] of starts) if (t > runEnd) runEnd = t;
+    runEnd += 1;
     for (const [k, s] of starts) {
       const t = durable.at.get(k);
       if (t === undefined) continue;
