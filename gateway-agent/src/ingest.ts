@@ -124,7 +124,11 @@ export class Ingestor {
           return { kind, outcome: 'rate-limited' };
         }
         this.presence.set(fridge, { on: sp.online, door, at: now });
-        const written = await this.turn.add(fridge, (w) => recordStatus(w, fridge, statusFromPayload(sp)));
+        const value = statusFromPayload(sp);
+        // A will is composed when the fridge connects, so its timestamp is older than the status
+        // and telemetry that followed; going offline is stamped with the time it is heard.
+        if (!sp.online) value.ts = Math.max(value.ts, now);
+        const written = await this.turn.add(fridge, (w) => recordStatus(w, fridge, value));
         return { kind, outcome: written ? 'written' : 'stale' };
       }
       case 'telemetry': {

@@ -110,10 +110,9 @@ describe.skipIf(exe === undefined)('dashboard end to end (central + gateway + MQ
     await screenshot(page, 'e2e-alarms');
   });
 
-  // Skipped while the gateway drops the will as stale: the will's `ts` is the fridge's CONNECT
-  // time, older than its later status/telemetry, so `recordStatus` keeps "online" forever.
-  // Un-skip once gateway-agent stamps a will-delivered offline status with its receipt time.
-  it.skip('shows a fridge offline when its connection drops (MQTT will)', async () => {
+  // The will's `ts` is the fridge's CONNECT time; the gateway stamps going offline with the time
+  // it hears it, so the will is not discarded as older than the status that followed.
+  it('shows a fridge offline when its connection drops (MQTT will)', async () => {
     const card = page.locator(`#fleet [data-fridge="${FRIDGE}"]`);
     stack.killFridge();
     await expect.poll(() => card.locator('[data-k="online"]').textContent(), { timeout: 5000 }).toBe('offline');
