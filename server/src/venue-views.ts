@@ -79,11 +79,14 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
       const link = presence.get(vm.venueId, id);
       const pendingDurable = link?.peerId !== undefined && host !== undefined ? (host.pendingByPeer.get(link.peerId) ?? 0) : 0;
       const replicas = vm.replicas.filter((r) => r.startsWith(`gw:${id}:`));
+      const replica = link?.replica ?? replicas[replicas.length - 1] ?? null;
       return {
         gatewayId: id,
         name: g.name ?? null,
         connected: link?.connected ?? false,
-        replica: link?.replica ?? replicas[replicas.length - 1] ?? null,
+        replica,
+        // The software version the gateway's replica recorded in its `meta` entry.
+        version: (replica !== null ? host?.doc.index.meta.get(replica)?.v : undefined) ?? null,
         connectedAt: iso(link?.connectedAt),
         lastMessageAt: iso(link?.lastMessageAt),
         lastDurableAckAt: iso(link?.lastDurableAt),

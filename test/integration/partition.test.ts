@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { fridgeCells, type FridgeId } from '@fridgesync/shared';
-import { FRIDGE, MEALS, Stack, VENUE, waitFor } from '../e2e/helpers/stack.ts';
+import { AGENT_VERSION } from '@fridgesync/gateway-agent';
+import { FRIDGE, MEALS, Stack, TOKENS, VENUE, waitFor } from '../e2e/helpers/stack.ts';
 
 const kioskOrder = async (stack: Stack, orderId: string, mealId: string, qty = 1) =>
   fetch(`http://127.0.0.1:${stack.agent!.httpPort}/v1/orders`, {
@@ -84,6 +85,9 @@ describe('gateway and central across a partition', () => {
     expect(g.T).toBe(19);
     expect(g.S).toBe(Math.max(0, g.Teff! - g.R));
     expect(kioskOk + centralOk).toBeLessThanOrEqual(19);
+    // The gateway's version reaches central (through its replica's meta entry).
+    const detail = (await (await fetch(`${stack.centralUrl}/v1/venues/${VENUE}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } })).json()) as { gateways: Array<{ version: string | null; connected: boolean }> };
+    expect(detail.gateways[0]).toMatchObject({ version: AGENT_VERSION, connected: true });
     const c = await centralCells(stack);
     for (const m of MEALS) expect({ T: c.get(m)?.T, R: c.get(m)?.R, S: c.get(m)?.S }).toEqual({ T: gatewayCells(stack).get(m)?.T, R: gatewayCells(stack).get(m)?.R, S: gatewayCells(stack).get(m)?.S });
   });
