@@ -8,7 +8,8 @@
  *           the update with y-leveldb (no fsync: its "durable" is weaker than ours);
  *   (b)   — bare aedes with no handler (the broker alone, an upper bound).
  * Each system gets the same 200 fridges (mqtt.js clients) in two phases: as fast as a bounded
- * window of in-flight publishes per fridge allows, then a fixed total rate (default 2,000 msg/s).
+ * window of in-flight publishes per fridge allows, and at a fixed total rate (default 2,000 msg/s);
+ * the fixed-rate phase runs first so a peer's backlog from the flood cannot spill into it.
  *
  *   npm run bench:gateway-ingest -- [--fridges 200] [--seconds 10] [--window 4] [--rate 2000] [--quick]
  *
@@ -56,13 +57,13 @@ function summarize(r: LoadResult): { rate: number; p50: number; p99: number } {
 
 /** Runs both phases in a separate load process; `durable` gives durability times (wall ms) observed here when PUBACK is not durability. */
 async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number> }): Promise<{ max: number; p50: number; p99: number; rate: number; note: string }> {
-  const job = { logins, durationMs: SECONDS * 1000, window: WINDOW, meals: MEALS, rates: [null, RATE], recordStarts: durable !== undefined };
+  const job = { logins, durationMs: SECONDS * 1000, window: WINDOW, meals: MEALS, rates: [RATE, null], recordStarts: durable !== undefined };
   const child = fork(join(import.meta.dirname, 'ingest', 'load-child.ts'), [JSON.stringify(job)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const results = await new Promise<Array<LoadResult & { starts?: Array<[string, number]> }>>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Array<LoadResult & { starts?: Array<[string, number]> }>));
     child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
   });
-  const [max, fixed] = results as [LoadResult & { starts?: Array<[string, number]> }, LoadResult & { starts?: Array<[string, number]> }];
+  const [fixed, max] = results as [LoadResult & { starts?: Array<[string, number]> }, LoadResult & { starts?: Array<[string, number]> }];
   if (!durable) {
     const a = summarize(max);
     const b = summarize(fixed);
@@ -98,6 +99,8 @@ async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number>
 /** Starts central in a child process; resolves once it listens. */
 async function startCentralProcess(config: unknown): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = fork(join(import.meta.dirname, 'ingest', 'central-child.ts'), [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  // Never leave central running when the benchmark exits early.
+  process.once('exit', () => child.kill('SIGKILL'));
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -143,7 +146,7 @@ async function runOurs(): Promise<Row> {
       mqtt: { embedded: { host: '127.0.0.1', port: 0, maxConnections: FRIDGES + 50 }, fridges: hashes },
       central: { url: base.replace('http', 'ws'), token: gatewayToken },
       http: { host: '127.0.0.1', port: 0 },
-      storage: { dataDir: join(dir, 'gateway') },
+      storage: { dataDir: join(dir, 'gateway'), ...(process.env.BENCH_COMPACT ? { compactEveryUpdates: Number(process.env.BENCH_COMPACT) } : {}) },
       logLevel: 'silent',
     }),
   );

@@ -18,7 +18,7 @@ interface Job {
 const job = JSON.parse(process.argv[2]!) as Job;
 const clients = await connectFridges(job.logins);
 const results: Array<LoadResult & { starts?: Array<[string, number]> }> = [];
-for (const rate of job.rates) {
+for (const [phase, rate] of job.rates.entries()) {
   const starts: Array<[string, number]> = [];
   const r = await runLoad(clients, {
     fridges: job.logins,
@@ -26,6 +26,7 @@ for (const rate of job.rates) {
     window: job.window,
     meals: job.meals,
     rate: rate ?? undefined,
+    seqOffset: phase * 10_000_000,
     onPublish: job.recordStarts ? (f, seq, t0) => starts.push([`${f}#${seq}`, performance.timeOrigin + t0]) : undefined,
   });
   results.push(job.recordStarts ? { ...r, starts } : r);

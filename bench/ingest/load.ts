@@ -26,6 +26,8 @@ export interface LoadOptions {
   meals: number;
   /** Topic prefix. */
   prefix?: string;
+  /** First sequence number minus one (phases of one run must not reuse sequence numbers). */
+  seqOffset?: number;
   /** Called with (fridgeId, seq, publishStartMs) before each publish (for externally observed durability). */
   onPublish?: (fridgeId: string, seq: number, t0: number) => void;
 }
@@ -75,7 +77,7 @@ export async function runLoad(clients: MqttClient[], o: LoadOptions): Promise<Lo
   const prefix = o.prefix ?? '';
   const boot = Math.floor(Date.now() / 1000);
   const inFlight = new Array<number>(clients.length).fill(0);
-  const seqs = new Array<number>(clients.length).fill(0);
+  const seqs = new Array<number>(clients.length).fill(o.seqOffset ?? 0);
   let finish!: () => void;
   const done = new Promise<void>((r) => (finish = r));
   let open = clients.length;
