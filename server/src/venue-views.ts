@@ -2,6 +2,7 @@
  * JSON views of the read model: venue list and detail, the customer catalog. Pure functions of the
  * (already folded) read model plus link presence; no document is read here.
  */
+import { reservedOrders, type FridgeId } from '@fridgesync/shared';
 import type { FridgeModel, ReadModel, VenueModel } from './read-model.ts';
 import type { GatewayPresence } from './sync/gateway-presence.ts';
 import type { DocRegistry } from './doc-registry.ts';
@@ -64,6 +65,9 @@ export function venueListJson(model: ReadModel) {
   };
 }
 
+/** Most open orders listed in a venue's detail (the oldest first); the totals count them all. */
+const MAX_LISTED_ORDERS = 1000;
+
 /** Full merged state of one venue. */
 export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: GatewayPresence, registry: DocRegistry, now = Date.now()) {
   const host = registry.peek(vm.venueId);
@@ -96,6 +100,24 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
       };
     }),
     deliveries: [...vm.deliveries.keys()].sort(),
+    // Open (reserved) orders, folded from the loaded document: an operator view, not a hot path.
+    orders:
+      host === undefined
+        ? []
+        : model
+            .fridgesOf(vm)
+            .flatMap(([id]) => reservedOrders(host.doc, id as FridgeId))
+            .slice(0, MAX_LISTED_ORDERS)
+            .map((o) => ({
+              orderId: o.orderId,
+              fridgeId: o.fridge,
+              items: (o.lines ?? []).map(([mealId, qty]) => ({ mealId, qty })),
+              state: o.state,
+              conflict: o.conflict,
+              holdUntil: iso(o.holdUntil),
+              createdAt: iso(o.createdAt),
+              createdBy: o.createdBy ?? null,
+            })),
   };
 }
 

@@ -86,8 +86,14 @@ describe('gateway and central across a partition', () => {
     expect(g.S).toBe(Math.max(0, g.Teff! - g.R));
     expect(kioskOk + centralOk).toBeLessThanOrEqual(19);
     // The gateway's version reaches central (through its replica's meta entry).
-    const detail = (await (await fetch(`${stack.centralUrl}/v1/venues/${VENUE}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } })).json()) as { gateways: Array<{ version: string | null; connected: boolean }> };
+    const detail = (await (await fetch(`${stack.centralUrl}/v1/venues/${VENUE}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } })).json()) as {
+      gateways: Array<{ version: string | null; connected: boolean }>;
+      orders: Array<{ orderId: string; fridgeId: string; state: string; items: Array<{ mealId: string; qty: number }> }>;
+    };
     expect(detail.gateways[0]).toMatchObject({ version: AGENT_VERSION, connected: true });
+    // The open orders of both sides are listed, each with its lines.
+    expect(detail.orders.length).toBe(kioskOk + centralOk);
+    expect(detail.orders.every((o) => o.state === 'reserved' && o.fridgeId === FRIDGE && o.items[0]?.qty === 1)).toBe(true);
     const c = await centralCells(stack);
     for (const m of MEALS) expect({ T: c.get(m)?.T, R: c.get(m)?.R, S: c.get(m)?.S }).toEqual({ T: gatewayCells(stack).get(m)?.T, R: gatewayCells(stack).get(m)?.R, S: gatewayCells(stack).get(m)?.S });
   });
