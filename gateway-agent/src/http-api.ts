@@ -23,11 +23,11 @@ import {
   currentReconciler,
   foldOrder,
   hasOpenRequest,
+  orderResponse,
   requestRights,
   reserve,
   settle,
   type OrderFold,
-  type OrderResponse,
   type VenueId,
 } from '@fridgesync/shared';
 import { NotWritableError, type LocalReplica } from './local-replica.ts';
@@ -47,20 +47,6 @@ export interface HttpApiOptions {
   now?: () => number;
 }
 
-function toResponse(venueId: VenueId, o: OrderFold): OrderResponse {
-  const r: OrderResponse = {
-    orderId: o.orderId,
-    venueId,
-    fridgeId: o.fridge,
-    items: (o.lines ?? []).map(([mealId, qty]) => ({ mealId, qty })),
-    state: o.state,
-    conflict: o.conflict,
-    updatedAt: new Date(o.updatedAt).toISOString(),
-  };
-  if (o.holdUntil !== undefined) r.holdUntil = new Date(o.holdUntil).toISOString();
-  if (o.createdAt !== undefined) r.createdAt = new Date(o.createdAt).toISOString();
-  return r;
-}
 
 /** Builds the fastify app (not listening). */
 export function buildHttpApi(o: HttpApiOptions): FastifyInstance {
@@ -121,14 +107,14 @@ export function buildHttpApi(o: HttpApiOptions): FastifyInstance {
       throw new FridgesyncError('ORDER_CONFLICT');
     }
     metrics.orders.inc({ result: result.status });
-    return reply.status(result.status === 'created' ? 201 : 200).send(toResponse(venueId, result.order));
+    return reply.status(result.status === 'created' ? 201 : 200).send(orderResponse(venueId, result.order));
   });
 
   app.get<{ Params: { id: string } }>('/v1/orders/:id', async (req) => {
     const id = OrderIdSchema.safeParse(req.params.id);
     const order = id.success ? foldOrder(replica.doc, id.data) : undefined;
     if (order === undefined) throw new FridgesyncError('UNKNOWN_ORDER');
-    return toResponse(venueId, order);
+    return orderResponse(venueId, order);
   });
 
   app.post<{ Params: { id: string } }>('/v1/orders/:id/cancel', async (req) => {
@@ -137,7 +123,7 @@ export function buildHttpApi(o: HttpApiOptions): FastifyInstance {
     const r = await replica.durably(() => settle(replica.doc, ORIGINS.kiosk, id.data, 'cancelled', now()));
     if (!r.ok) throw new FridgesyncError(r.code, r.code === 'ORDER_SETTLED' ? `${ERROR_CODES.ORDER_SETTLED.message} (${r.order.state})` : undefined);
     metrics.orders.inc({ result: 'cancelled' });
-    return toResponse(venueId, r.order);
+    return orderResponse(venueId, r.order);
   });
 
   return app;

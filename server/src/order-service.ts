@@ -10,6 +10,7 @@ import {
   FridgesyncError,
   foldOrder,
   hasOpenRequest,
+  orderResponse,
   requestRights,
   reserve,
   settle,
@@ -33,25 +34,7 @@ export interface CreateResult {
   order: OrderResponse;
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-/** The API view of a folded order. */
-export function orderResponse(venueId: VenueId, o: OrderFold): OrderResponse {
-  const r: OrderResponse = {
-    orderId: o.orderId,
-    venueId,
-    fridgeId: o.fridge,
-    items: (o.lines ?? []).map(([mealId, qty]) => ({ mealId, qty })),
-    state: o.state,
-    conflict: o.conflict,
-    updatedAt: new Date(o.updatedAt).toISOString(),
-  };
-  const h = iso(o.holdUntil);
-  if (h !== undefined) r.holdUntil = h;
-  const c = iso(o.createdAt);
-  if (c !== undefined) r.createdAt = c;
-  return r;
-}
 
 /** Creates, reads, cancels and confirms orders. */
 export class OrderService {

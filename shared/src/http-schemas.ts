@@ -3,7 +3,8 @@
  * (DESIGN §4). Sizes are bounded at the edge.
  */
 import { z } from 'zod';
-import { DeliveryIdSchema, FridgeIdSchema, MealIdSchema, OrderIdSchema, VenueIdSchema } from './ids.ts';
+import { DeliveryIdSchema, FridgeIdSchema, MealIdSchema, OrderIdSchema, VenueIdSchema, type VenueId } from './ids.ts';
+import type { OrderFold } from './fold.ts';
 import { MAX_UNITS_PER_MEAL } from './mqtt-payloads.ts';
 
 /** Longest hold a customer may ask for: one day. */
@@ -61,3 +62,19 @@ export const PromotionRowSchema = z.strictObject({
   until: z.iso.datetime({ offset: true }),
 });
 export type PromotionRow = z.infer<typeof PromotionRowSchema>;
+
+/** The API view of a folded order (central and the gateway kiosk answer the same shape). */
+export function orderResponse(venueId: VenueId, o: OrderFold): OrderResponse {
+  const r: OrderResponse = {
+    orderId: o.orderId,
+    venueId,
+    fridgeId: o.fridge,
+    items: (o.lines ?? []).map(([mealId, qty]) => ({ mealId, qty })),
+    state: o.state,
+    conflict: o.conflict,
+    updatedAt: new Date(o.updatedAt).toISOString(),
+  };
+  if (o.holdUntil !== undefined) r.holdUntil = new Date(o.holdUntil).toISOString();
+  if (o.createdAt !== undefined) r.createdAt = new Date(o.createdAt).toISOString();
+  return r;
+}
