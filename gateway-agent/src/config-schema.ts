@@ -119,8 +119,9 @@ const ReconcileSchema = z.strictObject({
   /** How long settled orders are kept before this replica prunes its entries, ms. Default 7 days. */
   orderRetentionMs: ms(60_000, 365 * 86_400_000).default(7 * 86_400_000),
   /**
-   * Sequence drop, below the last snapshot's `seq` with the same `boot`, that counts as firmware that
-   * forgot its boot counter (see shared observe.ts). Default 1000.
+   * No longer used: firmware that forgot its boot counter is recognised by its timestamp going on
+   * while its sequence went back (see shared observe.ts), not by a sequence gap. Accepted so older
+   * config files still load; it has no effect.
    */
   seqResetGap: z.number().int().min(1).max(1_000_000_000).default(1000),
 });
