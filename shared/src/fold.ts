@@ -26,17 +26,16 @@ export function configRecord<S extends ConfigSection>(src: FoldSource, section: 
     if (best === undefined || v.h > best.h) best = v;
   }
   if (best === undefined || best.v === null) return undefined;
-  // Parsed records are cached by the stored value object: folds read config on hot paths.
-  let parsed = parsedConfig.get(best);
+  // Parsed records are cached per index by the stored value object: folds read config on hot paths.
+  const cache = src.index.parsedConfig;
+  let parsed = cache.get(best);
   if (parsed === undefined) {
     const r = CONFIG_SECTIONS[section].safeParse(best.v);
     parsed = { record: r.success ? r.data : undefined };
-    parsedConfig.set(best, parsed);
+    cache.set(best, parsed);
   }
   return parsed.record as ConfigRecord<S> | undefined;
 }
-
-const parsedConfig = new WeakMap<object, { record: unknown }>();
 
 /** Ids of the live records of a config section, sorted. */
 export function configIds(src: FoldSource, section: ConfigSection): string[] {

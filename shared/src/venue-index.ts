@@ -101,6 +101,8 @@ export class VenueIndex {
   readonly config: Nested<Nested<Nested<ConfigValue>>> = new Map();
   /** delivery → replica → announcement */
   readonly deliveries: Nested<Nested<DeliveryValue>> = new Map();
+  /** Parsed config records by their stored value object (a memo for `configRecord`). */
+  readonly parsedConfig = new WeakMap<object, { record: unknown }>();
   /** Replicas with at least one live entry, and how many. */
   readonly replicaEntryCount: Map<string, number> = new Map();
 
