@@ -8,9 +8,8 @@
  */
 import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '@fridgesync/shared';
+import { ConfigError, loadConfig, parseConfigFile } from '@fridgesync/shared';
 import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
 import { AGENT_VERSION, createAgent } from './agent.ts';
 import { hashSecret } from './fridge-secrets.ts';
@@ -89,20 +88,7 @@ function parseArgs(argv: string[], env: MainIo['env']): Args | string {
 
 /** Reads and validates the config; throws {@link ConfigError} listing every problem. */
 export function readConfig(file: string | undefined, env: MainIo['env']): GatewayConfig {
-  let doc: unknown;
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new ConfigError([`cannot read ${file}: ${(e as Error).message}`]);
-    }
-    try {
-      doc = parseYaml(text);
-    } catch (e) {
-      throw new ConfigError([`${file} is not valid YAML: ${(e as Error).message}`]);
-    }
-  }
+  const doc = file === undefined ? undefined : parseConfigFile(file, (p) => readFileSync(p, 'utf8'));
   const problems: string[] = [];
   const readSecret = (p: string) => {
     try {

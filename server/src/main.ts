@@ -7,8 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
-import { ConfigError, envOverrides, loadConfig } from '@fridgesync/shared';
+import { ConfigError, envOverrides, loadConfig, parseConfigFile } from '@fridgesync/shared';
 import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
 import { buildApp } from './app.ts';
 import { hashToken } from './auth.ts';
@@ -55,20 +54,7 @@ function parseArgs(argv: string[]): Args {
 
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
 export function readConfig(file: string | undefined, env: Record<string, string | undefined>): CentralConfig {
-  let parsed: unknown;
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new ConfigError([`cannot read ${file}: ${(e as Error).message}`]);
-    }
-    try {
-      parsed = parseYaml(text) ?? {};
-    } catch (e) {
-      throw new ConfigError([`${file} is not valid YAML: ${(e as Error).message}`]);
-    }
-  }
+  const parsed = file === undefined ? undefined : parseConfigFile(file, (p) => readFileSync(p, 'utf8'));
   return loadConfig(CentralConfigSchema, { file: parsed, env, readFile: (p) => readFileSync(p, 'utf8') }) as CentralConfig;
 }
 

@@ -2,7 +2,7 @@
  * JSON views of the read model: venue list and detail, the customer catalog. Pure functions of the
  * (already folded) read model plus link presence; no document is read here.
  */
-import { reservedOrders, type FridgeId } from '@fridgesync/shared';
+import { reservedOrders, totalsOf, type FridgeId } from '@fridgesync/shared';
 import type { FridgeModel, ReadModel, VenueModel } from './read-model.ts';
 import type { GatewayPresence } from './sync/gateway-presence.ts';
 import type { DocRegistry } from './doc-registry.ts';
@@ -43,19 +43,8 @@ export function fridgeJson(id: string, f: FridgeModel) {
 }
 
 function totals(model: ReadModel, vm: VenueModel) {
-  const t = { T: 0, Teff: 0, R: 0, S: 0, shortage: 0, fridges: 0, fridgesOnline: 0 };
-  for (const [, f] of model.fridgesOf(vm)) {
-    t.fridges++;
-    if (f.view.status?.on === true) t.fridgesOnline++;
-    for (const c of f.view.cells) {
-      t.T += c.T;
-      t.Teff += c.Teff;
-      t.R += c.R;
-      t.S += c.S;
-      t.shortage += c.shortage;
-    }
-  }
-  return t;
+  const views = model.fridgesOf(vm).map(([, f]) => f.view);
+  return { ...totalsOf(views), fridges: views.length, fridgesOnline: views.filter((v) => v.status?.on === true).length };
 }
 
 /** Summary of every venue. */

@@ -9,6 +9,7 @@
  * they look like JSON (numbers, booleans, arrays, objects), else taken as strings.
  * Every problem is reported at once.
  */
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /** Thrown when configuration is invalid; `problems` lists every issue with its path. */
@@ -100,4 +101,22 @@ export function loadConfig<S extends z.ZodType>(schema: S, sources: ConfigSource
   if (!r.success) for (const i of r.error.issues) problems.push(`${i.path.join('.') || '(root)'}: ${i.message}`);
   if (problems.length > 0 || !r.success) throw new ConfigError(problems);
   return deepFreeze(r.data as z.infer<S>);
+}
+
+/**
+ * Reads a YAML config file through `readText` (the caller's I/O) and parses it; an empty file is an
+ * empty mapping. Throws {@link ConfigError} naming the file when it cannot be read or parsed.
+ */
+export function parseConfigFile(file: string, readText: (path: string) => string): unknown {
+  let text: string;
+  try {
+    text = readText(file);
+  } catch (e) {
+    throw new ConfigError([`cannot read ${file}: ${(e as Error).message}`]);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (e) {
+    throw new ConfigError([`${file} is not valid YAML: ${(e as Error).message}`]);
+  }
 }
