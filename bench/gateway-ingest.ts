@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { createAgent, GatewayConfigSchema, hashSecret } from '@fridgesync/gateway-agent';
 import { hashToken } from '@fridgesync/server';
 import { fork } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { percentile, type FridgeLogin, type LoadResult } from './ingest/load.ts';
 import { mosquittoBinary, startBareAedes, startMosquittoPeer } from './ingest/peers.ts';
 
@@ -55,19 +56,32 @@ function summarize(r: LoadResult): { rate: number; p50: number; p99: number } {
   return { rate: (r.acked * 1000) / r.elapsedMs, p50: percentile(r.ackLatencies, 50), p99: percentile(r.ackLatencies, 99) };
 }
 
-/** Runs both phases in a separate load process; `durable` gives durability times (wall ms) observed here when PUBACK is not durability. */
-async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number> }): Promise<{ max: number; p50: number; p99: number; rate: number; note: string }> {
+/** Runs both phases in a separate load process; `durable` gives durability times (wall ms) observed here when PUBACK is not durability; `inProcess`: the system runs in this process (its event-loop delay is reported). */
+async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number> }, inProcess = false): Promise<{ max: number; p50: number; p99: number; rate: number; note: string }> {
   const job = { logins, durationMs: SECONDS * 1000, window: WINDOW, meals: MEALS, rates: [RATE, null], recordStarts: durable !== undefined };
   const child = fork(join(import.meta.dirname, 'ingest', 'load-child.ts'), [JSON.stringify(job)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // This process's event-loop delay per phase (where the system under test runs in-process).
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const delays: string[] = [];
   const results = await new Promise<Array<LoadResult & { starts?: Array<[string, number]> }>>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as Array<LoadResult & { starts?: Array<[string, number]> }>));
+    child.on('message', (m: { phase?: number; state?: string; results?: Array<LoadResult & { starts?: Array<[string, number]> }> }) => {
+      if (m.results !== undefined) resolve(m.results);
+      else if (m.state === 'start') {
+        loop.reset();
+        loop.enable();
+      } else if (m.state === 'end') {
+        loop.disable();
+        delays[m.phase!] = `loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`;
+      }
+    });
     child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
   });
   const [fixed, max] = results as [LoadResult & { starts?: Array<[string, number]> }, LoadResult & { starts?: Array<[string, number]> }];
   if (!durable) {
     const a = summarize(max);
     const b = summarize(fixed);
-    return { max: a.rate, p50: b.p50, p99: b.p99, rate: b.rate, note: fixed.behind > 0 ? `${fixed.behind} ticks skipped (window full)` : '' };
+    const loopNote = inProcess ? `here: fixed-rate ${delays[0]}; flood ${delays[1]}` : '';
+    return { max: a.rate, p50: b.p50, p99: b.p99, rate: b.rate, note: [fixed.behind > 0 ? `${fixed.behind} ticks skipped (window full)` : '', loopNote].filter(Boolean).join('; ') };
   }
   // Durability observed by the peer's subscriber; give the backlog 5 s to drain.
   const total = max.sent + fixed.sent;
@@ -98,7 +112,7 @@ async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number>
 
 /** Starts central in a child process; resolves once it listens. */
 async function startCentralProcess(config: unknown): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = fork(join(import.meta.dirname, 'ingest', 'central-child.ts'), [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = fork(join(import.meta.dirname, 'ingest', 'central-child.ts'), [JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_CENTRAL_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CENTRAL_PROF] : [])], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   // Never leave central running when the benchmark exits early.
   process.once('exit', () => child.kill('SIGKILL'));
   const url = await new Promise<string>((resolve, reject) => {
@@ -155,7 +169,7 @@ async function runOurs(): Promise<Row> {
   if (agent.status().lifecycle !== 'active') throw new Error('gateway did not become writable within 30 s');
   const logins = fridgeIds.map((f) => ({ fridgeId: f, url: `mqtt://127.0.0.1:${agent.mqttPort}`, username: f, password: secret(f) }));
   try {
-    const r = await phases(logins);
+    const r = await phases(logins, undefined, true);
     return { system: 'ours: gateway agent (embedded aedes, LevelDB synced, group commit)', throughput: r.max, p50: r.p50, p99: r.p99, rateAchieved: r.rate, note: r.note };
   } finally {
     await agent.close();

@@ -20,6 +20,8 @@ const clients = await connectFridges(job.logins);
 const results: Array<LoadResult & { starts?: Array<[string, number]> }> = [];
 for (const [phase, rate] of job.rates.entries()) {
   const starts: Array<[string, number]> = [];
+  // The parent measures its own event loop per phase.
+  process.send!({ phase, state: 'start' });
   const r = await runLoad(clients, {
     fridges: job.logins,
     durationMs: job.durationMs,
@@ -29,7 +31,8 @@ for (const [phase, rate] of job.rates.entries()) {
     seqOffset: phase * 10_000_000,
     onPublish: job.recordStarts ? (f, seq, t0) => starts.push([`${f}#${seq}`, performance.timeOrigin + t0]) : undefined,
   });
+  process.send!({ phase, state: 'end' });
   results.push(job.recordStarts ? { ...r, starts } : r);
 }
 await closeAll(clients);
-process.send!(results, () => process.exit(0));
+process.send!({ results }, () => process.exit(0));

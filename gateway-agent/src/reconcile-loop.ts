@@ -2,8 +2,8 @@
  * Runs the shared reconciler for the fridges this gateway's replica reconciles (DESIGN §3.4, §3.5):
  * after every change that touches a fridge (new snapshot, pickup, order created or settled,
  * rights requested, config), debounced per fridge, and on a sweep timer that expires holds and
- * housekeeps orders. `reconcileFridge` itself returns without writing when this replica is not the
- * fridge's current reconciler, so an HA standby (not assigned) only ingests. Recalls of rights
+ * housekeeps orders. `reconcileFridges` skips, writing nothing, every fridge whose reconciler is not
+ * this replica, so an HA standby (not assigned) only ingests. Recalls of rights
  * addressed to this replica as a taker are answered on every pass.
  */
 import type { Logger } from 'pino';
@@ -14,12 +14,19 @@ import {
   currentReconciler,
   isOrigin,
   maintainOrders,
-  reconcileFridge,
+  reconcileFridges,
   type FridgeId,
+  type ReconcileReport,
   type RightsPolicy,
 } from '@fridgesync/shared';
 import type { LocalReplica } from './local-replica.ts';
 import type { AgentMetrics } from './metrics.ts';
+
+/**
+ * Most time one turn spends on reconciliation passes before yielding to I/O. A pass of a fridge
+ * with a dozen meals takes well under a millisecond, so a slice holds several fridges.
+ */
+const PASS_SLICE_MS = 4;
 
 /** Options of {@link ReconcileLoop}. */
 export interface ReconcileLoopOptions {
@@ -87,17 +94,15 @@ export class ReconcileLoop {
   private pumping = false;
 
   /**
-   * Runs ready passes one per event-loop turn: timers that expire together would otherwise run
-   * back to back and hold PUBACKs (I/O) for the whole burst.
+   * Runs ready passes in slices of at most {@link PASS_SLICE_MS} per event-loop turn, each slice
+   * in one transaction (one synced append, one message to central): timers that expire together,
+   * or a sweep over every fridge, would otherwise hold PUBACKs (I/O) for the whole burst.
    */
   private pump(): void {
-    if (this.pumping) return;
-    const next = this.ready.values().next();
-    if (next.done === true) return;
-    this.ready.delete(next.value);
+    if (this.pumping || this.ready.size === 0) return;
     this.pumping = true;
     try {
-      this.runPass(next.value);
+      this.runSlice();
     } finally {
       setImmediate(() => {
         this.pumping = false;
@@ -106,11 +111,12 @@ export class ReconcileLoop {
     }
   }
 
-  /** Expires holds and reconciles every assigned fridge, housekeeps orders, answers recalls. */
+  /** Expires holds and reconciles every assigned fridge (in slices), housekeeps orders, answers recalls. */
   sweep(): void {
     const r = this.o.replica;
     if (!r.writable) return;
-    for (const f of this.assigned()) this.runPass(f);
+    for (const f of this.assigned()) this.ready.add(f);
+    this.pump();
     this.track(r.durably(() => maintainOrders(r.doc, ORIGINS.reconciler, this.now(), this.o.orderRetentionMs)));
     this.recallsDue = true;
     this.answer();
@@ -129,27 +135,46 @@ export class ReconcileLoop {
     this.ready.clear();
   }
 
-  private runPass(fridge: FridgeId): void {
+  /**
+   * Reconciles as many ready fridges as fit in one slice (sized by the measured cost of a pass),
+   * all in one transaction.
+   */
+  private runSlice(): void {
     const r = this.o.replica;
-    if (!r.writable) return;
-    const { metrics, logger, policy } = this.o;
-    try {
-      const p = r.durably(() => reconcileFridge(r.doc, ORIGINS.reconciler, fridge, policy, this.now()));
-      this.track(
-        p.then((report) => {
-          if (report === undefined) return;
-          if (report.incremented > 0) metrics.reconciled.inc({ action: 'increment' }, report.incremented);
-          if (report.decremented > 0) metrics.reconciled.inc({ action: 'decrement' }, report.decremented);
-          if (report.granted > 0) metrics.reconciled.inc({ action: 'grant' }, report.granted);
-          if (report.recalled > 0) metrics.reconciled.inc({ action: 'recall' }, report.recalled);
-          if (report.expired.length > 0) logger.info({ fridge, orders: report.expired }, 'holds expired');
-          for (const s of report.shortages) logger.warn({ fridge, meal: s.meal, units: s.units, orders: s.orders }, 'shortage: reserved meals are physically missing');
-        }),
-      );
-    } catch (e) {
-      logger.error({ err: e, fridge }, 'reconciliation pass failed');
+    if (!r.writable) {
+      this.ready.clear(); // activation sweeps every fridge anyway
+      return;
     }
+    const take = Math.max(1, Math.floor(PASS_SLICE_MS / this.passMs));
+    const slice: FridgeId[] = [];
+    for (const f of this.ready) {
+      if (slice.length >= take) break;
+      slice.push(f);
+      this.ready.delete(f);
+    }
+    const started = performance.now();
+    try {
+      const p = r.durably(() => reconcileFridges(r.doc, ORIGINS.reconciler, slice, this.o.policy, this.now()));
+      this.track(p.then((reports) => reports.forEach((report) => this.note(report))));
+    } catch (e) {
+      this.o.logger.error({ err: e, fridges: slice }, 'reconciliation pass failed');
+    }
+    // Moving average of the cost of one fridge's pass (bounded below so a slice stays finite).
+    this.passMs = Math.max(0.02, 0.8 * this.passMs + (0.2 * (performance.now() - started)) / slice.length);
     this.answer();
+  }
+  /** Measured cost of one fridge's pass, ms. */
+  private passMs = 0.5;
+
+  private note(report: ReconcileReport): void {
+    const { metrics, logger } = this.o;
+    const fridge = report.fridge;
+    if (report.incremented > 0) metrics.reconciled.inc({ action: 'increment' }, report.incremented);
+    if (report.decremented > 0) metrics.reconciled.inc({ action: 'decrement' }, report.decremented);
+    if (report.granted > 0) metrics.reconciled.inc({ action: 'grant' }, report.granted);
+    if (report.recalled > 0) metrics.reconciled.inc({ action: 'recall' }, report.recalled);
+    if (report.expired.length > 0) logger.info({ fridge, orders: report.expired }, 'holds expired');
+    for (const s of report.shortages) logger.warn({ fridge, meal: s.meal, units: s.units, orders: s.orders }, 'shortage: reserved meals are physically missing');
   }
 
   private answer(): void {

@@ -57,6 +57,9 @@ export interface SyncClientOptions {
 
 const UPSTREAM: TxOrigin = { kind: 'upstream', peer: 'central' };
 
+/** Longest wait for central's durable-ack of the message in flight before the outbox goes anyway, ms. */
+const ACK_WAIT_MS = 1_000;
+
 /** The sync client. Events: `state(state)`, `synced()`. */
 export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }> {
   private ws: WebSocket | undefined;
@@ -114,6 +117,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   async close(code: number = CLOSE_CODES.GOING_AWAY): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.dropOutbox();
     this.offDurable();
     const ws = this.ws;
     this.setState('closed');
@@ -249,6 +253,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     // encode anyway; the structs not yet durable then are milliseconds from their fsync.
     for (let i = 0; i < 400 && r.store.pending() > 0; i++) await new Promise((res) => setTimeout(res, 5));
     if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+    // The diff carries everything durable so far, including what waited in the outbox.
+    this.dropOutbox();
     ws.send(encodeSyncStep2(encodeOwnDiff(r.doc.ydoc, sv, new Set(r.ownClients()))));
     // From here on every durable local update is streamed; the ones before are in the diff.
     this.streaming = true;
@@ -290,10 +296,51 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private onDurable(update: Uint8Array, origin: unknown): void {
     if (isOrigin(origin, 'upstream')) return; // never echo what central sent
     // The update's own end clock (it may be older than the document's current clock).
-    for (const [client, clock] of Y.parseUpdateMeta(update).to) this.unacked.push([client, clock]);
+    const to = Y.parseUpdateMeta(update).to;
+    for (const [client, clock] of to) this.unacked.push([client, clock]);
     this.o.metrics.pendingCentral.set(this.unacked.length);
+    if (!this.streaming) return; // the own diff of the next session carries it
+    this.outbox.push(update);
+    for (const [client, clock] of to) this.outboxTo.set(client, Math.max(clock, this.outboxTo.get(client) ?? 0));
+    this.sendOutbox();
+  }
+
+  /**
+   * Sends what waits in the outbox as one update, unless the previous one is still on its way to
+   * central's disk: durable local updates are paced by central's durable-acks, one message in
+   * flight. An idle link sends each update at once; under load, everything that became durable
+   * while central stored the last message goes in the next one, so central validates, applies and
+   * stores a few large updates instead of a stream of small ones (it keeps up instead of falling
+   * behind and taking the cores the gateway needs). A missing ack holds the outbox
+   * {@link ACK_WAIT_MS} at most.
+   */
+  private sendOutbox(): void {
     const ws = this.ws;
-    if (this.streaming && ws !== undefined && ws.readyState === WebSocket.OPEN) ws.send(encodeUpdate(update));
+    if (this.outbox.length === 0 || this.inFlight !== undefined || !this.streaming || ws === undefined || ws.readyState !== WebSocket.OPEN) return;
+    const update = this.outbox.length === 1 ? this.outbox[0]! : Y.mergeUpdates(this.outbox);
+    this.inFlight = this.outboxTo;
+    this.outbox = [];
+    this.outboxTo = new Map();
+    ws.send(encodeUpdate(update));
+    this.inFlightTimer = setTimeout(() => {
+      this.inFlight = undefined;
+      this.sendOutbox();
+    }, ACK_WAIT_MS);
+  }
+  /** Durable local updates waiting for the message in flight to be acknowledged. */
+  private outbox: Uint8Array[] = [];
+  /** End clocks of the outbox. */
+  private outboxTo = new Map<number, number>();
+  /** End clocks of the message in flight (undefined: none). */
+  private inFlight: Map<number, number> | undefined;
+  private inFlightTimer: NodeJS.Timeout | undefined;
+
+  /** Forgets the outbox (the connection is gone: the next session's own diff carries everything). */
+  private dropOutbox(): void {
+    clearTimeout(this.inFlightTimer);
+    this.outbox = [];
+    this.outboxTo = new Map();
+    this.inFlight = undefined;
   }
 
   private onAck(sv: Uint8Array): void {
@@ -311,12 +358,19 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     const own = new Set(this.o.replica.ownClients());
     this.unacked = this.unacked.filter(([client, clock]) => own.has(client) && clock > (acked.get(client) ?? 0));
     this.o.metrics.pendingCentral.set(this.unacked.length);
+    const flying = this.inFlight;
+    if (flying !== undefined && [...flying].every(([client, clock]) => clock <= (acked.get(client) ?? 0))) {
+      clearTimeout(this.inFlightTimer);
+      this.inFlight = undefined;
+      this.sendOutbox();
+    }
   }
 
   private onClose(ws: WebSocket, code: number, reason: string): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
     this.streaming = false;
+    this.dropOutbox();
     const { logger } = this.o;
     if (code === CLOSE_CODES.REPLICA_RETIRED) {
       logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');

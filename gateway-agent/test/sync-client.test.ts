@@ -100,6 +100,35 @@ describe('sync with central', () => {
   });
 });
 
+describe('sync client pacing', () => {
+  it('keeps one update in flight: what becomes durable meanwhile goes in one message after the ack', async () => {
+    const c = await central();
+    c.setFridge('f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
+    const cfg = testConfig(tempDir(), { central: { url: c.url, token: 'tok-gw1' }, fridges: await fridgeHashes(['f1']), reconcile: { takerShare: 0 } });
+    const agent = await startAgent(cfg, defer);
+    await eventually(() => expect(agent.sync?.state).toBe('synced'));
+    await eventually(() => expect(agent.status().pendingUpdates).toBe(0));
+    await agent.reconciler?.idle();
+    const before = c.updatesReceived();
+
+    c.holdAcks(true); // central's disk is slow
+    const f = await connectFridge(agent.mqttPort!, 'f1', defer);
+    for (let seq = 1; seq <= 5; seq++) await f.publishAsync('fridges/f1/inventory', inventory(1, seq, { m1: seq }), { qos: 1 });
+    // Every snapshot is acknowledged locally; central got the first update and waits to store it.
+    await eventually(() => expect(c.updatesReceived()).toBe(before + 1));
+    expect(agent.status().pendingUpdates).toBeGreaterThanOrEqual(5);
+    expect(observedSnapshot(c.doc, F1)?.q).toBe(1);
+
+    c.holdAcks(false);
+    await eventually(() => expect(observedSnapshot(c.doc, F1)?.q).toBe(5));
+    await eventually(() => expect(agent.status().pendingUpdates).toBe(0));
+    // The four that waited (and the reconciler's corrections) came in far fewer messages than updates.
+    expect(c.updatesReceived() - before).toBeLessThanOrEqual(4);
+    await eventually(() => expect(Y.encodeStateVector(c.doc.ydoc)).toEqual(Y.encodeStateVector(agent.replica.doc.ydoc)));
+    expect(c.rejected).toEqual([]);
+  });
+});
+
 describe('sync client backoff', () => {
   it('retries an unreachable central with exponential backoff up to the cap', async () => {
     const logger = pino({ level: 'silent' });

@@ -94,14 +94,18 @@ export class CentralWriter {
     });
     if (writes.length > 0) this.log.info({ venueId: host.venueId, records: writes.length }, 'seeded operator data');
     this.answerRecalls(host);
-    let scheduled = false;
-    doc.onChange((_summary, origin) => {
-      // Recalls arrive from gateways; answer them after the transaction, coalesced per tick.
-      if (scheduled || (origin as TxOrigin | undefined)?.kind !== 'upstream') return;
-      scheduled = true;
+    let changed = new Set<FridgeId>();
+    doc.onChange((summary, origin) => {
+      // Recalls arrive from gateways; answer them after the transaction, coalesced per tick, looking
+      // only at the fridges that changed.
+      if ((origin as TxOrigin | undefined)?.kind !== 'upstream' || summary.fridges.size === 0) return;
+      const first = changed.size === 0;
+      for (const f of summary.fridges) changed.add(f);
+      if (!first) return;
       setImmediate(() => {
-        scheduled = false;
-        if (host.state === 'ready') this.answerRecalls(host);
+        const fridges = changed;
+        changed = new Set();
+        if (host.state === 'ready') this.answerRecalls(host, fridges);
       });
     });
   }
@@ -119,9 +123,9 @@ export class CentralWriter {
   }
 
   /** Gives back rights the reconcilers recalled from central. */
-  answerRecalls(host: VenueHost): void {
+  answerRecalls(host: VenueHost, fridges?: Iterable<FridgeId>): void {
     try {
-      answerRecalls(host.doc, HOUSEKEEPING);
+      answerRecalls(host.doc, HOUSEKEEPING, fridges);
     } catch (e) {
       this.log.error({ err: e, venueId: host.venueId }, 'answering recalls failed');
     }

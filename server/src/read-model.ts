@@ -39,6 +39,8 @@ export interface FridgeModel {
   centralRights: Record<string, number>;
   /** Units picked up per meal in the last {@link RECENT_SALES_MS}. */
   recentSales: Record<string, number>;
+  /** What a `fridge` event carries, serialised: an event goes out only when it changes. */
+  fingerprint: string;
 }
 
 /** A kitchen delivery as the read model keeps it. */
@@ -212,9 +214,10 @@ export class ReadModel {
       for (const [m, q] of o.lines ?? []) recentSales[m] = (recentSales[m] ?? 0) + q;
     }
     const prev = vm.fridges.get(fridge);
-    const next: FridgeModel = { view, centralRights, recentSales };
-    vm.fridges.set(fridge, next);
-    if (prev === undefined || stableJson([prev.view, prev.centralRights]) !== stableJson([view, centralRights])) {
+    // Built by the same folds in the same order every time, so plain JSON compares them.
+    const fingerprint = JSON.stringify([view, centralRights]);
+    vm.fridges.set(fridge, { view, centralRights, recentSales, fingerprint });
+    if (prev?.fingerprint !== fingerprint) {
       this.hub.publish('fridge', host.venueId, { venueId: host.venueId, fridgeId: fridge, cells: view.cells, status: view.status ?? null, openOrders: view.openOrders });
     }
   }

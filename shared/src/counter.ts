@@ -39,10 +39,8 @@ export function localRights(w: EntryWriter, fridge: FridgeId, meal: MealId): num
   const [inc, dec] = ownCounter(w, fridge, meal);
   let own = inc - dec;
   const targets = new Set<string>(w.doc.index.xfers.get(fridge)?.get(meal)?.get(w.replica)?.keys() ?? []);
-  for (const k of w.pendingKeys()) {
-    const prefix = `x/${fridge}/${meal}/`;
-    if (k.startsWith(prefix)) targets.add(k.slice(prefix.length));
-  }
+  const prefix = `x/${fridge}/${meal}/`;
+  for (const k of w.pendingUnder(prefix)) targets.add(k.slice(prefix.length));
   for (const to of targets) own -= ownXfer(w, fridge, meal, to as ReplicaId)[0];
   return rightsOf(w.doc, w.replica, fridge, meal, own);
 }

@@ -7,7 +7,7 @@
  */
 import type { FridgeId, MealId, OrderId, ReplicaId } from './ids.ts';
 import { keys, type RecallValue, type RequestValue } from './entries.ts';
-import { activeTakers, currentReconciler, fridgeCells, rightsOf } from './fold.ts';
+import { activeTakers, currentReconciler, foldOrder, fridgeCells, rightsOf } from './fold.ts';
 import { increment, decrement, localRights, ownXfer, transfer } from './counter.ts';
 import { expireHolds } from './orders.ts';
 import type { EntryWriter, VenueDoc } from './venue-doc.ts';
@@ -44,35 +44,58 @@ export interface ReconcileReport {
  * recalls what it lacks, answers requests and tops takers up to their share.
  */
 export function reconcileFridge(doc: VenueDoc, origin: TxOrigin, fridge: FridgeId, policy: RightsPolicy, now: number): ReconcileReport | undefined {
+  return reconcileFridges(doc, origin, [fridge], policy, now)[0];
+}
+
+/**
+ * {@link reconcileFridge} for several fridges at once: the fridges this replica does not reconcile
+ * are skipped; due holds of all of them expire in one transaction, then all corrections are written
+ * in a second one (one update, one synced append, one message to central for the lot). Fridges
+ * never read each other's entries, so the outcome is that of reconciling them one by one.
+ */
+export function reconcileFridges(doc: VenueDoc, origin: TxOrigin, fridges: Iterable<FridgeId>, policy: RightsPolicy, now: number): ReconcileReport[] {
   const self = doc.replica;
-  if (self === undefined || currentReconciler(doc, fridge) !== self) return undefined;
-  const expired = expireHolds(doc, origin, now, [fridge]);
-  const report: ReconcileReport = { fridge, incremented: 0, decremented: 0, granted: 0, recalled: 0, expired, shortages: [] };
-  const cells = fridgeCells(doc, fridge);
+  if (self === undefined) return [];
+  const mine = [...new Set(fridges)].filter((f) => currentReconciler(doc, f) === self);
+  if (mine.length === 0) return [];
+  // Expired holds first, in their own transaction: the cells below must fold them.
+  const expired = new Map<FridgeId, OrderId[]>(mine.map((f) => [f, []]));
+  for (const id of expireHolds(doc, origin, now, mine)) {
+    const f = foldOrder(doc, id)?.fridge;
+    if (f !== undefined) expired.get(f)?.push(id);
+  }
   const takers = activeTakers(doc).filter((t) => t !== self);
+  const reports: ReconcileReport[] = [];
   doc.transact(origin, (w) => {
-    for (const c of cells) {
-      const target = Math.max(0, c.Teff - c.R);
-      let S = c.S;
-      if (c.shortage > 0) report.shortages.push({ meal: c.meal, units: c.shortage, orders: c.affectedOrders });
-      if (S < target) {
-        increment(w, fridge, c.meal, target - S);
-        report.incremented += target - S;
-        S = target;
-      } else if (S > target) {
-        const need = S - target;
-        const d = Math.min(need, localRights(w, fridge, c.meal));
-        if (d > 0) {
-          decrement(w, fridge, c.meal, d);
-          report.decremented += d;
-          S -= d;
-        }
-        if (need > d) report.recalled += recall(w, fridge, c.meal, need - d, takers);
-      }
-      report.granted += answerRequests(w, fridge, c.meal, takers);
-      report.granted += topUp(w, fridge, c.meal, S, takers, policy);
-    }
+    for (const fridge of mine) reports.push(correct(w, fridge, expired.get(fridge) ?? [], takers, policy));
   });
+  return reports;
+}
+
+/** One fridge's corrections, rights placement and report. */
+function correct(w: EntryWriter, fridge: FridgeId, expired: OrderId[], takers: ReplicaId[], policy: RightsPolicy): ReconcileReport {
+  const report: ReconcileReport = { fridge, incremented: 0, decremented: 0, granted: 0, recalled: 0, expired, shortages: [] };
+  for (const c of fridgeCells(w.doc, fridge)) {
+    const target = Math.max(0, c.Teff - c.R);
+    let S = c.S;
+    if (c.shortage > 0) report.shortages.push({ meal: c.meal, units: c.shortage, orders: c.affectedOrders });
+    if (S < target) {
+      increment(w, fridge, c.meal, target - S);
+      report.incremented += target - S;
+      S = target;
+    } else if (S > target) {
+      const need = S - target;
+      const d = Math.min(need, localRights(w, fridge, c.meal));
+      if (d > 0) {
+        decrement(w, fridge, c.meal, d);
+        report.decremented += d;
+        S -= d;
+      }
+      if (need > d) report.recalled += recall(w, fridge, c.meal, need - d, takers);
+    }
+    report.granted += answerRequests(w, fridge, c.meal, takers);
+    report.granted += topUp(w, fridge, c.meal, S, takers, policy);
+  }
   return report;
 }
 
@@ -134,15 +157,19 @@ function pendingGrant(w: EntryWriter, fridge: FridgeId, meal: MealId, t: Replica
 
 /**
  * Taker side: gives back what reconcilers recalled from this replica, as much as it still holds.
- * Returns the units returned.
+ * `fridges` limits the look to fridges that changed (all by default). Returns the units returned.
  */
-export function answerRecalls(doc: VenueDoc, origin: TxOrigin): number {
+export function answerRecalls(doc: VenueDoc, origin: TxOrigin, fridges?: Iterable<FridgeId>): number {
   const self = doc.replica;
   if (self === undefined) return 0;
   const due: Array<{ fridge: FridgeId; meal: MealId; from: ReplicaId; seq: number; n: number }> = [];
-  for (const [fridge, meals] of doc.index.recalls) {
-    for (const [meal, byTaker] of meals) {
-      for (const [from, [seq, n]] of byTaker.get(self) ?? []) {
+  // Only the cells with a recall addressed to this replica (the index keeps them by taker).
+  const mine = doc.index.recallsTo.get(self);
+  if (mine === undefined) return 0;
+  const look: Iterable<[string, Set<string>]> = fridges === undefined ? mine : [...fridges].flatMap((f) => (mine.has(f) ? [[f, mine.get(f)!] as [string, Set<string>]] : []));
+  for (const [fridge, meals] of look) {
+    for (const meal of meals) {
+      for (const [from, [seq, n]] of doc.index.recalls.get(fridge)?.get(meal)?.get(self) ?? []) {
         const acked = doc.index.xfers.get(fridge)?.get(meal)?.get(self)?.get(from)?.[1] ?? 0;
         if (seq > acked) due.push({ fridge: fridge as FridgeId, meal: meal as MealId, from: from as ReplicaId, seq, n });
       }

@@ -182,6 +182,8 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
 
   // Per-key forward steps, pruning rules, and rights.
   const touchedCells = new Map<string, [FridgeId, MealId]>();
+  /** `x/<f>/<m>/` → transfer targets the update sets (so a cell's check is O(its targets)) */
+  const addedTargets = new Map<string, Set<string>>();
   for (const k of new Set([...added.keys(), ...deleted.keys()])) {
     const key = parseKey(k);
     if (key === undefined) continue;
@@ -200,10 +202,16 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
       if (next[0] > ((prev as [number, number] | undefined)?.[0] ?? 0)) throw new Rejection('NOT_PERMITTED', 'only gateways increment stock');
     }
     if ((key.kind === 'counter' || key.kind === 'xfer') && a !== undefined) touchedCells.set(`${key.fridge}/${key.meal}`, [key.fridge, key.meal]);
+    if (key.kind === 'xfer' && a !== undefined) {
+      const prefix = `x/${key.fridge}/${key.meal}/`;
+      let set = addedTargets.get(prefix);
+      if (set === undefined) addedTargets.set(prefix, (set = new Set()));
+      set.add(key.to);
+    }
   }
   let after: VenueDoc | undefined;
   for (const [f, m] of touchedCells.values()) {
-    const own = ownPartAfter(doc, sender.replica, f, m, added);
+    const own = ownPartAfter(doc, sender.replica, f, m, added, addedTargets);
     if (rightsOf(doc, sender.replica, f, m, own) >= 0) continue;
     // The update may itself carry what gives the sender these rights: a successor's retirement of
     // its predecessor (the retired rights flow to it as reconciler) sent together with the
@@ -264,7 +272,7 @@ function liveIdsOf(doc: VenueDoc, replica: ReplicaId, key: string): Array<[numbe
 }
 
 /** The sender's own rights part for a cell after the update's new values. */
-function ownPartAfter(doc: VenueDoc, replica: ReplicaId, f: FridgeId, m: MealId, added: Map<string, { values: unknown[] }>): number {
+function ownPartAfter(doc: VenueDoc, replica: ReplicaId, f: FridgeId, m: MealId, added: Map<string, { values: unknown[] }>, addedTargets: Map<string, Set<string>>): number {
   const val = (k: string, kind: 'counter' | 'xfer') => {
     const prev = doc.get(replica, k) as [number, number] | undefined;
     return (added.get(k)?.values ?? []).reduce((x, y) => joinValues(kind, x, y), prev ?? [0, 0]) as [number, number];
@@ -273,7 +281,7 @@ function ownPartAfter(doc: VenueDoc, replica: ReplicaId, f: FridgeId, m: MealId,
   let own = inc - dec;
   const targets = new Set<string>(doc.index.xfers.get(f)?.get(m)?.get(replica)?.keys() ?? []);
   const prefix = `x/${f}/${m}/`;
-  for (const k of added.keys()) if (k.startsWith(prefix)) targets.add(k.slice(prefix.length));
+  for (const to of addedTargets.get(prefix) ?? []) targets.add(to);
   for (const to of targets) own -= val(prefix + to, 'xfer')[0];
   return own;
 }

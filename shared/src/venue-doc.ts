@@ -119,12 +119,24 @@ export class VenueDoc {
   transact<T>(origin: TxOrigin, fn: (w: EntryWriter) => T): T {
     const replica = this.replica;
     if (replica === undefined) throw new Error('read-only venue document: no local replica');
+    // Nested in a transaction already open here: one Yjs transaction, so one writer (its pending
+    // items are what a nested `set` of the same key must delete). The outer origin stands.
+    const open = this.writer;
+    if (open !== undefined && this.ydoc._transaction === open.tr) return fn(open);
     let out!: T;
     this.ydoc.transact((tr) => {
-      out = fn(new EntryWriter(this, replica, tr));
+      const w = new EntryWriter(this, replica, tr);
+      this.writer = w;
+      try {
+        out = fn(w);
+      } finally {
+        this.writer = undefined;
+      }
     }, origin);
     return out;
   }
+  /** The writer of the transaction `transact` has open, if any. */
+  private writer: EntryWriter | undefined;
 
   /** @internal live entry of the local replica (for the writer). */
   liveEntry(replica: ReplicaId, key: string): LiveEntry | undefined {
@@ -255,6 +267,27 @@ export class EntryWriter {
     return this.pendingValues.keys();
   }
 
+  /**
+   * Keys set or deleted in this transaction whose last `/`-separated part follows `prefix` (which
+   * ends with `/`): e.g. every pending `x/<f>/<m>/<to>` for `x/<f>/<m>/`. O(answer), however many
+   * keys the transaction holds.
+   */
+  pendingUnder(prefix: string): Iterable<string> {
+    return this.pendingByPrefix.get(prefix) ?? [];
+  }
+  /** key prefix up to its last `/` → pending keys with that prefix */
+  private readonly pendingByPrefix = new Map<string, Set<string>>();
+
+  private notePending(key: string, value: unknown): void {
+    if (!this.pendingValues.has(key)) {
+      const prefix = key.slice(0, key.lastIndexOf('/') + 1);
+      let set = this.pendingByPrefix.get(prefix);
+      if (set === undefined) this.pendingByPrefix.set(prefix, (set = new Set()));
+      set.add(key);
+    }
+    this.pendingValues.set(key, value);
+  }
+
   /** Sets `key` to `value`: appends the new item and deletes the key's previous ones. */
   set(key: string, value: unknown): void {
     const ydoc = this.doc.ydoc;
@@ -263,7 +296,7 @@ export class EntryWriter {
     this.deleteItems(key);
     this.append(root, [key, value]);
     this.pending.set(key, [ydoc.clientID, clock]);
-    this.pendingValues.set(key, value);
+    this.notePending(key, value);
   }
 
   /**
@@ -286,7 +319,7 @@ export class EntryWriter {
   /** Deletes `key` (prunes an entry). */
   delete(key: string): void {
     this.deleteItems(key);
-    this.pendingValues.set(key, undefined);
+    this.notePending(key, undefined);
   }
 
   private deleteItems(key: string): void {

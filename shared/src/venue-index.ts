@@ -89,6 +89,8 @@ export class VenueIndex {
   readonly requests: Nested<Nested<Nested<RequestValue>>> = new Map();
   /** fridge → meal → taker → from → [seq, n] */
   readonly recalls: Nested<Nested<Nested<Nested<RecallValue>>>> = new Map();
+  /** taker → fridge → meals with at least one recall addressed to that taker (answering scans only its own) */
+  readonly recallsTo: Map<string, Map<string, Set<string>>> = new Map();
   /** fridge → replica → status */
   readonly status: Nested<Nested<StatusValue>> = new Map();
   /** retired replica → author → retirement */
@@ -150,10 +152,20 @@ export class VenueIndex {
         put(this.requests, [key.fridge, key.meal, r], value);
         s.fridges.add(key.fridge);
         break;
-      case 'recall':
+      case 'recall': {
         put(this.recalls, [key.fridge, key.meal, key.taker, r], value);
+        const any = (this.recalls.get(key.fridge)?.get(key.meal)?.get(key.taker)?.size ?? 0) > 0;
+        const byFridge = this.recallsTo.get(key.taker);
+        if (any) deep(deep(this.recallsTo, key.taker, () => new Map<string, Set<string>>()), key.fridge, () => new Set<string>()).add(key.meal);
+        else if (byFridge !== undefined) {
+          const meals = byFridge.get(key.fridge);
+          meals?.delete(key.meal);
+          if (meals?.size === 0) byFridge.delete(key.fridge);
+          if (byFridge.size === 0) this.recallsTo.delete(key.taker);
+        }
         s.fridges.add(key.fridge);
         break;
+      }
       case 'status':
         put(this.status, [key.fridge, r], value);
         s.fridges.add(key.fridge);

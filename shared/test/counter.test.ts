@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { decrement, increment, rightsOf, sellable, transfer, localRights, type VenueDoc } from '@fridgesync/shared';
+import { ORIGINS, decrement, increment, rightsOf, sellable, transfer, localRights, type VenueDoc } from '@fridgesync/shared';
 import { C1, C2, F1, GW1, M1, M2, T, newDoc, syncAll, syncInto } from './support/fixtures.ts';
 
 const written = (d: VenueDoc) => Y.encodeStateVector(d.ydoc).join(',');
@@ -88,5 +88,40 @@ describe('bounded counter', () => {
     const g = newDoc(GW1, 11);
     for (let i = 0; i < 2000; i++) g.transact(T, (w) => increment(w, F1, M1, 1));
     expect(Y.encodeStateAsUpdate(g.ydoc).byteLength).toBeLessThan(120);
+  });
+});
+
+describe('the entry writer', () => {
+  it('a transaction nested in an open one shares its writer: one item per key, the outer origin', () => {
+    const g = newDoc(GW1, 11);
+    const origins: unknown[] = [];
+    g.ydoc.on('afterTransaction', (tr: Y.Transaction) => origins.push(tr.origin));
+    g.transact(T, (w) => {
+      increment(w, F1, M1, 2);
+      g.transact(ORIGINS.reconciler, (inner) => {
+        expect(inner).toBe(w);
+        increment(inner, F1, M1, 3);
+        expect(localRights(inner, F1, M1)).toBe(5);
+      });
+    });
+    expect(origins).toEqual([T]);
+    expect(rightsOf(g, GW1, F1, M1)).toBe(5);
+    // The keyed log holds one live item for the counter: the nested set deleted the outer one.
+    expect(g.ydoc.getArray(`r:${GW1}`).toArray().filter((e) => (e as [string])[0] === `c/${F1}/${M1}`)).toHaveLength(1);
+  });
+
+  it('counts transfers made earlier in the same transaction, per cell', () => {
+    const g = newDoc(GW1, 11);
+    g.transact(T, (w) => {
+      increment(w, F1, M1, 10);
+      increment(w, F1, M2, 10);
+      transfer(w, F1, M1, C1, 4);
+      transfer(w, F1, M2, C2, 1);
+      transfer(w, F1, M1, C2, 2);
+      expect([...w.pendingUnder(`x/${F1}/${M1}/`)].sort()).toEqual([`x/${F1}/${M1}/${C1}`, `x/${F1}/${M1}/${C2}`]);
+      expect(localRights(w, F1, M1)).toBe(4);
+      expect(localRights(w, F1, M2)).toBe(9);
+    });
+    expect(rightsOf(g, GW1, F1, M1)).toBe(4);
   });
 });

@@ -13,12 +13,13 @@ import {
   hasOpenRequest,
   recordSnapshot,
   reconcileFridge,
+  reconcileFridges,
   requestRights,
   reserve,
   rightsOf,
   type VenueDoc,
 } from '@fridgesync/shared';
-import { C1, C2, F1, GW1, GW2, M1, T, configureFridge, inv, newDoc, oid, syncAll } from './support/fixtures.ts';
+import { C1, C2, F1, F2, GW1, GW2, M1, M2, T, captureUpdates, configureFridge, inv, newDoc, oid, syncAll } from './support/fixtures.ts';
 
 const now = 10_000;
 
@@ -145,5 +146,75 @@ describe('reconcileFridge', () => {
     v.rec();
     v.sync();
     expect(cell(v.c1).rights).toEqual({ [C1]: 2, [C2]: 2, [GW1]: 5 });
+  });
+});
+
+describe('reconcileFridges (several fridges in one pass)', () => {
+  /** Two identical venues (same client ids) with drift on f1 and f2 and a due hold on f2. */
+  function twin() {
+    const c1 = newDoc(C1, 1);
+    const g1 = newDoc(GW1, 11);
+    configureFridge(c1, F1, 'g1');
+    configureFridge(c1, F2, 'g1');
+    c1.transact(T, (w) => declareTaker(w, true, 1));
+    syncAll(c1, g1);
+    g1.transact(ORIGINS.mqtt, (w) => {
+      recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 6, m2: 2 }));
+      recordSnapshot(w, F2, inv(1, 1, 1000, { m1: 3 }));
+    });
+    reconcileFridge(g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, now);
+    reconcileFridge(g1, ORIGINS.reconciler, F2, DEFAULT_RIGHTS_POLICY, now);
+    syncAll(c1, g1);
+    reserve(c1, ORIGINS.api, { orderId: oid('due'), fridgeId: F2, lines: [{ mealId: M1, qty: 2 }], holdUntil: now + 5, now });
+    syncAll(c1, g1);
+    g1.transact(ORIGINS.mqtt, (w) => {
+      recordSnapshot(w, F1, inv(1, 2, 2000, { m1: 1, m2: 4 })); // walk-ins and a restock
+      recordSnapshot(w, F2, inv(1, 2, 2000, { m1: 3 }));
+    });
+    return { c1, g1 };
+  }
+
+  it('writes what reconciling them one by one writes, in two transactions (expiries, then corrections)', () => {
+    const one = twin();
+    const batch = twin();
+    const at = now + 10;
+    const seq = [reconcileFridge(one.g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, at), reconcileFridge(one.g1, ORIGINS.reconciler, F2, DEFAULT_RIGHTS_POLICY, at)];
+    const updates = captureUpdates(batch.g1);
+    const reports = reconcileFridges(batch.g1, ORIGINS.reconciler, [F1, F2, F1], DEFAULT_RIGHTS_POLICY, at);
+    expect(reports).toEqual(seq);
+    expect(reports.map((r) => r.fridge)).toEqual([F1, F2]);
+    expect(reports[1]?.expired).toEqual([oid('due')]);
+    expect(updates).toHaveLength(2);
+    syncAll(one.c1, one.g1);
+    syncAll(batch.c1, batch.g1);
+    for (const f of [F1, F2]) {
+      for (const m of [M1, M2]) {
+        const want = cellView(one.c1, f, m);
+        expect(cellView(batch.c1, f, m)).toEqual(want);
+        expect(cellView(batch.g1, f, m)).toEqual(want);
+      }
+    }
+    expect(cellView(batch.c1, F2, M1)).toMatchObject({ R: 0, S: 3, drift: 0 });
+  });
+
+  it('skips fridges this replica does not reconcile', () => {
+    const { c1 } = twin();
+    expect(reconcileFridges(c1, ORIGINS.reconciler, [F1, F2], DEFAULT_RIGHTS_POLICY, now)).toEqual([]);
+  });
+});
+
+describe('answerRecalls', () => {
+  it('looks only at the fridges it is given, and only at recalls addressed to this replica', () => {
+    const v = venue();
+    v.hear(inv(1, 1, 1000, { m1: 10 }));
+    v.rec();
+    v.sync();
+    v.hear(inv(1, 2, 2000, { m1: 1 }));
+    expect(v.rec()).toMatchObject({ recalled: 7 });
+    v.sync();
+    expect(v.c1.index.recallsTo.get(C1)?.get(F1)).toEqual(new Set([M1]));
+    expect(v.g1.index.recallsTo.has(GW1)).toBe(false);
+    expect(answerRecalls(v.c1, ORIGINS.reconciler, [F2])).toBe(0);
+    expect(answerRecalls(v.c1, ORIGINS.reconciler, [F1]) + answerRecalls(v.c2, ORIGINS.reconciler, [F1])).toBe(7);
   });
 });

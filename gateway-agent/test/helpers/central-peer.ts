@@ -73,6 +73,10 @@ export interface CentralPeer {
   readonly rejected: string[];
   /** Hellos received, in order. */
   readonly hellos: Array<{ replica?: string; joining?: boolean }>;
+  /** `update` messages received from gateways (after the sync exchange). */
+  updatesReceived(): number;
+  /** While held, durable-acks are queued (a slow disk); releasing sends them. */
+  holdAcks(hold: boolean): void;
   /** Sets `cfg/fridge/<id>` as central does. */
   setFridge(id: string, record: Omit<FridgeRecord, 'par' | 'maxTemperatureC'> & Partial<FridgeRecord>): void;
   /** Declares `central:test` an order taker (so reconcilers grant it rights). */
@@ -105,6 +109,8 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
     wss.handleUpgrade(req, socket, head, (ws) => serve(ws, gatewayId));
   });
 
+  let updates = 0;
+  let held: Array<() => void> | undefined;
   const broadcast = (update: Uint8Array, except?: Conn) => {
     for (const c of conns) if (c !== except && c.ws.readyState === WebSocket.OPEN) c.ws.send(encodeUpdate(update));
   };
@@ -167,7 +173,10 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
             return;
           }
           doc.applyUpdate(msg.update, { kind: 'upstream', peer: c.replica });
-          ws.send(encodeDurableAck(Y.encodeStateVector(doc.ydoc)));
+          if (msg.type === 'update') updates++;
+          const ack = encodeDurableAck(Y.encodeStateVector(doc.ydoc));
+          if (held !== undefined) held.push(() => ws.readyState === WebSocket.OPEN && ws.send(ack));
+          else ws.send(ack);
           broadcast(msg.update, c);
           break;
         }
@@ -192,6 +201,15 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
       doc.transact(ORIGINS.test, (w) => declareTaker(w, true, Date.now()));
     },
     connections: () => conns.size,
+    updatesReceived: () => updates,
+    holdAcks(hold) {
+      if (hold) held ??= [];
+      else {
+        const q = held ?? [];
+        held = undefined;
+        for (const send of q) send();
+      }
+    },
     retire(replica) {
       doc.transact(ORIGINS.test, (w) => retire(w, replica as ReplicaId, Date.now()));
       for (const c of conns) if (c.replica === replica) c.ws.close(CLOSE_CODES.REPLICA_RETIRED, 'replica retired');
