@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { createAgent, GatewayConfigSchema, hashSecret } from '@fridgesync/gateway-agent';
 import { hashToken } from '@fridgesync/server';
 import { fork } from 'node:child_process';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { percentile, type FridgeLogin, type LoadResult } from './ingest/load.ts';
 import { mosquittoBinary, startBareAedes, startMosquittoPeer } from './ingest/peers.ts';
 
@@ -60,18 +60,29 @@ function summarize(r: LoadResult): { rate: number; p50: number; p99: number } {
 async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number> }, inProcess = false): Promise<{ max: number; p50: number; p99: number; rate: number; note: string }> {
   const job = { logins, durationMs: SECONDS * 1000, window: WINDOW, meals: MEALS, rates: [RATE, null], recordStarts: durable !== undefined };
   const child = fork(join(import.meta.dirname, 'ingest', 'load-child.ts'), [JSON.stringify(job)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  // This process's event-loop delay per phase (where the system under test runs in-process).
+  // This process's event-loop delay and GC pauses per phase (where the system under test runs in-process).
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const delays: string[] = [];
+  let gc = { n: 0, ms: 0, max: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.n++;
+      gc.ms += e.duration;
+      gc.max = Math.max(gc.max, e.duration);
+    }
+  });
   const results = await new Promise<Array<LoadResult & { starts?: Array<[string, number]> }>>((resolve, reject) => {
     child.on('message', (m: { phase?: number; state?: string; results?: Array<LoadResult & { starts?: Array<[string, number]> }> }) => {
       if (m.results !== undefined) resolve(m.results);
       else if (m.state === 'start') {
         loop.reset();
         loop.enable();
+        gc = { n: 0, ms: 0, max: 0 };
+        gcObserver.observe({ entryTypes: ['gc'] });
       } else if (m.state === 'end') {
         loop.disable();
-        delays[m.phase!] = `loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms`;
+        gcObserver.disconnect();
+        delays[m.phase!] = `loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms, GC ${gc.ms.toFixed(0)} ms in ${gc.n} pauses (max ${gc.max.toFixed(0)} ms)`;
       }
     });
     child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
@@ -112,7 +123,7 @@ async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number>
 
 /** Starts central in a child process; resolves once it listens. */
 async function startCentralProcess(config: unknown): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = fork(join(import.meta.dirname, 'ingest', 'central-child.ts'), [JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_CENTRAL_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CENTRAL_PROF] : [])], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = fork(join(import.meta.dirname, 'ingest', 'central-child.ts'), [JSON.stringify(config)], { execArgv: ['--max-semi-space-size=32', '--import', 'tsx', ...(process.env.BENCH_CENTRAL_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CENTRAL_PROF] : [])], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   // Never leave central running when the benchmark exits early.
   process.once('exit', () => child.kill('SIGKILL'));
   const url = await new Promise<string>((resolve, reject) => {

@@ -109,7 +109,7 @@ function gatewayConfig(state: DemoState, venueIndex: number, ports: { mqtt: numb
 /** A child process running one `fridgesync` subcommand, logging to a file. */
 function startProcess(name: string, args: string[], logDir: string): ChildProcess {
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'fridgesync.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', join(ROOT, 'fridgesync.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   return child;

@@ -26,7 +26,7 @@ import type { AgentMetrics } from './metrics.ts';
  * Most time one turn spends on reconciliation passes before yielding to I/O. A pass of a fridge
  * with a dozen meals takes well under a millisecond, so a slice holds several fridges.
  */
-const PASS_SLICE_MS = 4;
+const PASS_SLICE_MS = 3;
 
 /** Options of {@link ReconcileLoop}. */
 export interface ReconcileLoopOptions {
@@ -159,8 +159,10 @@ export class ReconcileLoop {
     } catch (e) {
       this.o.logger.error({ err: e, fridges: slice }, 'reconciliation pass failed');
     }
-    // Moving average of the cost of one fridge's pass (bounded below so a slice stays finite).
-    this.passMs = Math.max(0.02, 0.8 * this.passMs + (0.2 * (performance.now() - started)) / slice.length);
+    // Cost of one fridge's pass: a moving average that follows a rise at once (a slice stays
+    // within its budget when passes get dearer) and a fall slowly; bounded below so a slice stays finite.
+    const last = (performance.now() - started) / slice.length;
+    this.passMs = Math.max(0.02, last, 0.8 * this.passMs + 0.2 * last);
     this.answer();
   }
   /** Measured cost of one fridge's pass, ms. */

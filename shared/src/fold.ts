@@ -60,11 +60,13 @@ export function mayRetire(author: ReplicaId, replica: ReplicaId): boolean {
 export function isRetired(src: FoldSource, replica: ReplicaId): boolean {
   const byAuthor = src.index.retirements.get(replica);
   if (byAuthor === undefined) return false;
-  for (const [author, v] of byAuthor) {
-    if (!mayRetire(author as ReplicaId, replica)) continue;
-    if (v.sv.every(([client, clock]) => src.hasState(client, clock))) return true;
-  }
-  return false;
+  return src.index.memo('retired', replica, () => {
+    for (const [author, v] of byAuthor) {
+      if (!mayRetire(author as ReplicaId, replica)) continue;
+      if (v.sv.every(([client, clock]) => src.hasState(client, clock))) return true;
+    }
+    return false;
+  });
 }
 
 /** Replicas known to the document (with live entries), sorted. */
@@ -89,15 +91,20 @@ export function currentGatewayReplica(src: FoldSource, gatewayId: string): Repli
 
 /** The reconciler replica of a fridge: the current replica of its assigned gateway (DESIGN §3.4). */
 export function currentReconciler(src: FoldSource, fridge: FridgeId): ReplicaId | undefined {
-  const cfg = configRecord(src, 'fridge', fridge) as FridgeRecord | undefined;
-  return cfg === undefined ? undefined : currentGatewayReplica(src, cfg.reconciler);
+  return src.index.memo('reconciler', fridge, () => {
+    const cfg = configRecord(src, 'fridge', fridge) as FridgeRecord | undefined;
+    return cfg === undefined ? undefined : currentGatewayReplica(src, cfg.reconciler);
+  });
 }
 
 /** Replicas that declared themselves order takers and are not retired. */
 export function activeTakers(src: FoldSource): ReplicaId[] {
-  const out: ReplicaId[] = [];
-  for (const [r, v] of src.index.takers) if (v.on && !isRetired(src, r as ReplicaId)) out.push(r as ReplicaId);
-  return out.sort();
+  const takers = src.index.memo('takers', '', () => {
+    const out: ReplicaId[] = [];
+    for (const [r, v] of src.index.takers) if (v.on && !isRetired(src, r as ReplicaId)) out.push(r as ReplicaId);
+    return out.sort();
+  });
+  return [...takers];
 }
 
 // ---------------------------------------------------------------- observed totals

@@ -161,6 +161,8 @@ export class VenueDoc {
   }
 
   private materialise(tr: Y.Transaction): void {
+    // The document's state changed (even without entries): memoised folds are stale.
+    this.index.generation++;
     const store = this.ydoc.store;
     const touched = new Map<string, Set<string>>();
     // Deletions first: a "set" deletes the old item and adds the new one in one transaction.
@@ -196,6 +198,7 @@ export class VenueDoc {
         if (key !== undefined) this.index.apply(replica as ReplicaId, key, e?.value);
       }
     }
+    this.index.generation++;
     const summary = this.index.takeSummary();
     for (const l of this.listeners) l(summary, tr.origin, tr);
   }

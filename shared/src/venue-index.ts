@@ -110,6 +110,28 @@ export class VenueIndex {
 
   private summary: ChangeSummary = emptySummary();
 
+  /**
+   * Bumped by the document around every transaction's materialisation: folds memoised with
+   * {@link memo} hold within one generation (the index and the document's state are constant).
+   */
+  generation = 0;
+  private memoGeneration = -1;
+  private readonly memos = new Map<string, Map<string, unknown>>();
+
+  /** `compute()` once per generation for `(table, key)`. */
+  memo<T>(table: string, key: string, compute: () => T): T {
+    if (this.memoGeneration !== this.generation) {
+      this.memos.clear();
+      this.memoGeneration = this.generation;
+    }
+    let m = this.memos.get(table);
+    if (m === undefined) this.memos.set(table, (m = new Map()));
+    if (m.has(key)) return m.get(key) as T;
+    const v = compute();
+    m.set(key, v);
+    return v;
+  }
+
   /** Applies the joined value of `(replica, key)`; `undefined` removes it. */
   apply(replica: ReplicaId, key: EntryKey, value: unknown): void {
     const s = this.summary;
