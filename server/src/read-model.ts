@@ -66,6 +66,12 @@ export interface VenueModel {
   replicas: ReplicaId[];
 }
 
+/**
+ * Least time between two background folds of changed state, ms: live events (`/v1/events`) lag a
+ * busy venue by at most this; reads fold what is pending first and never see stale state.
+ */
+export const REFRESH_INTERVAL_MS = 250;
+
 /** The read model over all venues. */
 export class ReadModel {
   readonly venues = new Map<string, VenueModel>();
@@ -77,6 +83,8 @@ export class ReadModel {
   /** Last published state per order, so `order` events fire on transitions only (pruned with the order). */
   private readonly orderState = new Map<string, string>();
   private scheduled = false;
+  /** When the last fold of dirty state ran (performance.now()). */
+  private lastFlush = -Infinity;
   private readonly expected = new Set<string>();
 
   constructor(
@@ -102,7 +110,11 @@ export class ReadModel {
       for (const f of s.fridges) this.mark(host, f);
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        // An isolated change is folded at once; under a stream of changes at most once per
+        // interval, so a fridge changing many times a second is folded a few times, not each time.
+        const wait = this.lastFlush + REFRESH_INTERVAL_MS - performance.now();
+        if (wait <= 0) setImmediate(() => this.flush());
+        else setTimeout(() => this.flush(), wait);
       }
     });
   }
@@ -126,6 +138,7 @@ export class ReadModel {
   flush(): void {
     this.scheduled = false;
     if (this.dirty.size === 0) return;
+    this.lastFlush = performance.now();
     const work = [...this.dirty.values()];
     this.dirty.clear();
     for (const d of work) {
