@@ -51,9 +51,12 @@ export class NotWritableError extends Error {
   }
 }
 
-/** Events: `durable(update, origin)` for each durable update; `state(state)`; `fatal(error)`. */
+/**
+ * Events: `durable(update, origin, end)` for each durable update (`end`: `[client, clock]` after the
+ * structs this process added in it, if any); `state(state)`; `fatal(error)`.
+ */
 export interface LocalReplicaEvents {
-  durable: [update: Uint8Array, origin: unknown];
+  durable: [update: Uint8Array, origin: unknown, end: [number, number] | undefined];
   state: [state: ReplicaState];
   fatal: [error: Error];
 }
@@ -281,9 +284,19 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
 
   private persist(update: Uint8Array, origin: unknown): void {
     if (isOrigin(origin, 'storage-load')) return;
+    // The update event fires once the transaction's structs are integrated: this process's clock
+    // now ends them (cheaper than decoding the update to learn it).
+    const client = this.doc.ydoc.clientID;
+    const clock = Y.getState(this.doc.ydoc.store, client);
+    let end: [number, number] | undefined;
+    if (client !== this.endClient || clock > this.endClock) {
+      end = [client, clock];
+      this.endClient = client;
+      this.endClock = clock;
+    }
     const p = this.opts.store.append(update).then(
       () => {
-        this.emit('durable', update, origin);
+        this.emit('durable', update, origin, end);
       },
       (e: unknown) => {
         this.fail(e as Error);
@@ -298,6 +311,10 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
       this.opts.store.compact(Y.encodeStateAsUpdate(this.doc.ydoc)).catch((e: unknown) => this.fail(e as Error));
     }
   }
+
+  /** This process's client and clock after the last update that added structs. */
+  private endClient = -1;
+  private endClock = 0;
 
   private fail(e: Error): void {
     if (this.s === 'failed') return;

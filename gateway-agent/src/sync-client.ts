@@ -81,7 +81,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   constructor(private readonly o: SyncClientOptions) {
     super();
     this.random = o.random ?? Math.random;
-    const onDurable = (update: Uint8Array, origin: unknown) => this.onDurable(update, origin);
+    const onDurable = (update: Uint8Array, origin: unknown, end: [number, number] | undefined) => this.onDurable(update, origin, end);
     o.replica.on('durable', onDurable);
     this.offDurable = () => o.replica.off('durable', onDurable);
   }
@@ -293,15 +293,15 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     this.emit('synced');
   }
 
-  private onDurable(update: Uint8Array, origin: unknown): void {
+  private onDurable(update: Uint8Array, origin: unknown, end: [number, number] | undefined): void {
     if (isOrigin(origin, 'upstream')) return; // never echo what central sent
-    // The update's own end clock (it may be older than the document's current clock).
-    const to = Y.parseUpdateMeta(update).to;
-    for (const [client, clock] of to) this.unacked.push([client, clock]);
+    // The update's own end clock (it may be older than the document's current clock); none when
+    // it only deletes.
+    if (end !== undefined) this.unacked.push(end);
     this.o.metrics.pendingCentral.set(this.unacked.length);
     if (!this.streaming) return; // the own diff of the next session carries it
     this.outbox.push(update);
-    for (const [client, clock] of to) this.outboxTo.set(client, Math.max(clock, this.outboxTo.get(client) ?? 0));
+    if (end !== undefined) this.outboxTo.set(end[0], Math.max(end[1], this.outboxTo.get(end[0]) ?? 0));
     this.sendOutbox();
   }
 
