@@ -37,6 +37,8 @@ export interface ReconcileLoopOptions {
   debounceMs: number;
   sweepIntervalMs: number;
   orderRetentionMs: number;
+  /** Most time one turn spends on passes, ms (default {@link PASS_SLICE_MS}). */
+  sliceMs?: number;
   now?: () => number;
 }
 
@@ -145,7 +147,7 @@ export class ReconcileLoop {
       this.ready.clear(); // activation sweeps every fridge anyway
       return;
     }
-    const take = Math.max(1, Math.floor(PASS_SLICE_MS / this.passMs));
+    const take = Math.max(1, Math.floor((this.o.sliceMs ?? PASS_SLICE_MS) / this.passMs));
     const slice: FridgeId[] = [];
     for (const f of this.ready) {
       if (slice.length >= take) break;

@@ -1,6 +1,7 @@
 /** `GET /v1/events` over a real socket: live events with ids, resume with Last-Event-ID, refetch. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearer, startCentral, stockViaGateway, TOKENS, waitFor, type TestCentral } from '../helpers/central.ts';
+import { REFRESH_INTERVAL_MS } from '../../src/read-model.ts';
 
 let t: TestCentral;
 afterEach(async () => t.close());
@@ -98,5 +99,34 @@ describe('GET /v1/events', () => {
     t = await startCentral();
     expect((await t.central.app.inject({ url: '/v1/events' })).statusCode).toBe(401);
     expect((await t.central.app.inject({ url: '/v1/events', headers: bearer(TOKENS.app) })).statusCode).toBe(403);
+  });
+});
+
+describe('live fridge events under a stream of changes', () => {
+  it('fold a busy fridge at most every REFRESH_INTERVAL_MS, end on its latest state, and publish an isolated change at once', async () => {
+    t = await startCentral();
+    const seen: Array<{ at: number; T: number }> = [];
+    const off = t.central.hub.subscribe((e) => {
+      const d = e.data as { fridgeId?: string; cells?: Array<{ T: number }> };
+      if (e.type === 'fridge' && d.fridgeId === 'f1') seen.push({ at: performance.now(), T: d.cells?.[0]?.T ?? -1 });
+    });
+    const started = performance.now();
+    for (let seq = 1; seq <= 20; seq++) {
+      stockViaGateway(t.central, 'v1', 'f1', { m1: seq }, { seq });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await waitFor(() => seen.at(-1)?.T === 20, 3000, 'the latest state');
+    const span = performance.now() - started;
+    // 20 changes over `span` ms: at most one fold per interval, plus the first at once.
+    expect(seen.length).toBeLessThanOrEqual(Math.ceil(span / REFRESH_INTERVAL_MS) + 1);
+    expect(seen.length).toBeLessThan(20);
+    await new Promise((r) => setTimeout(r, REFRESH_INTERVAL_MS + 50)); // quiet
+    const before = seen.length;
+    const at = performance.now();
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 4 }, { seq: 21 });
+    const last = await waitFor(() => (seen.length > before ? seen.at(-1) : undefined), 3000, 'the isolated change');
+    expect(last.T).toBe(4);
+    expect(last.at - at).toBeLessThan(REFRESH_INTERVAL_MS);
+    off();
   });
 });
