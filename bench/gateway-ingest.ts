@@ -94,7 +94,8 @@ async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number>
   if (!durable) {
     const a = summarize(max);
     const b = summarize(fixed);
-    const loopNote = inProcess ? `here: fixed-rate ${delays[0]}; flood ${delays[1]}` : '';
+    const loadNote = fixed.loadLoop === undefined ? '' : `load process at fixed rate: loop delay p99 ${fixed.loadLoop.p99.toFixed(0)} ms, max ${fixed.loadLoop.max.toFixed(0)} ms`;
+    const loopNote = [inProcess ? `here: fixed-rate ${delays[0]}; flood ${delays[1]}` : '', loadNote].filter(Boolean).join('; ');
     return { max: a.rate, p50: b.p50, p99: b.p99, rate: b.rate, note: [fixed.behind > 0 ? `${fixed.behind} ticks skipped (window full)` : '', loopNote].filter(Boolean).join('; ') };
   }
   // Durability observed by the peer's subscriber; give the backlog 5 s to drain.

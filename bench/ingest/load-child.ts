@@ -4,6 +4,7 @@
  * back over IPC. Timestamps are wall-clock ms (`performance.timeOrigin + performance.now()`) so the
  * parent can match them with durability it observes itself.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { closeAll, connectFridges, runLoad, type FridgeLogin, type LoadResult } from './load.ts';
 
 interface Job {
@@ -20,8 +21,11 @@ const clients = await connectFridges(job.logins);
 const results: Array<LoadResult & { starts?: Array<[string, number]> }> = [];
 for (const [phase, rate] of job.rates.entries()) {
   const starts: Array<[string, number]> = [];
-  // The parent measures its own event loop per phase.
+  // The parent measures its own event loop per phase; this process measures its own (a fridge's
+  // wait for its PUBACK includes this process's pauses).
   process.send!({ phase, state: 'start' });
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const r = await runLoad(clients, {
     fridges: job.logins,
     durationMs: job.durationMs,
@@ -31,8 +35,10 @@ for (const [phase, rate] of job.rates.entries()) {
     seqOffset: phase * 10_000_000,
     onPublish: job.recordStarts ? (f, seq, t0) => starts.push([`${f}#${seq}`, performance.timeOrigin + t0]) : undefined,
   });
+  loop.disable();
   process.send!({ phase, state: 'end' });
-  results.push(job.recordStarts ? { ...r, starts } : r);
+  const loadLoop = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+  results.push(job.recordStarts ? { ...r, loadLoop, starts } : { ...r, loadLoop });
 }
 await closeAll(clients);
 process.send!({ results }, () => process.exit(0));

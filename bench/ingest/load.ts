@@ -42,6 +42,8 @@ export interface LoadResult {
   behind: number;
   elapsedMs: number;
   errors: number;
+  /** The load process's own event-loop delay during the run, ms (set by the load process). */
+  loadLoop?: { p99: number; max: number };
 }
 
 /** Connects all fridges (in batches, so a broker's connection limiter is not the thing measured). */

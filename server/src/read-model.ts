@@ -71,6 +71,8 @@ export interface VenueModel {
  * busy venue by at most this; reads fold what is pending first and never see stale state.
  */
 export const REFRESH_INTERVAL_MS = 250;
+/** Most time one background slice of folding takes before yielding, ms. */
+const SLICE_MS = 4;
 
 /** The read model over all venues. */
 export class ReadModel {
@@ -113,8 +115,8 @@ export class ReadModel {
         // An isolated change is folded at once; under a stream of changes at most once per
         // interval, so a fridge changing many times a second is folded a few times, not each time.
         const wait = this.lastFlush + REFRESH_INTERVAL_MS - performance.now();
-        if (wait <= 0) setImmediate(() => this.flush());
-        else setTimeout(() => this.flush(), wait);
+        if (wait <= 0) setImmediate(() => this.flush(SLICE_MS));
+        else setTimeout(() => this.flush(SLICE_MS), wait);
       }
     });
   }
@@ -134,26 +136,51 @@ export class ReadModel {
     for (const f of host.doc.index.fridgeIds()) d.fridges.add(f);
   }
 
-  /** Folds what is dirty (called before every read; cheap when nothing changed). */
-  flush(): void {
+  /**
+   * Folds what is dirty. Reads call it with no budget (they see everything); in the background it
+   * runs in slices of {@link SLICE_MS}, yielding to I/O between them, so folding a busy venue's
+   * fridges never holds the process for long.
+   */
+  flush(budgetMs = Infinity): void {
     this.scheduled = false;
     if (this.dirty.size === 0) return;
-    this.lastFlush = performance.now();
-    const work = [...this.dirty.values()];
-    this.dirty.clear();
-    for (const d of work) {
-      if (d.host.state === 'closed') continue;
+    if (!this.slicing) this.lastFlush = performance.now();
+    const deadline = performance.now() + budgetMs;
+    for (const [venueId, d] of this.dirty) {
+      if (d.host.state === 'closed') {
+        this.dirty.delete(venueId);
+        continue;
+      }
       // Runs on a timer: one venue's bad data must not take the process (or other venues) down.
       try {
         const vm = this.venue(d.host.venueId);
-        if (d.config) this.refreshConfig(d.host, vm);
-        for (const f of d.fridges) this.refreshFridge(d.host, vm, f as FridgeId);
-        for (const o of d.orders) this.refreshOrder(d.host, o as OrderId);
+        if (d.config) {
+          d.config = false;
+          this.refreshConfig(d.host, vm);
+        }
+        for (const f of d.fridges) {
+          d.fridges.delete(f);
+          this.refreshFridge(d.host, vm, f as FridgeId);
+          if (performance.now() >= deadline) break;
+        }
+        if (d.fridges.size === 0) {
+          this.dirty.delete(venueId);
+          for (const o of d.orders) this.refreshOrder(d.host, o as OrderId);
+        }
       } catch (e) {
+        this.dirty.delete(venueId);
         this.onError(e, d.host.venueId);
       }
+      if (performance.now() >= deadline) break;
+    }
+    this.slicing = this.dirty.size > 0;
+    if (this.slicing && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush(SLICE_MS));
     }
   }
+  /** True while a background fold continues in slices. */
+  private slicing = false;
 
   /** Publishes an `order` event when an order's folded state changes. */
   private refreshOrder(host: VenueHost, id: OrderId): void {
