@@ -13,12 +13,16 @@ interface Job {
   window: number;
   meals: number;
   rates: Array<number | null>;
+  warmupMs: number;
   recordStarts: boolean;
 }
 
 const job = JSON.parse(process.argv[2]!) as Job;
 const clients = await connectFridges(job.logins);
 const results: Array<LoadResult & { starts?: Array<[string, number]> }> = [];
+// Warm-up at the first phase's rate, not measured: the first seconds after 200 fridges connect
+// carry one-off work in every system (JIT compilation, first stock of every fridge).
+if (job.warmupMs > 0) await runLoad(clients, { fridges: job.logins, durationMs: job.warmupMs, window: job.window, meals: job.meals, rate: job.rates[0] ?? undefined, seqOffset: 0 });
 for (const [phase, rate] of job.rates.entries()) {
   const starts: Array<[string, number]> = [];
   // The parent measures its own event loop per phase; this process measures its own (a fridge's
@@ -32,7 +36,7 @@ for (const [phase, rate] of job.rates.entries()) {
     window: job.window,
     meals: job.meals,
     rate: rate ?? undefined,
-    seqOffset: phase * 10_000_000,
+    seqOffset: (phase + 1) * 10_000_000,
     onPublish: job.recordStarts ? (f, seq, t0) => starts.push([`${f}#${seq}`, performance.timeOrigin + t0]) : undefined,
   });
   loop.disable();
