@@ -11,7 +11,10 @@
  * window of in-flight publishes per fridge allows, and at a fixed total rate (default 2,000 msg/s);
  * the fixed-rate phase runs first so a peer's backlog from the flood cannot spill into it.
  *
- *   npm run bench:gateway-ingest -- [--fridges 200] [--seconds 10] [--warmup 3] [--window 4] [--rate 2000] [--quick] [--only offline,a,b]
+ *   npm run bench:gateway-ingest -- [--fridges 200] [--seconds 10] [--warmup 3] [--window 4] [--rate 2000] [--quick] [--only offline,a,b] [--marks]
+ *
+ * `--marks` prints each measured phase's start and end on the clock of V8's CPU-profile samples,
+ * to cut a `--cpu-prof` profile of this process down to one phase.
  *
  * `ours` always runs (with central in its own process); `offline` runs it again with central
  * stopped once the gateway has joined (the venue's uplink down).
@@ -37,6 +40,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '2000' },
     meals: { type: 'string', default: '12' },
     warmup: { type: 'string', default: '3' },
+    marks: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
   },
@@ -80,12 +84,15 @@ async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number>
     child.on('message', (m: { phase?: number; state?: string; results?: Array<LoadResult & { starts?: Array<[string, number]> }> }) => {
       if (m.results !== undefined) resolve(m.results);
       else if (m.state === 'start') {
+        // For CPU profiles (--cpu-prof): V8 sample timestamps are on this clock, in µs.
+        if (args.marks) console.log(`mark phase ${m.phase} start ${process.hrtime.bigint() / 1000n}`);
         loop.reset();
         loop.enable();
         gc = { n: 0, ms: 0, max: 0 };
         gcObserver.observe({ entryTypes: ['gc'] });
       } else if (m.state === 'end') {
         loop.disable();
+        if (args.marks) console.log(`mark phase ${m.phase} end ${process.hrtime.bigint() / 1000n}`);
         gcObserver.disconnect();
         delays[m.phase!] = `loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} ms, max ${(loop.max / 1e6).toFixed(0)} ms, GC ${gc.ms.toFixed(0)} ms in ${gc.n} pauses (max ${gc.max.toFixed(0)} ms)`;
       }
