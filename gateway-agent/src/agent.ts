@@ -196,6 +196,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       bodyLimitBytes: config.http.bodyLimitBytes,
       status,
       ready: () => replica.writable && broker.status().up,
+      commands: broker,
       now,
     });
     await app.listen({ host: config.http.host, port: config.http.port });

@@ -220,6 +220,10 @@ export class EmbeddedBroker implements FridgeBroker {
     );
   }
 
+  fridgeConnected(fridge: FridgeId): boolean {
+    return this.fridges.has(fridge);
+  }
+
   status(): BrokerStatus {
     const a = this.server?.address() as AddressInfo | null | undefined;
     return {

@@ -121,6 +121,10 @@ export class ExternalBroker implements FridgeBroker {
     await client.publishAsync(fridgeTopic(this.o.config.topicPrefix, fridge, 'commands'), JSON.stringify(command), { qos: 1 });
   }
 
+  fridgeConnected(): undefined {
+    return undefined; // an external broker does not tell its clients who is connected
+  }
+
   status(): BrokerStatus {
     return { mode: 'external', up: this.connected, address: this.o.config.external.url, fridgesConnected: undefined, inFlight: this.inFlight };
   }

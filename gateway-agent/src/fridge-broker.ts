@@ -24,6 +24,8 @@ export interface FridgeBroker {
   start(): Promise<void>;
   /** Sends a command to a fridge (QoS 1). */
   sendCommand(fridge: FridgeId, command: CommandPayload): Promise<void>;
+  /** Whether the fridge is connected right now; `undefined` when the broker does not tell (external). */
+  fridgeConnected(fridge: FridgeId): boolean | undefined;
   status(): BrokerStatus;
   /** Stops taking new messages, waits (bounded) for in-flight ingests, closes connections. */
   close(): Promise<void>;

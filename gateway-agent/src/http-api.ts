@@ -1,7 +1,8 @@
 /**
  * The agent's local HTTP port (fastify): the kiosk order API and the operator endpoints.
  *
- * Kiosk (issue 3): `POST /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/cancel`, using
+ * Kiosk (issue 3): `POST /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/cancel`,
+ * `POST /v1/orders/{id}/unlock` (sends `unlock` to the order's fridge), using
  * the shared `reserve`/`settle` within this gateway's own rights, online or offline. A reservation
  * answers only after its transaction is durable locally; lacking rights is `409 SOLD_OUT` at once
  * (and, when another replica reconciles the fridge, a request for more rights is recorded for next
@@ -33,6 +34,7 @@ import {
 import { NotWritableError, type LocalReplica } from './local-replica.ts';
 import { StoreFailedError } from './replica-store.ts';
 import type { AgentMetrics } from './metrics.ts';
+import type { FridgeBroker } from './fridge-broker.ts';
 
 /** Options of {@link buildHttpApi}. */
 export interface HttpApiOptions {
@@ -44,6 +46,8 @@ export interface HttpApiOptions {
   status: () => unknown;
   /** True when the agent can take fridge messages and orders. */
   ready: () => boolean;
+  /** Commands to fridges (the unlock of a reserved order). */
+  commands: Pick<FridgeBroker, 'sendCommand' | 'fridgeConnected'>;
   now?: () => number;
 }
 
@@ -124,6 +128,19 @@ export function buildHttpApi(o: HttpApiOptions): FastifyInstance {
     if (!r.ok) throw new FridgesyncError(r.code, r.code === 'ORDER_SETTLED' ? `${ERROR_CODES.ORDER_SETTLED.message} (${r.order.state})` : undefined);
     metrics.orders.inc({ result: 'cancelled' });
     return orderResponse(venueId, r.order);
+  });
+
+  // The customer at the fridge: open the door for a reserved order. The fridge reports what was
+  // taken as a pickup, which settles the order (nothing is written here).
+  app.post<{ Params: { id: string } }>('/v1/orders/:id/unlock', async (req, reply) => {
+    const id = OrderIdSchema.safeParse(req.params.id);
+    const order = id.success ? foldOrder(replica.doc, id.data) : undefined;
+    if (order === undefined) throw new FridgesyncError('UNKNOWN_ORDER');
+    if (order.state !== 'reserved') throw new FridgesyncError('ORDER_SETTLED', `${ERROR_CODES.ORDER_SETTLED.message} (${order.state})`);
+    if (o.commands.fridgeConnected(order.fridge) === false) throw new FridgesyncError('FRIDGE_OFFLINE');
+    await o.commands.sendCommand(order.fridge, { type: 'unlock', orderId: order.orderId });
+    metrics.commands.inc({ type: 'unlock' });
+    return reply.status(202).send({ orderId: order.orderId, fridgeId: order.fridge, command: 'unlock' });
   });
 
   return app;

@@ -37,6 +37,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     reconciled: new Counter({ name: 'fridgesync_gateway_reconcile_units_total', help: 'Units corrected or moved by the reconciler, by action', labelNames: ['action'] as const, registers: [registry] }),
     /** Kiosk orders, by result. */
     orders: new Counter({ name: 'fridgesync_gateway_kiosk_orders_total', help: 'Kiosk order requests, by result', labelNames: ['result'] as const, registers: [registry] }),
+    /** Commands sent to fridges. */
+    commands: new Counter({ name: 'fridgesync_gateway_commands_total', help: 'Commands sent to fridges, by type', labelNames: ['type'] as const, registers: [registry] }),
     /** Store size. */
     storeBytes: new Gauge({ name: 'fridgesync_gateway_store_bytes', help: 'Bytes in the local store (state plus appended updates)', registers: [registry] }),
   };

@@ -53,6 +53,30 @@ describe('kiosk API', () => {
     expect((await call('GET', '/v1/orders/nope')).body).toEqual({ statusCode: 404, code: 'UNKNOWN_ORDER', message: 'No such order.' });
   });
 
+  it('unlocks the fridge of a reserved order; the pickup it reports settles the order', async () => {
+    const { agent, call, fridge } = await stockedAgent();
+    const commands: unknown[] = [];
+    fridge.on('message', (topic, payload) => commands.push({ topic, command: JSON.parse(payload.toString()) }));
+    await fridge.subscribeAsync('fridges/f1/commands', { qos: 1 });
+    expect((await call('POST', '/v1/orders', body('o1', 2))).status).toBe(201);
+    const unlocked = await call('POST', '/v1/orders/o1/unlock');
+    expect(unlocked).toMatchObject({ status: 202, body: { orderId: 'o1', fridgeId: 'f1', command: 'unlock' } });
+    await eventually(() => expect(commands).toEqual([{ topic: 'fridges/f1/commands', command: { type: 'unlock', orderId: 'o1' } }]));
+    await fridge.publishAsync('fridges/f1/pickup', JSON.stringify({ boot: 1, seq: 2, ts: new Date().toISOString(), orderId: 'o1', items: { m1: 2 } }), { qos: 1 });
+    await eventually(async () => expect((await call('GET', '/v1/orders/o1')).body).toMatchObject({ state: 'picked_up' }));
+    // A settled or unknown order opens nothing.
+    expect((await call('POST', '/v1/orders/o1/unlock')).body).toMatchObject({ statusCode: 409, code: 'ORDER_SETTLED' });
+    expect((await call('POST', '/v1/orders/nope/unlock')).body).toMatchObject({ statusCode: 404, code: 'UNKNOWN_ORDER' });
+    expect(commands).toHaveLength(1);
+    // A fridge that is not connected cannot be unlocked: 503, nothing sent.
+    expect((await call('POST', '/v1/orders', body('o2', 1))).status).toBe(201);
+    await fridge.endAsync();
+    await eventually(() => expect(agent.status().broker).toMatchObject({ fridgesConnected: 0 }));
+    expect((await call('POST', '/v1/orders/o2/unlock')).body).toMatchObject({ statusCode: 503, code: 'FRIDGE_OFFLINE' });
+    const m = await agent.metrics.registry.getSingleMetric('fridgesync_gateway_commands_total')!.get();
+    expect(m.values).toEqual([{ labels: { type: 'unlock' }, value: 1 }]);
+  });
+
   it('answers bad requests from the error catalog', async () => {
     const { call } = await stockedAgent();
     expect((await call('POST', '/v1/orders', { orderId: 'x' })).body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });

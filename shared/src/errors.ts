@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   ORDER_CONFLICT: { statusCode: 409, message: 'An order with this id exists with different contents.' },
   ORDER_SETTLED: { statusCode: 409, message: 'The order is already settled.' },
   NOT_READY: { statusCode: 503, message: 'The replica is not ready to accept writes yet.' },
+  FRIDGE_OFFLINE: { statusCode: 503, message: 'The fridge is not connected to this gateway.' },
   RATE_LIMITED: { statusCode: 429, message: 'Too many requests.' },
   STORAGE_FAILED: { statusCode: 503, message: 'Durable storage failed; the write was not acknowledged.' },
   INTERNAL: { statusCode: 500, message: 'Internal error.' },
