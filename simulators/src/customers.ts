@@ -156,6 +156,7 @@ export class Customers {
       this.o.schedule(1_000, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
       return;
     }
+    if (rec.via === 'kiosk' && !(await this.unlock(fridge, rec))) return;
     fridge.openDoor();
     const { payload, taken } = fridge.model.pickup(rec.orderId, rec.lines, new Date());
     const short = Object.entries(rec.lines).some(([m, n]) => (taken[m] ?? 0) < n);
@@ -168,6 +169,26 @@ export class Customers {
     rec.taken = taken;
     this.o.stats.inc('pickups');
     await fridge.client.publishPickup(payload);
+  }
+
+  /**
+   * At the fridge with a kiosk order: the kiosk asks the gateway to unlock the fridge for it. True
+   * when the door may open; a fridge the gateway does not see connected is tried again in a second
+   * (the customer waits, as at a rebooting fridge); any other refusal ends the visit.
+   */
+  private async unlock(fridge: SimFridge, rec: OrderRecord): Promise<boolean> {
+    const r = await this.api(rec)?.unlockOrder(rec.orderId);
+    if (r?.ok === true) {
+      this.o.stats.inc('unlocks');
+      return true;
+    }
+    if (r?.code === 'FRIDGE_OFFLINE' || r?.status === 0) {
+      this.o.schedule(1_000, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
+      return false;
+    }
+    this.o.stats.inc('unlocksRefused');
+    this.o.stats.error(`unlock of ${rec.orderId} at ${this.api(rec)?.baseUrl ?? '?'}: ${r?.status ?? 'no kiosk'} ${r?.code ?? ''}`.trim());
+    return false;
   }
 
   /** Cancels an order (idempotent on the server). */

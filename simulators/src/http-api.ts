@@ -88,6 +88,11 @@ export class HttpApi {
     return this.simple('POST', `/v1/orders/${encodeURIComponent(orderId)}/cancel`, {});
   }
 
+  /** `POST /v1/orders/{id}/unlock` (gateway kiosk): the order's fridge opens for the customer. */
+  unlockOrder(orderId: string): Promise<CallResult> {
+    return this.simple('POST', `/v1/orders/${encodeURIComponent(orderId)}/unlock`, {});
+  }
+
   /** `POST /v1/kitchen/deliveries`. */
   announceDelivery(body: DeliveryBody): Promise<CallResult> {
     return this.simple('POST', '/v1/kitchen/deliveries', body);

@@ -110,7 +110,7 @@ export function formatSummary(r: FleetReport): string {
       ['MQTT (re)connects', `${c.mqttConnects} connects, ${c.mqttDisconnects} disconnects`],
       ['orders', `${c.ordersAttempted} sent (${(c.ordersAttempted / secs).toFixed(2)}/s): ${c.ordersConfirmed} confirmed, ${c.ordersSoldOut} sold out, ${c.ordersFailed} failed, ${c.ordersUnknown} unanswered, ${c.kioskOrders} via kiosk`],
       ['order latency', lat(r.latencyMs.order)],
-      ['order fates', `${r.orders['picked-up']} picked up, ${r.orders.cancelled} cancelled, ${r.orders.expired} expired, ${r.orders.confirmed} still held, ${c.pickupShortages} short at pickup`],
+      ['order fates', `${r.orders['picked-up']} picked up, ${r.orders.cancelled} cancelled, ${r.orders.expired} expired, ${r.orders.confirmed} still held, ${c.pickupShortages} short at pickup, ${c.unlocks} kiosk unlocks (${c.unlocksRefused} refused)`],
       ['walk-ins', `${c.walkIns} (${c.walkInsEmpty} found the fridge empty)`],
       ['kitchen', `${c.deliveries} deliveries, ${c.deliveryDiscrepancies} short of announced, ${c.deliveryAnnounceErrors} announce errors`],
       ['faults', `${c.duplicatesSent} duplicates, ${c.reorderedSent} reordered, ${c.reboots} reboots (${c.forgottenBoots} forgot boot), ${r.faultEvents.length} venue faults, ${c.faultHookErrors} hook errors`],

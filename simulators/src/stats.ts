@@ -66,7 +66,7 @@ export const COUNTER_NAMES = [
   'duplicatesSent', 'reorderedSent', 'reboots', 'forgottenBoots', 'commandsReceived', 'badCommands',
   'mqttConnects', 'mqttDisconnects',
   'ordersAttempted', 'ordersConfirmed', 'ordersSoldOut', 'ordersReplayed', 'replayMismatches', 'ordersFailed', 'ordersUnknown',
-  'kioskOrders', 'cancels', 'cancelErrors', 'pickups', 'pickupShortages',
+  'kioskOrders', 'cancels', 'cancelErrors', 'pickups', 'pickupShortages', 'unlocks', 'unlocksRefused',
   'walkIns', 'walkInsEmpty', 'deliveries', 'deliveryAnnounceErrors', 'deliveryDiscrepancies',
   'faultsInjected', 'faultHookErrors',
 ] as const;

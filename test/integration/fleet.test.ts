@@ -111,6 +111,10 @@ describe('simulated fleet against central and gateways', () => {
     const summary = { counters: report.counters, oversell: report.checks.oversell, catalog: report.checks.catalog, errors: report.errors.slice(0, 5) };
     expect(report.counters.ordersConfirmed, JSON.stringify(summary)).toBeGreaterThan(10);
     expect(report.counters.walkIns).toBeGreaterThan(0);
+    // Kiosk pickups go through the gateway's unlock command, which the fridge receives.
+    expect(report.counters.unlocks, JSON.stringify(summary)).toBeGreaterThan(0);
+    expect(report.counters.unlocksRefused, JSON.stringify(summary)).toBe(0);
+    expect(report.counters.commandsReceived).toBeGreaterThan(0);
     expect(report.checks.oversell.ok, JSON.stringify(summary.oversell)).toBe(true);
     expect('ok' in report.checks.catalog && report.checks.catalog.ok, JSON.stringify(summary.catalog)).toBe(true);
     expect(report.ok, JSON.stringify(summary)).toBe(true);
