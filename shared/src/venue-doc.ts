@@ -265,11 +265,6 @@ export class EntryWriter {
   /** Values set (or deleted: `undefined`) in this transaction, not yet materialised. */
   private readonly pendingValues = new Map<string, unknown>();
 
-  /** Keys set or deleted in this transaction. */
-  pendingKeys(): Iterable<string> {
-    return this.pendingValues.keys();
-  }
-
   /**
    * Keys set or deleted in this transaction whose last `/`-separated part follows `prefix` (which
    * ends with `/`): e.g. every pending `x/<f>/<m>/<to>` for `x/<f>/<m>/`. O(answer), however many
