@@ -104,10 +104,17 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       topicPrefix: config.mqtt.topicPrefix,
       presenceMinIntervalMs: config.presence.minIntervalMs,
       seqResetGap: config.reconcile.seqResetGap,
+      // Bound below, once the broker exists (the broker takes the ingestor).
+      onOnline: config.presence.resendInventoryOnConnect ? (fridge) => askForInventory(fridge) : undefined,
       now,
     });
     const brokerOpts = { config: config.mqtt, ingestor, logger: logger.child({ part: 'mqtt' }), metrics, writable: () => replica.writable };
     const broker: FridgeBroker = config.mqtt.mode === 'embedded' ? new EmbeddedBroker(brokerOpts) : new ExternalBroker({ ...brokerOpts, gatewayId: config.gatewayId });
+    const askForInventory = (fridge: FridgeId) =>
+      broker.sendCommand(fridge, { type: 'resend-inventory' }).then(
+        () => metrics.commands.inc({ type: 'resend-inventory' }),
+        (e: unknown) => logger.debug({ fridge, err: (e as Error).message }, 'could not ask the fridge for its totals'),
+      );
     // Fridges connected while the replica could write are dropped when it stops being writable.
     replica.on('state', (s) => {
       if (s !== 'active' && broker instanceof EmbeddedBroker) broker.disconnectAll();

@@ -132,6 +132,12 @@ const PresenceSchema = z.strictObject({
    * Online/offline changes and door changes are written at once; only temperature refreshes wait.
    */
   minIntervalMs: ms(0, 3_600_000).default(60_000),
+  /**
+   * When a fridge comes online (the first status or telemetry this process hears of it, or online
+   * after offline), send it `resend-inventory` so its current totals arrive at once, e.g. after the
+   * fridge or this gateway restarted. Default true.
+   */
+  resendInventoryOnConnect: z.boolean().default(true),
 });
 
 const StorageSchema = z.strictObject({

@@ -53,6 +53,8 @@ export interface IngestOptions {
   /** Least time between telemetry-driven presence writes of one fridge, ms. */
   presenceMinIntervalMs: number;
   seqResetGap: number;
+  /** Called when a fridge comes online as far as this process knows (first heard, or after offline). */
+  onOnline?: (fridge: FridgeId) => void;
   now?: () => number;
 }
 
@@ -124,6 +126,7 @@ export class Ingestor {
           return { kind, outcome: 'rate-limited' };
         }
         this.presence.set(fridge, { on: sp.online, door, at: now });
+        if (sp.online && last?.on !== true) this.o.onOnline?.(fridge);
         const value = statusFromPayload(sp);
         // A will is composed when the fridge connects, so its timestamp is older than the status
         // and telemetry that followed; going offline is stamped with the time it is heard.
@@ -140,6 +143,7 @@ export class Ingestor {
         const now = this.now();
         if (last !== undefined && last.on && last.door === tp.door && now - last.at < this.o.presenceMinIntervalMs) return { kind, outcome: 'rate-limited' };
         this.presence.set(fridge, { on: true, door: tp.door, at: now });
+        if (last?.on !== true) this.o.onOnline?.(fridge);
         const written = await this.turn.add(fridge, (w) => recordStatus(w, fridge, statusFromTelemetry(tp, r.replica === undefined ? undefined : (r.doc.get(r.replica, keys.status(fridge)) as StatusValue | undefined))));
         return { kind, outcome: written ? 'written' : 'stale' };
       }

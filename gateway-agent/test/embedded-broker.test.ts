@@ -132,6 +132,37 @@ describe('embedded broker', () => {
     await eventually(() => expect(fridgeStatus(agent.replica.doc, F1)?.on).toBe(false));
   });
 
+  it('asks a fridge that comes online for its totals (resend-inventory), once per time it comes online', async () => {
+    const { agent, port } = await agentWithFridges();
+    const f = await connectFridge(port, 'f1', defer);
+    const commands: string[] = [];
+    f.on('message', (_t, payload) => commands.push(JSON.parse(payload.toString()).type));
+    await f.subscribeAsync('fridges/f1/commands', { qos: 1 });
+    const status = (online: boolean, dt: number) => f.publishAsync('fridges/f1/status', JSON.stringify({ online, ts: new Date(Date.now() + dt).toISOString() }), { qos: 1, retain: true });
+    await status(true, 0);
+    await eventually(() => expect(commands).toEqual(['resend-inventory']));
+    await status(true, 1); // still online: nothing more
+    f.publish('fridges/f1/telemetry', JSON.stringify({ ts: new Date(Date.now() + 2).toISOString(), temperatureC: 4, door: 'closed' }), { qos: 0 });
+    await status(false, 3);
+    await status(true, 4); // back online
+    await eventually(() => expect(commands).toEqual(['resend-inventory', 'resend-inventory']));
+    await eventually(async () => expect(await counter(agent, 'fridgesync_gateway_commands_total', { type: 'resend-inventory' })).toBe(2));
+  });
+
+  it('does not ask for totals when resendInventoryOnConnect is off', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(['f1']), presence: { resendInventoryOnConnect: false } }), defer);
+    const f = await connectFridge(agent.mqttPort!, 'f1', defer);
+    const commands: string[] = [];
+    f.on('message', (_t, payload) => commands.push(payload.toString()));
+    await f.subscribeAsync('fridges/f1/commands', { qos: 1 });
+    await f.publishAsync('fridges/f1/status', JSON.stringify({ online: true, ts: new Date().toISOString() }), { qos: 1 });
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 1 }), { qos: 1 }); // a round trip after the status
+    expect(commands).toEqual([]);
+    expect(await counter(agent, 'fridgesync_gateway_commands_total', { type: 'resend-inventory' })).toBe(0);
+  });
+
   it('refuses fridges while the replica cannot write (no epoch yet)', async () => {
     const dir = tempDir();
     const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(['f1']) }), defer);

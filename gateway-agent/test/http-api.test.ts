@@ -74,7 +74,7 @@ describe('kiosk API', () => {
     await eventually(() => expect(agent.status().broker).toMatchObject({ fridgesConnected: 0 }));
     expect((await call('POST', '/v1/orders/o2/unlock')).body).toMatchObject({ statusCode: 503, code: 'FRIDGE_OFFLINE' });
     const m = await agent.metrics.registry.getSingleMetric('fridgesync_gateway_commands_total')!.get();
-    expect(m.values).toEqual([{ labels: { type: 'unlock' }, value: 1 }]);
+    expect(m.values.find((v) => v.labels.type === 'unlock')?.value).toBe(1);
   });
 
   it('answers bad requests from the error catalog', async () => {
