@@ -28,10 +28,13 @@ describe('ingest', () => {
   });
 
   it('keeps per-fridge order and outcomes when one fridge sends several at once', async () => {
-    const { replica, ingestor } = await setup();
+    const { store, replica, ingestor } = await setup();
+    const before = store.syncedWrites();
     const send = (seq: number, n: number) => ingestor.ingest('f1', 'fridges/f1/inventory', Buffer.from(inventory(1, seq, { m1: n }, '2026-01-01T00:00:00.000Z')));
     const results = await Promise.all([send(1, 1), send(3, 3), send(2, 2), send(3, 3)]);
     expect(results.map((r) => (r.kind === 'inventory' ? r.outcome : r.kind))).toEqual(['applied', 'applied', 'stale', 'stale']);
+    // Four rounds (one transaction each, in arrival order), one synced write for all of them.
+    expect(store.syncedWrites() - before).toBe(1);
     expect(observedSnapshot(replica.doc, FridgeIdSchema.parse('f1'))).toMatchObject({ q: 3, i: { m1: 3 } });
   });
 
