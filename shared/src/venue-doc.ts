@@ -131,6 +131,7 @@ export class VenueDoc {
         out = fn(w);
       } finally {
         this.writer = undefined;
+        w.deleteReplaced();
       }
     }, origin);
     return out;
@@ -320,19 +321,48 @@ export class EntryWriter {
     this.notePending(key, undefined);
   }
 
+  /** Marks the key's current items for deletion at the end of the transaction. */
   private deleteItems(key: string): void {
-    const ids = [...(this.doc.liveEntry(this.replica, key)?.ids ?? [])];
+    for (const id of this.doc.liveEntry(this.replica, key)?.ids ?? []) this.replaced.push(id);
     const p = this.pending.get(key);
     if (p !== undefined) {
-      ids.push(p);
+      this.replaced.push(p);
       this.pending.delete(key);
     }
-    for (const [client, clock] of ids) {
-      const id = Y.createID(client, clock);
-      const item = Y.getItemCleanStart(this.tr, id);
-      if (item.deleted) continue;
-      if (item.length > 1) Y.getItemCleanEnd(this.tr, this.doc.ydoc.store, id);
-      item.delete(this.tr);
+  }
+  /** `[client, clock]` of items whose keys were set again or deleted in this transaction. */
+  private replaced: Array<[number, number]> = [];
+
+  /**
+   * @internal Deletes the replaced items, once, when the transaction's function returns. Entries
+   * written together sit in one merged Yjs item; deleting them one by one split that item twice
+   * per entry (each split copies the item's content and shifts the client's struct list).
+   * Deleting runs of consecutive clocks splits only at the ends of each run.
+   */
+  deleteReplaced(): void {
+    if (this.replaced.length === 0) return;
+    const ids = this.replaced.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    this.replaced = [];
+    for (let i = 0; i < ids.length; ) {
+      const [client, start] = ids[i]!;
+      let end = start;
+      let j = i + 1;
+      while (j < ids.length && ids[j]![0] === client && ids[j]![1] <= end + 1) end = Math.max(end, ids[j++]![1]);
+      this.deleteRun(client, start, end);
+      i = j;
+    }
+  }
+
+  /** Deletes the items of `client` covering clocks `start..end` (inclusive). */
+  private deleteRun(client: number, start: number, end: number): void {
+    const store = this.doc.ydoc.store;
+    for (let clock = start; clock <= end; ) {
+      const item = Y.getItemCleanStart(this.tr, Y.createID(client, clock));
+      if (!item.deleted) {
+        if (item.id.clock + item.length - 1 > end) Y.getItemCleanEnd(this.tr, store, Y.createID(client, end));
+        item.delete(this.tr);
+      }
+      clock = item.id.clock + item.length;
     }
   }
 }
