@@ -19,6 +19,7 @@ import {
   type ConfigSection,
   type DeliveryId,
   type FridgeId,
+  type MealId,
   type ReplicaId,
   type TxOrigin,
   type VenueId,
@@ -94,18 +95,22 @@ export class CentralWriter {
     });
     if (writes.length > 0) this.log.info({ venueId: host.venueId, records: writes.length }, 'seeded operator data');
     this.answerRecalls(host);
-    let changed = new Set<FridgeId>();
+    let changed = new Map<FridgeId, Set<MealId>>();
     doc.onChange((summary, origin) => {
       // Recalls arrive from gateways; answer them after the transaction, coalesced per tick, looking
-      // only at the fridges that changed.
-      if ((origin as TxOrigin | undefined)?.kind !== 'upstream' || summary.fridges.size === 0) return;
+      // only at the recalls that changed.
+      if ((origin as TxOrigin | undefined)?.kind !== 'upstream' || summary.recalls.size === 0) return;
       const first = changed.size === 0;
-      for (const f of summary.fridges) changed.add(f);
+      for (const [f, meals] of summary.recalls) {
+        let set = changed.get(f);
+        if (set === undefined) changed.set(f, (set = new Set()));
+        for (const m of meals) set.add(m);
+      }
       if (!first) return;
       setImmediate(() => {
-        const fridges = changed;
-        changed = new Set();
-        if (host.state === 'ready') this.answerRecalls(host, fridges);
+        const cells = changed;
+        changed = new Map();
+        if (host.state === 'ready') this.answerRecalls(host, cells);
       });
     });
   }
@@ -123,9 +128,9 @@ export class CentralWriter {
   }
 
   /** Gives back rights the reconcilers recalled from central. */
-  answerRecalls(host: VenueHost, fridges?: Iterable<FridgeId>): void {
+  answerRecalls(host: VenueHost, cells?: ReadonlyMap<FridgeId, ReadonlySet<MealId>>): void {
     try {
-      answerRecalls(host.doc, HOUSEKEEPING, fridges);
+      answerRecalls(host.doc, HOUSEKEEPING, cells);
     } catch (e) {
       this.log.error({ err: e, venueId: host.venueId }, 'answering recalls failed');
     }

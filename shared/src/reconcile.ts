@@ -157,18 +157,22 @@ function pendingGrant(w: EntryWriter, fridge: FridgeId, meal: MealId, t: Replica
 
 /**
  * Taker side: gives back what reconcilers recalled from this replica, as much as it still holds.
- * `fridges` limits the look to fridges that changed (all by default). Returns the units returned.
+ * `cells` (fridge → meals, e.g. a change summary's `recalls`) limits the look to recalls that
+ * changed (all by default). Returns the units returned.
  */
-export function answerRecalls(doc: VenueDoc, origin: TxOrigin, fridges?: Iterable<FridgeId>): number {
+export function answerRecalls(doc: VenueDoc, origin: TxOrigin, cells?: ReadonlyMap<FridgeId, ReadonlySet<MealId>>): number {
   const self = doc.replica;
   if (self === undefined) return 0;
   const due: Array<{ fridge: FridgeId; meal: MealId; from: ReplicaId; seq: number; n: number }> = [];
   // Only the cells with a recall addressed to this replica (the index keeps them by taker).
   const mine = doc.index.recallsTo.get(self);
   if (mine === undefined) return 0;
-  const look: Iterable<[string, Set<string>]> = fridges === undefined ? mine : [...fridges].flatMap((f) => (mine.has(f) ? [[f, mine.get(f)!] as [string, Set<string>]] : []));
+  const look: Iterable<[string, ReadonlySet<string>]> = cells ?? mine;
   for (const [fridge, meals] of look) {
+    const addressed = mine.get(fridge);
+    if (addressed === undefined) continue;
     for (const meal of meals) {
+      if (!addressed.has(meal)) continue;
       for (const [from, [seq, n]] of doc.index.recalls.get(fridge)?.get(meal)?.get(self) ?? []) {
         const acked = doc.index.xfers.get(fridge)?.get(meal)?.get(self)?.get(from)?.[1] ?? 0;
         if (seq > acked) due.push({ fridge: fridge as FridgeId, meal: meal as MealId, from: from as ReplicaId, seq, n });

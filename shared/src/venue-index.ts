@@ -61,6 +61,8 @@ function put(root: Map<string, unknown>, path: readonly string[], value: unknown
 /** What one transaction touched, for incremental read models. */
 export interface ChangeSummary {
   fridges: Set<FridgeId>;
+  /** fridge → meals whose recall entries changed (what a taker may have to answer). */
+  recalls: Map<FridgeId, Set<MealId>>;
   orders: Set<OrderId>;
   config: boolean;
   replicas: Set<ReplicaId>;
@@ -68,7 +70,7 @@ export interface ChangeSummary {
 }
 
 export function emptySummary(): ChangeSummary {
-  return { fridges: new Set(), orders: new Set(), config: false, replicas: new Set(), lifecycle: false };
+  return { fridges: new Set(), recalls: new Map(), orders: new Set(), config: false, replicas: new Set(), lifecycle: false };
 }
 
 /** The index; all maps are keyed by plain strings (branded ids at the edges). */
@@ -186,6 +188,7 @@ export class VenueIndex {
           if (byFridge.size === 0) this.recallsTo.delete(key.taker);
         }
         s.fridges.add(key.fridge);
+        deep(s.recalls as Map<string, Set<MealId>>, key.fridge, () => new Set<MealId>()).add(key.meal);
         break;
       }
       case 'status':

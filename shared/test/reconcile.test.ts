@@ -17,6 +17,8 @@ import {
   requestRights,
   reserve,
   rightsOf,
+  type FridgeId,
+  type MealId,
   type VenueDoc,
 } from '@fridgesync/shared';
 import { C1, C2, F1, F2, GW1, GW2, M1, M2, T, captureUpdates, configureFridge, inv, newDoc, oid, syncAll } from './support/fixtures.ts';
@@ -204,17 +206,24 @@ describe('reconcileFridges (several fridges in one pass)', () => {
 });
 
 describe('answerRecalls', () => {
-  it('looks only at the fridges it is given, and only at recalls addressed to this replica', () => {
+  it('looks only at the cells it is given (a change summary\'s recalls), and only at recalls addressed to this replica', () => {
     const v = venue();
     v.hear(inv(1, 1, 1000, { m1: 10 }));
     v.rec();
     v.sync();
     v.hear(inv(1, 2, 2000, { m1: 1 }));
     expect(v.rec()).toMatchObject({ recalled: 7 });
+    const changed = new Map<FridgeId, Set<MealId>>();
+    const off = v.c1.onChange((s) => {
+      for (const [f, meals] of s.recalls) for (const m of meals) (changed.get(f) ?? changed.set(f, new Set()).get(f)!).add(m);
+    });
     v.sync();
+    off();
+    expect(changed).toEqual(new Map([[F1, new Set([M1])]]));
     expect(v.c1.index.recallsTo.get(C1)?.get(F1)).toEqual(new Set([M1]));
     expect(v.g1.index.recallsTo.has(GW1)).toBe(false);
-    expect(answerRecalls(v.c1, ORIGINS.reconciler, [F2])).toBe(0);
-    expect(answerRecalls(v.c1, ORIGINS.reconciler, [F1]) + answerRecalls(v.c2, ORIGINS.reconciler, [F1])).toBe(7);
+    expect(answerRecalls(v.c1, ORIGINS.reconciler, new Map([[F2, new Set([M1])]]))).toBe(0);
+    expect(answerRecalls(v.c1, ORIGINS.reconciler, new Map([[F1, new Set([M2])]]))).toBe(0);
+    expect(answerRecalls(v.c1, ORIGINS.reconciler, changed) + answerRecalls(v.c2, ORIGINS.reconciler, changed)).toBe(7);
   });
 });
