@@ -21,13 +21,12 @@ import {
   ORIGINS,
   OrderIdSchema,
   configRecord,
-  currentReconciler,
   foldOrder,
-  hasOpenRequest,
   orderResponse,
-  requestRights,
+  requestLackingRights,
   reserve,
   settle,
+  type MealId,
   type OrderFold,
   type VenueId,
 } from '@fridgesync/shared';
@@ -147,16 +146,10 @@ export function buildHttpApi(o: HttpApiOptions): FastifyInstance {
 }
 
 /**
- * Records a request for more rights when another replica reconciles the fridge (a reconciler
- * corrects its own rights, it does not ask). Fire and forget: the 409 is already decided.
+ * Records a request for more rights (`requestLackingRights`: only when another replica reconciles
+ * the fridge). Fire and forget: the 409 is already decided.
  */
-function askForRights(replica: LocalReplica, fridge: OrderFold['fridge'], lacking: Array<{ mealId: Parameters<typeof requestRights>[2]; requested: number; available: number }>): void {
-  if (!replica.writable || currentReconciler(replica.doc, fridge) === replica.replica) return;
-  const wanted = lacking.filter((l) => !hasOpenRequest(replica.doc, fridge, l.mealId));
-  if (wanted.length === 0) return;
-  void replica
-    .write(ORIGINS.kiosk, (w) => {
-      for (const l of wanted) requestRights(w, fridge, l.mealId, l.requested - l.available);
-    })
-    .catch(() => undefined);
+function askForRights(replica: LocalReplica, fridge: OrderFold['fridge'], lacking: Array<{ mealId: MealId; requested: number }>): void {
+  if (!replica.writable) return;
+  void replica.write(ORIGINS.kiosk, (w) => requestLackingRights(w, fridge, lacking)).catch(() => undefined);
 }

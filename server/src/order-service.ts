@@ -9,9 +9,8 @@ import {
   DEFAULT_HOLD_SECONDS,
   FridgesyncError,
   foldOrder,
-  hasOpenRequest,
   orderResponse,
-  requestRights,
+  requestLackingRights,
   reserve,
   settle,
   type CreateOrderBody,
@@ -85,12 +84,8 @@ export class OrderService {
   }
 
   /** Writes one rights request per lacking meal that has none open (the reconciler answers it). */
-  private askForRights(host: VenueHost, body: CreateOrderBody, lacking: Array<{ mealId: MealId; requested: number; available: number }>): void {
-    const todo = lacking.filter((l) => !hasOpenRequest(host.doc, body.fridgeId, l.mealId));
-    if (todo.length === 0) return;
-    host.doc.transact(API, (w) => {
-      for (const l of todo) requestRights(w, body.fridgeId, l.mealId, Math.max(l.requested - l.available, l.requested));
-    });
+  private askForRights(host: VenueHost, body: CreateOrderBody, lacking: Array<{ mealId: MealId; requested: number }>): void {
+    host.doc.transact(API, (w) => requestLackingRights(w, body.fridgeId, lacking));
   }
 
   private async locate(orderId: OrderId): Promise<{ host: VenueHost; order: OrderFold }> {

@@ -9,7 +9,7 @@ import type { FridgeId, MealId, OrderId, ReplicaId } from './ids.ts';
 import { keys, type RecallValue, type RequestValue } from './entries.ts';
 import { activeTakers, currentReconciler, foldOrder, fridgeCells, rightsOf } from './fold.ts';
 import { increment, decrement, localRights, ownXfer, transfer } from './counter.ts';
-import { expireHolds } from './orders.ts';
+import { expireHolds, requestRights } from './orders.ts';
 import type { EntryWriter, VenueDoc } from './venue-doc.ts';
 import type { TxOrigin } from './origins.ts';
 
@@ -200,4 +200,17 @@ export function hasOpenRequest(doc: VenueDoc, fridge: FridgeId, meal: MealId): b
   const rec = currentReconciler(doc, fridge);
   const acked = rec === undefined ? 0 : (doc.index.xfers.get(fridge)?.get(meal)?.get(rec)?.get(self)?.[1] ?? 0);
   return req[0] > acked;
+}
+
+/**
+ * After a reservation came back `SOLD_OUT` at a taker: asks the fridge's reconciler for rights for
+ * every lacking meal without an open request — the whole quantity asked for, so the retry has room
+ * even if other sales take some meanwhile. Writes nothing when the writer reconciles the fridge
+ * itself (a reconciler corrects its own rights, it does not ask). Returns the requests written.
+ */
+export function requestLackingRights(w: EntryWriter, fridge: FridgeId, lacking: ReadonlyArray<{ mealId: MealId; requested: number }>): number {
+  if (currentReconciler(w.doc, fridge) === w.replica) return 0;
+  const wanted = lacking.filter((l) => !hasOpenRequest(w.doc, fridge, l.mealId));
+  for (const l of wanted) requestRights(w, fridge, l.mealId, l.requested);
+  return wanted.length;
 }

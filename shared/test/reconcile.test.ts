@@ -14,6 +14,7 @@ import {
   recordSnapshot,
   reconcileFridge,
   reconcileFridges,
+  requestLackingRights,
   requestRights,
   reserve,
   rightsOf,
@@ -202,6 +203,28 @@ describe('reconcileFridges (several fridges in one pass)', () => {
   it('skips fridges this replica does not reconcile', () => {
     const { c1 } = twin();
     expect(reconcileFridges(c1, ORIGINS.reconciler, [F1, F2], DEFAULT_RIGHTS_POLICY, now)).toEqual([]);
+  });
+});
+
+describe('requestLackingRights', () => {
+  it('a sold-out taker asks once per meal for the whole quantity; the reconciler never asks', () => {
+    const v = venue(0); // no automatic grants: central holds nothing
+    v.hear(inv(1, 1, 1000, { m1: 5, m2: 5 }));
+    v.rec();
+    v.sync();
+    const lacking = [
+      { mealId: M1, requested: 3 },
+      { mealId: M2, requested: 2 },
+    ];
+    expect(v.c1.transact(T, (w) => requestLackingRights(w, F1, lacking))).toBe(2);
+    expect(v.c1.index.requests.get(F1)?.get(M1)?.get(C1)).toEqual([1, 3]);
+    expect(v.c1.transact(T, (w) => requestLackingRights(w, F1, lacking))).toBe(0); // still open
+    expect(v.g1.transact(T, (w) => requestLackingRights(w, F1, lacking))).toBe(0);
+    v.sync();
+    expect(v.rec()).toMatchObject({ granted: 5 });
+    v.sync();
+    expect(rightsOf(v.c1, C1, F1, M1)).toBe(3);
+    expect(v.c1.transact(T, (w) => requestLackingRights(w, F1, [{ mealId: M1, requested: 1 }]))).toBe(1); // answered: may ask again
   });
 });
 

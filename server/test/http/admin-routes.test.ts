@@ -75,7 +75,8 @@ describe('admin registry', () => {
     expect((await t.central.app.inject({ method: 'PUT', url: '/v1/admin/meals/m1', payload: { name: 'x', priceCents: 1 } })).statusCode).toBe(401);
   });
 
-  it('seed mode "missing" keeps admin edits across a restart', async () => {
+  /** An admin edit of f1's par levels, then a restart on the same storage with `over`; f1's par after it. */
+  async function parAfterRestart(over?: NonNullable<Parameters<typeof startCentral>[0]>['over']) {
     const { createMemoryStorage } = await import('@fridgesync/server');
     const storage = keepOpen(createMemoryStorage());
     await storage.open();
@@ -83,20 +84,16 @@ describe('admin registry', () => {
     t = await startCentral({ deps: { storage } });
     await put('/v1/admin/venues/v1/fridges/f1', { reconciler: 'g1', par: { m1: 99 } });
     await t.close();
-    t = await startCentral({ deps: { storage } });
-    expect(configRecord(t.central.registry.peek('v1' as VenueId)!.doc, 'fridge', 'f1')?.par).toEqual({ m1: 99 });
+    t = await startCentral({ deps: { storage }, ...(over ? { over } : {}) });
+    return configRecord(t.central.registry.peek('v1' as VenueId)!.doc, 'fridge', 'f1')?.par;
+  }
+
+  it('seed mode "missing" keeps admin edits across a restart', async () => {
+    expect(await parAfterRestart()).toEqual({ m1: 99 });
   });
 
   it('seed mode "overwrite" makes the config file authoritative again at start', async () => {
-    const { createMemoryStorage } = await import('@fridgesync/server');
-    const storage = keepOpen(createMemoryStorage());
-    await storage.open();
-    await t.close();
-    t = await startCentral({ deps: { storage } });
-    await put('/v1/admin/venues/v1/fridges/f1', { reconciler: 'g1', par: { m1: 99 } });
-    await t.close();
-    t = await startCentral({ deps: { storage }, over: { registry: { ...testConfig().registry, seedMode: 'overwrite' } } });
-    expect(configRecord(t.central.registry.peek('v1' as VenueId)!.doc, 'fridge', 'f1')?.par).toEqual({ m1: 8, m2: 5 });
+    expect(await parAfterRestart({ registry: { ...testConfig().registry, seedMode: 'overwrite' } })).toEqual({ m1: 8, m2: 5 });
   });
 
   it('registers a gateway token (central-private, durable) that opens the sync endpoint', async () => {
