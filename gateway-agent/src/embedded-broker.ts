@@ -17,14 +17,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { fridgeTopic, type CommandPayload, type FridgeId } from '@fridgesync/shared';
 import { ConnectRefused, toAuthenticate, toAuthorizePublish, toAuthorizeSubscribe } from './aedes-hooks.ts';
 import { FridgeAuthenticator } from './fridge-secrets.ts';
-import { PacketSizeGuard } from './packet-size-guard.ts';
+import { FridgeConnection } from './packet-size-guard.ts';
 import type { BrokerStatus, FridgeBroker } from './fridge-broker.ts';
 import type { Ingestor } from './ingest.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -127,12 +126,7 @@ export class EmbeddedBroker implements FridgeBroker {
       if (this.wss!.clients.size > this.o.config.embedded.maxConnections + 16) return ws.close(1013, 'too many connections');
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());
-      const guard = new PacketSizeGuard(this.o.config.embedded.maxPacketBytes, () => {
-        this.o.metrics.refused.inc({ reason: 'packet-size' });
-        ws.terminate();
-      });
-      stream.pipe(guard);
-      const conn = Duplex.from({ readable: guard, writable: stream });
+      const conn = new FridgeConnection(stream, this.o.config.embedded.maxPacketBytes, () => this.o.metrics.refused.inc({ reason: 'packet-size' }));
       conn.on('error', () => ws.terminate());
       conn.on('close', () => ws.terminate());
       this.broker.handle(conn);
@@ -162,13 +156,10 @@ export class EmbeddedBroker implements FridgeBroker {
     socket.setNoDelay(true);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    const guard = new PacketSizeGuard(this.o.config.embedded.maxPacketBytes, (n) => {
+    const conn = new FridgeConnection(socket, this.o.config.embedded.maxPacketBytes, (n) => {
       this.o.metrics.refused.inc({ reason: 'packet-size' });
       this.o.logger.warn({ remote: socket.remoteAddress, announced: n }, 'MQTT packet too large; connection closed');
-      socket.destroy();
     });
-    socket.pipe(guard);
-    const conn = Duplex.from({ readable: guard, writable: socket });
     conn.on('close', () => socket.destroy());
     conn.on('error', () => socket.destroy());
     this.broker.handle(conn);

@@ -1,28 +1,30 @@
 /**
- * A byte-level bound on MQTT packet size for the embedded broker. aedes (through mqtt-packet)
- * buffers a whole packet before any hook sees it, so a fridge announcing a 256 MiB PUBLISH would
- * make the agent allocate it. This transform reads each packet's fixed header (type byte and the
- * "remaining length" varint, MQTT 3.1.1 §2.2.3) as bytes stream by, and destroys the connection as
- * soon as a header announces more than `maxBytes`.
+ * The byte stream between a fridge and the embedded broker.
+ *
+ * - A byte-level bound on MQTT packet size: aedes (through mqtt-packet) buffers a whole packet
+ *   before any hook sees it, so a fridge announcing a 256 MiB PUBLISH would make the agent allocate
+ *   it. {@link PacketSizeScanner} reads each packet's fixed header (type byte and the "remaining
+ *   length" varint, MQTT 3.1.1 §2.2.3) as bytes stream by, and the connection is destroyed as soon
+ *   as a header announces more than the limit.
+ * - Batched writes: mqtt-packet corks the stream it writes to and uncorks on the next tick, so the
+ *   PUBACKs aedes writes for one durable batch reach {@link FridgeConnection._writev} together and
+ *   leave in one `writev` on the socket. (A `Duplex.from` pair has no `_writev`: each PUBACK was its
+ *   own system call and TCP segment, on both ends of the connection.)
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { Duplex } from 'node:stream';
 
-/** Passes bytes through unchanged, failing on a packet larger than `maxBytes`. */
-export class PacketSizeGuard extends Transform {
+/** Reads MQTT fixed headers from a byte stream, however it is split. */
+export class PacketSizeScanner {
   /** Body bytes left in the current packet; `-1` while reading a header. */
   private left = -1;
   private headerBytes = 0;
   private length = 0;
   private multiplier = 1;
 
-  constructor(
-    private readonly maxBytes: number,
-    private readonly onOversize: (announced: number) => void,
-  ) {
-    super();
-  }
+  constructor(readonly maxBytes: number) {}
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  /** Scans the next chunk; returns the announced size of the first packet over the limit, if any. */
+  scan(chunk: Uint8Array): number | undefined {
     let i = 0;
     while (i < chunk.length) {
       if (this.left > 0) {
@@ -44,14 +46,65 @@ export class PacketSizeGuard extends Transform {
       this.multiplier *= 128;
       this.headerBytes++;
       if ((b & 0x80) !== 0 && this.headerBytes < 5) continue;
-      if ((b & 0x80) !== 0 || this.length > this.maxBytes) {
-        this.onOversize(this.length);
-        done(new Error(`MQTT packet of ${this.length} bytes exceeds the limit of ${this.maxBytes}`));
-        return;
-      }
+      // A fifth length byte is malformed (§2.2.3): report it as oversize too.
+      if ((b & 0x80) !== 0 || this.length > this.maxBytes) return this.length;
       this.headerBytes = 0;
       this.left = this.length === 0 ? -1 : this.length;
     }
-    done(null, chunk);
+    return undefined;
+  }
+}
+
+/** A fridge's connection as aedes sees it: `inner`'s bytes, size-checked, with batched writes. */
+export class FridgeConnection extends Duplex {
+  private readonly scanner: PacketSizeScanner;
+
+  constructor(
+    private readonly inner: Duplex,
+    maxBytes: number,
+    onOversize: (announced: number) => void,
+  ) {
+    super({ allowHalfOpen: false });
+    this.scanner = new PacketSizeScanner(maxBytes);
+    inner.on('data', (chunk: Buffer) => {
+      const over = this.scanner.scan(chunk);
+      if (over !== undefined) {
+        onOversize(over);
+        this.destroy(new Error(`MQTT packet of ${over} bytes exceeds the limit of ${maxBytes}`));
+        return;
+      }
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.once('end', () => this.push(null));
+    inner.once('error', (e: Error) => this.destroy(e));
+    inner.once('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (error?: Error | null) => void): void {
+    if (this.inner.write(chunk)) done();
+    else this.inner.once('drain', () => done());
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: (error?: Error | null) => void): void {
+    this.inner.cork();
+    let ok = true;
+    for (const c of chunks) ok = this.inner.write(c.chunk);
+    this.inner.uncork();
+    if (ok) done();
+    else this.inner.once('drain', () => done());
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    this.inner.end();
+    done();
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.inner.destroy();
+    done(error);
   }
 }

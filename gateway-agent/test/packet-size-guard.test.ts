@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PacketSizeGuard } from '../src/packet-size-guard.ts';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { FridgeConnection, PacketSizeScanner } from '../src/packet-size-guard.ts';
 
 /** MQTT 3.1.1 remaining-length varint (§2.2.3). */
 function varint(n: number): number[] {
@@ -20,34 +22,98 @@ function publish(n: number): Buffer {
 }
 const ping = Buffer.from([0xc0, 0x00]);
 
-/** Feeds `bytes` to a guard in chunks of `chunk` bytes; returns what passed and the error, if any. */
-async function feed(bytes: Buffer, max: number, chunk: number): Promise<{ passed: number; error: Error | undefined; announced: number | undefined }> {
-  const g = new PacketSizeGuard(max, (n) => (announced = n));
-  let announced: number | undefined;
-  let passed = 0;
-  let error: Error | undefined;
-  g.on('data', (d: Buffer) => (passed += d.length));
-  g.on('error', (e) => (error = e));
-  for (let i = 0; i < bytes.length && error === undefined; i += chunk) {
-    await new Promise<void>((r) => g.write(bytes.subarray(i, i + chunk), () => r()));
+/** Scans `bytes` in chunks of `chunk` bytes; returns the first oversize announced, if any, and where. */
+function scanAll(bytes: Buffer, max: number, chunk: number): { announced: number | undefined; at: number } {
+  const s = new PacketSizeScanner(max);
+  for (let i = 0; i < bytes.length; i += chunk) {
+    const announced = s.scan(bytes.subarray(i, i + chunk));
+    if (announced !== undefined) return { announced, at: i };
   }
-  return { passed, error, announced };
+  return { announced: undefined, at: bytes.length };
 }
 
-describe('PacketSizeGuard', () => {
-  it('passes a stream of packets under the limit unchanged, however it is split', async () => {
+/** A connected loopback socket pair: [client, server]. */
+async function socketPair(): Promise<[Socket, Socket]> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<Socket>((r) => server.once('connection', r));
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  const s = await accepted;
+  server.close();
+  return [client, s];
+}
+
+describe('PacketSizeScanner', () => {
+  it('passes a stream of packets under the limit, however it is split', () => {
     const stream = Buffer.concat([publish(100), ping, publish(1000), ping, publish(200)]);
-    for (const chunk of [1, 3, 64, 4096]) {
-      const r = await feed(stream, 2048, chunk);
-      expect(r.error).toBeUndefined();
-      expect(r.passed).toBe(stream.length);
-    }
+    for (const chunk of [1, 3, 64, 4096]) expect(scanAll(stream, 2048, chunk).announced).toBeUndefined();
   });
 
-  it('fails as soon as a header announces a packet over the limit, before its body arrives', async () => {
+  it('reports a header announcing a packet over the limit before its body arrives', () => {
     const big = publish(100_000);
-    const r = await feed(Buffer.concat([publish(10), big.subarray(0, 8)]), 2048, 1);
-    expect(r.error?.message).toMatch(/exceeds the limit of 2048/);
+    const r = scanAll(Buffer.concat([publish(10), big.subarray(0, 8)]), 2048, 1);
     expect(r.announced).toBeGreaterThan(100_000);
+    expect(r.at).toBeLessThan(publish(10).length + 5);
+  });
+});
+
+describe('FridgeConnection', () => {
+  it('passes bytes unchanged both ways over a real socket', async () => {
+    const [client, s] = await socketPair();
+    const conn = new FridgeConnection(s, 2048, () => undefined);
+    const stream = Buffer.concat([publish(100), ping, publish(1000)]);
+    const got: Buffer[] = [];
+    conn.on('data', (d: Buffer) => got.push(d));
+    client.write(stream);
+    const back: Buffer[] = [];
+    client.on('data', (d: Buffer) => back.push(d));
+    conn.write(ping);
+    await expect.poll(() => Buffer.concat(got).length).toBe(stream.length);
+    expect(Buffer.concat(got).equals(stream)).toBe(true);
+    await expect.poll(() => Buffer.concat(back).equals(ping)).toBe(true);
+    client.destroy();
+    await new Promise((r) => conn.once('close', r));
+  });
+
+  it('closes the connection when a header announces a packet over the limit', async () => {
+    const [client, s] = await socketPair();
+    let announced: number | undefined;
+    const conn = new FridgeConnection(s, 2048, (n) => (announced = n));
+    const errors: Error[] = [];
+    conn.on('error', (e) => errors.push(e));
+    conn.resume();
+    client.on('error', () => undefined);
+    client.write(Buffer.concat([publish(10), publish(100_000).subarray(0, 8)]));
+    await new Promise((r) => client.once('close', r));
+    expect(announced).toBeGreaterThan(100_000);
+    expect(errors[0]?.message).toMatch(/exceeds the limit of 2048/);
+    expect(s.destroyed).toBe(true);
+  });
+
+  it('hands writes made while corked to the socket as one batch', async () => {
+    const batches: number[] = [];
+    const inner = new Duplex({
+      read() {},
+      write(_c, _e, cb) {
+        batches.push(1);
+        cb();
+      },
+      writev(chunks, cb) {
+        batches.push(chunks.length);
+        cb();
+      },
+    });
+    const conn = new FridgeConnection(inner, 2048, () => undefined);
+    // What mqtt-packet's writeToStream does for each packet aedes writes.
+    conn.cork();
+    for (let i = 0; i < 5; i++) conn.write(Buffer.from([0x40, 0x02, 0x00, i]));
+    await new Promise<void>((r) =>
+      process.nextTick(() => {
+        conn.uncork();
+        r();
+      }),
+    );
+    await expect.poll(() => batches).toEqual([5]);
+    conn.destroy();
   });
 });
