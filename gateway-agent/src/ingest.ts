@@ -87,7 +87,7 @@ export class Ingestor {
     if (t.kind === 'commands') return this.drop('not-inbound', t.fridgeId, topic);
     let json: unknown;
     try {
-      json = JSON.parse(Buffer.from(payload).toString('utf8'));
+      json = JSON.parse((Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).toString('utf8'));
     } catch {
       return this.drop('json', t.fridgeId, topic);
     }

@@ -3,7 +3,7 @@
  * Sizes are bounded so a bad or hostile fridge cannot make the gateway allocate without limit.
  */
 import { z } from 'zod';
-import { FridgeIdSchema, MealIdSchema, OrderIdSchema, type FridgeId } from './ids.ts';
+import { FridgeIdSchema, OrderIdSchema, PLAIN_ID_PATTERN, type FridgeId, type MealId } from './ids.ts';
 
 /** At most this many meals in one snapshot or pickup. A fridge holds a few dozen; 256 is generous. */
 export const MAX_MEALS_PER_MESSAGE = 256;
@@ -14,10 +14,29 @@ const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** ISO-8601 timestamp with an offset, at most 40 characters. */
 const isoTime = z.string().max(40).pipe(z.iso.datetime({ offset: true }));
 
+/**
+ * `items`: meal id → units, at most {@link MAX_MEALS_PER_MESSAGE} meals, units in
+ * [`min`, {@link MAX_UNITS_PER_MEAL}]. Accepts exactly what
+ * `z.record(MealIdSchema, z.number().int().min(min).max(MAX_UNITS_PER_MEAL))` with the size bound
+ * accepts (a property test holds the two together), checked in one pass over the object: this
+ * schema runs on every message a fridge sends, and `z.record` runs two schemas per meal. Each
+ * problem is reported at its meal's path. One difference: a meal named `__proto__` is refused
+ * (`z.record` builds a plain object, where that key sets the prototype and the meal vanishes).
+ */
 const itemsRecord = (min: number) =>
-  z
-    .record(MealIdSchema, z.number().int().min(min).max(MAX_UNITS_PER_MEAL))
-    .refine((r) => Object.keys(r).length <= MAX_MEALS_PER_MESSAGE, `at most ${MAX_MEALS_PER_MESSAGE} meals`);
+  z.custom<Record<MealId, number>>().check((ctx) => {
+    const v = ctx.value;
+    const fail = (message: string, path: PropertyKey[] = []) => ctx.issues.push({ code: 'custom', message, input: v, path });
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail('must be an object of meal id → units');
+    const keys = Object.keys(v);
+    if (keys.length > MAX_MEALS_PER_MESSAGE) return fail(`at most ${MAX_MEALS_PER_MESSAGE} meals`);
+    for (const k of keys) {
+      const units = (v as Record<string, unknown>)[k];
+      if (k === '__proto__') fail('meal id "__proto__" is reserved', [k]);
+      else if (!PLAIN_ID_PATTERN.test(k)) fail(`meal id ${JSON.stringify(k.slice(0, 80))}: must be 1-64 characters of A-Z a-z 0-9 . _ -`, [k]);
+      else if (typeof units !== 'number' || !Number.isInteger(units) || units < min || units > MAX_UNITS_PER_MEAL) fail(`must be an integer from ${min} to ${MAX_UNITS_PER_MEAL}`, [k]);
+    }
+  });
 
 /** `fridges/{id}/inventory`: full totals; a meal absent from `items` counts 0. */
 export const InventoryPayloadSchema = z.strictObject({
