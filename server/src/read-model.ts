@@ -68,11 +68,26 @@ export interface VenueModel {
 
 /**
  * Least time between two background folds of changed state, ms: live events (`/v1/events`) lag a
- * busy venue by at most this; reads fold what is pending first and never see stale state.
+ * busy venue by at most this, or by {@link nextRefreshInterval} under load; reads fold what is
+ * pending first and never see stale state.
  */
 export const REFRESH_INTERVAL_MS = 250;
 /** Most time one background slice of folding takes before yielding, ms. */
 const SLICE_MS = 4;
+/** Share of the process the background folds may take under a stream of changes. */
+const MAX_FOLD_SHARE = 0.1;
+/** Longest interval between background folds however costly they get, ms. */
+const MAX_REFRESH_INTERVAL_MS = 2_000;
+
+/**
+ * The interval before the next background fold, given the time the last fold cycle took: folds
+ * take at most {@link MAX_FOLD_SHARE} of the process (a venue whose fridges all change all the time
+ * is folded less often, so storing what gateways send keeps the cores), between
+ * {@link REFRESH_INTERVAL_MS} and {@link MAX_REFRESH_INTERVAL_MS}.
+ */
+export function nextRefreshInterval(lastCycleMs: number): number {
+  return Math.min(MAX_REFRESH_INTERVAL_MS, Math.max(REFRESH_INTERVAL_MS, lastCycleMs / MAX_FOLD_SHARE));
+}
 
 /** The read model over all venues. */
 export class ReadModel {
@@ -87,6 +102,10 @@ export class ReadModel {
   private scheduled = false;
   /** When the last fold of dirty state ran (performance.now()). */
   private lastFlush = -Infinity;
+  /** Time spent in the background slices of the current fold cycle, ms. */
+  private cycleMs = 0;
+  /** Least time between background folds, from the last cycle's cost ({@link nextRefreshInterval}). */
+  private interval = REFRESH_INTERVAL_MS;
   private readonly expected = new Set<string>();
 
   constructor(
@@ -114,7 +133,7 @@ export class ReadModel {
         this.scheduled = true;
         // An isolated change is folded at once; under a stream of changes at most once per
         // interval, so a fridge changing many times a second is folded a few times, not each time.
-        const wait = this.lastFlush + REFRESH_INTERVAL_MS - performance.now();
+        const wait = this.lastFlush + this.interval - performance.now();
         if (wait <= 0) setImmediate(() => this.flush(SLICE_MS));
         else setTimeout(() => this.flush(SLICE_MS), wait);
       }
@@ -144,8 +163,12 @@ export class ReadModel {
   flush(budgetMs = Infinity): void {
     this.scheduled = false;
     if (this.dirty.size === 0) return;
-    if (!this.slicing) this.lastFlush = performance.now();
-    const deadline = performance.now() + budgetMs;
+    const started = performance.now();
+    if (!this.slicing) {
+      this.lastFlush = started;
+      this.cycleMs = 0;
+    }
+    const deadline = started + budgetMs;
     for (const [venueId, d] of this.dirty) {
       if (d.host.state === 'closed') {
         this.dirty.delete(venueId);
@@ -174,6 +197,10 @@ export class ReadModel {
       if (performance.now() >= deadline) break;
     }
     this.slicing = this.dirty.size > 0;
+    if (budgetMs !== Infinity) {
+      this.cycleMs += performance.now() - started;
+      if (!this.slicing) this.interval = nextRefreshInterval(this.cycleMs);
+    }
     if (this.slicing && !this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush(SLICE_MS));
