@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { ClassicLevel } from 'classic-level';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,32 @@ replicaStoreContract('leveldb', {
 });
 
 describe('LevelDB store', () => {
+  it('takes back appends written after an earlier synced write failed, leaving no gap', async () => {
+    const dir = tempDir();
+    const s = await openLevelStore(dir);
+    await s.append(new Uint8Array([1]));
+    // The next synced batch fails slowly (a failed log append); the one handed over behind it succeeds.
+    const real = ClassicLevel.prototype.batch;
+    let calls = 0;
+    const spy = vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementation(function (this: ClassicLevel, ...args: unknown[]) {
+      if (calls++ === 0) return new Promise((_, reject) => setTimeout(() => reject(new Error('No space left on device')), 50));
+      return (real as (...a: unknown[]) => Promise<void>).apply(this, args);
+    } as never);
+    defer(() => spy.mockRestore());
+    const a = s.append(new Uint8Array([2])).catch((e: Error) => e);
+    await new Promise((r) => setImmediate(r));
+    const b = s.append(new Uint8Array([3])).catch((e: Error) => e);
+    expect(await a).toBeInstanceOf(Error);
+    expect(await b).toBeInstanceOf(Error);
+    expect(calls).toBe(3); // the failed write, the one behind it, and taking that one back
+    spy.mockRestore();
+    await s.close();
+    const s2 = await openLevelStore(dir);
+    defer(() => s2.close());
+    const { updates } = await s2.load();
+    expect(updates.map((u) => [...u])).toEqual([[1]]);
+  });
+
   it('refuses a second opener of the same directory with a clear error', async () => {
     const dir = tempDir();
     const s = await openLevelStore(dir);
