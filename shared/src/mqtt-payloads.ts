@@ -26,17 +26,21 @@ const isoTime = z.string().max(40).pipe(z.iso.datetime({ offset: true }));
 const itemsRecord = (min: number) =>
   z.custom<Record<MealId, number>>().check((ctx) => {
     const v = ctx.value;
-    const fail = (message: string, path: PropertyKey[] = []) => ctx.issues.push({ code: 'custom', message, input: v, path });
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail('must be an object of meal id → units');
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return itemsIssue(ctx, 'must be an object of meal id → units');
     const keys = Object.keys(v);
-    if (keys.length > MAX_MEALS_PER_MESSAGE) return fail(`at most ${MAX_MEALS_PER_MESSAGE} meals`);
+    if (keys.length > MAX_MEALS_PER_MESSAGE) return itemsIssue(ctx, `at most ${MAX_MEALS_PER_MESSAGE} meals`);
     for (const k of keys) {
       const units = (v as Record<string, unknown>)[k];
-      if (k === '__proto__') fail('meal id "__proto__" is reserved', [k]);
-      else if (!PLAIN_ID_PATTERN.test(k)) fail(`meal id ${JSON.stringify(k.slice(0, 80))}: must be 1-64 characters of A-Z a-z 0-9 . _ -`, [k]);
-      else if (typeof units !== 'number' || !Number.isInteger(units) || units < min || units > MAX_UNITS_PER_MEAL) fail(`must be an integer from ${min} to ${MAX_UNITS_PER_MEAL}`, [k]);
+      if (k === '__proto__') itemsIssue(ctx, 'meal id "__proto__" is reserved', k);
+      else if (!PLAIN_ID_PATTERN.test(k)) itemsIssue(ctx, `meal id ${JSON.stringify(k.slice(0, 80))}: must be 1-64 characters of A-Z a-z 0-9 . _ -`, k);
+      else if (typeof units !== 'number' || !Number.isInteger(units) || units < min || units > MAX_UNITS_PER_MEAL) itemsIssue(ctx, `must be an integer from ${min} to ${MAX_UNITS_PER_MEAL}`, k);
     }
   });
+
+/** Reports a problem of `items`, at a meal's path when `meal` is given. */
+function itemsIssue(ctx: { value: unknown; issues: Array<{ code: 'custom'; message: string; input: unknown; path?: PropertyKey[] }> }, message: string, meal?: string): void {
+  ctx.issues.push({ code: 'custom', message, input: ctx.value, path: meal === undefined ? [] : [meal] });
+}
 
 /** `fridges/{id}/inventory`: full totals; a meal absent from `items` counts 0. */
 export const InventoryPayloadSchema = z.strictObject({
