@@ -36,7 +36,7 @@ import {
   type ReplicaId,
 } from './ids.ts';
 import { CONFIG_SECTIONS, type ConfigSection } from './config-records.ts';
-import { MAX_MEALS_PER_MESSAGE, MAX_UNITS_PER_MEAL } from './mqtt-payloads.ts';
+import { MAX_UNITS_PER_MEAL, mealUnitsRecord } from './mqtt-payloads.ts';
 import { isHlcTimestamp } from './hlc.ts';
 
 /** A parsed entry key. */
@@ -120,10 +120,7 @@ export const keys = {
 } as const;
 
 const n0 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const units = z.number().int().min(0).max(MAX_UNITS_PER_MEAL);
-const itemMap = z
-  .record(MealIdSchema, units)
-  .refine((r) => Object.keys(r).length <= MAX_MEALS_PER_MESSAGE, 'too many meals');
+const itemMap = mealUnitsRecord(0);
 
 /** Order states, as a lattice: reserved < cancelled | expired | picked_up; picked_up wins conflicts. */
 export const ORDER_STATES = ['reserved', 'cancelled', 'expired', 'picked_up'] as const;

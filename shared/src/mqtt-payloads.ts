@@ -15,7 +15,7 @@ const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const isoTime = z.string().max(40).pipe(z.iso.datetime({ offset: true }));
 
 /**
- * `items`: meal id → units, at most {@link MAX_MEALS_PER_MESSAGE} meals, units in
+ * Meal id → units (a message's or an entry's `items`), at most {@link MAX_MEALS_PER_MESSAGE} meals, units in
  * [`min`, {@link MAX_UNITS_PER_MEAL}]. Accepts exactly what
  * `z.record(MealIdSchema, z.number().int().min(min).max(MAX_UNITS_PER_MEAL))` with the size bound
  * accepts (a property test holds the two together), checked in one pass over the object: this
@@ -23,7 +23,7 @@ const isoTime = z.string().max(40).pipe(z.iso.datetime({ offset: true }));
  * problem is reported at its meal's path. One difference: a meal named `__proto__` is refused
  * (`z.record` builds a plain object, where that key sets the prototype and the meal vanishes).
  */
-const itemsRecord = (min: number) =>
+export const mealUnitsRecord = (min: number) =>
   z.custom<Record<MealId, number>>().check((ctx) => {
     const v = ctx.value;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return itemsIssue(ctx, 'must be an object of meal id → units');
@@ -47,7 +47,7 @@ export const InventoryPayloadSchema = z.strictObject({
   boot: counter,
   seq: counter,
   ts: isoTime,
-  items: itemsRecord(0),
+  items: mealUnitsRecord(0),
 });
 export type InventoryPayload = z.infer<typeof InventoryPayloadSchema>;
 
@@ -57,7 +57,7 @@ export const PickupPayloadSchema = z.strictObject({
   seq: counter,
   ts: isoTime,
   orderId: OrderIdSchema,
-  items: itemsRecord(1).refine((r) => Object.keys(r).length >= 1, 'at least one meal'),
+  items: mealUnitsRecord(1).refine((r) => Object.keys(r).length >= 1, 'at least one meal'),
 });
 export type PickupPayload = z.infer<typeof PickupPayloadSchema>;
 
