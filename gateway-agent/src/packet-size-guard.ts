@@ -6,10 +6,10 @@
  *   it. {@link PacketSizeScanner} reads each packet's fixed header (type byte and the "remaining
  *   length" varint, MQTT 3.1.1 §2.2.3) as bytes stream by, and the connection is destroyed as soon
  *   as a header announces more than the limit.
- * - Batched writes: mqtt-packet corks the stream it writes to and uncorks on the next tick, so the
- *   PUBACKs aedes writes for one durable batch reach {@link FridgeConnection._writev} together and
- *   leave in one `writev` on the socket. (A `Duplex.from` pair has no `_writev`: each PUBACK was its
- *   own system call and TCP segment, on both ends of the connection.)
+ * - Batched writes: what aedes writes to a fridge during one event-loop iteration (the PUBACKs of
+ *   every batch that became durable in it) leaves in one `writev` when the iteration's I/O
+ *   callbacks are done. (A `Duplex.from` pair has no `_writev`: each PUBACK was its own system call
+ *   and TCP segment, on both ends of the connection.)
  */
 import { Duplex } from 'node:stream';
 
@@ -85,25 +85,67 @@ export class FridgeConnection extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (this.inner.write(chunk)) done();
-    else this.inner.once('drain', () => done());
+    this.queueOut(chunk, done);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, done: (error?: Error | null) => void): void {
-    this.inner.cork();
-    let ok = true;
-    for (const c of chunks) ok = this.inner.write(c.chunk);
-    this.inner.uncork();
-    if (ok) done();
-    else this.inner.once('drain', () => done());
+    for (let i = 0; i < chunks.length - 1; i++) this.out.push(chunks[i]!.chunk);
+    this.queueOut(chunks[chunks.length - 1]!.chunk, done);
+  }
+
+  /** Bytes written by aedes and not yet handed to the socket (sent at the end of this loop iteration). */
+  private out: Buffer[] = [];
+  private flushScheduled = false;
+  /** The socket's buffer is full: aedes' next write waits for its drain. */
+  private blocked = false;
+  private held: ((error?: Error | null) => void) | undefined;
+
+  /**
+   * PUBACKs of one socket become due in several callbacks of one loop iteration (each durable
+   * batch, each socket read); they leave together in one `writev` when the iteration's I/O
+   * callbacks are done, instead of one system call per callback.
+   */
+  private queueOut(chunk: Buffer, done: (error?: Error | null) => void): void {
+    this.out.push(chunk);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushOut());
+    }
+    // Backpressure as before: while the socket is backed up, aedes' writes queue here and
+    // `write()` returns false once they exceed the high-water mark.
+    if (this.blocked) this.held = done;
+    else done();
+  }
+
+  private flushOut(): void {
+    this.flushScheduled = false;
+    const out = this.out;
+    this.out = [];
+    if (out.length === 0 || this.inner.destroyed) return;
+    // One chunk: one system call on a socket, one frame on a websocket stream (which writes one
+    // chunk at a time and would drop the rest if the connection is destroyed right after).
+    const ok = this.inner.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (!ok && !this.blocked) {
+      this.blocked = true;
+      this.inner.once('drain', () => {
+        this.blocked = false;
+        const held = this.held;
+        this.held = undefined;
+        held?.();
+      });
+    }
   }
 
   override _final(done: (error?: Error | null) => void): void {
+    this.flushOut();
     this.inner.end();
     done();
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    // What aedes wrote before closing (a CONNACK refusing the fridge) goes out first, as it would
+    // have had it been written to the socket directly.
+    this.flushOut();
     this.inner.destroy();
     done(error);
   }

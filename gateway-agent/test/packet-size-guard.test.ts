@@ -90,30 +90,57 @@ describe('FridgeConnection', () => {
     expect(s.destroyed).toBe(true);
   });
 
-  it('hands writes made while corked to the socket as one batch', async () => {
+  it('hands what aedes writes in one loop iteration to the socket as one batch', async () => {
     const batches: number[] = [];
     const inner = new Duplex({
       read() {},
-      write(_c, _e, cb) {
-        batches.push(1);
-        cb();
-      },
-      writev(chunks, cb) {
-        batches.push(chunks.length);
+      write(c: Buffer, _e, cb) {
+        batches.push(c.length);
         cb();
       },
     });
     const conn = new FridgeConnection(inner, 2048, () => undefined);
-    // What mqtt-packet's writeToStream does for each packet aedes writes.
+    // What mqtt-packet's writeToStream does for each packet aedes writes: cork, uncork next tick.
     conn.cork();
     for (let i = 0; i < 5; i++) conn.write(Buffer.from([0x40, 0x02, 0x00, i]));
-    await new Promise<void>((r) =>
-      process.nextTick(() => {
-        conn.uncork();
-        r();
-      }),
-    );
-    await expect.poll(() => batches).toEqual([5]);
+    process.nextTick(() => conn.uncork());
+    // A second durable batch completing in the same iteration (another callback, later ticks).
+    setTimeout(() => {
+      conn.write(Buffer.from([0x40, 0x02, 0x00, 9]));
+      process.nextTick(() => conn.write(Buffer.from([0x40, 0x02, 0x00, 10])));
+    }, 0);
+    await new Promise((r) => setTimeout(r, 20));
+    // Bytes per write on the socket: the five corked packets in one, the later two at most in one more.
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(7 * 4);
+    expect(batches.length).toBeLessThanOrEqual(2);
+    expect(batches[0]).toBeGreaterThanOrEqual(5 * 4);
+    conn.destroy();
+  });
+
+  it('passes the socket\'s backpressure on: write() returns false until the socket drains', async () => {
+    let release: (() => void) | undefined;
+    const inner = new Duplex({
+      read() {},
+      highWaterMark: 8,
+      write(_c, _e, cb) {
+        release = cb; // the peer does not read
+      },
+    });
+    const conn = new FridgeConnection(inner, 2048, () => undefined);
+    const big = Buffer.alloc(64);
+    expect(conn.write(big)).toBe(true);
+    await new Promise((r) => setImmediate(r)); // handed to the socket, which is now full
+    let ok = true;
+    for (let i = 0; i < 600 && ok; i++) ok = conn.write(big);
+    expect(ok).toBe(false); // aedes sees the slow fridge and waits for 'drain'
+    const drained = new Promise((r) => conn.once('drain', r));
+    while (release !== undefined) {
+      const r = release;
+      release = undefined;
+      r();
+      await new Promise((res) => setImmediate(res));
+    }
+    await drained;
     conn.destroy();
   });
 });
