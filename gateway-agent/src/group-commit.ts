@@ -7,9 +7,9 @@
  * synced, so the store starts its next fsync as soon as the last one ends instead of a round trip
  * through a busy event loop later. Batches are still reported in order: a batch resolves only
  * after every earlier one did, and once one fails, it and every later batch reject whatever their
- * own write did; such a batch, written but never acknowledged, is handed to `abandon` (in order, before its
- * waiters hear of the failure) so the store can take it back. A batch holding an `exclusive` item
- * never overlaps another one.
+ * own write did; such a batch, written but never acknowledged, is handed to `abandon` (in order,
+ * before its waiters hear of the failure) so the store can take it back. A batch holding an
+ * `exclusive` item never overlaps another one.
  */
 
 /** One queued item and its waiter. */

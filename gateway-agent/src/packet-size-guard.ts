@@ -7,8 +7,8 @@
  *   length" varint, MQTT 3.1.1 §2.2.3) as bytes stream by, and the connection is destroyed as soon
  *   as a header announces more than the limit.
  * - Batched writes: what aedes writes to a fridge during one event-loop iteration (the PUBACKs of
- *   every batch that became durable in it) leaves in one `writev` when the iteration's I/O
- *   callbacks are done. (A `Duplex.from` pair has no `_writev`: each PUBACK was its own system call
+ *   every batch that became durable in it) leaves in one write when the iteration's I/O callbacks
+ *   are done. (A `Duplex.from` pair has no `_writev`: each PUBACK was its own system call
  *   and TCP segment, on both ends of the connection.)
  */
 import { Duplex } from 'node:stream';
@@ -102,7 +102,7 @@ export class FridgeConnection extends Duplex {
 
   /**
    * PUBACKs of one socket become due in several callbacks of one loop iteration (each durable
-   * batch, each socket read); they leave together in one `writev` when the iteration's I/O
+   * batch, each socket read); they leave together in one write when the iteration's I/O
    * callbacks are done, instead of one system call per callback.
    */
   private queueOut(chunk: Buffer, done: (error?: Error | null) => void): void {

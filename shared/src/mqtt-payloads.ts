@@ -15,8 +15,8 @@ const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const isoTime = z.string().max(40).pipe(z.iso.datetime({ offset: true }));
 
 /**
- * Meal id → units (a message's or an entry's `items`), at most {@link MAX_MEALS_PER_MESSAGE} meals, units in
- * [`min`, {@link MAX_UNITS_PER_MEAL}]. Accepts exactly what
+ * Meal id → units (a message's or an entry's `items`), at most {@link MAX_MEALS_PER_MESSAGE}
+ * meals, units in [`min`, {@link MAX_UNITS_PER_MEAL}]. Accepts exactly what
  * `z.record(MealIdSchema, z.number().int().min(min).max(MAX_UNITS_PER_MEAL))` with the size bound
  * accepts (a property test holds the two together), checked in one pass over the object: this
  * schema runs on every message a fridge sends, and `z.record` runs two schemas per meal. Each
