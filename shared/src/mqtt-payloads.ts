@@ -38,7 +38,7 @@ export const mealUnitsRecord = (min: number) =>
   });
 
 /** Reports a problem of `items`, at a meal's path when `meal` is given. */
-function itemsIssue(ctx: { value: unknown; issues: Array<{ code: 'custom'; message: string; input: unknown; path?: PropertyKey[] }> }, message: string, meal?: string): void {
+function itemsIssue(ctx: z.core.ParsePayload, message: string, meal?: string): void {
   ctx.issues.push({ code: 'custom', message, input: ctx.value, path: meal === undefined ? [] : [meal] });
 }
 
