@@ -50,7 +50,6 @@ export interface HttpApiOptions {
   now?: () => number;
 }
 
-
 /** Builds the fastify app (not listening). */
 export function buildHttpApi(o: HttpApiOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: o.bodyLimitBytes });

@@ -67,7 +67,6 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
-  /** End clocks (this process's client) of durable local updates not yet durable at central. */
   /**
    * `[client, clock]` after each durable local update not yet durable at central, oldest first
    * (one entry per update: a few bytes each, so even days offline stay small).

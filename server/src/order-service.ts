@@ -33,8 +33,6 @@ export interface CreateResult {
   order: OrderResponse;
 }
 
-
-
 /** Creates, reads, cancels and confirms orders. */
 export class OrderService {
   private readonly fridgeQueue = new KeyedQueue();
