@@ -19,12 +19,13 @@ import {
   keys,
   parseFridgeTopic,
   recordPickup,
-  recordSnapshot,
+  recordSnapshots,
   recordStatus,
   statusFromPayload,
   statusFromTelemetry,
   type FridgeId,
   type InventoryPayload,
+  type SnapshotOutcome,
   type PickupPayload,
   type StatusPayload,
   type TelemetryPayload,
@@ -104,7 +105,7 @@ export class Ingestor {
     const gap = this.o.seqResetGap;
     switch (kind) {
       case 'inventory':
-        return { kind, outcome: await this.turn.add(fridge, (w) => recordSnapshot(w, fridge, p as InventoryPayload, gap)) };
+        return { kind, outcome: await this.turn.addSnapshot(fridge, p as InventoryPayload) };
       case 'pickup': {
         const pp = p as PickupPayload;
         const out = await this.turn.add(fridge, (w) => recordPickup(w, fridge, pp, this.now(), gap));
@@ -165,10 +166,14 @@ export class Ingestor {
 
 interface Queued {
   fridge: string;
-  apply: (w: EntryWriter) => unknown;
+  /** A snapshot (applied with its fridge's neighbouring snapshots, see {@link TurnBatcher}), or any other write. */
+  op: { snapshot: InventoryPayload } | { apply: (w: EntryWriter) => unknown };
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
+
+/** What one round applies for one fridge: one message, or a run of its consecutive snapshots. */
+type Unit = { fridge: string; snapshots: Queued[] } | { fridge: string; one: Queued };
 
 /**
  * Applies the fridge messages that arrive in one event-loop turn (from any number of sockets)
@@ -182,6 +187,11 @@ interface Queued {
  * group commit stores them with one fsync. Messages of different fridges never read each other's
  * entries, so sharing a round changes no outcome. Each fridge's PUBACKs keep the order of its
  * PUBLISHes (MQTT 3.1.1 §4.6): its rounds become durable in order.
+ *
+ * Consecutive snapshots of one fridge (a fridge sending faster than a turn, or flushing what it
+ * queued while the gateway was away) count as one message: {@link recordSnapshots} gives each
+ * its own outcome and writes only the newest, which the others would be overwritten by in the
+ * same durable write anyway.
  */
 class TurnBatcher {
   private queue: Queued[] = [];
@@ -190,8 +200,16 @@ class TurnBatcher {
   constructor(private readonly replica: LocalReplica) {}
 
   add<T>(fridge: string, apply: (w: EntryWriter) => T): Promise<T> {
+    return this.enqueue<T>(fridge, { apply });
+  }
+
+  addSnapshot(fridge: FridgeId, snapshot: InventoryPayload): Promise<SnapshotOutcome> {
+    return this.enqueue<SnapshotOutcome>(fridge, { snapshot });
+  }
+
+  private enqueue<T>(fridge: string, op: Queued['op']): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fridge, apply, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fridge, op, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -205,37 +223,53 @@ class TurnBatcher {
     this.queue = items === this.queue ? [] : this.queue.slice(MAX_PER_TURN);
     this.scheduled = this.queue.length > 0;
     if (this.scheduled) setImmediate(() => this.flush());
-    const rounds: Queued[][] = [];
-    const seen = new Map<string, number>();
+    const rounds: Unit[][] = [];
+    /** fridge → its latest unit and that unit's round */
+    const latest = new Map<string, { unit: Unit; round: number }>();
     for (const q of items) {
-      const k = seen.get(q.fridge) ?? 0;
-      seen.set(q.fridge, k + 1);
-      (rounds[k] ??= []).push(q);
+      const prev = latest.get(q.fridge);
+      if ('snapshot' in q.op && prev !== undefined && 'snapshots' in prev.unit) {
+        prev.unit.snapshots.push(q);
+        continue;
+      }
+      const unit: Unit = 'snapshot' in q.op ? { fridge: q.fridge, snapshots: [q] } : { fridge: q.fridge, one: q };
+      const round = prev === undefined ? 0 : prev.round + 1;
+      latest.set(q.fridge, { unit, round });
+      (rounds[round] ??= []).push(unit);
     }
     for (const round of rounds) this.write(round);
   }
 
-  private write(items: Queued[]): void {
-    const results: Array<{ ok: true; v: unknown } | { ok: false; e: unknown }> = [];
+  private write(units: Unit[]): void {
+    const settled: Array<{ q: Queued; ok: true; v: unknown } | { q: Queued; ok: false; e: unknown }> = [];
     this.replica
       .write(ORIGINS.mqtt, (w) => {
-        for (const q of items) {
+        for (const u of units) {
           // One message's failure must not take the others down with it.
+          if ('one' in u) {
+            try {
+              settled.push({ q: u.one, ok: true, v: (u.one.op as { apply: (w: EntryWriter) => unknown }).apply(w) });
+            } catch (e) {
+              settled.push({ q: u.one, ok: false, e });
+            }
+            continue;
+          }
           try {
-            results.push({ ok: true, v: q.apply(w) });
+            const outcomes = recordSnapshots(w, u.fridge as FridgeId, u.snapshots.map((q) => (q.op as { snapshot: InventoryPayload }).snapshot));
+            u.snapshots.forEach((q, i) => settled.push({ q, ok: true, v: outcomes[i] }));
           } catch (e) {
-            results.push({ ok: false, e });
+            for (const q of u.snapshots) settled.push({ q, ok: false, e });
           }
         }
       })
       .then(
-        () =>
-          items.forEach((q, i) => {
-            const r = results[i]!;
-            if (r.ok) q.resolve(r.v);
-            else q.reject(r.e);
-          }),
-        (e: unknown) => items.forEach((q) => q.reject(e)),
+        () => {
+          for (const r of settled) {
+            if (r.ok) r.q.resolve(r.v);
+            else r.q.reject(r.e);
+          }
+        },
+        (e: unknown) => units.forEach((u) => ('one' in u ? [u.one] : u.snapshots).forEach((q) => q.reject(e))),
       );
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
+import * as Y from 'yjs';
 import { FridgeIdSchema, GatewayIdSchema, VenueIdSchema, observedSnapshot } from '@fridgesync/shared';
 import { MemoryStore } from '../src/memory-store.ts';
 import { openLocalReplica } from '../src/local-replica.ts';
@@ -27,15 +28,32 @@ describe('ingest', () => {
     expect(observedSnapshot(replica.doc, FridgeIdSchema.parse('f49'))?.i).toEqual({ m1: 49 });
   });
 
-  it('keeps per-fridge order and outcomes when one fridge sends several at once', async () => {
+  it('keeps per-fridge order and outcomes when one fridge sends several at once, writing only the newest', async () => {
     const { store, replica, ingestor } = await setup();
     const before = store.syncedWrites();
+    const items = () => Y.getState(replica.doc.ydoc.store, replica.doc.ydoc.clientID);
+    const itemsBefore = items();
     const send = (seq: number, n: number) => ingestor.ingest('f1', 'fridges/f1/inventory', Buffer.from(inventory(1, seq, { m1: n }, '2026-01-01T00:00:00.000Z')));
     const results = await Promise.all([send(1, 1), send(3, 3), send(2, 2), send(3, 3)]);
     expect(results.map((r) => (r.kind === 'inventory' ? r.outcome : r.kind))).toEqual(['applied', 'applied', 'stale', 'stale']);
-    // Four rounds (one transaction each, in arrival order), one synced write for all of them.
+    // One run of snapshots: one entry (the newest) in one synced write.
     expect(store.syncedWrites() - before).toBe(1);
+    expect(items() - itemsBefore).toBe(1);
     expect(observedSnapshot(replica.doc, FridgeIdSchema.parse('f1'))).toMatchObject({ q: 3, i: { m1: 3 } });
+  });
+
+  it('never merges snapshots across a pickup of the same fridge between them', async () => {
+    const { replica, ingestor } = await setup();
+    const ts = '2026-01-01T00:00:00.000Z';
+    const snap = (seq: number, n: number) => ingestor.ingest('f1', 'fridges/f1/inventory', Buffer.from(inventory(1, seq, { m1: n }, ts)));
+    const pickup = () => ingestor.ingest('f1', 'fridges/f1/pickup', Buffer.from(JSON.stringify({ boot: 1, seq: 2, ts, orderId: 'o1', items: { m1: 1 } })));
+    // Arrival order: snapshot 1, pickup 2, snapshot 3 (the pickup sits between the two).
+    const results = await Promise.all([snap(1, 5), pickup(), snap(3, 4)]);
+    expect(results[0]).toEqual({ kind: 'inventory', outcome: 'applied' });
+    // Recorded (newer than snapshot 1), not "covered" by snapshot 3, which came after it.
+    expect(results[1]).toMatchObject({ kind: 'pickup', outcome: 'recorded' });
+    expect(results[2]).toEqual({ kind: 'inventory', outcome: 'applied' });
+    expect(observedSnapshot(replica.doc, FridgeIdSchema.parse('f1'))).toMatchObject({ q: 3, i: { m1: 4 } });
   });
 
   it('rejects (nothing acknowledged) when the write cannot be made durable', async () => {

@@ -44,8 +44,13 @@ export interface TimedTag {
 
 /** The newest observation of a fridge to judge a new message against: the folded snapshot or a newer pending pickup. */
 export function eraReference(doc: FoldSource, fridge: FridgeId, folded = observedSnapshot(doc, fridge)): TimedTag | undefined {
+  return newestObservation(folded, pendingPickups(doc, fridge, folded).values());
+}
+
+/** `folded`, or the pending pickup with a newer tag that carries a timestamp (the first of equals). */
+function newestObservation(folded: TimedTag | undefined, pending: Iterable<PickupValue>): TimedTag | undefined {
   let ref: TimedTag | undefined = folded;
-  for (const p of pendingPickups(doc, fridge, folded).values()) {
+  for (const p of pending) {
     if (p.ts !== undefined && (ref === undefined || compareTag(p, ref) > 0)) ref = { b: p.b, e: p.e, q: p.q, ts: p.ts };
   }
   return ref;
@@ -66,18 +71,44 @@ export type SnapshotOutcome = 'applied' | 'stale';
  * Records a full-totals snapshot if it is newer than the folded one; prunes this replica's pickup
  * entries it covers. Duplicates, replays and reordered older snapshots are `stale` and change nothing.
  */
-export function recordSnapshot(w: EntryWriter, fridge: FridgeId, p: InventoryPayload, seqResetGap = DEFAULT_SEQ_RESET_GAP): SnapshotOutcome {
-  const folded = observedSnapshot(w.doc, fridge);
-  const ts = Date.parse(p.ts);
-  const value: SnapshotValue = { b: p.boot, e: eraFor(eraReference(w.doc, fridge, folded), p.boot, p.seq, ts, seqResetGap), q: p.seq, ts, i: { ...p.items } };
-  const own = w.get(keys.snapshot(fridge)) as SnapshotValue | undefined;
-  if ((folded !== undefined && compareSnapshots(value, folded) <= 0) || (own !== undefined && compareSnapshots(value, own) <= 0)) return 'stale';
-  w.set(keys.snapshot(fridge), value);
+export function recordSnapshot(w: EntryWriter, fridge: FridgeId, p: InventoryPayload, _seqResetGap = DEFAULT_SEQ_RESET_GAP): SnapshotOutcome {
+  return recordSnapshots(w, fridge, [p])[0]!;
+}
+
+/**
+ * Records several snapshots of one fridge, received in this order with no other message of the
+ * fridge between them. Each outcome (and era) is what recording them one by one, each in its own
+ * transaction, would give; but only the last applied snapshot is written: each applied one
+ * replaces the one before, so the others would only be overwritten in the same durable write. The
+ * document ends in the same state with one entry written instead of one per snapshot.
+ */
+export function recordSnapshots(w: EntryWriter, fridge: FridgeId, ps: readonly InventoryPayload[]): SnapshotOutcome[] {
+  const key = keys.snapshot(fridge);
+  // After a snapshot is applied it is both the folded snapshot and this replica's own: what the
+  // next one is judged against. (The pickups it covers stop being pending, but they are older
+  // than it, so they could not have been the newest observation anyway.)
+  let folded = observedSnapshot(w.doc, fridge);
+  let own = w.get(key) as SnapshotValue | undefined;
+  const pending = [...pendingPickups(w.doc, fridge, folded).values()];
+  let last: SnapshotValue | undefined;
+  const outcomes: SnapshotOutcome[] = [];
+  for (const p of ps) {
+    const ts = Date.parse(p.ts);
+    const value: SnapshotValue = { b: p.boot, e: eraFor(newestObservation(folded, pending), p.boot, p.seq, ts), q: p.seq, ts, i: { ...p.items } };
+    if ((folded !== undefined && compareSnapshots(value, folded) <= 0) || (own !== undefined && compareSnapshots(value, own) <= 0)) {
+      outcomes.push('stale');
+      continue;
+    }
+    outcomes.push('applied');
+    folded = own = last = value;
+  }
+  if (last === undefined) return outcomes;
+  w.set(key, last);
   for (const [order, byReplica] of w.doc.index.pickups.get(fridge) ?? []) {
     const mine = byReplica.get(w.replica);
-    if (mine !== undefined && compareTag(mine, value) <= 0) w.delete(keys.pickup(fridge, order as OrderId));
+    if (mine !== undefined && compareTag(mine, last) <= 0) w.delete(keys.pickup(fridge, order as OrderId));
   }
-  return 'applied';
+  return outcomes;
 }
 
 /** Outcome of recording a pickup. */

@@ -3,15 +3,19 @@
  * pickups newer than the snapshot, and an HA pair of gateways hearing the same fridge.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import * as Y from 'yjs';
 import {
   ORIGINS,
   cellView,
   eraFor,
+  eraReference,
   foldOrder,
   observedSnapshot,
   pendingPickups,
   recordPickup,
   recordSnapshot,
+  recordSnapshots,
   reserve,
   type InventoryPayload,
   type VenueDoc,
@@ -187,5 +191,52 @@ describe('pickups', () => {
     syncAll(g, h);
     expect(tOf(g).Teff).toBe(3);
     expect(tOf(h).Teff).toBe(3);
+  });
+});
+
+describe('several snapshots of a fridge recorded together', () => {
+  type Op = { by: 'own' | 'other'; kind: 'snap' | 'pick'; boot: number; seq: number; ms: number; order: string; units: number };
+  const tag = { boot: fc.integer({ min: 1, max: 2 }), seq: fc.integer({ min: 0, max: 6 }), ms: fc.integer({ min: 1, max: 6 }).map((s) => s * 1000) };
+  const opArb: fc.Arbitrary<Op> = fc.record({
+    by: fc.constantFrom('own' as const, 'other' as const),
+    kind: fc.constantFrom('snap' as const, 'pick' as const),
+    ...tag,
+    order: fc.constantFrom('o1', 'o2', 'o3'),
+    units: fc.integer({ min: 0, max: 3 }),
+  });
+  const snapArb = fc.record(tag).chain((t) => fc.integer({ min: 0, max: 3 }).map((units) => inv(t.boot, t.seq, t.ms, { m1: units })));
+
+  /** The same starting state every time: this gateway's and an HA peer's earlier snapshots and pickups. */
+  function start(history: Op[]): VenueDoc {
+    const own = newDoc(GW1, 11);
+    const other = newDoc(GW2, 21);
+    for (const op of history) {
+      const d = op.by === 'own' ? own : other;
+      d.transact(ORIGINS.mqtt, (w) =>
+        op.kind === 'snap' ? recordSnapshot(w, F1, inv(op.boot, op.seq, op.ms, { m1: op.units })) : recordPickup(w, F1, pick(op.boot, op.seq, op.ms, op.order, { m1: 1 }), op.ms),
+      );
+    }
+    syncInto(own, other);
+    return own;
+  }
+
+  it('gives every snapshot the outcome of recording them one by one, and ends in the same state writing one entry', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 6 }), fc.array(snapArb, { minLength: 1, maxLength: 6 }), (history, run) => {
+        const oneByOne = start(history);
+        const together = start(history);
+        const expected = run.map((p) => snap(oneByOne, p));
+        const before = Y.getState(together.ydoc.store, 11);
+        const outcomes = together.transact(ORIGINS.mqtt, (w) => recordSnapshots(w, F1, run));
+        expect(outcomes).toEqual(expected);
+        expect(Object.fromEntries(together.entriesOf(GW1))).toEqual(Object.fromEntries(oneByOne.entriesOf(GW1)));
+        expect(observedSnapshot(together, F1)).toEqual(observedSnapshot(oneByOne, F1));
+        expect(eraReference(together, F1)).toEqual(eraReference(oneByOne, F1));
+        expect(tOf(together)).toEqual(tOf(oneByOne));
+        // One entry written (the newest applied snapshot) or none; deletions add no items.
+        expect(Y.getState(together.ydoc.store, 11) - before).toBe(expected.includes('applied') ? 1 : 0);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
