@@ -14,7 +14,8 @@
  *   npm run bench:gateway-ingest -- [--fridges 200] [--seconds 10] [--warmup 3] [--window 4] [--rate 2000] [--quick] [--only offline,a,b] [--marks]
  *
  * `--marks` prints each measured phase's start and end on the clock of V8's CPU-profile samples,
- * to cut a `--cpu-prof` profile of this process down to one phase.
+ * to cut a `--cpu-prof` profile of this process down to one phase. `BENCH_CENTRAL_PROF=<dir>` and
+ * `BENCH_LOAD_PROF=<dir>` write CPU profiles of central and of the load process there (same clock).
  *
  * `ours` always runs (with central in its own process); `offline` runs it again with central
  * stopped once the gateway has joined (the venue's uplink down).
@@ -68,7 +69,7 @@ function summarize(r: LoadResult): { rate: number; p50: number; p99: number } {
 /** Runs both phases in a separate load process; `durable` gives durability times (wall ms) observed here when PUBACK is not durability; `inProcess`: the system runs in this process (its event-loop delay is reported). */
 async function phases(logins: FridgeLogin[], durable?: { at: Map<string, number> }, inProcess = false): Promise<{ max: number; p50: number; p99: number; rate: number; note: string }> {
   const job = { logins, durationMs: SECONDS * 1000, window: WINDOW, meals: MEALS, rates: [RATE, null], warmupMs: WARMUP * 1000, recordStarts: durable !== undefined };
-  const child = fork(join(import.meta.dirname, 'ingest', 'load-child.ts'), [JSON.stringify(job)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(import.meta.dirname, 'ingest', 'load-child.ts'), [JSON.stringify(job)], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_LOAD_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_LOAD_PROF] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // This process's event-loop delay and GC pauses per phase (where the system under test runs in-process).
   const loop = monitorEventLoopDelay({ resolution: 1 });
   const delays: string[] = [];

@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { fridgeTopic, type CommandPayload, type FridgeId } from '@fridgesync/shared';
 import { ConnectRefused, toAuthenticate, toAuthorizePublish, toAuthorizeSubscribe } from './aedes-hooks.ts';
 import { FridgeAuthenticator } from './fridge-secrets.ts';
-import { FridgeConnection } from './packet-size-guard.ts';
+import { MqttConnection } from './mqtt-connection.ts';
 import type { BrokerStatus, FridgeBroker } from './fridge-broker.ts';
 import type { Ingestor } from './ingest.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -126,7 +126,7 @@ export class EmbeddedBroker implements FridgeBroker {
       if (this.wss!.clients.size > this.o.config.embedded.maxConnections + 16) return ws.close(1013, 'too many connections');
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());
-      const conn = new FridgeConnection(stream, this.o.config.embedded.maxPacketBytes, () => this.o.metrics.refused.inc({ reason: 'packet-size' }));
+      const conn = new MqttConnection(stream, this.o.config.embedded.maxPacketBytes, () => this.o.metrics.refused.inc({ reason: 'packet-size' }));
       conn.on('error', () => ws.terminate());
       conn.on('close', () => ws.terminate());
       this.broker.handle(conn);
@@ -156,7 +156,7 @@ export class EmbeddedBroker implements FridgeBroker {
     socket.setNoDelay(true);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    const conn = new FridgeConnection(socket, this.o.config.embedded.maxPacketBytes, (n) => {
+    const conn = new MqttConnection(socket, this.o.config.embedded.maxPacketBytes, (n) => {
       this.o.metrics.refused.inc({ reason: 'packet-size' });
       this.o.logger.warn({ remote: socket.remoteAddress, announced: n }, 'MQTT packet too large; connection closed');
     });

@@ -7,17 +7,23 @@
  *
  * Holding the PUBACK until the effect is durable: mqtt.js honours `customHandleAcks` only for
  * MQTT 5, so for 3.1.1 we override `client.handleMessage(packet, done)`, which mqtt.js calls before
- * it sends PUBACK and whose `done` it waits for. Because the session is persistent (clean false)
- * and QoS 1, a message the agent did not acknowledge before a crash is redelivered by the broker.
- * mqtt.js processes one incoming packet at a time per connection, so there is no group commit in
- * this mode; throughput is one synced write per message (see docs for the embedded broker).
+ * it writes the PUBACK. mqtt.js handles one incoming packet at a time per connection, the next one
+ * only after `done`, so waiting there for the synced write would cost one fsync per message.
+ * Instead every connection mqtt.js opens is wrapped in an {@link MqttConnection}: the handler
+ * starts the ingest, gates the connection's output on its durable write and calls `done` at once;
+ * mqtt.js writes the PUBACK, which leaves only once the write is durable (and never if it fails:
+ * the connection is then destroyed). Messages arriving together share fsyncs (group commit), as
+ * in embedded mode. Because the session is persistent (clean false) and QoS 1, a message the agent
+ * did not acknowledge before a crash or a failed write is redelivered by the broker.
  */
+import type { Duplex } from 'node:stream';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { fridgeTopic, type CommandPayload, type FridgeId } from '@fridgesync/shared';
 import type { BrokerStatus, FridgeBroker } from './fridge-broker.ts';
 import type { Ingestor } from './ingest.ts';
 import type { AgentMetrics } from './metrics.ts';
+import { MqttConnection } from './mqtt-connection.ts';
 import type { GatewayConfig } from './config-schema.ts';
 
 /** Options of {@link ExternalBroker}. */
@@ -59,15 +65,34 @@ export class ExternalBroker implements FridgeBroker {
     if (ext.password !== undefined) opts.password = ext.password;
     const client = mqtt.connect(ext.url!, opts);
     this.client = client;
+    // Every stream mqtt.js opens (first connect and reconnects) goes through an MqttConnection.
+    // `streamBuilder` is not in mqtt.js' public types; a test against Mosquitto covers it.
+    const internals = client as unknown as { streamBuilder: (c: MqttClient, o?: mqtt.IClientOptions) => Duplex };
+    const build = internals.streamBuilder;
+    // Packet sizes are the broker's to bound (deploy/mosquitto: max_packet_size); refusing one
+    // here would only have the broker redeliver it forever.
+    internals.streamBuilder = (c, o) => new MqttConnection(build(c, o), Infinity, () => undefined);
     client.handleMessage = (packet: IPublishPacket, done: (err?: Error) => void) => {
-      this.handle(packet).then(
-        () => done(),
-        (e: unknown) => {
-          // Not durable: no PUBACK. Drop the connection so the broker redelivers after reconnect.
-          logger.error({ err: e, topic: packet.topic }, 'ingest failed; not acknowledging, reconnecting');
-          client.stream.destroy();
-        },
-      );
+      const durable = this.handle(packet);
+      const fail = (e: unknown) => {
+        // Not durable: no PUBACK; the connection is dropped and the broker redelivers after reconnect.
+        logger.error({ err: e, topic: packet.topic }, 'ingest failed; not acknowledging, reconnecting');
+      };
+      // The stream mqtt.js writes this packet's PUBACK to.
+      const stream = client.stream as unknown;
+      if (stream instanceof MqttConnection) {
+        durable.catch(fail);
+        stream.holdOutputUntil(durable); // destroys the connection if the write fails
+        done();
+      } else {
+        durable.then(
+          () => done(),
+          (e: unknown) => {
+            fail(e);
+            client.stream.destroy();
+          },
+        );
+      }
     };
     client.on('connect', (ack) => {
       this.connected = true;

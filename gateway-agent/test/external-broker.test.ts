@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { FridgeIdSchema, observedSnapshot } from '@fridgesync/shared';
+import { MemoryStore } from '../src/memory-store.ts';
 import { inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { MOSQUITTO_MISSING, mosquittoBinary, startMosquitto } from './helpers/mosquitto.ts';
 import { eventually, useTeardown } from './helpers/teardown.ts';
@@ -79,5 +80,33 @@ describe.skipIf(!hasMosquitto)('external broker (real Mosquitto)', () => {
     for (let seq = 2; seq <= 5; seq++) await f1.publishAsync('fridges/f1/inventory', inventory(1, seq, { m1: seq }), { qos: 1 });
     const a2 = await startAgent(cfg, defer);
     await eventually(() => expect(observedSnapshot(a2.replica.doc, FridgeIdSchema.parse('f1'))?.q).toBe(5));
+  });
+
+  it('messages arriving together share synced writes, and one whose write fails is not acknowledged (redelivered)', async () => {
+    const { port, cfg } = await setup();
+    const store = new MemoryStore();
+    await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
+    const a1 = await startAgent(cfg, defer, { store });
+    await eventually(() => expect(a1.broker.status().up).toBe(true));
+    const f1 = await fridge(port, 'f1');
+    await eventually(async () => {
+      await f1.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 1 }), { qos: 1 });
+      expect(observedSnapshot(a1.replica.doc, FridgeIdSchema.parse('f1'))?.q).toBe(1);
+    });
+    await a1.close();
+    // 100 messages wait in the agent's session; on its return Mosquitto delivers them in a burst.
+    for (let seq = 2; seq <= 101; seq++) await f1.publishAsync('fridges/f1/inventory', inventory(1, seq, { m1: seq % 7 }), { qos: 1 });
+    const a2 = await startAgent(cfg, defer, { store: store.reopen() });
+    const before = store.syncedWrites();
+    await eventually(() => expect(observedSnapshot(a2.replica.doc, FridgeIdSchema.parse('f1'))?.q).toBe(101));
+    // One synced write per message before the PUBACKs were gated on durability; now a burst shares them.
+    expect(store.syncedWrites() - before).toBeLessThan(50);
+    // A write that fails: no PUBACK reaches Mosquitto, so the next agent gets the message again.
+    store.failNextWrite();
+    await f1.publishAsync('fridges/f1/inventory', inventory(1, 102, { m1: 2 }), { qos: 1 });
+    expect((await a2.fatal).name).toBe('StoreFailedError');
+    await a2.close();
+    const a3 = await startAgent(cfg, defer, { store: store.reopen() });
+    await eventually(() => expect(observedSnapshot(a3.replica.doc, FridgeIdSchema.parse('f1'))?.q).toBe(102));
   });
 });

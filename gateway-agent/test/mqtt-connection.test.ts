@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
-import { FridgeConnection, PacketSizeScanner } from '../src/packet-size-guard.ts';
+import { MAX_GATES, MqttConnection, PacketSizeScanner } from '../src/mqtt-connection.ts';
 
 /** MQTT 3.1.1 remaining-length varint (§2.2.3). */
 function varint(n: number): number[] {
@@ -57,10 +57,10 @@ describe('PacketSizeScanner', () => {
   });
 });
 
-describe('FridgeConnection', () => {
+describe('MqttConnection', () => {
   it('passes bytes unchanged both ways over a real socket', async () => {
     const [client, s] = await socketPair();
-    const conn = new FridgeConnection(s, 2048, () => undefined);
+    const conn = new MqttConnection(s, 2048, () => undefined);
     const stream = Buffer.concat([publish(100), ping, publish(1000)]);
     const got: Buffer[] = [];
     conn.on('data', (d: Buffer) => got.push(d));
@@ -78,7 +78,7 @@ describe('FridgeConnection', () => {
   it('closes the connection when a header announces a packet over the limit', async () => {
     const [client, s] = await socketPair();
     let announced: number | undefined;
-    const conn = new FridgeConnection(s, 2048, (n) => (announced = n));
+    const conn = new MqttConnection(s, 2048, (n) => (announced = n));
     const errors: Error[] = [];
     conn.on('error', (e) => errors.push(e));
     conn.resume();
@@ -99,7 +99,7 @@ describe('FridgeConnection', () => {
         cb();
       },
     });
-    const conn = new FridgeConnection(inner, 2048, () => undefined);
+    const conn = new MqttConnection(inner, 2048, () => undefined);
     // What mqtt-packet's writeToStream does for each packet aedes writes: cork, uncork next tick.
     conn.cork();
     for (let i = 0; i < 5; i++) conn.write(Buffer.from([0x40, 0x02, 0x00, i]));
@@ -126,7 +126,7 @@ describe('FridgeConnection', () => {
         release = cb; // the peer does not read
       },
     });
-    const conn = new FridgeConnection(inner, 2048, () => undefined);
+    const conn = new MqttConnection(inner, 2048, () => undefined);
     const big = Buffer.alloc(64);
     expect(conn.write(big)).toBe(true);
     await new Promise((r) => setImmediate(r)); // handed to the socket, which is now full
@@ -142,5 +142,101 @@ describe('FridgeConnection', () => {
     }
     await drained;
     conn.destroy();
+  });
+
+  describe('output gates', () => {
+    /** A socket stand-in recording what is written to it. */
+    function recorder() {
+      const written: number[] = [];
+      const inner = new Duplex({
+        read() {},
+        write(c: Buffer, _e, cb) {
+          written.push(...c);
+          cb();
+        },
+      });
+      return { inner, written };
+    }
+    function deferred() {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      return { promise, resolve, reject };
+    }
+    const tick = () => new Promise((r) => setTimeout(r, 5));
+
+    it('holds what is written after a gate until it and every earlier gate open, in order', async () => {
+      const { inner, written } = recorder();
+      const conn = new MqttConnection(inner, 2048, () => undefined);
+      conn.write(Buffer.from([1]));
+      const a = deferred();
+      const b = deferred();
+      conn.holdOutputUntil(a.promise);
+      conn.write(Buffer.from([2]));
+      conn.holdOutputUntil(b.promise);
+      conn.write(Buffer.from([3]));
+      await tick();
+      expect(written).toEqual([1]);
+      b.resolve(); // the later write is durable first: still behind the earlier gate
+      await tick();
+      expect(written).toEqual([1]);
+      a.resolve();
+      await tick();
+      expect(written).toEqual([1, 2, 3]);
+      conn.write(Buffer.from([4]));
+      await tick();
+      expect(written).toEqual([1, 2, 3, 4]);
+      conn.destroy();
+    });
+
+    it('a failed gate destroys the connection and what it held never leaves', async () => {
+      const { inner, written } = recorder();
+      const conn = new MqttConnection(inner, 2048, () => undefined);
+      const errors: Error[] = [];
+      conn.on('error', (e) => errors.push(e));
+      const a = deferred();
+      conn.holdOutputUntil(a.promise);
+      conn.write(Buffer.from([0x40, 0x02, 0x00, 0x01])); // a PUBACK
+      a.reject(new Error('write failed'));
+      await tick();
+      expect(written).toEqual([]);
+      expect(conn.destroyed).toBe(true);
+      expect(inner.destroyed).toBe(true);
+      expect(errors[0]?.message).toBe('write failed');
+    });
+
+    it('an end waits for the open gates, then sends what they held', async () => {
+      const { inner, written } = recorder();
+      let ended = false;
+      inner.on('finish', () => (ended = true));
+      const conn = new MqttConnection(inner, 2048, () => undefined);
+      const a = deferred();
+      conn.holdOutputUntil(a.promise);
+      conn.end(Buffer.from([7]));
+      await tick();
+      expect(written).toEqual([]);
+      expect(ended).toBe(false);
+      a.resolve();
+      await tick();
+      expect(written).toEqual([7]);
+      expect(ended).toBe(true);
+    });
+
+    it(`stops reading while ${MAX_GATES} gates are open and resumes when they open`, async () => {
+      const [client, s] = await socketPair();
+      const conn = new MqttConnection(s, 2048, () => undefined);
+      let received = 0;
+      conn.on('data', (d: Buffer) => (received += d.length));
+      const gates = Array.from({ length: MAX_GATES }, () => deferred());
+      for (const g of gates) conn.holdOutputUntil(g.promise);
+      client.write(publish(10));
+      await tick();
+      expect(received).toBe(0);
+      gates[0]!.resolve();
+      await expect.poll(() => received).toBe(publish(10).length);
+      for (const g of gates) g.resolve();
+      client.destroy();
+      await new Promise((r) => conn.once('close', r));
+    });
   });
 });
