@@ -26,6 +26,18 @@ async function fridge(port: number, id: string, opts: mqtt.IClientOptions = {}) 
   return c;
 }
 
+/** Starts an agent and fridge f1, and publishes until the agent (whose session then exists) has heard f1's snapshot 1. */
+async function subscribedAgentAndFridge(port: number, cfg: Awaited<ReturnType<typeof setup>>['cfg'], deps: Parameters<typeof startAgent>[2] = {}) {
+  const agent = await startAgent(cfg, defer, deps);
+  await eventually(() => expect(agent.broker.status().up).toBe(true));
+  const f1 = await fridge(port, 'f1');
+  await eventually(async () => {
+    await f1.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 3 }), { qos: 1 });
+    expect(observedSnapshot(agent.replica.doc, FridgeIdSchema.parse('f1'))?.q).toBe(1);
+  });
+  return { agent, f1 };
+}
+
 async function dropped(agent: Awaited<ReturnType<typeof startAgent>>, reason: string): Promise<number> {
   const m = await agent.metrics.registry.getSingleMetric('fridgesync_gateway_dropped_total')!.get();
   return m.values.find((v) => v.labels.reason === reason)?.value ?? 0;
@@ -69,13 +81,7 @@ describe.skipIf(!hasMosquitto)('external broker (real Mosquitto)', () => {
 
   it('messages published while the agent is down are delivered when it returns (persistent session)', async () => {
     const { port, cfg } = await setup();
-    const a1 = await startAgent(cfg, defer);
-    await eventually(() => expect(a1.broker.status().up).toBe(true));
-    const f1 = await fridge(port, 'f1');
-    await eventually(async () => {
-      await f1.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 3 }), { qos: 1 });
-      expect(observedSnapshot(a1.replica.doc, FridgeIdSchema.parse('f1'))?.q).toBe(1);
-    });
+    const { agent: a1, f1 } = await subscribedAgentAndFridge(port, cfg);
     await a1.close();
     for (let seq = 2; seq <= 5; seq++) await f1.publishAsync('fridges/f1/inventory', inventory(1, seq, { m1: seq }), { qos: 1 });
     const a2 = await startAgent(cfg, defer);
@@ -86,13 +92,7 @@ describe.skipIf(!hasMosquitto)('external broker (real Mosquitto)', () => {
     const { port, cfg } = await setup();
     const store = new MemoryStore();
     await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
-    const a1 = await startAgent(cfg, defer, { store });
-    await eventually(() => expect(a1.broker.status().up).toBe(true));
-    const f1 = await fridge(port, 'f1');
-    await eventually(async () => {
-      await f1.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 1 }), { qos: 1 });
-      expect(observedSnapshot(a1.replica.doc, FridgeIdSchema.parse('f1'))?.q).toBe(1);
-    });
+    const { agent: a1, f1 } = await subscribedAgentAndFridge(port, cfg, { store });
     await a1.close();
     // 100 messages wait in the agent's session; on its return Mosquitto delivers them in a burst.
     for (let seq = 2; seq <= 101; seq++) await f1.publishAsync('fridges/f1/inventory', inventory(1, seq, { m1: seq % 7 }), { qos: 1 });
