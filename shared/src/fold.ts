@@ -238,11 +238,18 @@ function baseRights(src: FoldSource, fridge: FridgeId, meal: MealId): Map<string
   return base;
 }
 
-/** What retired replicas still held for one fridge and meal (flows to the reconciler). */
+/**
+ * What retired replicas still held for one fridge and meal (flows to the reconciler). Read for
+ * every rights check of the reconciler, so it is memoised per index generation, and 0 at once in
+ * the usual venue where no replica was ever retired.
+ */
 export function retiredPool(src: FoldSource, fridge: FridgeId, meal: MealId): number {
-  let pool = 0;
-  for (const [r, v] of baseRights(src, fridge, meal)) if (isRetired(src, r as ReplicaId)) pool += Math.max(0, v);
-  return pool;
+  if (src.index.retirements.size === 0) return 0;
+  return src.index.memo('retired-pool', `${fridge}/${meal}`, () => {
+    let pool = 0;
+    for (const [r, v] of baseRights(src, fridge, meal)) if (isRetired(src, r as ReplicaId)) pool += Math.max(0, v);
+    return pool;
+  });
 }
 
 /**
@@ -300,8 +307,12 @@ export interface CellView {
   unassigned: number;
 }
 
-/** Computes the cells of a fridge for the given meals (all known meals by default). */
-export function fridgeCells(src: FoldSource, fridge: FridgeId, meals?: Iterable<MealId>): CellView[] {
+/**
+ * Computes the cells of a fridge for the given meals (all known meals by default). `withRights:
+ * false` leaves `rights` empty and `unassigned` 0 (the reconciler reads rights one replica at a
+ * time and needs only the totals).
+ */
+export function fridgeCells(src: FoldSource, fridge: FridgeId, meals?: Iterable<MealId>, withRights = true): CellView[] {
   const snap = observedSnapshot(src, fridge);
   const pend = pendingPickups(src, fridge, snap);
   const orders = reservedOrders(src, fridge);
@@ -325,7 +336,7 @@ export function fridgeCells(src: FoldSource, fridge: FridgeId, meals?: Iterable<
         if (cum > Teff) affectedOrders.push(o.orderId);
       }
     }
-    const rf = rightsFold(src, fridge, meal);
+    const rf = withRights ? rightsFold(src, fridge, meal) : NO_RIGHTS;
     out.push({
       fridge,
       meal,
@@ -342,6 +353,8 @@ export function fridgeCells(src: FoldSource, fridge: FridgeId, meals?: Iterable<
   }
   return out;
 }
+
+const NO_RIGHTS: RightsFold = { rights: new Map(), unassigned: 0 };
 
 /** One cell. */
 export function cellView(src: FoldSource, fridge: FridgeId, meal: MealId): CellView {

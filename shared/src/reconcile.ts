@@ -75,7 +75,7 @@ export function reconcileFridges(doc: VenueDoc, origin: TxOrigin, fridges: Itera
 /** One fridge's corrections, rights placement and report. */
 function correct(w: EntryWriter, fridge: FridgeId, expired: OrderId[], takers: ReplicaId[], policy: RightsPolicy): ReconcileReport {
   const report: ReconcileReport = { fridge, incremented: 0, decremented: 0, granted: 0, recalled: 0, expired, shortages: [] };
-  for (const c of fridgeCells(w.doc, fridge)) {
+  for (const c of fridgeCells(w.doc, fridge, undefined, false)) {
     const target = Math.max(0, c.Teff - c.R);
     let S = c.S;
     if (c.shortage > 0) report.shortages.push({ meal: c.meal, units: c.shortage, orders: c.affectedOrders });

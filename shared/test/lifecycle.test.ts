@@ -8,12 +8,14 @@ import * as Y from 'yjs';
 import {
   ReplicaLifecycle,
   currentReconciler,
+  fridgeCells,
   hasRetirement,
   increment,
   isRetired,
   mayRetire,
   nextEpoch,
   retire,
+  retiredPool,
   rightsFold,
   rightsOf,
   sellable,
@@ -83,6 +85,9 @@ describe('retirement folds rights to the reconciler', () => {
       expect(rightsOf(d, GW1B, F1, M1)).toBe(7);
       expect(rightsFold(d, F1, M1)).toEqual({ rights: new Map([[C1, 3], [GW1B, 7]]), unassigned: 0 });
       expect(sellable(d, F1, M1)).toBe(10);
+      expect(retiredPool(d, F1, M1)).toBe(7);
+      // The reconciler's cells (no per-replica rights) agree with the full ones on every total.
+      expect(fridgeCells(d, F1, undefined, false)).toEqual(fridgeCells(d, F1).map((c) => ({ ...c, rights: {}, unassigned: 0 })));
     }
   });
 
@@ -101,10 +106,12 @@ describe('retirement folds rights to the reconciler', () => {
     reader.applyUpdate(fromC1[0]!, { kind: 'test' });
     expect(hasRetirement(reader, GW1)).toBe(true);
     expect(isRetired(reader, GW1)).toBe(false);
+    expect(retiredPool(reader, F1, M1)).toBe(0);
     expect(rightsOf(reader, GW1, F1, M1)).toBe(7);
     expect(rightsFold(reader, F1, M1).unassigned).toBe(0);
     reader.applyUpdate(fromG1[0]!, { kind: 'test' });
     expect(isRetired(reader, GW1)).toBe(true);
+    expect(retiredPool(reader, F1, M1)).toBe(5); // recomputed: the late grant changed the document
     expect(rightsOf(reader, GW1, F1, M1)).toBe(0);
     // No successor yet: what g1:1 held waits, unassigned, for the gateway's next epoch.
     const f = rightsFold(reader, F1, M1);
