@@ -104,10 +104,14 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       topicPrefix: config.mqtt.topicPrefix,
       presenceMinIntervalMs: config.presence.minIntervalMs,
       seqResetGap: config.reconcile.seqResetGap,
+      snapshotFoldMs: config.storage.snapshotFoldMs,
       // Bound below, once the broker exists (the broker takes the ingestor).
       onOnline: config.presence.resendInventoryOnConnect ? (fridge) => askForInventory(fridge) : undefined,
       now,
     });
+    // Snapshots acknowledged by an earlier process and left in the intake log are in the document
+    // before anything is served (when the replica may write; otherwise once it may).
+    await ingestor.flush();
     const brokerOpts = { config: config.mqtt, ingestor, logger: logger.child({ part: 'mqtt' }), metrics, writable: () => replica.writable };
     const broker: FridgeBroker = config.mqtt.mode === 'embedded' ? new EmbeddedBroker(brokerOpts) : new ExternalBroker({ ...brokerOpts, gatewayId: config.gatewayId });
     const askForInventory = (fridge: FridgeId) =>
@@ -218,6 +222,9 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         // 1. Stop taking new work: no new fridge messages (in-flight ones finish), no new orders.
         await broker.close().catch((e: unknown) => logger.warn({ err: e }, 'broker close failed'));
         await app.close().catch(() => undefined);
+        // Held snapshots into the document (what cannot be written stays in the intake log).
+        await ingestor.flush();
+        ingestor.stop();
         reconciler.stop();
         await reconciler.idle();
         // 2. Retire (DESIGN §3.6) and let central store it, within the grace period.

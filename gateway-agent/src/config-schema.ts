@@ -147,6 +147,13 @@ const StorageSchema = z.strictObject({
   compactEveryUpdates: z.number().int().min(10).max(10_000_000).default(5_000),
   /** Most appends merged into one synced batch (group commit). Default 512. */
   maxBatch: z.number().int().min(1).max(100_000).default(512),
+  /**
+   * Least time between two writes of one fridge's snapshots into the venue document, ms. Default
+   * 100. A snapshot is acknowledged once its payload is in the store's intake log (synced); the
+   * snapshots a fridge sends within this time reach the document, and central, as one entry. 0
+   * writes every snapshot into the document before acknowledging it (one entry per snapshot).
+   */
+  snapshotFoldMs: ms(0, 10_000).default(100),
 });
 
 const ShutdownSchema = z.strictObject({

@@ -33,11 +33,16 @@ import {
   type EntryWriter,
 } from '@fridgesync/shared';
 import type { LocalReplica } from './local-replica.ts';
+import { SnapshotIntake } from './snapshot-intake.ts';
 import type { AgentMetrics } from './metrics.ts';
 
-/** What happened to one message. */
+/**
+ * What happened to one message. A snapshot taken in by the intake log is `accepted`: durable, and
+ * written into the document within `snapshotFoldMs` (its `applied`/`stale` outcome is counted in
+ * the `ingested` metric then).
+ */
 export type IngestResult =
-  | { kind: 'inventory'; outcome: 'applied' | 'stale' }
+  | { kind: 'inventory'; outcome: 'applied' | 'stale' | 'accepted' }
   | { kind: 'pickup'; outcome: 'recorded' | 'covered' | 'duplicate'; order: string }
   | { kind: 'status' | 'telemetry'; outcome: 'written' | 'rate-limited' | 'stale' }
   | { kind: 'dropped'; reason: DropReason };
@@ -54,6 +59,12 @@ export interface IngestOptions {
   /** Least time between telemetry-driven presence writes of one fridge, ms. */
   presenceMinIntervalMs: number;
   seqResetGap: number;
+  /**
+   * Least time between two folds of one fridge's snapshots into the document, ms; snapshots are
+   * acknowledged once in the intake log (see snapshot-intake.ts). 0: each snapshot is written into
+   * the document before it is acknowledged.
+   */
+  snapshotFoldMs: number;
   /** Called when a fridge comes online as far as this process knows (first heard, or after offline). */
   onOnline?: (fridge: FridgeId) => void;
   now?: () => number;
@@ -69,10 +80,36 @@ export class Ingestor {
   private readonly presence = new Map<string, { on: boolean; door: string | undefined; at: number }>();
   private readonly now: () => number;
   private readonly turn: TurnBatcher;
+  private readonly intake: SnapshotIntake | undefined;
 
   constructor(private readonly o: IngestOptions) {
     this.now = o.now ?? Date.now;
     this.turn = new TurnBatcher(o.replica);
+    if (o.snapshotFoldMs > 0) {
+      this.intake = new SnapshotIntake({
+        replica: o.replica,
+        logger: o.logger,
+        metrics: o.metrics,
+        foldMs: o.snapshotFoldMs,
+        fold: (fridge, snapshots) => this.turn.addSnapshots(fridge, snapshots),
+        now: o.now,
+      });
+    }
+  }
+
+  /** Snapshots acknowledged and not yet written into the document. */
+  get heldSnapshots(): number {
+    return this.intake?.pending ?? 0;
+  }
+
+  /** Writes every held snapshot into the document; resolves once durable (shutdown, tests). */
+  async flush(): Promise<void> {
+    await this.intake?.flush();
+  }
+
+  /** Stops the intake's timers (shutdown, after {@link flush}). */
+  stop(): void {
+    this.intake?.stop();
   }
 
   /**
@@ -87,13 +124,21 @@ export class Ingestor {
     if (clientId !== undefined && t.fridgeId !== clientId) return this.drop('fridge-mismatch', clientId, topic);
     if (t.kind === 'commands') return this.drop('not-inbound', t.fridgeId, topic);
     let json: unknown;
+    const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     try {
-      json = JSON.parse((Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).toString('utf8'));
+      json = JSON.parse(bytes.toString('utf8'));
     } catch {
       return this.drop('json', t.fridgeId, topic);
     }
     const parsed = INBOUND_SCHEMAS[t.kind].safeParse(json);
     if (!parsed.success) return this.drop('schema', t.fridgeId, topic, parsed.error.issues[0]?.message);
+    if (t.kind === 'inventory' && this.intake !== undefined) {
+      await this.intake.accept(t.fridgeId, parsed.data as InventoryPayload, bytes);
+      this.o.metrics.ingestSeconds.observe((performance.now() - started) / 1000);
+      return { kind: 'inventory', outcome: 'accepted' };
+    }
+    // Any other message of a fridge comes after its held snapshots (per-fridge order).
+    this.intake?.release(t.fridgeId);
     const result = await this.apply(t.fridgeId, t.kind, parsed.data);
     this.o.metrics.ingested.inc({ kind: result.kind, outcome: result.kind === 'dropped' ? result.reason : result.outcome });
     this.o.metrics.ingestSeconds.observe((performance.now() - started) / 1000);
@@ -205,6 +250,11 @@ class TurnBatcher {
 
   addSnapshot(fridge: FridgeId, snapshot: InventoryPayload): Promise<SnapshotOutcome> {
     return this.enqueue<SnapshotOutcome>(fridge, { snapshot });
+  }
+
+  /** Consecutive snapshots of one fridge (they form one unit: one entry written). */
+  addSnapshots(fridge: FridgeId, snapshots: readonly InventoryPayload[]): Promise<SnapshotOutcome[]> {
+    return Promise.all(snapshots.map((snapshot) => this.enqueue<SnapshotOutcome>(fridge, { snapshot })));
   }
 
   private enqueue<T>(fridge: string, op: Queued['op']): Promise<T> {

@@ -6,6 +6,7 @@
  * - `meta`            JSON {@link StoreMeta}
  * - `state`           the compacted Yjs state
  * - `u/<seq, 16 hex>` one appended Yjs update
+ * - `i/<id, 16 hex>`  one intake record (acknowledged, not yet in the document; cleared out of order)
  * Every value carries a CRC-32 prefix; a mismatch on load fails closed ({@link StoreCorruptError}).
  * LevelDB's own LOCK file keeps a second process out; its error becomes {@link StoreLockedError}.
  */
@@ -17,6 +18,7 @@ import {
   StoreCorruptError,
   StoreFailedError,
   StoreLockedError,
+  type IntakeRecord,
   type ReplicaStore,
   type StoreMeta,
   type StoredState,
@@ -26,7 +28,9 @@ import {
 const META = 'meta';
 const STATE = 'state';
 const UPDATE_PREFIX = 'u/';
+const INTAKE_PREFIX = 'i/';
 const seqKey = (seq: number) => UPDATE_PREFIX + seq.toString(16).padStart(16, '0');
+const intakeKey = (id: number) => INTAKE_PREFIX + id.toString(16).padStart(16, '0');
 
 /** CRC-32 (4 bytes, big endian) followed by the payload. */
 function seal(payload: Uint8Array): Uint8Array {
@@ -86,6 +90,8 @@ const PIPELINE_DEPTH = 2;
 
 class LevelStore implements ReplicaStore {
   private nextSeq = 0;
+  private nextIntake = 0;
+  private intake = 0;
   private updates = 0;
   private bytes = 0;
   private stateBytes = 0;
@@ -110,8 +116,8 @@ class LevelStore implements ReplicaStore {
       maxBatch,
       {
         depth: PIPELINE_DEPTH,
-        // Only appends overlap; compaction and meta are written alone.
-        exclusive: (ops) => ops.some((op) => op.type !== 'put' || !op.key.startsWith(UPDATE_PREFIX)),
+        // Only appends and intake records overlap; compaction and meta are written alone.
+        exclusive: (ops) => ops.some((op) => (op.type !== 'put' || !op.key.startsWith(UPDATE_PREFIX)) && !op.key.startsWith(INTAKE_PREFIX)),
         // Appends written after a failed batch are never acknowledged; left on disk they would
         // leave a gap in the update sequence, which load() must treat as damage.
         abandon: (groups) => this.db.batch(groups.flat().map((op) => ({ type: 'del' as const, key: op.key })), { sync: true }),
@@ -125,6 +131,10 @@ class LevelStore implements ReplicaStore {
       this.nextSeq = Number.parseInt(key.slice(UPDATE_PREFIX.length), 16) + 1;
       this.updates++;
       this.bytes += value.length;
+    }
+    for await (const key of this.db.keys({ gte: INTAKE_PREFIX, lt: INTAKE_PREFIX + '~' })) {
+      this.nextIntake = Number.parseInt(key.slice(INTAKE_PREFIX.length), 16) + 1;
+      this.intake++;
     }
     const state = await this.db.get(STATE);
     this.stateBytes = state?.length ?? 0;
@@ -161,7 +171,11 @@ class LevelStore implements ReplicaStore {
         throw new StoreCorruptError(this.dir, 'meta is not JSON', e);
       }
     }
-    return { updates, meta };
+    const intake: IntakeRecord[] = [];
+    for await (const [key, value] of this.db.iterator({ gte: INTAKE_PREFIX, lt: INTAKE_PREFIX + '~' })) {
+      intake.push({ id: Number.parseInt(key.slice(INTAKE_PREFIX.length), 16), record: unseal(this.dir, key, value) });
+    }
+    return { updates, meta, intake };
   }
 
   append(update: Uint8Array): Promise<void> {
@@ -170,6 +184,19 @@ class LevelStore implements ReplicaStore {
     this.updates++;
     this.bytes += value.length;
     return this.commit.add([{ type: 'put', key: seqKey(this.nextSeq++), value }]);
+  }
+
+  appendIntake(record: Uint8Array): { id: number; durable: Promise<void> } {
+    if (this.closed) return { id: -1, durable: Promise.reject(new StoreFailedError(new Error('store closed'))) };
+    const id = this.nextIntake++;
+    this.intake++;
+    return { id, durable: this.commit.add([{ type: 'put', key: intakeKey(id), value: seal(record) }]) };
+  }
+
+  clearIntake(ids: readonly number[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreFailedError(new Error('store closed')));
+    this.intake -= ids.length;
+    return this.commit.add(ids.map((id) => ({ type: 'del', key: intakeKey(id) })));
   }
 
   compact(state: Uint8Array): Promise<void> {
@@ -191,7 +218,7 @@ class LevelStore implements ReplicaStore {
   }
 
   size(): StoreSize {
-    return { updates: this.updates, bytes: this.bytes + this.stateBytes };
+    return { updates: this.updates, bytes: this.bytes + this.stateBytes, intake: this.intake };
   }
 
   pending(): number {

@@ -38,7 +38,7 @@ import {
   type TxOrigin,
   type VenueId,
 } from '@fridgesync/shared';
-import { StoreCorruptError, StoreFailedError, type ReplicaStore, type StoreMeta } from './replica-store.ts';
+import { StoreCorruptError, StoreFailedError, type IntakeRecord, type ReplicaStore, type StoreMeta } from './replica-store.ts';
 
 /** Where the replica is. */
 export type ReplicaState = 'joining' | 'active' | 'retired' | 'failed';
@@ -110,10 +110,22 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     return [this.doc.ydoc.clientID, ...older.slice(-15)];
   }
 
+  /**
+   * The intake records found at load (acknowledged messages not yet written into the document),
+   * handed over once: the ingestor replays them as soon as the replica may write.
+   */
+  takeLoadedIntake(): IntakeRecord[] {
+    const r = this.loadedIntake;
+    this.loadedIntake = [];
+    return r;
+  }
+  private loadedIntake: IntakeRecord[] = [];
+
   /** @internal loads the store into the document and decides the lifecycle state. */
   async load(): Promise<void> {
     const { store, gatewayId, venueId, logger } = this.opts;
     const stored = await store.load();
+    this.loadedIntake = stored.intake;
     if (stored.updates.length > 0) {
       try {
         this.doc.applyUpdate(Y.mergeUpdates(stored.updates), ORIGINS.storageLoad);

@@ -7,13 +7,21 @@
 import { GroupCommit } from './group-commit.ts';
 import { StoreFailedError, type ReplicaStore, type StoreMeta, type StoredState, type StoreSize } from './replica-store.ts';
 
-type Op = { kind: 'append'; update: Uint8Array } | { kind: 'compact'; state: Uint8Array; upTo: number } | { kind: 'meta'; meta: StoreMeta };
+type Op =
+  | { kind: 'append'; update: Uint8Array }
+  | { kind: 'compact'; state: Uint8Array; upTo: number }
+  | { kind: 'meta'; meta: StoreMeta }
+  | { kind: 'intake'; id: number; record: Uint8Array }
+  | { kind: 'clear'; ids: readonly number[] };
 
 /** A store in memory. */
 export class MemoryStore implements ReplicaStore {
   private state: Uint8Array | undefined;
   private log: Array<{ seq: number; update: Uint8Array }> = [];
   private meta: StoreMeta | undefined;
+  /** Intake records by id (a Map keeps insertion order, which is id order). */
+  private intake = new Map<number, Uint8Array>();
+  private nextIntake = 0;
   private nextSeq = 0;
   private closed = false;
   private failWith: Error | undefined;
@@ -29,6 +37,8 @@ export class MemoryStore implements ReplicaStore {
       for (const op of ops) {
         if (op.kind === 'append') this.log.push({ seq: this.nextSeqWritten++, update: op.update });
         else if (op.kind === 'meta') this.meta = structuredClone(op.meta);
+        else if (op.kind === 'intake') this.intake.set(op.id, op.record);
+        else if (op.kind === 'clear') for (const id of op.ids) this.intake.delete(id);
         else {
           this.state = op.state;
           this.log = this.log.filter((e) => e.seq >= op.upTo);
@@ -48,12 +58,17 @@ export class MemoryStore implements ReplicaStore {
     this.closed = false;
     this.failWith = undefined;
     this.commit = this.newCommit();
+    this.acceptedIntake = this.intake.size;
     return this;
   }
 
   async load(): Promise<StoredState> {
     const updates = [...(this.state === undefined ? [] : [this.state]), ...this.log.map((e) => e.update)];
-    return { updates, meta: this.meta === undefined ? undefined : structuredClone(this.meta) };
+    return {
+      updates,
+      meta: this.meta === undefined ? undefined : structuredClone(this.meta),
+      intake: [...this.intake].map(([id, record]) => ({ id, record: record.slice() })),
+    };
   }
 
   append(update: Uint8Array): Promise<void> {
@@ -63,6 +78,20 @@ export class MemoryStore implements ReplicaStore {
     this.acceptedBytes += update.length;
     return this.commit.add({ kind: 'append', update: update.slice() });
   }
+
+  appendIntake(record: Uint8Array): { id: number; durable: Promise<void> } {
+    if (this.closed) return { id: -1, durable: Promise.reject(new StoreFailedError(new Error('store closed'))) };
+    const id = this.nextIntake++;
+    this.acceptedIntake++;
+    return { id, durable: this.commit.add({ kind: 'intake', id, record: record.slice() }) };
+  }
+
+  clearIntake(ids: readonly number[]): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreFailedError(new Error('store closed')));
+    this.acceptedIntake -= ids.length;
+    return this.commit.add({ kind: 'clear', ids: [...ids] });
+  }
+  private acceptedIntake = 0;
 
   compact(state: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new StoreFailedError(new Error('store closed')));
@@ -77,7 +106,7 @@ export class MemoryStore implements ReplicaStore {
   }
 
   size(): StoreSize {
-    return { updates: this.acceptedUpdates, bytes: this.acceptedBytes };
+    return { updates: this.acceptedUpdates, bytes: this.acceptedBytes, intake: this.acceptedIntake };
   }
   private acceptedUpdates = 0;
   private acceptedBytes = 0;

@@ -1,8 +1,9 @@
 /**
- * The storage port of the local replica: an append-only log of Yjs updates plus a compacted state
- * and a small metadata record (epoch and lifecycle), behind one interface with two implementations
+ * The storage port of the local replica: an append-only log of Yjs updates plus a compacted state,
+ * a small metadata record (epoch and lifecycle) and an intake log of acknowledged fridge messages
+ * not yet written into the document, behind one interface with two implementations
  * (LevelDB in level-store.ts, in-memory in memory-store.ts) that run the same contract suite
- * (test/replica-store.contract.ts).
+ * (test/helpers/replica-store-contract.ts).
  *
  * The promise of `append`: when it resolves, the update survives `kill -9` and power loss (synced
  * write). Concurrent appends may share one synced write (group commit). A failed write is fatal:
@@ -36,6 +37,14 @@ export interface StoreMeta {
 export interface StoredState {
   updates: Uint8Array[];
   meta: StoreMeta | undefined;
+  /** The intake records not cleared yet, in the order they were appended. */
+  intake: IntakeRecord[];
+}
+
+/** One record of the intake log (see {@link ReplicaStore.appendIntake}). */
+export interface IntakeRecord {
+  id: number;
+  record: Uint8Array;
 }
 
 /** Size of the store. */
@@ -44,6 +53,8 @@ export interface StoreSize {
   updates: number;
   /** Bytes of the compacted state plus the appended updates. */
   bytes: number;
+  /** Intake records appended and not cleared yet. */
+  intake: number;
 }
 
 /** The storage port. */
@@ -57,6 +68,15 @@ export interface ReplicaStore {
    * must contain them all (the caller encodes it synchronously before calling). Durable on resolve.
    */
   compact(state: Uint8Array): Promise<void>;
+  /**
+   * Appends a record to the intake log: a message acknowledged before its effect is written into
+   * the document (snapshot intake, see ingest.ts). Returns the record's id at once and `durable`,
+   * which resolves after the synced write (shared with appends by group commit, in order with
+   * them). Compaction leaves intake records alone; `load` returns them until they are cleared.
+   */
+  appendIntake(record: Uint8Array): { id: number; durable: Promise<void> };
+  /** Removes intake records whose effect is durable in the document. Durable on resolve. */
+  clearIntake(ids: readonly number[]): Promise<void>;
   /** Writes the meta durably. */
   writeMeta(meta: StoreMeta): Promise<void>;
   /** Current size. */

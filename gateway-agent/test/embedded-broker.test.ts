@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { FridgeIdSchema, MealIdSchema, fridgeStatus, observedSnapshot } from '@fridgesync/shared';
+import * as Y from 'yjs';
+import { FridgeIdSchema, MealIdSchema, ORIGINS, VenueDoc, fridgeStatus, observedSnapshot } from '@fridgesync/shared';
+import { decodeIntake } from '../src/snapshot-intake.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { eventually, useTeardown } from './helpers/teardown.ts';
 
@@ -20,12 +22,22 @@ function counter(agent: Awaited<ReturnType<typeof agentWithFridges>>['agent'], n
 }
 
 describe('embedded broker', () => {
-  it('acknowledges a snapshot only once it is in the document and durable', async () => {
+  it('acknowledges a snapshot only once it is durable, and has it in the document within the fold interval', async () => {
     const { agent, port } = await agentWithFridges();
     const f = await connectFridge(port, 'f1', defer);
-    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 4 }), { qos: 1 });
-    // PUBACK received: the effect is already there and nothing is waiting for a write.
-    expect(observedSnapshot(agent.replica.doc, F1)?.i[M1]).toBe(4);
+    for (let seq = 1; seq <= 5; seq++) {
+      await f.publishAsync('fridges/f1/inventory', inventory(1, seq, { m1: seq }), { qos: 1 });
+      // PUBACK received: the snapshot is on disk, in the intake log or already in the stored document.
+      const stored = await agent.replica.store.load();
+      const inIntake = stored.intake.some((r) => decodeIntake(r.record)?.some((d) => d.fridge === F1 && d.snapshot.seq === seq));
+      const doc = new VenueDoc();
+      doc.applyUpdate(Y.mergeUpdates(stored.updates), ORIGINS.storageLoad);
+      expect(inIntake || observedSnapshot(doc, F1)?.q === seq, `snapshot ${seq} durable`).toBe(true);
+    }
+    // A quiet fridge's snapshot is in the document at once; a burst's newest within the interval.
+    await eventually(() => expect(observedSnapshot(agent.replica.doc, F1)?.i[M1]).toBe(5));
+    // Once folded and durable in the document, its intake records are cleared.
+    await eventually(() => expect(agent.replica.store.size().intake).toBe(0));
     expect(agent.replica.store.pending()).toBe(0);
   });
 
@@ -75,10 +87,10 @@ describe('embedded broker', () => {
     expect(await counter(agent, 'fridgesync_gateway_dropped_total', { reason: 'json' })).toBe(1);
     expect(await counter(agent, 'fridgesync_gateway_dropped_total', { reason: 'schema' })).toBe(2);
     expect(await counter(agent, 'fridgesync_gateway_dropped_total', { reason: 'topic' })).toBe(2);
-    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ q: 5, i: { m1: 3 } });
+    await eventually(() => expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ q: 5, i: { m1: 3 } }));
     // Still connected and serving.
     await f.publishAsync('fridges/f1/inventory', inventory(1, 8, { m1: 2 }), { qos: 1 });
-    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ q: 8, i: { m1: 2 } });
+    await eventually(() => expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ q: 8, i: { m1: 2 } }));
   });
 
   it('ignores duplicate and reordered snapshots', async () => {
@@ -88,9 +100,10 @@ describe('embedded broker', () => {
     await f.publishAsync('fridges/f1/inventory', inventory(1, 10, { m1: 7 }, ts), { qos: 1 });
     await f.publishAsync('fridges/f1/inventory', inventory(1, 10, { m1: 7 }, ts), { qos: 1 }); // duplicate
     await f.publishAsync('fridges/f1/inventory', inventory(1, 9, { m1: 99 }, ts), { qos: 1 }); // late, older
+    await eventually(async () => (await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'inventory', outcome: 'stale' })) === 2);
     expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ b: 1, q: 10, i: { m1: 7 } });
     await f.publishAsync('fridges/f1/inventory', inventory(2, 1, { m1: 5 }), { qos: 1 }); // reboot
-    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ b: 2, q: 1, i: { m1: 5 } });
+    await eventually(() => expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ b: 2, q: 1, i: { m1: 5 } }));
     expect(await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'inventory', outcome: 'stale' })).toBe(2);
   });
 
@@ -100,9 +113,10 @@ describe('embedded broker', () => {
     const t0 = Date.now();
     await f.publishAsync('fridges/f1/inventory', inventory(1, 5000, { m1: 9 }, new Date(t0).toISOString()), { qos: 1 });
     await f.publishAsync('fridges/f1/inventory', inventory(1, 2, { m1: 4 }, new Date(t0 + 60_000).toISOString()), { qos: 1 });
-    expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ b: 1, e: 1, q: 2, i: { m1: 4 } });
+    await eventually(() => expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ b: 1, e: 1, q: 2, i: { m1: 4 } }));
     // A late message of the old era changes nothing.
     await f.publishAsync('fridges/f1/inventory', inventory(1, 4999, { m1: 7 }, new Date(t0 - 1000).toISOString()), { qos: 1 });
+    await eventually(async () => (await counter(agent, 'fridgesync_gateway_ingested_total', { kind: 'inventory', outcome: 'stale' })) === 1);
     expect(observedSnapshot(agent.replica.doc, F1)).toMatchObject({ e: 1, q: 2, i: { m1: 4 } });
   });
 

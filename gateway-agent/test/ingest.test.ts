@@ -8,14 +8,88 @@ import { createMetrics } from '../src/metrics.ts';
 import { Ingestor } from '../src/ingest.ts';
 import { inventory } from './helpers/agent.ts';
 
-async function setup() {
-  const store = new MemoryStore();
-  await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
+async function setup(snapshotFoldMs = 0, store = new MemoryStore()) {
+  if ((await store.load()).meta === undefined) await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
   const logger = pino({ level: 'silent' });
   const replica = await openLocalReplica({ gatewayId: GatewayIdSchema.parse('gw1'), venueId: VenueIdSchema.parse('v1'), store, logger, version: 't', compactEveryUpdates: 10_000 });
-  const ingestor = new Ingestor({ replica, logger, metrics: createMetrics(), topicPrefix: '', presenceMinIntervalMs: 60_000, seqResetGap: 1000 });
-  return { store, replica, ingestor };
+  const metrics = createMetrics();
+  const ingestor = new Ingestor({ replica, logger, metrics, topicPrefix: '', presenceMinIntervalMs: 60_000, seqResetGap: 1000, snapshotFoldMs });
+  return { store, replica, ingestor, metrics };
 }
+
+const F1 = FridgeIdSchema.parse('f1');
+const TS = '2026-01-01T00:00:00.000Z';
+
+async function counted(metrics: ReturnType<typeof createMetrics>, outcome: string): Promise<number> {
+  const m = await metrics.ingested.get();
+  return m.values.find((v) => v.labels.kind === 'inventory' && v.labels.outcome === outcome)?.value ?? 0;
+}
+
+describe('ingest through the snapshot intake', () => {
+  it('acknowledges a snapshot once its record is durable and writes a fridge burst as one entry', async () => {
+    const { store, replica, ingestor, metrics } = await setup(10_000);
+    const send = (seq: number, n: number) => ingestor.ingest('f1', 'fridges/f1/inventory', Buffer.from(inventory(1, seq, { m1: n }, TS)));
+    // A quiet fridge is folded in the next turn: in the document by the time it is acknowledged.
+    expect(await send(1, 1)).toEqual({ kind: 'inventory', outcome: 'accepted' });
+    expect(observedSnapshot(replica.doc, F1)).toMatchObject({ q: 1 });
+    const items = () => Y.getState(replica.doc.ydoc.store, replica.doc.ydoc.clientID);
+    const itemsBefore = items();
+    // Within the fold interval: acknowledged (durable in the intake log), held, not in the document.
+    expect(await Promise.all([send(2, 2), send(4, 4), send(3, 3)])).toEqual(Array(3).fill({ kind: 'inventory', outcome: 'accepted' }));
+    expect(ingestor.heldSnapshots).toBe(3);
+    // One record for the three (they arrived in one turn); the first snapshot's record may still
+    // be on its way out (cleared once its fold was durable).
+    expect(store.size().intake).toBe(1);
+    expect((await store.load()).intake.length).toBeGreaterThanOrEqual(1);
+    expect(observedSnapshot(replica.doc, F1)).toMatchObject({ q: 1 });
+    await ingestor.flush();
+    expect(observedSnapshot(replica.doc, F1)).toMatchObject({ q: 4, i: { m1: 4 } });
+    expect(items() - itemsBefore).toBe(1);
+    // Outcomes are counted when folded; the records are cleared once the fold is durable.
+    expect(await counted(metrics, 'applied')).toBe(3);
+    expect(await counted(metrics, 'stale')).toBe(1);
+    expect(await counted(metrics, 'accepted')).toBe(0);
+    expect((await store.load()).intake).toEqual([]);
+    ingestor.stop();
+  });
+
+  it('replays acknowledged snapshots left in the intake log at the next start', async () => {
+    const first = await setup(10_000);
+    const send = (seq: number, n: number) => first.ingestor.ingest('f1', 'fridges/f1/inventory', Buffer.from(inventory(1, seq, { m1: n }, TS)));
+    await send(1, 1);
+    await send(2, 7);
+    expect(first.ingestor.heldSnapshots).toBe(1);
+    // The process dies: the held snapshot never reaches the document of this store.
+    first.ingestor.stop();
+    const again = await setup(100, first.store.reopen());
+    await again.ingestor.flush();
+    expect(observedSnapshot(again.replica.doc, F1)).toMatchObject({ q: 2, i: { m1: 7 } });
+    expect((await first.store.load()).intake).toEqual([]);
+    again.ingestor.stop();
+  });
+
+  it('writes a fridge\'s held snapshots before its next pickup', async () => {
+    const { replica, ingestor } = await setup(10_000);
+    const snap = (seq: number, n: number) => ingestor.ingest('f1', 'fridges/f1/inventory', Buffer.from(inventory(1, seq, { m1: n }, TS)));
+    await snap(1, 5);
+    await snap(3, 4); // held
+    const r = await ingestor.ingest('f1', 'fridges/f1/pickup', Buffer.from(JSON.stringify({ boot: 1, seq: 2, ts: TS, orderId: 'o1', items: { m1: 1 } })));
+    // Snapshot 3 arrived first and already shows the pickup: applied first, the pickup is covered.
+    expect(r).toMatchObject({ kind: 'pickup', outcome: 'covered' });
+    expect(observedSnapshot(replica.doc, F1)).toMatchObject({ q: 3 });
+    expect(ingestor.heldSnapshots).toBe(0);
+    ingestor.stop();
+  });
+
+  it('refuses (nothing stored) while the replica may not write', async () => {
+    const store = new MemoryStore();
+    await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', state: 'joining', updatedAt: 0 });
+    const { ingestor } = await setup(100, store);
+    await expect(ingestor.ingest('f1', 'fridges/f1/inventory', Buffer.from(inventory(1, 1, { m1: 1 })))).rejects.toThrow(/full sync/);
+    expect(store.size().intake).toBe(0);
+    ingestor.stop();
+  });
+});
 
 describe('ingest', () => {
   it('applies snapshots of many fridges arriving together in one synced write', async () => {

@@ -104,7 +104,8 @@ describe('sync client pacing', () => {
   it('keeps one update in flight: what becomes durable meanwhile goes in one message after the ack', async () => {
     const c = await central();
     c.setFridge('f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
-    const cfg = testConfig(tempDir(), { central: { url: c.url, token: 'tok-gw1' }, fridges: await fridgeHashes(['f1']), reconcile: { takerShare: 0 } });
+    // Every snapshot its own update (no intake log), so there are updates to wait.
+    const cfg = testConfig(tempDir(), { central: { url: c.url, token: 'tok-gw1' }, fridges: await fridgeHashes(['f1']), reconcile: { takerShare: 0 }, storage: { snapshotFoldMs: 0 } });
     const agent = await startAgent(cfg, defer);
     await eventually(() => expect(agent.sync?.state).toBe('synced'));
     await eventually(() => expect(agent.status().pendingUpdates).toBe(0));

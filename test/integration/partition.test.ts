@@ -49,6 +49,8 @@ describe('gateway and central across a partition', () => {
     await stack.stopCentral();
     // Offline: a walk-in takes one (the fridge reports 19), the kiosk sells from the gateway's rights.
     await stack.snapshot({ [meal]: 19, [MEALS[1]]: 4 });
+    // Acknowledged means durable; the document has it within storage.snapshotFoldMs.
+    await waitFor(() => gatewayCells(stack!).get(meal)?.T === 19, 5_000, 'gateway sees T = 19');
     let kioskOk = 0;
     for (let i = 0; i < 6; i++) {
       const r = await kioskOrder(stack, `kiosk-${i}`, meal);

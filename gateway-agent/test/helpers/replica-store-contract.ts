@@ -88,11 +88,47 @@ export function replicaStoreContract(name: string, factory: StoreFactory): void 
       await s2.close();
     });
 
+    it('keeps intake records until cleared, across compaction and reopening', async () => {
+      const loc = await factory.fresh();
+      const s = await loc.open();
+      const text = (r: Uint8Array) => new TextDecoder().decode(r);
+      const a = s.appendIntake(new TextEncoder().encode('first'));
+      const b = s.appendIntake(new TextEncoder().encode('second'));
+      const { doc, updates } = docWith(3);
+      for (const u of updates) void s.append(u);
+      const c = s.appendIntake(new TextEncoder().encode('third'));
+      await Promise.all([a.durable, b.durable, c.durable]);
+      expect(new Set([a.id, b.id, c.id]).size).toBe(3);
+      expect(s.size().intake).toBe(3);
+      await s.clearIntake([b.id]);
+      await s.compact(Y.encodeStateAsUpdate(doc));
+      expect(s.size().intake).toBe(2);
+      await s.close();
+      const s2 = await loc.open();
+      const loaded = await s2.load();
+      expect(loaded.intake.map((r) => [r.id, text(r.record)])).toEqual([
+        [a.id, 'first'],
+        [c.id, 'third'],
+      ]);
+      expect(replay(loaded.updates)).toEqual([0, 1, 2]);
+      expect(s2.size().intake).toBe(2);
+      // Ids are never reused, even after reopening.
+      const d = s2.appendIntake(new Uint8Array([1]));
+      await d.durable;
+      expect(d.id).toBeGreaterThan(c.id);
+      await s2.clearIntake([a.id, c.id, d.id]);
+      await s2.close();
+      const s3 = await loc.open();
+      expect((await s3.load()).intake).toEqual([]);
+      await s3.close();
+    });
+
     it('refuses writes after close', async () => {
       const loc = await factory.fresh();
       const s = await loc.open();
       await s.close();
       await expect(s.append(new Uint8Array([0, 0]))).rejects.toThrow(/closed/);
+      await expect(s.appendIntake(new Uint8Array([0])).durable).rejects.toThrow(/closed/);
       await s.close(); // idempotent
     });
   });

@@ -1,0 +1,271 @@
+/**
+ * Snapshot intake (`storage.snapshotFoldMs` > 0, the default): a fridge's snapshot is
+ * acknowledged once its payload is in the store's intake log (a synced write, shared with the
+ * document's appends by group commit), and written into the venue document at most every
+ * `foldMs` per fridge, all snapshots held for that fridge together.
+ *
+ * Why: fridges report full totals, so of the snapshots a fridge sends within `foldMs` only the
+ * newest reaches the document ({@link recordSnapshots}). Writing each into the document before
+ * acknowledging it costs one document entry per snapshot, which the sync client then sends to
+ * central, and central validates, applies and stores. With the intake, a fridge reporting faster
+ * than `foldMs` costs one entry per `foldMs` instead.
+ *
+ * Invariants:
+ * - Acknowledged means durable: the intake record is on disk (synced) before the PUBACK.
+ * - A record is cleared only after the document update holding its snapshot is durable. A crash
+ *   in between leaves the record, and the next start replays it: replaying a snapshot already in
+ *   the document is `stale` and changes nothing (the same rule that makes MQTT redeliveries
+ *   harmless).
+ * - Per-fridge order: before any other message of a fridge (pickup, status, telemetry) is applied,
+ *   its held snapshots are handed to the document first, in the same turn.
+ * - A quiet fridge is not delayed: a snapshot arriving `foldMs` or more after the fridge's last
+ *   fold joins this turn's document write (ingest's turn batcher), as without the intake. Folds
+ *   due in the same turn share one transaction there.
+ * - Records held while the replica may not write (joining after a retirement) stay on disk and in
+ *   memory, and are folded once it is active again; records found at start are replayed the same
+ *   way.
+ */
+import type { Logger } from 'pino';
+import { INBOUND_SCHEMAS, type FridgeId, type InventoryPayload, type SnapshotOutcome } from '@fridgesync/shared';
+import { NotWritableError, type LocalReplica } from './local-replica.ts';
+import type { AgentMetrics } from './metrics.ts';
+import type { IntakeRecord } from './replica-store.ts';
+
+/** Options of {@link SnapshotIntake}. */
+export interface SnapshotIntakeOptions {
+  replica: LocalReplica;
+  logger: Logger;
+  metrics: AgentMetrics;
+  /** Least time between two folds of one fridge, ms (> 0). */
+  foldMs: number;
+  /** Writes a fridge's snapshots (in arrival order) into the document; resolves once durable. */
+  fold: (fridge: FridgeId, snapshots: InventoryPayload[]) => Promise<SnapshotOutcome[]>;
+  now?: () => number;
+}
+
+/** What is held for one fridge: its snapshots in arrival order and the record of each. */
+interface Held {
+  snapshots: InventoryPayload[];
+  records: RecordRef[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * One intake record holds the snapshots accepted in one event-loop turn (one LevelDB record per
+ * turn, not per message). It is cleared once every snapshot in it is durable in the document.
+ */
+interface RecordRef {
+  /** Set once the record is handed to the store. */
+  id: number | undefined;
+  /** Snapshots in it not yet durable in the document. */
+  left: number;
+}
+
+/**
+ * Encodes the snapshots of one intake record: per snapshot, the fridge id's length (u16), the
+ * fridge id (utf8), the payload's length (u32) and the payload as received.
+ */
+export function encodeIntake(entries: ReadonlyArray<{ fridge: FridgeId; payload: Uint8Array }>): Uint8Array {
+  let size = 0;
+  const ids = entries.map((e) => Buffer.from(e.fridge, 'utf8'));
+  for (let i = 0; i < entries.length; i++) size += 6 + ids[i]!.length + entries[i]!.payload.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const id = ids[i]!;
+    const payload = entries[i]!.payload;
+    at = out.writeUInt16BE(id.length, at);
+    at += id.copy(out, at);
+    at = out.writeUInt32BE(payload.length, at);
+    out.set(payload, at);
+    at += payload.length;
+  }
+  return out;
+}
+
+/** Decodes an intake record; `undefined` when it is not one written by {@link encodeIntake}. */
+export function decodeIntake(record: Uint8Array): Array<{ fridge: FridgeId; snapshot: InventoryPayload }> | undefined {
+  const b = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
+  const out: Array<{ fridge: FridgeId; snapshot: InventoryPayload }> = [];
+  let at = 0;
+  try {
+    while (at < b.length) {
+      const idLength = b.readUInt16BE(at);
+      const fridge = b.toString('utf8', at + 2, at + 2 + idLength);
+      at += 2 + idLength;
+      const length = b.readUInt32BE(at);
+      if (at + 4 + length > b.length) return undefined;
+      const parsed = INBOUND_SCHEMAS.inventory.safeParse(JSON.parse(b.toString('utf8', at + 4, at + 4 + length)));
+      if (!parsed.success) return undefined;
+      out.push({ fridge: fridge as FridgeId, snapshot: parsed.data as InventoryPayload });
+      at += 4 + length;
+    }
+  } catch {
+    return undefined;
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** Holds acknowledged snapshots and folds them into the document per fridge at a bounded rate. */
+export class SnapshotIntake {
+  private readonly held = new Map<FridgeId, Held>();
+  private readonly lastFold = new Map<FridgeId, number>();
+  private readonly folding = new Set<Promise<unknown>>();
+  private readonly now: () => number;
+  private stopped = false;
+
+  constructor(private readonly o: SnapshotIntakeOptions) {
+    this.now = o.now ?? Date.now;
+    // Records left by an earlier process, and records held while the replica could not write.
+    o.replica.on('state', (s) => {
+      if (s === 'active') this.resume();
+    });
+    if (o.replica.writable) this.resume();
+  }
+
+  /** Snapshots held (acknowledged or about to be) and not yet folded. */
+  get pending(): number {
+    let n = 0;
+    for (const h of this.held.values()) n += h.snapshots.length;
+    return n;
+  }
+
+  /**
+   * Takes in one validated snapshot with its raw payload; resolves once its intake record is
+   * durable (the caller then acknowledges). Rejects with {@link NotWritableError} when the
+   * replica may not write (nothing stored).
+   */
+  accept(fridge: FridgeId, snapshot: InventoryPayload, payload: Uint8Array): Promise<void> {
+    const r = this.o.replica;
+    if (!r.writable) return Promise.reject(new NotWritableError(r.state));
+    let turn = this.turn;
+    if (turn === undefined) {
+      // The first snapshot of this turn: the turn's record is written once the turn's I/O is read.
+      const t = { entries: [] as Array<{ fridge: FridgeId; payload: Uint8Array }>, ref: { id: undefined, left: 0 } as RecordRef, waiters: [] as Array<{ resolve: () => void; reject: (e: unknown) => void }> };
+      this.turn = turn = t;
+      setImmediate(() => this.writeTurn(t));
+    }
+    turn.entries.push({ fridge, payload });
+    turn.ref.left++;
+    const durable = new Promise<void>((resolve, reject) => turn.waiters.push({ resolve, reject }));
+    this.hold(fridge, snapshot, turn.ref);
+    return durable;
+  }
+  private turn: { entries: Array<{ fridge: FridgeId; payload: Uint8Array }>; ref: RecordRef; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> } | undefined;
+
+  private writeTurn(t: NonNullable<SnapshotIntake['turn']>): void {
+    if (this.turn === t) this.turn = undefined;
+    let written: { id: number; durable: Promise<void> };
+    try {
+      written = this.o.replica.store.appendIntake(encodeIntake(t.entries));
+    } catch (e) {
+      for (const w of t.waiters) w.reject(e);
+      return;
+    }
+    t.ref.id = written.id;
+    if (t.ref.left === 0) this.clear(t.ref); // already folded and durable (a fold can overtake its record)
+    written.durable.then(
+      () => t.waiters.forEach((w) => w.resolve()),
+      (e: unknown) => t.waiters.forEach((w) => w.reject(e)),
+    );
+  }
+
+  /** One snapshot of `ref` is durable in the document; the record goes once all of them are. */
+  private settle(ref: RecordRef): void {
+    if (--ref.left === 0 && ref.id !== undefined) this.clear(ref);
+  }
+
+  private clear(ref: RecordRef): void {
+    // A failure is fatal and reported by the replica; tracked so flush() covers the clearing too.
+    const p: Promise<unknown> = this.o.replica.store.clearIntake([ref.id!]).catch(() => undefined).finally(() => this.folding.delete(p));
+    this.folding.add(p);
+  }
+
+  /** Hands a fridge's held snapshots to the document now (before another message of the fridge). */
+  release(fridge: FridgeId): void {
+    if (this.held.has(fridge)) this.foldNow([fridge]);
+  }
+
+  /** Folds everything held and resolves once those folds, and the clearing of their records, are durable (or failed). */
+  async flush(): Promise<void> {
+    if (this.o.replica.writable) this.foldNow([...this.held.keys()]);
+    while (this.folding.size > 0) await Promise.allSettled([...this.folding]);
+  }
+
+  /** Stops timers (shutdown); what is still held stays in the intake log for the next start. */
+  stop(): void {
+    this.stopped = true;
+    for (const h of this.held.values()) clearTimeout(h.timer);
+  }
+
+  private hold(fridge: FridgeId, snapshot: InventoryPayload, ref: RecordRef): void {
+    let h = this.held.get(fridge);
+    const first = h === undefined;
+    if (h === undefined) {
+      h = { snapshots: [], records: [], timer: undefined };
+      this.held.set(fridge, h);
+    }
+    h.snapshots.push(snapshot);
+    h.records.push(ref);
+    if (first) this.schedule(fridge, h);
+  }
+
+  /** Folds a fridge when its interval has passed: at once (into this turn's batch) or by a timer. */
+  private schedule(fridge: FridgeId, h: Held): void {
+    if (this.stopped || !this.o.replica.writable || h.timer !== undefined) return;
+    const wait = (this.lastFold.get(fridge) ?? -Infinity) + this.o.foldMs - this.now();
+    if (wait > 0) h.timer = setTimeout(() => this.o.replica.writable && this.foldNow([fridge]), wait);
+    else this.foldNow([fridge]);
+  }
+
+  private foldNow(fridges: FridgeId[]): void {
+    const now = this.now();
+    for (const fridge of fridges) {
+      const h = this.held.get(fridge);
+      if (h === undefined) continue;
+      this.held.delete(fridge);
+      clearTimeout(h.timer);
+      this.lastFold.set(fridge, now);
+      const done = this.o.fold(fridge, h.snapshots).then(
+        (outcomes) => {
+          for (const outcome of outcomes) this.o.metrics.ingested.inc({ kind: 'inventory', outcome });
+          // Only now are the snapshots durable in the document: their intake records may go.
+          for (const ref of h.records) this.settle(ref);
+        },
+        (e: unknown) => {
+          if (e instanceof NotWritableError) {
+            // Not written: hold again (ahead of anything newer) until the replica is active.
+            const later = this.held.get(fridge);
+            this.held.set(fridge, { snapshots: [...h.snapshots, ...(later?.snapshots ?? [])], records: [...h.records, ...(later?.records ?? [])], timer: later?.timer });
+            return;
+          }
+          // The store failed (fatal, reported by the replica): the records stay for the next start.
+          this.o.logger.debug({ fridge, err: (e as Error).message }, 'snapshot fold failed; its intake records stay for the next start');
+        },
+      );
+      const tracked = done.catch(() => undefined).finally(() => this.folding.delete(tracked));
+      this.folding.add(tracked);
+    }
+  }
+
+  /** The replica may write (again): replay what the store held at start, fold what waited. */
+  private resume(): void {
+    const loaded: IntakeRecord[] = this.o.replica.takeLoadedIntake();
+    if (loaded.length > 0) {
+      let snapshots = 0;
+      for (const { id, record } of loaded) {
+        const d = decodeIntake(record);
+        if (d === undefined) {
+          this.o.logger.warn({ record: id }, 'an intake record that holds no snapshots was found and removed');
+          this.clear({ id, left: 0 });
+          continue;
+        }
+        const ref: RecordRef = { id, left: d.length };
+        for (const { fridge, snapshot } of d) this.hold(fridge, snapshot, ref);
+        snapshots += d.length;
+      }
+      this.o.logger.info({ records: loaded.length, snapshots }, 'replaying acknowledged snapshots from the intake log');
+    }
+    for (const [fridge, h] of this.held) this.schedule(fridge, h);
+  }
+}
