@@ -11,10 +11,11 @@
  * window of in-flight publishes per fridge allows, and at a fixed total rate (default 2,000 msg/s);
  * the fixed-rate phase runs first so a peer's backlog from the flood cannot spill into it.
  *
- *   npm run bench:gateway-ingest -- [--fridges 200] [--seconds 10] [--warmup 3] [--window 4] [--rate 2000] [--quick] [--only offline,a,b] [--marks] [--reconcile-debounce MS]
+ *   npm run bench:gateway-ingest -- [--fridges 200] [--seconds 10] [--warmup 3] [--window 4] [--rate 2000] [--quick] [--only offline,a,b] [--marks] [--reconcile-debounce MS] [--snapshot-fold MS]
  *
  * `--reconcile-debounce` sets the gateway's `reconcile.debounceMs` (default: the gateway's default), to
- * see what reconciliation passes cost under the flood.
+ * see what reconciliation passes cost under the flood. `--snapshot-fold` sets `storage.snapshotFoldMs`
+ * (0: no intake log, every snapshot written into the document before its PUBACK).
  *
  * `--marks` prints each measured phase's start and end on the clock of V8's CPU-profile samples,
  * to cut a `--cpu-prof` profile of this process down to one phase. `BENCH_CENTRAL_PROF=<dir>` and
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     'reconcile-debounce': { type: 'string' },
+    'snapshot-fold': { type: 'string' },
   },
 });
 const FRIDGES = args.quick ? 20 : Number(args.fridges);
@@ -196,7 +198,11 @@ async function runOurs(offline = false): Promise<Row> {
       central: { url: base.replace('http', 'ws'), token: gatewayToken },
       http: { host: '127.0.0.1', port: 0 },
       ...(args['reconcile-debounce'] === undefined ? {} : { reconcile: { debounceMs: Number(args['reconcile-debounce']) } }),
-      storage: { dataDir: join(dir, 'gateway'), ...(process.env.BENCH_COMPACT ? { compactEveryUpdates: Number(process.env.BENCH_COMPACT) } : {}) },
+      storage: {
+        dataDir: join(dir, 'gateway'),
+        ...(process.env.BENCH_COMPACT ? { compactEveryUpdates: Number(process.env.BENCH_COMPACT) } : {}),
+        ...(args['snapshot-fold'] === undefined ? {} : { snapshotFoldMs: Number(args['snapshot-fold']) }),
+      },
       logLevel: 'silent',
     }),
   );
@@ -248,7 +254,7 @@ async function runBareAedes(): Promise<Row> {
 }
 
 async function main(): Promise<void> {
-  console.log(`gateway-ingest: ${FRIDGES} fridges, ${MEALS} meals/snapshot, window ${WINDOW}/fridge, ${WARMUP} s warm-up at the fixed rate (not measured), ${SECONDS} s per phase, fixed rate ${RATE} msg/s${args['reconcile-debounce'] === undefined ? '' : `, reconcile debounce ${args['reconcile-debounce']} ms`}`);
+  console.log(`gateway-ingest: ${FRIDGES} fridges, ${MEALS} meals/snapshot, window ${WINDOW}/fridge, ${WARMUP} s warm-up at the fixed rate (not measured), ${SECONDS} s per phase, fixed rate ${RATE} msg/s${args['reconcile-debounce'] === undefined ? '' : `, reconcile debounce ${args['reconcile-debounce']} ms`}${args['snapshot-fold'] === undefined ? '' : `, snapshot fold ${args['snapshot-fold']} ms`}`);
   const want = (name: string) => args.only === undefined || args.only.split(',').includes(name);
   const ours = await runOurs();
   const offline = want('offline') ? await runOurs(true) : undefined;
