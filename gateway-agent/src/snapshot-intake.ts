@@ -214,8 +214,14 @@ export class SnapshotIntake {
   private schedule(fridge: FridgeId, h: Held): void {
     if (this.stopped || !this.o.replica.writable || h.timer !== undefined) return;
     const wait = (this.lastFold.get(fridge) ?? -Infinity) + this.o.foldMs - this.now();
-    if (wait > 0) h.timer = setTimeout(() => this.o.replica.writable && this.foldNow([fridge]), wait);
-    else this.foldNow([fridge]);
+    if (wait <= 0) {
+      this.foldNow([fridge]);
+      return;
+    }
+    h.timer = setTimeout(() => {
+      h.timer = undefined; // if the replica cannot write now, resume() schedules it again
+      if (this.o.replica.writable) this.foldNow([fridge]);
+    }, wait);
   }
 
   private foldNow(fridges: FridgeId[]): void {
@@ -239,8 +245,9 @@ export class SnapshotIntake {
             this.held.set(fridge, { snapshots: [...h.snapshots, ...(later?.snapshots ?? [])], records: [...h.records, ...(later?.records ?? [])], timer: later?.timer });
             return;
           }
-          // The store failed (fatal, reported by the replica): the records stay for the next start.
-          this.o.logger.debug({ fridge, err: (e as Error).message }, 'snapshot fold failed; its intake records stay for the next start');
+          // The store failed (fatal, reported by the replica) or the fold threw: the records stay
+          // on disk and are replayed at the next start.
+          this.o.logger.warn({ fridge, err: (e as Error).message }, 'snapshot fold failed; its intake records stay for the next start');
         },
       );
       const tracked = done.catch(() => undefined).finally(() => this.folding.delete(tracked));

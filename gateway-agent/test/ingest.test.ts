@@ -7,6 +7,7 @@ import { openLocalReplica } from '../src/local-replica.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { Ingestor } from '../src/ingest.ts';
 import { inventory } from './helpers/agent.ts';
+import { eventually } from './helpers/teardown.ts';
 
 async function setup(snapshotFoldMs = 0, store = new MemoryStore()) {
   if ((await store.load()).meta === undefined) await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
@@ -77,6 +78,20 @@ describe('ingest through the snapshot intake', () => {
     // Snapshot 3 arrived first and already shows the pickup: applied first, the pickup is covered.
     expect(r).toMatchObject({ kind: 'pickup', outcome: 'covered' });
     expect(observedSnapshot(replica.doc, F1)).toMatchObject({ q: 3 });
+    expect(ingestor.heldSnapshots).toBe(0);
+    ingestor.stop();
+  });
+
+  it('keeps what it holds while the replica rejoins, and folds it once active again', async () => {
+    const { replica, ingestor } = await setup(50);
+    const send = (seq: number) => ingestor.ingest('f1', 'fridges/f1/inventory', Buffer.from(inventory(1, seq, { m1: seq }, TS)));
+    await send(1);
+    await send(2); // held for ~50 ms
+    await replica.markRetired(); // central said so: not writable until the next epoch
+    await new Promise((r) => setTimeout(r, 120)); // its fold time passes while it cannot write
+    expect(ingestor.heldSnapshots).toBe(1);
+    await replica.becomeActive();
+    await eventually(() => expect(observedSnapshot(replica.doc, F1)).toMatchObject({ q: 2 }), 2_000);
     expect(ingestor.heldSnapshots).toBe(0);
     ingestor.stop();
   });
