@@ -102,7 +102,7 @@ export class Ingestor {
     return this.intake?.pending ?? 0;
   }
 
-  /** Writes every held snapshot into the document; resolves once durable (shutdown, tests). */
+  /** Writes every held snapshot into the document; resolves once durable (start-up replay, shutdown, tests). */
   async flush(): Promise<void> {
     await this.intake?.flush();
   }

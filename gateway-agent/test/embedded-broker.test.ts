@@ -22,7 +22,7 @@ function counter(agent: Awaited<ReturnType<typeof agentWithFridges>>['agent'], n
 }
 
 describe('embedded broker', () => {
-  it('acknowledges a snapshot only once it is durable, and has it in the document within the fold interval', async () => {
+  it('acknowledges a snapshot only once it is durable, then writes it into the document', async () => {
     const { agent, port } = await agentWithFridges();
     const f = await connectFridge(port, 'f1', defer);
     for (let seq = 1; seq <= 5; seq++) {
