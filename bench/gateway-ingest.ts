@@ -50,6 +50,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'reconcile-debounce': { type: 'string' },
     'snapshot-fold': { type: 'string' },
+    'recall-pause': { type: 'string' },
   },
 });
 const FRIDGES = args.quick ? 20 : Number(args.fridges);
@@ -197,7 +198,10 @@ async function runOurs(offline = false): Promise<Row> {
       mqtt: { embedded: { host: '127.0.0.1', port: 0, maxConnections: FRIDGES + 50 }, fridges: hashes },
       central: { url: base.replace('http', 'ws'), token: gatewayToken },
       http: { host: '127.0.0.1', port: 0 },
-      ...(args['reconcile-debounce'] === undefined ? {} : { reconcile: { debounceMs: Number(args['reconcile-debounce']) } }),
+      reconcile: {
+        ...(args['reconcile-debounce'] === undefined ? {} : { debounceMs: Number(args['reconcile-debounce']) }),
+        ...(args['recall-pause'] === undefined ? {} : { recallPauseMs: Number(args['recall-pause']) }),
+      },
       storage: {
         dataDir: join(dir, 'gateway'),
         ...(process.env.BENCH_COMPACT ? { compactEveryUpdates: Number(process.env.BENCH_COMPACT) } : {}),
@@ -217,6 +221,7 @@ async function runOurs(offline = false): Promise<Row> {
       centralUp = false;
     }
     const r = await phases(logins, undefined, true);
+    if (process.env.BENCH_METRICS) console.log((await agent.metrics.registry.metrics()).split("\n").filter((l) => /reconcile_units|ingested_total/.test(l)).join("\n"));
     const system = offline ? 'ours, venue offline (central stopped after the gateway joined)' : 'ours: gateway agent (embedded aedes, LevelDB synced, group commit) + central';
     return { system, throughput: r.max, p50: r.p50, p99: r.p99, rateAchieved: r.rate, note: r.note };
   } finally {

@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import {
   CLOSE_CODES,
+  RecallBackoff,
   fridgeStatus,
   rightsOf,
   type FridgeId,
@@ -129,6 +130,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       logger: logger.child({ part: 'reconcile' }),
       metrics,
       policy: { takerShare: config.reconcile.takerShare },
+      backoff: new RecallBackoff(config.reconcile.recallPauseMs, config.reconcile.recallPauseMaxMs),
       debounceMs: config.reconcile.debounceMs,
       sweepIntervalMs: config.reconcile.sweepIntervalMs,
       orderRetentionMs: config.reconcile.orderRetentionMs,

@@ -116,6 +116,15 @@ const ReconcileSchema = z.strictObject({
   sweepIntervalMs: ms(100, 3_600_000).default(5_000),
   /** Fraction of sellable stock granted to other takers (central), 0–1. Default 0.8. */
   takerShare: z.number().min(0).max(1).default(0.8),
+  /**
+   * After rights of a fridge's meal had to be recalled from takers, how long the reconciler grants
+   * them no more of it unasked, ms; a recall within twice the last pause doubles it, up to
+   * `recallPauseMaxMs`. Requests are still answered. Default 5 000; 0 turns the pauses off (every
+   * pass tops the takers up again, even when the stock swings on every report).
+   */
+  recallPauseMs: ms(0, 600_000).default(5_000),
+  /** Longest pause of top-ups after repeated recalls, ms (see `recallPauseMs`; not below it). Default 60 000. */
+  recallPauseMaxMs: ms(0, 3_600_000).default(60_000),
   /** How long settled orders are kept before this replica prunes its entries, ms. Default 7 days. */
   orderRetentionMs: ms(60_000, 365 * 86_400_000).default(7 * 86_400_000),
   /**
@@ -192,6 +201,9 @@ export const GatewayConfigSchema = z.strictObject({
     }
     if (c.central.backoffMinMs > c.central.backoffMaxMs) {
       ctx.addIssue({ code: 'custom', path: ['central', 'backoffMinMs'], message: 'must not exceed central.backoffMaxMs' });
+    }
+    if (c.reconcile.recallPauseMs > c.reconcile.recallPauseMaxMs) {
+      ctx.addIssue({ code: 'custom', path: ['reconcile', 'recallPauseMs'], message: 'must not exceed reconcile.recallPauseMaxMs' });
     }
   });
 

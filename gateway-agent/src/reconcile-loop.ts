@@ -16,6 +16,7 @@ import {
   maintainOrders,
   reconcileFridges,
   type FridgeId,
+  type RecallBackoff,
   type ReconcileReport,
   type RightsPolicy,
 } from '@fridgesync/shared';
@@ -34,6 +35,8 @@ export interface ReconcileLoopOptions {
   logger: Logger;
   metrics: AgentMetrics;
   policy: RightsPolicy;
+  /** Pauses of top-ups after recalls (kept for the loop's life). */
+  backoff?: RecallBackoff;
   debounceMs: number;
   sweepIntervalMs: number;
   orderRetentionMs: number;
@@ -156,7 +159,7 @@ export class ReconcileLoop {
     }
     const started = performance.now();
     try {
-      const p = r.durably(() => reconcileFridges(r.doc, ORIGINS.reconciler, slice, this.o.policy, this.now()));
+      const p = r.durably(() => reconcileFridges(r.doc, ORIGINS.reconciler, slice, this.o.policy, this.now(), this.o.backoff));
       this.track(p.then((reports) => reports.forEach((report) => this.note(report))));
     } catch (e) {
       this.o.logger.error({ err: e, fridges: slice }, 'reconciliation pass failed');

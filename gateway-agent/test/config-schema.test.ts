@@ -37,4 +37,12 @@ describe('gateway config', () => {
     const r = GatewayConfigSchema.safeParse({ gatewayId: 'g', venueId: 'v', mqtt: { mode: 'external' }, central: { url: 'ws://c' } });
     expect(r.error!.issues.map((i) => i.path.join('.'))).toEqual(expect.arrayContaining(['mqtt.external.url', 'central.token']));
   });
+
+  it('cross-field rules: a recall pause may not exceed its maximum', () => {
+    const bad = GatewayConfigSchema.safeParse({ gatewayId: 'g', venueId: 'v', reconcile: { recallPauseMs: 10_000, recallPauseMaxMs: 5_000 } });
+    expect(bad.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['reconcile.recallPauseMs: must not exceed reconcile.recallPauseMaxMs']);
+    const off = GatewayConfigSchema.parse({ gatewayId: 'g', venueId: 'v', reconcile: { recallPauseMs: 0, recallPauseMaxMs: 0 } });
+    expect(off.reconcile).toMatchObject({ recallPauseMs: 0, recallPauseMaxMs: 0 });
+    expect(GatewayConfigSchema.parse({ gatewayId: 'g', venueId: 'v' }).reconcile).toMatchObject({ recallPauseMs: 5_000, recallPauseMaxMs: 60_000 });
+  });
 });

@@ -18,6 +18,7 @@ import { MemoryStore } from '../src/memory-store.ts';
 import { openLocalReplica } from '../src/local-replica.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { ReconcileLoop } from '../src/reconcile-loop.ts';
+import type { GatewayConfigInput } from '../src/config-schema.ts';
 import { connectFridge, fridgeHashes, inventory, startAgent, testConfig } from './helpers/agent.ts';
 import { centralDoc, startCentralPeer, writeFridgeConfig } from './helpers/central-peer.ts';
 import { eventually, useTeardown } from './helpers/teardown.ts';
@@ -32,8 +33,8 @@ async function venue() {
   c.setFridge('f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
   c.becomeTaker();
   const fridges = await fridgeHashes(['f1']);
-  const gw = async (id: 'gw1' | 'gw2') => {
-    const a = await startAgent(testConfig(tempDir(), { gatewayId: id, central: { url: c.url, token: `tok-${id}` }, fridges }), defer);
+  const gw = async (id: 'gw1' | 'gw2', reconcile: GatewayConfigInput['reconcile'] = {}) => {
+    const a = await startAgent(testConfig(tempDir(), { gatewayId: id, central: { url: c.url, token: `tok-${id}` }, fridges, reconcile: { debounceMs: 10, sweepIntervalMs: 200, ...reconcile } }), defer);
     await eventually(() => expect(a.sync?.state).toBe('synced'));
     return a;
   };
@@ -71,6 +72,28 @@ describe('reconciliation', () => {
     await f.publishAsync('fridges/f1/pickup', JSON.stringify({ boot: 1, seq: 3, ts: new Date().toISOString(), orderId: 'o1', items: { m1: 2 } }), { qos: 1 });
     await eventually(async () => expect(await (await fetch(`http://127.0.0.1:${a.httpPort}/v1/orders/o1`)).json()).toMatchObject({ state: 'picked_up' }));
     await eventually(() => expect(cell(a.replica.doc)).toMatchObject({ T: 7, Teff: 5, R: 0, S: 5, drift: 0 }));
+    expect(c.rejected).toEqual([]);
+  });
+
+  it('after a recall, a restock stays with the gateway for the pause (recallPauseMs), then central gets its share', async () => {
+    const { c, gw } = await venue();
+    const a = await gw('gw1', { recallPauseMs: 3000 });
+    const f = await connectFridge(a.mqttPort!, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 10 }), { qos: 1 });
+    await eventually(() => expect(cell(c.doc)?.rights).toEqual({ 'central:test': 8, 'gw:gw1:1': 2 }));
+    // Nine gone: the gateway decrements its 2 and recalls 7, which central answers.
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 2, { m1: 1 }), { qos: 1 });
+    await eventually(() => expect(c.doc.index.recalls.size).toBeGreaterThan(0));
+    const recalledAt = Date.now();
+    answerRecalls(c.doc, ORIGINS.test);
+    // Restocked at once: the gateway corrects S to 11 and keeps the new stock while paused.
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 3, { m1: 11 }), { qos: 1 });
+    await eventually(() => expect(cell(a.replica.doc)).toMatchObject({ T: 11, S: 11, drift: 0 }));
+    expect(cell(a.replica.doc)?.rights).toEqual({ 'central:test': 1, 'gw:gw1:1': 10 });
+    expect(Date.now() - recalledAt).toBeLessThan(3000); // still within the pause: the check above meant something
+    // The first pass after the pause (the 200 ms sweep) tops central up to 80% of 11.
+    await eventually(() => expect(cell(c.doc)?.rights).toEqual({ 'central:test': 8, 'gw:gw1:1': 3 }), 10_000);
+    expect(Date.now() - recalledAt).toBeGreaterThan(2500); // the pause began at the pass, a moment before central saw the recall
     expect(c.rejected).toEqual([]);
   });
 

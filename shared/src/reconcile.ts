@@ -26,6 +26,64 @@ export interface RightsPolicy {
 /** The default policy: 80% of stock to central takers. */
 export const DEFAULT_RIGHTS_POLICY: RightsPolicy = { takerShare: 0.8 };
 
+/**
+ * Pauses the top-ups of a cell (fridge and meal) after its rights had to be recalled. Granting a
+ * taker its share of stock that is gone a moment later costs a recall, the taker's answer and a
+ * synced write of each on two machines; a fridge whose totals keep swinging (a restock in
+ * progress, a fridge reporting erratic counts, a test rig) would pay that on every pass, and the
+ * takers would hold rights that keep being taken back. So after a recall the cell gets no top-up
+ * for `baseMs`; a recall that follows within twice the previous pause doubles it, up to `maxMs`;
+ * a cell that stays free of recalls for a whole pause after one ended starts again at `baseMs`.
+ * Requests are still answered during a pause (a taker that runs short asks), and corrections and
+ * recalls are never paused: only grants the takers did not ask for wait.
+ *
+ * State of one reconciler process, in memory: a restart forgets the pauses, which only means
+ * takers are topped up at once again. Bounded by the cells recalled within the last `2 × maxMs`.
+ */
+export class RecallBackoff {
+  /** `fridge\u0000meal` → end of the pause and its length, ms. */
+  private readonly cells = new Map<string, { until: number; pauseMs: number }>();
+  private recallsSincePrune = 0;
+
+  /** `baseMs` 0 disables the pauses. */
+  constructor(
+    readonly baseMs: number,
+    readonly maxMs: number,
+  ) {}
+
+  /** True while top-ups of the cell are paused. */
+  paused(fridge: FridgeId, meal: MealId, now: number): boolean {
+    const c = this.cells.get(cellKey(fridge, meal));
+    return c !== undefined && now < c.until;
+  }
+
+  /** The cell's current pause, ms (0: none); for tests and reports. */
+  pauseOf(fridge: FridgeId, meal: MealId, now: number): number {
+    const c = this.cells.get(cellKey(fridge, meal));
+    return c !== undefined && now < c.until ? c.pauseMs : 0;
+  }
+
+  /** Notes that rights of the cell were recalled at `now`. */
+  recalled(fridge: FridgeId, meal: MealId, now: number): void {
+    if (this.baseMs <= 0) return;
+    const k = cellKey(fridge, meal);
+    const c = this.cells.get(k);
+    const pauseMs = c !== undefined && now < c.until + c.pauseMs ? Math.min(this.maxMs, c.pauseMs * 2) : this.baseMs;
+    this.cells.set(k, { until: now + pauseMs, pauseMs });
+    if (++this.recallsSincePrune >= 1024) this.prune(now);
+  }
+
+  /** Forgets the cells whose next recall would start at `baseMs` anyway. */
+  private prune(now: number): void {
+    this.recallsSincePrune = 0;
+    for (const [k, c] of this.cells) if (now >= c.until + c.pauseMs) this.cells.delete(k);
+  }
+}
+
+function cellKey(fridge: FridgeId, meal: MealId): string {
+  return `${fridge}\u0000${meal}`;
+}
+
 /** What one reconciliation pass did for a fridge. */
 export interface ReconcileReport {
   fridge: FridgeId;
@@ -41,10 +99,11 @@ export interface ReconcileReport {
 /**
  * Reconciles one fridge if this document's replica is its reconciler; `undefined` otherwise
  * (an HA standby never corrects). Expires due holds first, then corrects every meal's drift,
- * recalls what it lacks, answers requests and tops takers up to their share.
+ * recalls what it lacks, answers requests and tops takers up to their share (unless `backoff`
+ * pauses the cell's top-ups after a recall).
  */
-export function reconcileFridge(doc: VenueDoc, origin: TxOrigin, fridge: FridgeId, policy: RightsPolicy, now: number): ReconcileReport | undefined {
-  return reconcileFridges(doc, origin, [fridge], policy, now)[0];
+export function reconcileFridge(doc: VenueDoc, origin: TxOrigin, fridge: FridgeId, policy: RightsPolicy, now: number, backoff?: RecallBackoff): ReconcileReport | undefined {
+  return reconcileFridges(doc, origin, [fridge], policy, now, backoff)[0];
 }
 
 /**
@@ -53,7 +112,7 @@ export function reconcileFridge(doc: VenueDoc, origin: TxOrigin, fridge: FridgeI
  * in a second one (one update, one synced append, one message to central for the lot). Fridges
  * never read each other's entries, so the outcome is that of reconciling them one by one.
  */
-export function reconcileFridges(doc: VenueDoc, origin: TxOrigin, fridges: Iterable<FridgeId>, policy: RightsPolicy, now: number): ReconcileReport[] {
+export function reconcileFridges(doc: VenueDoc, origin: TxOrigin, fridges: Iterable<FridgeId>, policy: RightsPolicy, now: number, backoff?: RecallBackoff): ReconcileReport[] {
   const self = doc.replica;
   if (self === undefined) return [];
   const mine = [...new Set(fridges)].filter((f) => currentReconciler(doc, f) === self);
@@ -67,13 +126,13 @@ export function reconcileFridges(doc: VenueDoc, origin: TxOrigin, fridges: Itera
   const takers = activeTakers(doc).filter((t) => t !== self);
   const reports: ReconcileReport[] = [];
   doc.transact(origin, (w) => {
-    for (const fridge of mine) reports.push(correct(w, fridge, expired.get(fridge) ?? [], takers, policy));
+    for (const fridge of mine) reports.push(correct(w, fridge, expired.get(fridge) ?? [], takers, policy, now, backoff));
   });
   return reports;
 }
 
 /** One fridge's corrections, rights placement and report. */
-function correct(w: EntryWriter, fridge: FridgeId, expired: OrderId[], takers: ReplicaId[], policy: RightsPolicy): ReconcileReport {
+function correct(w: EntryWriter, fridge: FridgeId, expired: OrderId[], takers: ReplicaId[], policy: RightsPolicy, now: number, backoff: RecallBackoff | undefined): ReconcileReport {
   const report: ReconcileReport = { fridge, incremented: 0, decremented: 0, granted: 0, recalled: 0, expired, shortages: [] };
   for (const c of fridgeCells(w.doc, fridge, undefined, false)) {
     const target = Math.max(0, c.Teff - c.R);
@@ -91,10 +150,14 @@ function correct(w: EntryWriter, fridge: FridgeId, expired: OrderId[], takers: R
         report.decremented += d;
         S -= d;
       }
-      if (need > d) report.recalled += recall(w, fridge, c.meal, need - d, takers);
+      if (need > d) {
+        const asked = recall(w, fridge, c.meal, need - d, takers);
+        if (asked > 0) backoff?.recalled(fridge, c.meal, now);
+        report.recalled += asked;
+      }
     }
     report.granted += answerRequests(w, fridge, c.meal, takers);
-    report.granted += topUp(w, fridge, c.meal, S, takers, policy);
+    if (backoff?.paused(fridge, c.meal, now) !== true) report.granted += topUp(w, fridge, c.meal, S, takers, policy);
   }
   return report;
 }

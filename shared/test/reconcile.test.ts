@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RIGHTS_POLICY,
   ORIGINS,
+  RecallBackoff,
   activeTakers,
   answerRecalls,
   cellView,
@@ -149,6 +150,72 @@ describe('reconcileFridge', () => {
     v.rec();
     v.sync();
     expect(cell(v.c1).rights).toEqual({ [C1]: 2, [C2]: 2, [GW1]: 5 });
+  });
+});
+
+describe('RecallBackoff (top-ups pause after a recall)', () => {
+  it('after a recall the cell gets no top-up until the pause ends; requests are still answered', () => {
+    const v = venue(); // c1 and c2 take 40% each
+    const backoff = new RecallBackoff(1000, 8000);
+    const rec = (at: number) => reconcileFridge(v.g1, ORIGINS.reconciler, F1, { takerShare: 0.8 }, at, backoff);
+    v.hear(inv(1, 1, 1000, { m1: 10 }));
+    expect(rec(now)).toMatchObject({ granted: 8 });
+    v.sync();
+    v.hear(inv(1, 2, 2000, { m1: 1 })); // nine gone: 2 decremented, 7 recalled
+    expect(rec(now + 100)).toMatchObject({ decremented: 2, recalled: 7 });
+    expect(backoff.pauseOf(F1, M1, now + 100)).toBe(1000);
+    v.sync();
+    answerRecalls(v.c1, ORIGINS.reconciler);
+    answerRecalls(v.c2, ORIGINS.reconciler);
+    v.sync();
+    v.hear(inv(1, 3, 3000, { m1: 11 })); // restocked at once: S 8 → 11, all of it kept
+    expect(rec(now + 200)).toMatchObject({ incremented: 3, granted: 0 });
+    v.sync();
+    expect(cell(v.c1)).toMatchObject({ S: 11 });
+    expect(cell(v.c1).rights).toEqual({ [C2]: 1, [GW1]: 10 });
+    // A taker that runs short asks, and is answered during the pause.
+    v.c2.transact(T, (w) => requestRights(w, F1, M1, 2));
+    v.sync();
+    expect(rec(now + 300)).toMatchObject({ granted: 2 });
+    v.sync();
+    expect(rec(now + 1099)).toMatchObject({ granted: 0 });
+    // The first pass after the pause tops both takers up to their share again (4 each of 11).
+    expect(rec(now + 1100)).toMatchObject({ granted: 5 });
+    v.sync();
+    expect(cell(v.c1).rights).toEqual({ [C1]: 4, [C2]: 4, [GW1]: 3 });
+  });
+
+  it('a recall within twice the last pause doubles it up to the maximum; a cell quiet for a whole pause starts over', () => {
+    const b = new RecallBackoff(1000, 3000);
+    b.recalled(F1, M1, 0);
+    expect([b.paused(F1, M1, 999), b.paused(F1, M1, 1000), b.paused(F2, M1, 500), b.paused(F1, M2, 500)]).toEqual([true, false, false, false]);
+    b.recalled(F1, M1, 1500); // within 2 × 1000 of the first
+    expect(b.pauseOf(F1, M1, 1500)).toBe(2000);
+    b.recalled(F1, M1, 4000);
+    expect(b.pauseOf(F1, M1, 4000)).toBe(3000); // capped
+    b.recalled(F1, M1, 7500);
+    expect(b.pauseOf(F1, M1, 7500)).toBe(3000);
+    // Quiet from 10 500 (end of the pause) for a whole pause: the next recall starts at the base.
+    b.recalled(F1, M1, 13_500);
+    expect(b.pauseOf(F1, M1, 13_500)).toBe(1000);
+    expect(b.pauseOf(F1, M1, 14_500)).toBe(0);
+  });
+
+  it('a base of 0 never pauses: every pass tops the takers up again', () => {
+    const v = venue();
+    const backoff = new RecallBackoff(0, 0);
+    const rec = (at: number) => reconcileFridge(v.g1, ORIGINS.reconciler, F1, { takerShare: 0.8 }, at, backoff);
+    v.hear(inv(1, 1, 1000, { m1: 10 }));
+    rec(now);
+    v.sync();
+    v.hear(inv(1, 2, 2000, { m1: 1 }));
+    expect(rec(now + 100)).toMatchObject({ recalled: 7 });
+    v.sync();
+    answerRecalls(v.c1, ORIGINS.reconciler);
+    answerRecalls(v.c2, ORIGINS.reconciler);
+    v.sync();
+    v.hear(inv(1, 3, 3000, { m1: 11 }));
+    expect(rec(now + 200)).toMatchObject({ granted: 7 });
   });
 });
 
