@@ -11,11 +11,13 @@
  * window of in-flight publishes per fridge allows, and at a fixed total rate (default 2,000 msg/s);
  * the fixed-rate phase runs first so a peer's backlog from the flood cannot spill into it.
  *
- *   npm run bench:gateway-ingest -- [--fridges 200] [--seconds 10] [--warmup 3] [--window 4] [--rate 2000] [--quick] [--only offline,a,b] [--marks] [--reconcile-debounce MS] [--snapshot-fold MS]
+ *   npm run bench:gateway-ingest -- [--fridges 200] [--seconds 10] [--warmup 3] [--window 4] [--rate 2000] [--quick] [--only offline,a,b] [--marks] [--reconcile-debounce MS] [--snapshot-fold MS] [--recall-pause MS] [--counters]
  *
  * `--reconcile-debounce` sets the gateway's `reconcile.debounceMs` (default: the gateway's default), to
  * see what reconciliation passes cost under the flood. `--snapshot-fold` sets `storage.snapshotFoldMs`
- * (0: no intake log, every snapshot written into the document before its PUBACK).
+ * (0: no intake log, every snapshot written into the document before its PUBACK). `--recall-pause` sets
+ * `reconcile.recallPauseMs` (0: every pass tops central up again, however the totals swing).
+ * `--counters` prints the gateway's ingest and reconciliation counters after each run of ours.
  *
  * `--marks` prints each measured phase's start and end on the clock of V8's CPU-profile samples,
  * to cut a `--cpu-prof` profile of this process down to one phase. `BENCH_CENTRAL_PROF=<dir>` and
@@ -51,6 +53,7 @@ const { values: args } = parseArgs({
     'reconcile-debounce': { type: 'string' },
     'snapshot-fold': { type: 'string' },
     'recall-pause': { type: 'string' },
+    counters: { type: 'boolean', default: false },
   },
 });
 const FRIDGES = args.quick ? 20 : Number(args.fridges);
@@ -221,7 +224,10 @@ async function runOurs(offline = false): Promise<Row> {
       centralUp = false;
     }
     const r = await phases(logins, undefined, true);
-    if (process.env.BENCH_METRICS) console.log((await agent.metrics.registry.metrics()).split("\n").filter((l) => /reconcile_units|ingested_total/.test(l)).join("\n"));
+    if (args.counters) {
+      const text = await agent.metrics.registry.metrics();
+      console.log(text.split('\n').filter((l) => /^fridgesync_gateway_(reconcile_units|ingested)_total\{/.test(l)).map((l) => `${offline ? 'offline' : 'ours'}: ${l}`).join('\n'));
+    }
     const system = offline ? 'ours, venue offline (central stopped after the gateway joined)' : 'ours: gateway agent (embedded aedes, LevelDB synced, group commit) + central';
     return { system, throughput: r.max, p50: r.p50, p99: r.p99, rateAchieved: r.rate, note: r.note };
   } finally {
@@ -259,7 +265,7 @@ async function runBareAedes(): Promise<Row> {
 }
 
 async function main(): Promise<void> {
-  console.log(`gateway-ingest: ${FRIDGES} fridges, ${MEALS} meals/snapshot, window ${WINDOW}/fridge, ${WARMUP} s warm-up at the fixed rate (not measured), ${SECONDS} s per phase, fixed rate ${RATE} msg/s${args['reconcile-debounce'] === undefined ? '' : `, reconcile debounce ${args['reconcile-debounce']} ms`}${args['snapshot-fold'] === undefined ? '' : `, snapshot fold ${args['snapshot-fold']} ms`}`);
+  console.log(`gateway-ingest: ${FRIDGES} fridges, ${MEALS} meals/snapshot, window ${WINDOW}/fridge, ${WARMUP} s warm-up at the fixed rate (not measured), ${SECONDS} s per phase, fixed rate ${RATE} msg/s${args['reconcile-debounce'] === undefined ? '' : `, reconcile debounce ${args['reconcile-debounce']} ms`}${args['snapshot-fold'] === undefined ? '' : `, snapshot fold ${args['snapshot-fold']} ms`}${args['recall-pause'] === undefined ? '' : `, recall pause ${args['recall-pause']} ms`}`);
   const want = (name: string) => args.only === undefined || args.only.split(',').includes(name);
   const ours = await runOurs();
   const offline = want('offline') ? await runOurs(true) : undefined;
