@@ -18,6 +18,7 @@ describe('convergence of random venue histories', () => {
     const t0 = performance.now();
     let forged = 0;
     let oracle = 0;
+    let paused = 0;
     const totals = { reserved: 0, soldOut: 0, replayed: 0, recalls: 0, epochChanges: 0, validated: 0 };
     const result = fc.check(
       fc.property(historyArb(cfg.maxSteps, cfg.oracleEvery), fc.noBias(fc.nat({ max: 99 })), (h, k) => {
@@ -25,6 +26,7 @@ describe('convergence of random venue histories', () => {
         const s = runHistory(h, { forgeries });
         if (forgeries) forged++;
         if (h.oracle) oracle++;
+        if (h.pauses === true) paused++;
         totals.reserved += s.reserved;
         totals.soldOut += s.soldOut;
         totals.replayed += s.replayed;
@@ -39,7 +41,7 @@ describe('convergence of random venue histories', () => {
     // A plain line for CI logs (the count and the seed that replays this run).
     process.stdout.write(
       `convergence: ${result.numRuns} histories, seed ${cfg.seed}, ${failures} failures, ${secs}s ` +
-        `(${oracle} with Automerge oracle, ${forged} with forgeries; ${totals.reserved} reservations, ${totals.soldOut} sold out, ` +
+        `(${oracle} with Automerge oracle, ${forged} with forgeries, ${paused} with top-up pauses after recalls; ${totals.reserved} reservations, ${totals.soldOut} sold out, ` +
         `${totals.replayed} replays, ${totals.recalls} units recalled, ${totals.epochChanges} epoch changes, ${totals.validated} updates validated)\n`,
     );
     if (result.failed) {

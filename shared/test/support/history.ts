@@ -11,6 +11,7 @@ import * as A from '@automerge/automerge';
 import {
   DEFAULT_RIGHTS_POLICY,
   ORIGINS,
+  RecallBackoff,
   answerRecalls,
   declareTaker,
   expireHolds,
@@ -153,7 +154,11 @@ class Run {
   private readonly checked = new Map<NodeName, { state: string; view: ReturnType<typeof fridgeView> }>();
   readonly stats: HistoryStats = { steps: 0, reserved: 0, soldOut: 0, replayed: 0, conflicts: 0, recalls: 0, epochChanges: 0, validated: 0, deferred: 0 };
 
-  constructor(readonly oracle: boolean) {
+  /** Top-up pauses after recalls (in steps: one step is one millisecond), when the history has them. */
+  private readonly backoff: RecallBackoff | undefined;
+
+  constructor(readonly oracle: boolean, pauses = false) {
+    this.backoff = pauses ? new RecallBackoff(4, 16) : undefined;
     const b = baseState();
     this.net = new SimNetwork(F1, MEALS, oracle);
     const am = (n: NodeName): AmDoc | undefined => (oracle ? A.load<Record<string, A.Counter>>(b.am.get(n)!, { actor: ACTOR[n]! }) : undefined);
@@ -332,7 +337,7 @@ class Run {
 
   reconcile(): void {
     const g1 = this.doc('g1');
-    const rep = reconcileFridge(g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, this.now);
+    const rep = reconcileFridge(g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, this.now, this.backoff);
     if (rep !== undefined) {
       this.ledger += rep.incremented - rep.decremented;
       this.stats.recalls += rep.recalled;
@@ -550,7 +555,7 @@ export function runHistory(h: History, opts: { forgeries?: boolean } = {}): Hist
     t[k] += t1 - t0;
     t0 = t1;
   };
-  const run = new Run(h.oracle);
+  const run = new Run(h.oracle, h.pauses);
   lap('setup');
   for (const s of h.steps) {
     run.step(s);

@@ -55,12 +55,17 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('epoch' as const), by: fc.constantFrom('self' as const, 'successor' as const, 'central' as const) }) },
 );
 
-/** A history: its steps and whether the Automerge oracle runs on it. */
+/** A history: its steps, whether the Automerge oracle runs on it, and whether the reconciler pauses top-ups after recalls. */
 export interface History {
   steps: Step[];
   oracle: boolean;
+  pauses?: boolean;
 }
 
 export function historyArb(maxSteps: number, oracleEvery: number): fc.Arbitrary<History> {
-  return fc.record({ steps: fc.array(stepArb, { minLength: 1, maxLength: maxSteps }), oracle: oracleEvery <= 0 ? fc.constant(false) : fc.noBias(fc.nat({ max: oracleEvery - 1 })).map((n) => n === 0) });
+  return fc.record({
+    steps: fc.array(stepArb, { minLength: 1, maxLength: maxSteps }),
+    oracle: oracleEvery <= 0 ? fc.constant(false) : fc.noBias(fc.nat({ max: oracleEvery - 1 })).map((n) => n === 0),
+    pauses: fc.boolean(),
+  });
 }
