@@ -38,7 +38,8 @@ export const DEFAULT_RIGHTS_POLICY: RightsPolicy = { takerShare: 0.8 };
  * recalls are never paused: only grants the takers did not ask for wait.
  *
  * State of one reconciler process, in memory: a restart forgets the pauses, which only means
- * takers are topped up at once again. Bounded by the cells recalled within the last `2 × maxMs`.
+ * takers are topped up at once again. Bounded by the venue's cells (fridges × meals); every 1,024
+ * recalls the cells whose next recall would start at `baseMs` anyway are forgotten.
  */
 export class RecallBackoff {
   /** `fridge\u0000meal` → end of the pause and its length, ms. */
