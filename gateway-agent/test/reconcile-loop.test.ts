@@ -34,7 +34,7 @@ async function venue() {
   c.becomeTaker();
   const fridges = await fridgeHashes(['f1']);
   const gw = async (id: 'gw1' | 'gw2', reconcile: GatewayConfigInput['reconcile'] = {}) => {
-    const a = await startAgent(testConfig(tempDir(), { gatewayId: id, central: { url: c.url, token: `tok-${id}` }, fridges, reconcile: { debounceMs: 10, sweepIntervalMs: 200, ...reconcile } }), defer);
+    const a = await startAgent(testConfig(tempDir(), { gatewayId: id, central: { url: c.url, token: `tok-${id}` }, fridges, reconcile }), defer);
     await eventually(() => expect(a.sync?.state).toBe('synced'));
     return a;
   };
