@@ -2,7 +2,8 @@
  * The in-memory implementation of {@link ReplicaStore}, for tests and for the demo's throwaway
  * gateways. It keeps the same ordering and group-commit behaviour as the LevelDB store; "durable"
  * means "in this object", which survives as long as the object does (pass it to a second agent to
- * simulate a restart). `failNextWrite` injects a write failure for the fatal-error paths.
+ * simulate a restart). `failNextWrite` injects a write failure for the fatal-error paths;
+ * `holdWrites` keeps writes from becoming durable until released (what a fridge sees meanwhile).
  */
 import { GroupCommit } from './group-commit.ts';
 import { StoreFailedError, type ReplicaStore, type StoreMeta, type StoredState, type StoreSize } from './replica-store.ts';
@@ -32,6 +33,7 @@ export class MemoryStore implements ReplicaStore {
   private newCommit(): GroupCommit<Op> {
     return new GroupCommit<Op>(async (ops) => {
       await new Promise((r) => setImmediate(r)); // a write takes time, like an fsync
+      while (this.held !== undefined) await this.held;
       if (this.failWith !== undefined) throw new StoreFailedError(this.failWith);
       this.batches++;
       for (const op of ops) {
@@ -47,6 +49,18 @@ export class MemoryStore implements ReplicaStore {
     }, 512);
   }
   private nextSeqWritten = 0;
+
+  private held: Promise<void> | undefined;
+
+  /** Synced writes not yet complete stay pending until the returned function is called. */
+  holdWrites(): () => void {
+    let release!: () => void;
+    this.held = new Promise<void>((r) => (release = r));
+    return () => {
+      this.held = undefined;
+      release();
+    };
+  }
 
   /** Makes the next synced write fail (and every later one: failures are fatal). */
   failNextWrite(e = new Error('injected write failure')): void {

@@ -14,9 +14,10 @@
  * - Output gates ({@link MqttConnection.holdOutputUntil}): a message's durable write can gate the
  *   connection's output, so the PUBACK written for it, and everything written after it, leaves
  *   only once the write is durable; if the write fails the connection is destroyed and the held
- *   bytes never leave. The MQTT library can then go on at once: mqtt.js handles a connection's
- *   incoming packets one at a time, each after the previous one's PUBACK was written, so waiting
- *   for durability before writing it would cost one synced write per message. At most
+ *   bytes never leave. The MQTT library can then go on at once: mqtt.js (external broker) handles
+ *   a connection's incoming packets one at a time, each after the previous one's PUBACK was
+ *   written, so waiting for durability before writing it would cost one synced write per message;
+ *   aedes (embedded broker) writes a fridge's PUBACK as soon as `authorizePublish` resolves. At most
  *   {@link MAX_GATES} gates are open per connection; beyond that reading pauses until writes
  *   become durable (a peer that does not wait for PUBACKs cannot make the agent hold unbounded
  *   work).

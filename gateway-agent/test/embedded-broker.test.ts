@@ -3,6 +3,7 @@ import mqtt from 'mqtt';
 import * as Y from 'yjs';
 import { FridgeIdSchema, MealIdSchema, ORIGINS, VenueDoc, fridgeStatus, observedSnapshot } from '@fridgesync/shared';
 import { decodeIntake } from '../src/snapshot-intake.ts';
+import { MemoryStore } from '../src/memory-store.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { eventually, useTeardown } from './helpers/teardown.ts';
 
@@ -39,6 +40,38 @@ describe('embedded broker', () => {
     // Once folded and durable in the document, its intake records are cleared.
     await eventually(() => expect(agent.replica.store.size().intake).toBe(0));
     expect(agent.replica.store.pending()).toBe(0);
+  });
+
+  it("holds a PUBACK until the write is durable, and reads the fridge's next publishes meanwhile", async () => {
+    const store = new MemoryStore();
+    await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
+    // Snapshots stay in the intake log for the test: only their intake records are written.
+    const agent = await startAgent(testConfig(tempDir(), { fridges: await fridgeHashes(['f1']), storage: { snapshotFoldMs: 10_000 } }), defer, { store });
+    const f = await connectFridge(agent.mqttPort!, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 1 }), { qos: 1 });
+    const release = store.holdWrites();
+    const acked: number[] = [];
+    const publish = (seq: number) =>
+      new Promise<void>((resolve, reject) =>
+        f.publish('fridges/f1/inventory', inventory(1, seq, { m1: seq }), { qos: 1 }, (err) => {
+          if (err) return reject(err);
+          acked.push(seq);
+          resolve();
+        }),
+      );
+    const p2 = publish(2);
+    await eventually(() => expect(agent.broker.status().inFlight).toBe(1));
+    // Published after the first was taken in: a separate read, taken in while the first waits.
+    const p3 = publish(3);
+    await eventually(() => expect(agent.broker.status().inFlight).toBe(2));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(acked, 'no PUBACK before the write is durable').toEqual([]);
+    release();
+    await Promise.all([p2, p3]);
+    expect(acked).toEqual([2, 3]);
+    const stored = await store.load();
+    const seqs = stored.intake.flatMap((r) => decodeIntake(r.record) ?? []).map((d) => d.snapshot.seq);
+    expect(seqs).toEqual(expect.arrayContaining([2, 3]));
   });
 
   it('refuses wrong secrets, unknown fridges and a username that is not the client id', async () => {
