@@ -158,11 +158,14 @@ const StorageSchema = z.strictObject({
   maxBatch: z.number().int().min(1).max(100_000).default(512),
   /**
    * Least time between two writes of one fridge's snapshots into the venue document, ms. Default
-   * 100. A snapshot is acknowledged once its payload is in the store's intake log (synced); the
-   * snapshots a fridge sends within this time reach the document, and central, as one entry. 0
-   * writes every snapshot into the document before acknowledging it (one entry per snapshot).
+   * 1 000. A snapshot is acknowledged once its payload is in the store's intake log (synced); the
+   * snapshots a fridge sends within this time reach the document, and central, as one entry (the
+   * newest wins: fridges report full totals). Fridges report every few minutes, so a snapshot
+   * normally goes in at once; only a fridge reporting faster (a burst, or the queue it flushes
+   * after a reconnect) waits, at most this long. 0 writes every snapshot into the document before
+   * acknowledging it (one entry per snapshot).
    */
-  snapshotFoldMs: ms(0, 10_000).default(100),
+  snapshotFoldMs: ms(0, 10_000).default(1_000),
 });
 
 const ShutdownSchema = z.strictObject({
