@@ -17,7 +17,7 @@
  * see what reconciliation passes cost under the flood. `--snapshot-fold` sets `storage.snapshotFoldMs`
  * (0: no intake log, every snapshot written into the document before its PUBACK). `--recall-pause` sets
  * `reconcile.recallPauseMs` (0: every pass tops central up again, however the totals swing).
- * `--counters` prints the gateway's ingest and reconciliation counters after each run of ours.
+ * `--counters` prints the gateway's ingest and reconciliation counters, and its synced writes, after each run of ours.
  *
  * `--marks` prints each measured phase's start and end on the clock of V8's CPU-profile samples,
  * to cut a `--cpu-prof` profile of this process down to one phase. `BENCH_CENTRAL_PROF=<dir>` and
@@ -227,6 +227,7 @@ async function runOurs(offline = false): Promise<Row> {
     if (args.counters) {
       const text = await agent.metrics.registry.metrics();
       console.log(text.split('\n').filter((l) => /^fridgesync_gateway_(reconcile_units|ingested)_total\{/.test(l)).map((l) => `${offline ? 'offline' : 'ours'}: ${l}`).join('\n'));
+      console.log(`${offline ? 'offline' : 'ours'}: synced writes (group commits) ${agent.replica.store.syncedWrites()}`);
     }
     const system = offline ? 'ours, venue offline (central stopped after the gateway joined)' : 'ours: gateway agent (embedded aedes, LevelDB synced, group commit) + central';
     return { system, throughput: r.max, p50: r.p50, p99: r.p99, rateAchieved: r.rate, note: r.note };
