@@ -43,6 +43,9 @@ export interface EmbeddedBrokerOptions {
   writable: () => boolean;
 }
 
+/** Most fridge subtrees remembered (more than the fridges of any venue; beyond it the cache starts over). */
+const SUBTREE_CACHE = 10_000;
+
 /** Waits at most `ms` for `p`. */
 function bounded(p: Promise<unknown>, ms: number): Promise<void> {
   return new Promise((resolve) => {
@@ -70,8 +73,18 @@ export class EmbeddedBroker implements FridgeBroker {
     this.auth = new FridgeAuthenticator(o.config.fridges);
   }
 
+  /** Fridge id → its topic subtree (every publish is checked against it). */
+  private readonly subtrees = new Map<string, string>();
+
   private subtree(id: string): string {
-    return `${this.o.config.topicPrefix}fridges/${id}/`;
+    let s = this.subtrees.get(id);
+    if (s === undefined) {
+      s = `${this.o.config.topicPrefix}fridges/${id}/`;
+      // Bounded: ids are only remembered for authenticated fridges (see authenticate's bound).
+      if (this.subtrees.size >= SUBTREE_CACHE) this.subtrees.clear();
+      this.subtrees.set(id, s);
+    }
+    return s;
   }
 
   async start(): Promise<void> {

@@ -31,6 +31,7 @@ import {
   type TelemetryPayload,
   type StatusValue,
   type EntryWriter,
+  type FridgeTopic,
 } from '@fridgesync/shared';
 import type { LocalReplica } from './local-replica.ts';
 import { SnapshotIntake } from './snapshot-intake.ts';
@@ -69,6 +70,9 @@ export interface IngestOptions {
   onOnline?: (fridge: FridgeId) => void;
   now?: () => number;
 }
+
+/** Most parsed topics remembered; beyond it the cache starts over. */
+const MAX_TOPICS = 10_000;
 
 /** Bound on remembered (fridge, reason) pairs for log-once; beyond it every drop is logged at debug. */
 const MAX_LOGGED_DROPS = 10_000;
@@ -119,7 +123,7 @@ export class Ingestor {
    */
   async ingest(clientId: string | undefined, topic: string, payload: Buffer | Uint8Array): Promise<IngestResult> {
     const started = performance.now();
-    const t = parseFridgeTopic(this.o.topicPrefix, topic);
+    const t = this.parseTopic(topic);
     if (t === undefined) return this.drop('topic', clientId ?? '?', topic);
     if (clientId !== undefined && t.fridgeId !== clientId) return this.drop('fridge-mismatch', clientId, topic);
     if (t.kind === 'commands') return this.drop('not-inbound', t.fridgeId, topic);
@@ -144,6 +148,19 @@ export class Ingestor {
     this.o.metrics.ingestSeconds.observe((performance.now() - started) / 1000);
     return result;
   }
+
+  /** {@link parseFridgeTopic}, remembered for valid topics (a fridge publishes on four). */
+  private parseTopic(topic: string): FridgeTopic | undefined {
+    let t = this.topics.get(topic);
+    if (t === undefined) {
+      t = parseFridgeTopic(this.o.topicPrefix, topic);
+      if (t === undefined) return undefined;
+      if (this.topics.size >= MAX_TOPICS) this.topics.clear();
+      this.topics.set(topic, t);
+    }
+    return t;
+  }
+  private readonly topics = new Map<string, FridgeTopic>();
 
   private async apply(fridge: FridgeId, kind: 'inventory' | 'pickup' | 'status' | 'telemetry', p: unknown): Promise<IngestResult> {
     const r = this.o.replica;

@@ -94,7 +94,8 @@ export function recordSnapshots(w: EntryWriter, fridge: FridgeId, ps: readonly I
   const outcomes: SnapshotOutcome[] = [];
   for (const p of ps) {
     const ts = Date.parse(p.ts);
-    const value: SnapshotValue = { b: p.boot, e: eraFor(newestObservation(folded, pending), p.boot, p.seq, ts), q: p.seq, ts, i: { ...p.items } };
+    // The items are only read here (compared on a tie); the one written gets its own copy below.
+    const value: SnapshotValue = { b: p.boot, e: eraFor(newestObservation(folded, pending), p.boot, p.seq, ts), q: p.seq, ts, i: p.items };
     if ((folded !== undefined && compareSnapshots(value, folded) <= 0) || (own !== undefined && compareSnapshots(value, own) <= 0)) {
       outcomes.push('stale');
       continue;
@@ -103,6 +104,7 @@ export function recordSnapshots(w: EntryWriter, fridge: FridgeId, ps: readonly I
     folded = own = last = value;
   }
   if (last === undefined) return outcomes;
+  last.i = { ...last.i };
   w.set(key, last);
   for (const [order, byReplica] of w.doc.index.pickups.get(fridge) ?? []) {
     const mine = byReplica.get(w.replica);
