@@ -80,7 +80,7 @@ export class EmbeddedBroker implements FridgeBroker {
     let s = this.subtrees.get(id);
     if (s === undefined) {
       s = `${this.o.config.topicPrefix}fridges/${id}/`;
-      // Bounded: ids are only remembered for authenticated fridges (see authenticate's bound).
+      // Only ids of authenticated fridges get here; the map starts over at SUBTREE_CACHE of them.
       if (this.subtrees.size >= SUBTREE_CACHE) this.subtrees.clear();
       this.subtrees.set(id, s);
     }
@@ -211,7 +211,8 @@ export class EmbeddedBroker implements FridgeBroker {
     );
     // Every connection is an MqttConnection (see accept and listenWebsocket). Resolving now lets
     // aedes write the PUBACK behind the gate at once. Awaiting `p` here instead gives the same
-    // guarantee; the gate measured faster under a flood (docs/benchmarks.md, "PUBACKs behind a gate").
+    // guarantee; the gate measured faster under a flood (docs/benchmarks.md, "Gated PUBACKs and a
+    // one-second fold interval").
     (client.conn as unknown as MqttConnection).holdOutputUntil(p);
   }
 
