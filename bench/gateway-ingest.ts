@@ -18,7 +18,7 @@
  * (0: no intake log, every snapshot written into the document before its PUBACK). `--recall-pause` sets
  * `reconcile.recallPauseMs` (0: every pass tops central up again, however the totals swing).
  * `--counters` prints the gateway's ingest and reconciliation counters, and its synced writes, after each run of ours.
- * `--rounds N` adds N − 1 rounds of ours and (b), alternating which runs first, and reports the median
+ * `--rounds N` (when (b) runs) adds N − 1 rounds of ours and (b), alternating which runs first, and reports the median
  * ratio. After the table, the CPU time per snapshot of each process during the flood (Linux `/proc`).
  *
  * `--marks` prints each measured phase's start and end on the clock of V8's CPU-profile samples,
