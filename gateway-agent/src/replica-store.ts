@@ -53,7 +53,10 @@ export interface StoreSize {
   updates: number;
   /** Bytes of the compacted state plus the appended updates. */
   bytes: number;
-  /** Intake records appended and not cleared yet. */
+  /**
+   * Intake records appended and not yet asked to be cleared. A clear counts at once, before its
+   * write is durable; {@link ReplicaStore.pending} counts that write until it is.
+   */
   intake: number;
 }
 
@@ -70,7 +73,7 @@ export interface ReplicaStore {
   compact(state: Uint8Array): Promise<void>;
   /**
    * Appends a record to the intake log: a message acknowledged before its effect is written into
-   * the document (snapshot intake, see ingest.ts). Returns the record's id at once and `durable`,
+   * the document (snapshot intake, see snapshot-intake.ts). Returns the record's id at once and `durable`,
    * which resolves after the synced write (shared with appends by group commit, in order with
    * them). Compaction leaves intake records alone; `load` returns them until they are cleared.
    */
@@ -81,7 +84,7 @@ export interface ReplicaStore {
   writeMeta(meta: StoreMeta): Promise<void>;
   /** Current size. */
   size(): StoreSize;
-  /** Appends accepted but not yet durable (for /status). */
+  /** Writes accepted but not yet durable: appends, intake records and their clears, compaction, meta (for /status). */
   pending(): number;
   /** Synced writes (fsyncs) made so far; with group commit far fewer than appends under load. */
   syncedWrites(): number;
