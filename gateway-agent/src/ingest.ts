@@ -71,6 +71,9 @@ export interface IngestOptions {
   now?: () => number;
 }
 
+/** What every snapshot taken in by the intake log resolves with (shared, so frozen). */
+const ACCEPTED: IngestResult = Object.freeze({ kind: 'inventory', outcome: 'accepted' });
+
 /** Most parsed topics remembered; beyond it the cache starts over. */
 const MAX_TOPICS = 10_000;
 
@@ -120,8 +123,17 @@ export class Ingestor {
    * Ingests one message published by the authenticated fridge `clientId` (or, from an external
    * broker, by whoever the broker let publish: then `clientId` is `undefined` and the topic names
    * the fridge). Resolves when the effect is durable; rejects only when it cannot be made durable.
+   * Snapshots taken in by the intake log in one turn share one promise (and one synced write).
    */
-  async ingest(clientId: string | undefined, topic: string, payload: Buffer | Uint8Array): Promise<IngestResult> {
+  ingest(clientId: string | undefined, topic: string, payload: Buffer | Uint8Array): Promise<IngestResult> {
+    try {
+      return this.take(clientId, topic, payload);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private take(clientId: string | undefined, topic: string, payload: Buffer | Uint8Array): Promise<IngestResult> {
     const started = performance.now();
     const t = this.parseTopic(topic);
     if (t === undefined) return this.drop('topic', clientId ?? '?', topic);
@@ -137,17 +149,21 @@ export class Ingestor {
     const parsed = INBOUND_SCHEMAS[t.kind].safeParse(json);
     if (!parsed.success) return this.drop('schema', t.fridgeId, topic, parsed.error.issues[0]?.message);
     if (t.kind === 'inventory' && this.intake !== undefined) {
-      await this.intake.accept(t.fridgeId, parsed.data as InventoryPayload, bytes);
-      this.o.metrics.ingestSeconds.observe((performance.now() - started) / 1000);
-      return { kind: 'inventory', outcome: 'accepted' };
+      const durable = this.intake.accept(t.fridgeId, parsed.data as InventoryPayload, bytes, started);
+      // One turn's snapshots share `durable`, and so the promise of their result.
+      if (durable !== this.accepted?.durable) this.accepted = { durable, result: durable.then(() => ACCEPTED) };
+      return this.accepted.result;
     }
     // Any other message of a fridge comes after its held snapshots (per-fridge order).
     this.intake?.release(t.fridgeId);
-    const result = await this.apply(t.fridgeId, t.kind, parsed.data);
-    this.o.metrics.ingested.inc({ kind: result.kind, outcome: result.kind === 'dropped' ? result.reason : result.outcome });
-    this.o.metrics.ingestSeconds.observe((performance.now() - started) / 1000);
-    return result;
+    return this.apply(t.fridgeId, t.kind, parsed.data).then((result) => {
+      this.o.metrics.ingested.inc({ kind: result.kind, outcome: result.kind === 'dropped' ? result.reason : result.outcome });
+      this.o.metrics.ingestSeconds.observe((performance.now() - started) / 1000);
+      return result;
+    });
   }
+  /** The promise of the last intake turn's result (shared by that turn's snapshots). */
+  private accepted: { durable: Promise<void>; result: Promise<IngestResult> } | undefined;
 
   /** {@link parseFridgeTopic}, remembered for valid topics (a fridge publishes on four). */
   private parseTopic(topic: string): FridgeTopic | undefined {
@@ -213,7 +229,7 @@ export class Ingestor {
     }
   }
 
-  private drop(reason: DropReason, fridge: string, topic: string, detail?: string): IngestResult {
+  private drop(reason: DropReason, fridge: string, topic: string, detail?: string): Promise<IngestResult> {
     this.o.metrics.dropped.inc({ reason });
     const key = `${fridge}\u0000${reason}`;
     if (!this.loggedDrops.has(key) && this.loggedDrops.size < MAX_LOGGED_DROPS) {
@@ -222,7 +238,7 @@ export class Ingestor {
     } else {
       this.o.logger.debug({ fridge, topic, reason, detail }, 'dropped a bad fridge message');
     }
-    return { kind: 'dropped', reason };
+    return Promise.resolve({ kind: 'dropped', reason });
   }
 }
 

@@ -17,7 +17,8 @@
  *   bytes never leave. The MQTT library can then go on at once: mqtt.js (external broker) handles
  *   a connection's incoming packets one at a time, each after the previous one's PUBACK was
  *   written, so waiting for durability before writing it would cost one synced write per message;
- *   aedes (embedded broker) writes a fridge's PUBACK as soon as `authorizePublish` resolves. At most
+ *   aedes (embedded broker) writes a fridge's PUBACK as soon as `authorizePublish` resolves.
+ *   Messages made durable by one write (a turn's snapshots) share one gate. At most
  *   {@link MAX_GATES} gates are open per connection; beyond that reading pauses until writes
  *   become durable (a peer that does not wait for PUBACKs cannot make the agent hold unbounded
  *   work).
@@ -71,6 +72,8 @@ export const MAX_GATES = 64;
 
 /** Output held behind a gate: written after the gate was set, sent once it and every earlier gate opened. */
 interface Gate {
+  /** What the gate waits for. */
+  durable: Promise<unknown>;
   open: boolean;
   after: Buffer[];
 }
@@ -122,7 +125,9 @@ export class MqttConnection extends Duplex {
    */
   holdOutputUntil(durable: Promise<unknown>): void {
     if (this.destroyed) return;
-    const gate: Gate = { open: false, after: [] };
+    // Messages that become durable together (one turn's snapshots) share one gate.
+    if (this.gates[this.gates.length - 1]?.durable === durable) return;
+    const gate: Gate = { durable, open: false, after: [] };
     this.gates.push(gate);
     if (this.gates.length >= MAX_GATES && !this.readHeld) {
       this.readHeld = true;

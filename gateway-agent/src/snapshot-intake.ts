@@ -106,6 +106,16 @@ export function decodeIntake(record: Uint8Array): Array<{ fridge: FridgeId; snap
   return out.length > 0 ? out : undefined;
 }
 
+/** The snapshots accepted in one event-loop turn: one intake record, one promise for all of them. */
+interface IntakeTurn {
+  entries: Array<{ fridge: FridgeId; payload: Uint8Array }>;
+  /** When each was received (`performance.now()`), for the ingest latency histogram. */
+  received: number[];
+  ref: RecordRef;
+  durable: Promise<void>;
+  resolvers: { resolve: () => void; reject: (e: unknown) => void };
+}
+
 /** Holds acknowledged snapshots and folds them into the document per fridge at a bounded rate. */
 export class SnapshotIntake {
   private readonly held = new Map<FridgeId, Held>();
@@ -131,42 +141,49 @@ export class SnapshotIntake {
   }
 
   /**
-   * Takes in one validated snapshot with its raw payload; resolves once its intake record is
-   * durable (the caller then acknowledges). Rejects with {@link NotWritableError} when the
-   * replica may not write (nothing stored).
+   * Takes in one validated snapshot with its raw payload, received at `receivedAt`
+   * (`performance.now()`); resolves once its intake record is durable (the caller then
+   * acknowledges). Every snapshot of one turn gets the same promise: one record, one synced write.
+   * Rejects with {@link NotWritableError} when the replica may not write (nothing stored).
    */
-  accept(fridge: FridgeId, snapshot: InventoryPayload, payload: Uint8Array): Promise<void> {
+  accept(fridge: FridgeId, snapshot: InventoryPayload, payload: Uint8Array, receivedAt: number): Promise<void> {
     const r = this.o.replica;
     if (!r.writable) return Promise.reject(new NotWritableError(r.state));
     let turn = this.turn;
     if (turn === undefined) {
       // The first snapshot of this turn: the turn's record is written once the turn's I/O is read.
-      const t = { entries: [] as Array<{ fridge: FridgeId; payload: Uint8Array }>, ref: { id: undefined, left: 0 } as RecordRef, waiters: [] as Array<{ resolve: () => void; reject: (e: unknown) => void }> };
+      let resolvers!: IntakeTurn['resolvers'];
+      const durable = new Promise<void>((resolve, reject) => (resolvers = { resolve, reject }));
+      const t: IntakeTurn = { entries: [], received: [], ref: { id: undefined, left: 0 }, durable, resolvers };
       this.turn = turn = t;
       setImmediate(() => this.writeTurn(t));
     }
     turn.entries.push({ fridge, payload });
+    turn.received.push(receivedAt);
     turn.ref.left++;
-    const durable = new Promise<void>((resolve, reject) => turn.waiters.push({ resolve, reject }));
     this.hold(fridge, snapshot, turn.ref);
-    return durable;
+    return turn.durable;
   }
-  private turn: { entries: Array<{ fridge: FridgeId; payload: Uint8Array }>; ref: RecordRef; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> } | undefined;
+  private turn: IntakeTurn | undefined;
 
-  private writeTurn(t: NonNullable<SnapshotIntake['turn']>): void {
+  private writeTurn(t: IntakeTurn): void {
     if (this.turn === t) this.turn = undefined;
     let written: { id: number; durable: Promise<void> };
     try {
       written = this.o.replica.store.appendIntake(encodeIntake(t.entries));
     } catch (e) {
-      for (const w of t.waiters) w.reject(e);
+      t.resolvers.reject(e);
       return;
     }
     t.ref.id = written.id;
     if (t.ref.left === 0) this.clear(t.ref); // already folded and durable (a fold can overtake its record)
     written.durable.then(
-      () => t.waiters.forEach((w) => w.resolve()),
-      (e: unknown) => t.waiters.forEach((w) => w.reject(e)),
+      () => {
+        const now = performance.now();
+        for (const at of t.received) this.o.metrics.ingestSeconds.observe((now - at) / 1000);
+        t.resolvers.resolve();
+      },
+      (e: unknown) => t.resolvers.reject(e),
     );
   }
 

@@ -189,6 +189,27 @@ describe('MqttConnection', () => {
       conn.destroy();
     });
 
+    it('messages durable with one write share a gate, behind any earlier gate', async () => {
+      const { inner, written } = recorder();
+      const conn = new MqttConnection(inner, 2048, () => undefined);
+      const a = deferred();
+      const b = deferred();
+      conn.holdOutputUntil(a.promise);
+      conn.write(Buffer.from([1]));
+      conn.holdOutputUntil(b.promise);
+      conn.write(Buffer.from([2]));
+      conn.holdOutputUntil(b.promise); // the same write: no further gate
+      conn.write(Buffer.from([3]));
+      expect((conn as unknown as { gates: unknown[] }).gates).toHaveLength(2);
+      b.resolve();
+      await tick();
+      expect(written).toEqual([]);
+      a.resolve();
+      await tick();
+      expect(written).toEqual([1, 2, 3]);
+      conn.destroy();
+    });
+
     it('a failed gate destroys the connection and what it held never leaves', async () => {
       const { inner, written } = recorder();
       const conn = new MqttConnection(inner, 2048, () => undefined);
