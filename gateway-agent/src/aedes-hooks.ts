@@ -2,7 +2,8 @@
  * aedes' callback hooks adapted once into async functions (STYLE.md; aedes issues #185 and #483:
  * a hook that throws, or calls back twice or never, wedges or crashes the broker). Each adapter
  * calls aedes' callback exactly once: with the async function's result, or with its error when
- * it throws or rejects, synchronously or not.
+ * it throws or rejects, synchronously or not. `authorizePublish`, which runs for every message,
+ * may also return at once (no promise): aedes is then called back in the same call.
  */
 import type { AuthenticateError, AuthErrorCode, Client, PublishPacket, Subscription } from 'aedes';
 
@@ -16,16 +17,17 @@ function once<A extends unknown[]>(cb: (...args: A) => void): (...args: A) => vo
   };
 }
 
-/** Runs `fn` and hands its outcome to `settle` exactly once. */
-function run<T>(fn: () => Promise<T>, ok: (v: T) => void, fail: (e: Error) => void): void {
-  let p: Promise<T>;
+/** Runs `fn` and hands its outcome to `ok` or `fail`, exactly one of them once (at once when `fn` returns no promise). */
+function run<T>(fn: () => T | Promise<T>, ok: (v: T) => void, fail: (e: Error) => void): void {
+  let r: T | Promise<T>;
   try {
-    p = fn();
+    r = fn();
   } catch (e) {
     fail(e instanceof Error ? e : new Error(String(e)));
     return;
   }
-  p.then(ok, (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))));
+  if (r instanceof Promise) r.then(ok, (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))));
+  else ok(r);
 }
 
 /** A CONNACK refusal: `returnCode` 2 (identifier rejected), 3 (server unavailable), 4 (bad credentials), 5 (not authorized). */
@@ -54,11 +56,11 @@ export function toAuthenticate(fn: (client: Client, username: string | undefined
 }
 
 /**
- * `authorizePublish`: resolve to let aedes acknowledge and route the packet, throw to refuse (aedes
- * then closes the connection without PUBACK, MQTT-3.3.5-2). For QoS 1 aedes sends the PUBACK only
- * after this resolves, which is what makes "acknowledged means durable" possible.
+ * `authorizePublish`: return or resolve to let aedes acknowledge and route the packet, throw or
+ * reject to refuse (aedes then closes the connection without PUBACK, MQTT-3.3.5-2). For QoS 1 aedes
+ * sends the PUBACK only after this resolves, which is what makes "acknowledged means durable" possible.
  */
-export function toAuthorizePublish(fn: (client: Client | null, packet: PublishPacket) => Promise<void>) {
+export function toAuthorizePublish(fn: (client: Client | null, packet: PublishPacket) => void | Promise<void>) {
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
     const cb = once(done);
     run(

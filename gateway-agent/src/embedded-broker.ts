@@ -98,7 +98,7 @@ export class EmbeddedBroker implements FridgeBroker {
       maxClientsIdLength: 64,
       heartbeatInterval: 3_600_000,
       authenticate: toAuthenticate(async (client, username, password) => this.authenticate(client, username, password)),
-      authorizePublish: toAuthorizePublish(async (client, packet) => this.authorizePublish(client, packet)),
+      authorizePublish: toAuthorizePublish((client, packet) => this.authorizePublish(client, packet)),
       authorizeSubscribe: toAuthorizeSubscribe(async (client, sub) => this.authorizeSubscribe(client, sub)),
       // Defense in depth: never forward anything outside the receiving fridge's subtree.
       authorizeForward: (client, packet) => (client !== null && packet.topic.startsWith(this.subtree(client.id)) ? packet : null),
@@ -196,7 +196,8 @@ export class EmbeddedBroker implements FridgeBroker {
     if (will?.topic !== undefined && will.topic !== `${this.subtree(client.id)}status`) refuse(5, 'acl-will', 'the will must be the fridge status topic');
   }
 
-  private async authorizePublish(client: Client | null, packet: PublishPacket): Promise<void> {
+  /** Returns at once (no promise: it runs for every message); the PUBACK waits behind the gate. */
+  private authorizePublish(client: Client | null, packet: PublishPacket): void {
     if (client === null) throw new Error('publish without a client (stale will) refused');
     if (!packet.topic.startsWith(this.subtree(client.id))) {
       this.o.metrics.refused.inc({ reason: 'acl-publish' });

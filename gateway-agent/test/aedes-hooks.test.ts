@@ -29,6 +29,10 @@ describe('aedes hook adapters', () => {
     const s = await calls((d) => throwsSync(client, packet, d));
     expect(s).toHaveLength(1);
     expect((s[0]![0] as Error).message).toBe('sync');
+    // A hook that returns at once calls back within the same call.
+    const seen: unknown[][] = [];
+    toAuthorizePublish(() => undefined)(client, packet, (...a) => seen.push(a));
+    expect(seen).toEqual([[null]]);
   });
 
   it('authenticate maps refusals to CONNACK return codes, and unexpected errors to "server unavailable"', async () => {
