@@ -17,16 +17,20 @@ function once<A extends unknown[]>(cb: (...args: A) => void): (...args: A) => vo
   };
 }
 
+function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
 /** Runs `fn` and hands its outcome to `ok` or `fail`, exactly one of them once (at once when `fn` returns no promise). */
 function run<T>(fn: () => T | Promise<T>, ok: (v: T) => void, fail: (e: Error) => void): void {
   let r: T | Promise<T>;
   try {
     r = fn();
   } catch (e) {
-    fail(e instanceof Error ? e : new Error(String(e)));
+    fail(toError(e));
     return;
   }
-  if (r instanceof Promise) r.then(ok, (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))));
+  if (r instanceof Promise) r.then(ok, (e: unknown) => fail(toError(e)));
   else ok(r);
 }
 
@@ -61,13 +65,18 @@ export function toAuthenticate(fn: (client: Client, username: string | undefined
  * sends the PUBACK only after this resolves, which is what makes "acknowledged means durable" possible.
  */
 export function toAuthorizePublish(fn: (client: Client | null, packet: PublishPacket) => void | Promise<void>) {
+  // `run` and `once` unrolled: this runs for every message, and a hook that returns at once needs
+  // no closures (each path below calls `done` exactly once).
   return (client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void => {
-    const cb = once(done);
-    run(
-      () => fn(client, packet),
-      () => cb(null),
-      (e) => cb(e),
-    );
+    let r: void | Promise<void>;
+    try {
+      r = fn(client, packet);
+    } catch (e) {
+      done(toError(e));
+      return;
+    }
+    if (r instanceof Promise) r.then(() => done(null), (e: unknown) => done(toError(e)));
+    else done(null);
   };
 }
 

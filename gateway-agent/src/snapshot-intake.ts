@@ -66,17 +66,15 @@ interface RecordRef {
  * fridge id (utf8), the payload's length (u32) and the payload as received.
  */
 export function encodeIntake(entries: ReadonlyArray<{ fridge: FridgeId; payload: Uint8Array }>): Uint8Array {
+  // Runs for every turn of a flood: ids are written in place, not copied through a buffer each.
   let size = 0;
-  const ids = entries.map((e) => Buffer.from(e.fridge, 'utf8'));
-  for (let i = 0; i < entries.length; i++) size += 6 + ids[i]!.length + entries[i]!.payload.length;
+  for (const e of entries) size += 6 + Buffer.byteLength(e.fridge, 'utf8') + e.payload.length;
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const id = ids[i]!;
-    const payload = entries[i]!.payload;
-    at = out.writeUInt16BE(id.length, at);
-    at += id.copy(out, at);
-    at = out.writeUInt32BE(payload.length, at);
+  for (const { fridge, payload } of entries) {
+    const idLength = out.write(fridge, at + 2, 'utf8');
+    out.writeUInt16BE(idLength, at);
+    at = out.writeUInt32BE(payload.length, at + 2 + idLength);
     out.set(payload, at);
     at += payload.length;
   }
