@@ -23,6 +23,7 @@ import {
   recordStatus,
   statusFromPayload,
   statusFromTelemetry,
+  writeSnapshot,
   type FridgeId,
   type InventoryPayload,
   type SnapshotOutcome,
@@ -98,7 +99,7 @@ export class Ingestor {
         logger: o.logger,
         metrics: o.metrics,
         foldMs: o.snapshotFoldMs,
-        fold: (fridge, snapshots) => this.turn.addSnapshots(fridge, snapshots),
+        fold: (fridge, snapshot) => this.turn.add(fridge, (w) => writeSnapshot(w, fridge, snapshot)),
         now: o.now,
       });
     }
@@ -283,11 +284,6 @@ class TurnBatcher {
 
   addSnapshot(fridge: FridgeId, snapshot: InventoryPayload): Promise<SnapshotOutcome> {
     return this.enqueue<SnapshotOutcome>(fridge, { snapshot });
-  }
-
-  /** Consecutive snapshots of one fridge (they form one unit: one entry written). */
-  addSnapshots(fridge: FridgeId, snapshots: readonly InventoryPayload[]): Promise<SnapshotOutcome[]> {
-    return Promise.all(snapshots.map((snapshot) => this.enqueue<SnapshotOutcome>(fridge, { snapshot })));
   }
 
   private enqueue<T>(fridge: string, op: Queued['op']): Promise<T> {

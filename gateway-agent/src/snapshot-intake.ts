@@ -2,22 +2,29 @@
  * Snapshot intake (`storage.snapshotFoldMs` > 0, the default): a fridge's snapshot is
  * acknowledged once its payload is in the store's intake log (a synced write, shared with the
  * document's appends by group commit), and written into the venue document at most every
- * `foldMs` per fridge, all snapshots held for that fridge together.
+ * `foldMs` per fridge: the newest snapshot judged applied since the fridge's last fold.
  *
  * Why: fridges report full totals, so of the snapshots a fridge sends within `foldMs` only the
- * newest reaches the document ({@link recordSnapshots}). Writing each into the document before
- * acknowledging it costs one document entry per snapshot, which the sync client then sends to
- * central, and central validates, applies and stores. With the intake, a fridge reporting faster
- * than `foldMs` costs one entry per `foldMs` instead.
+ * newest reaches the document. Writing each into the document before acknowledging it costs one
+ * document entry per snapshot, which the sync client then sends to central, and central
+ * validates, applies and stores. With the intake, a fridge reporting faster than `foldMs` costs
+ * one entry per `foldMs` instead.
+ *
+ * Each snapshot is judged when it arrives ({@link snapshotRun}): against the document as it is
+ * then, with the newest snapshot this intake judged applied and has not seen written counting as
+ * written. Its outcome and era are those that writing it into the document at once would give;
+ * only the newest applied one per fridge is kept in memory, so a flood allocates nothing that
+ * lives until the fold. When the fold writes it, it is compared with the document once more
+ * ({@link writeSnapshot}): a newer snapshot another replica wrote meanwhile makes it stale.
  *
  * Invariants:
  * - Acknowledged means durable: the intake record is on disk (synced) before the PUBACK.
- * - A record is cleared only after the document update holding its snapshot is durable. A crash
- *   in between leaves the record, and the next start replays it: replaying a snapshot already in
- *   the document is `stale` and changes nothing (the same rule that makes MQTT redeliveries
- *   harmless).
+ * - A record is cleared only after the document update holding its snapshot, or the newer one
+ *   that superseded it, is durable. A crash in between leaves the record, and the next start
+ *   replays it: replaying a snapshot already in the document is `stale` and changes nothing (the
+ *   same rule that makes MQTT redeliveries harmless).
  * - Per-fridge order: before any other message of a fridge (pickup, status, telemetry) is applied,
- *   its held snapshots are handed to the document first, in the same turn.
+ *   its held snapshot is handed to the document first, in the same turn.
  * - A quiet fridge is not delayed: a snapshot arriving `foldMs` or more after the fridge's last
  *   fold joins this turn's document write (ingest's turn batcher), as without the intake. Folds
  *   due in the same turn share one transaction there.
@@ -26,7 +33,7 @@
  *   way.
  */
 import type { Logger } from 'pino';
-import { INBOUND_SCHEMAS, type FridgeId, type InventoryPayload, type SnapshotOutcome } from '@fridgesync/shared';
+import { INBOUND_SCHEMAS, snapshotRun, type FridgeId, type InventoryPayload, type ReplicaId, type SnapshotOutcome, type SnapshotRun, type SnapshotValue } from '@fridgesync/shared';
 import { NotWritableError, type LocalReplica } from './local-replica.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { IntakeRecord } from './replica-store.ts';
@@ -38,26 +45,44 @@ export interface SnapshotIntakeOptions {
   metrics: AgentMetrics;
   /** Least time between two folds of one fridge, ms (> 0). */
   foldMs: number;
-  /** Writes a fridge's snapshots (in arrival order) into the document; resolves once durable. */
-  fold: (fridge: FridgeId, snapshots: InventoryPayload[]) => Promise<SnapshotOutcome[]>;
+  /** Writes a fridge's newest applied snapshot into the document ({@link writeSnapshot}); resolves once durable. */
+  fold: (fridge: FridgeId, snapshot: SnapshotValue) => Promise<SnapshotOutcome>;
   now?: () => number;
 }
 
-/** What is held for one fridge: its snapshots in arrival order and the record of each. */
+/** What is held for one fridge since its last fold. */
 interface Held {
-  snapshots: InventoryPayload[];
+  /** The newest snapshot judged applied, if any: what the fold writes. */
+  snapshot: SnapshotValue | undefined;
+  /** How many snapshots were judged applied and stale. */
+  applied: number;
+  stale: number;
+  /** The records holding them, each once. */
   records: RecordRef[];
   timer: NodeJS.Timeout | undefined;
 }
 
+/** How one fridge's snapshots are judged ({@link snapshotRun}), kept across folds. */
+interface Judging {
+  /** Valid while the document's observations of the fridge and the replica id are these. */
+  run: SnapshotRun | undefined;
+  observations: number;
+  replica: ReplicaId | undefined;
+  /** The newest snapshot judged applied: held, being folded, or written (then also in the document). */
+  unwritten: SnapshotValue | undefined;
+  /** The fridge's last fold, until it settles. */
+  folding: Promise<unknown> | undefined;
+}
+
 /**
  * One intake record holds the snapshots accepted in one event-loop turn (one LevelDB record per
- * turn, not per message). It is cleared once every snapshot in it is durable in the document.
+ * turn, not per message). It is cleared once the snapshots in it are durable in the document (or
+ * superseded by one that is).
  */
 interface RecordRef {
   /** Set once the record is handed to the store. */
   id: number | undefined;
-  /** Snapshots in it not yet durable in the document. */
+  /** Holds (one per fridge and fold) that list it and are not yet durable in the document. */
   left: number;
 }
 
@@ -117,6 +142,7 @@ interface IntakeTurn {
 /** Holds acknowledged snapshots and folds them into the document per fridge at a bounded rate. */
 export class SnapshotIntake {
   private readonly held = new Map<FridgeId, Held>();
+  private readonly judging = new Map<FridgeId, Judging>();
   private readonly lastFold = new Map<FridgeId, number>();
   private readonly folding = new Set<Promise<unknown>>();
   private readonly now: () => number;
@@ -134,7 +160,7 @@ export class SnapshotIntake {
   /** Snapshots held (acknowledged or about to be) and not yet folded. */
   get pending(): number {
     let n = 0;
-    for (const h of this.held.values()) n += h.snapshots.length;
+    for (const h of this.held.values()) n += h.applied + h.stale;
     return n;
   }
 
@@ -158,7 +184,6 @@ export class SnapshotIntake {
     }
     turn.entries.push({ fridge, payload });
     turn.received.push(receivedAt);
-    turn.ref.left++;
     this.hold(fridge, snapshot, turn.ref);
     return turn.durable;
   }
@@ -214,15 +239,40 @@ export class SnapshotIntake {
   }
 
   private hold(fridge: FridgeId, snapshot: InventoryPayload, ref: RecordRef): void {
+    const j = this.judge(fridge);
+    const outcome = j.run!.judge(snapshot);
     let h = this.held.get(fridge);
     const first = h === undefined;
     if (h === undefined) {
-      h = { snapshots: [], records: [], timer: undefined };
+      h = { snapshot: undefined, applied: 0, stale: 0, records: [], timer: undefined };
       this.held.set(fridge, h);
     }
-    h.snapshots.push(snapshot);
-    h.records.push(ref);
+    if (outcome === 'applied') {
+      h.snapshot = j.unwritten = j.run!.newest;
+      h.applied++;
+    } else h.stale++;
+    if (h.records[h.records.length - 1] !== ref) {
+      h.records.push(ref);
+      ref.left++;
+    }
     if (first) this.schedule(fridge, h);
+  }
+
+  /** The fridge's judging state, its run started afresh if the document's observations of it changed. */
+  private judge(fridge: FridgeId): Judging {
+    let j = this.judging.get(fridge);
+    if (j === undefined) {
+      j = { run: undefined, observations: -1, replica: undefined, unwritten: undefined, folding: undefined };
+      this.judging.set(fridge, j);
+    }
+    const doc = this.o.replica.doc;
+    const observations = doc.index.observations(fridge);
+    if (j.run === undefined || j.observations !== observations || j.replica !== doc.replica) {
+      j.run = snapshotRun(doc, doc.replica, fridge, j.unwritten);
+      j.observations = observations;
+      j.replica = doc.replica;
+    }
+    return j;
   }
 
   /** Folds a fridge when its interval has passed: at once (into this turn's batch) or by a timer. */
@@ -247,9 +297,20 @@ export class SnapshotIntake {
       this.held.delete(fridge);
       clearTimeout(h.timer);
       this.lastFold.set(fridge, now);
-      const done = this.o.fold(fridge, h.snapshots).then(
-        (outcomes) => {
-          for (const outcome of outcomes) this.o.metrics.ingested.inc({ kind: 'inventory', outcome });
+      const j = this.judging.get(fridge)!;
+      const before = j.folding;
+      // Nothing applied: nothing to write, but what made them stale may be the fridge's previous
+      // fold, so their records go once that has settled.
+      const write = h.snapshot !== undefined ? this.o.fold(fridge, h.snapshot) : before === undefined ? Promise.resolve('stale' as const) : before.then(() => 'stale' as const);
+      const done = write.then(
+        (outcome) => {
+          // Written, or superseded by a newer snapshot of another replica (then none of them
+          // changed the document): either way the document now shows it or something newer.
+          if (j.unwritten === h.snapshot) j.unwritten = undefined;
+          const applied = outcome === 'applied' ? h.applied : 0;
+          const m = this.o.metrics.ingested;
+          if (applied > 0) m.inc({ kind: 'inventory', outcome: 'applied' }, applied);
+          if (h.applied + h.stale > applied) m.inc({ kind: 'inventory', outcome: 'stale' }, h.applied + h.stale - applied);
           // Only now are the snapshots durable in the document: their intake records may go.
           for (const ref of h.records) this.settle(ref);
         },
@@ -257,7 +318,14 @@ export class SnapshotIntake {
           if (e instanceof NotWritableError) {
             // Not written: hold again (ahead of anything newer) until the replica is active.
             const later = this.held.get(fridge);
-            this.held.set(fridge, { snapshots: [...h.snapshots, ...(later?.snapshots ?? [])], records: [...h.records, ...(later?.records ?? [])], timer: later?.timer });
+            this.held.set(fridge, {
+              // Anything applied later was judged against this one, so it is newer.
+              snapshot: later?.snapshot ?? h.snapshot,
+              applied: h.applied + (later?.applied ?? 0),
+              stale: h.stale + (later?.stale ?? 0),
+              records: [...h.records, ...(later?.records ?? [])],
+              timer: later?.timer,
+            });
             return;
           }
           // The store failed (fatal, reported by the replica) or the fold threw: the records stay
@@ -265,7 +333,11 @@ export class SnapshotIntake {
           this.o.logger.warn({ fridge, err: (e as Error).message }, 'snapshot fold failed; its intake records stay for the next start');
         },
       );
-      const tracked = done.catch(() => undefined).finally(() => this.folding.delete(tracked));
+      const tracked: Promise<unknown> = done.catch(() => undefined).finally(() => {
+        this.folding.delete(tracked);
+        if (j.folding === tracked) j.folding = undefined;
+      });
+      j.folding = tracked;
       this.folding.add(tracked);
     }
   }
@@ -282,7 +354,7 @@ export class SnapshotIntake {
           this.clear({ id, left: 0 });
           continue;
         }
-        const ref: RecordRef = { id, left: d.length };
+        const ref: RecordRef = { id, left: 0 };
         for (const { fridge, snapshot } of d) this.hold(fridge, snapshot, ref);
         snapshots += d.length;
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import * as Y from 'yjs';
-import { FridgeIdSchema, GatewayIdSchema, VenueIdSchema, observedSnapshot } from '@fridgesync/shared';
+import { FridgeIdSchema, GatewayIdSchema, ORIGINS, ReplicaIdSchema, VenueDoc, VenueIdSchema, observedSnapshot, recordSnapshot } from '@fridgesync/shared';
 import { MemoryStore } from '../src/memory-store.ts';
 import { openLocalReplica } from '../src/local-replica.ts';
 import { createMetrics } from '../src/metrics.ts';
@@ -95,6 +95,28 @@ describe('ingest through the snapshot intake', () => {
     expect(r).toMatchObject({ kind: 'pickup', outcome: 'covered' });
     expect(observedSnapshot(replica.doc, F1)).toMatchObject({ q: 3 });
     expect(ingestor.heldSnapshots).toBe(0);
+    ingestor.stop();
+  });
+
+  it('does not write a held snapshot that another replica overtook; counts and clears them all', async () => {
+    const { store, replica, ingestor, metrics } = await setup(10_000);
+    const send = (seq: number) => ingestor.ingest('f1', 'fridges/f1/inventory', Buffer.from(inventory(1, seq, { m1: seq }, TS)));
+    await send(1); // folded at once
+    await send(2); // held
+    await send(2); // a redelivery of the held one: stale
+    // An HA peer hearing the same fridge wrote a newer snapshot, which reaches this replica.
+    const peer = new VenueDoc({ replica: ReplicaIdSchema.parse('gw:gw2:1') });
+    peer.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, { boot: 1, seq: 5, ts: TS, items: { m1: 5 } as never }));
+    replica.doc.applyUpdate(Y.encodeStateAsUpdate(peer.ydoc), { kind: 'upstream', peer: 'test' });
+    await send(3); // older than the peer's: stale
+    expect(ingestor.heldSnapshots).toBe(3);
+    await ingestor.flush();
+    // Snapshot 2 is not written over the peer's newer one; this replica's entry stays at 1.
+    expect(observedSnapshot(replica.doc, F1)).toMatchObject({ q: 5 });
+    expect(replica.doc.index.snapshots.get(F1)?.get(replica.replica!)).toMatchObject({ q: 1 });
+    expect(await counted(metrics, 'applied')).toBe(1);
+    expect(await counted(metrics, 'stale')).toBe(3);
+    expect((await store.load()).intake).toEqual([]);
     ingestor.stop();
   });
 

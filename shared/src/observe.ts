@@ -21,7 +21,7 @@
  * fridge that forgot its counter while its sequence was still below the gap then had every report
  * ignored as stale until the new sequence overtook the old one.)
  */
-import type { FridgeId, OrderId } from './ids.ts';
+import type { FridgeId, OrderId, ReplicaId } from './ids.ts';
 import { compareSnapshots, compareTag, keys, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
 import { foldOrder, observedSnapshot, pendingPickups, type FoldSource } from './fold.ts';
 import { writeTransition } from './orders.ts';
@@ -83,34 +83,83 @@ export function recordSnapshot(w: EntryWriter, fridge: FridgeId, p: InventoryPay
  * document ends in the same state with one entry written instead of one per snapshot.
  */
 export function recordSnapshots(w: EntryWriter, fridge: FridgeId, ps: readonly InventoryPayload[]): SnapshotOutcome[] {
-  const key = keys.snapshot(fridge);
-  // After a snapshot is applied it is both the folded snapshot and this replica's own: what the
-  // next one is judged against. (The pickups it covers stop being pending, but they are older
-  // than it, so they could not have been the newest observation anyway.)
-  let folded = observedSnapshot(w.doc, fridge);
-  let own = w.get(key) as SnapshotValue | undefined;
-  const pending = [...pendingPickups(w.doc, fridge, folded).values()];
-  let last: SnapshotValue | undefined;
-  const outcomes: SnapshotOutcome[] = [];
-  for (const p of ps) {
-    const ts = Date.parse(p.ts);
-    // The items are only read here (compared on a tie); the one written gets its own copy below.
-    const value: SnapshotValue = { b: p.boot, e: eraFor(newestObservation(folded, pending), p.boot, p.seq, ts), q: p.seq, ts, i: p.items };
-    if ((folded !== undefined && compareSnapshots(value, folded) <= 0) || (own !== undefined && compareSnapshots(value, own) <= 0)) {
-      outcomes.push('stale');
-      continue;
-    }
-    outcomes.push('applied');
-    folded = own = last = value;
+  const folded = observedSnapshot(w.doc, fridge);
+  const run = new SnapshotRun(folded, w.get(keys.snapshot(fridge)) as SnapshotValue | undefined, pendingPickups(w.doc, fridge, folded).values());
+  const outcomes = ps.map((p) => run.judge(p));
+  if (run.newest !== undefined) writeSnapshot(w, fridge, run.newest);
+  return outcomes;
+}
+
+/**
+ * Judges one fridge's snapshots in arrival order as recording each in its own transaction would:
+ * each is compared with the newest observation so far (the folded snapshot, this replica's own
+ * one, a newer pending pickup), and one judged applied is the folded and own snapshot the next is
+ * judged against. Only the newest applied one is kept ({@link newest}), for the caller to write
+ * with {@link writeSnapshot}.
+ */
+export class SnapshotRun {
+  /** The newest snapshot judged applied in this run (its items are the payload's, not a copy). */
+  newest: SnapshotValue | undefined;
+  private readonly pending: PickupValue[];
+
+  /** `pending`: the pickups newer than `folded`, or any superset of them (older ones never count). */
+  constructor(
+    private folded: SnapshotValue | undefined,
+    private own: SnapshotValue | undefined,
+    pending: Iterable<PickupValue>,
+  ) {
+    // After a snapshot is applied it is both the folded snapshot and this replica's own. The
+    // pickups it covers stop being pending, but they are older than it, so they could not have
+    // been the newest observation anyway: the list is taken once.
+    this.pending = [...pending];
   }
-  if (last === undefined) return outcomes;
-  last.i = { ...last.i };
-  w.set(key, last);
+
+  judge(p: InventoryPayload): SnapshotOutcome {
+    const ts = Date.parse(p.ts);
+    // The items are only read here (compared on a tie); the one written gets its own copy.
+    const value: SnapshotValue = { b: p.boot, e: eraFor(newestObservation(this.folded, this.pending), p.boot, p.seq, ts), q: p.seq, ts, i: p.items };
+    if (isStale(value, this.folded, this.own)) return 'stale';
+    this.folded = this.own = this.newest = value;
+    return 'applied';
+  }
+}
+
+/**
+ * A run for a replica that writes the snapshots it judges later, not at once (the gateway's intake,
+ * which acknowledges a snapshot once it is logged and writes a fridge's newest one at a bounded
+ * rate): judged against the document as it is now, with `unwritten` — the newest snapshot this
+ * replica judged applied and may not have written yet — counting as written. Each outcome and era
+ * is then what writing every applied snapshot at arrival would have given.
+ */
+export function snapshotRun(doc: FoldSource, replica: ReplicaId | undefined, fridge: FridgeId, unwritten: SnapshotValue | undefined): SnapshotRun {
+  const observed = observedSnapshot(doc, fridge);
+  const own = replica === undefined ? undefined : doc.index.snapshots.get(fridge)?.get(replica);
+  return new SnapshotRun(newerSnapshot(observed, unwritten), newerSnapshot(own, unwritten), pendingPickups(doc, fridge, observed).values());
+}
+
+function newerSnapshot(a: SnapshotValue | undefined, b: SnapshotValue | undefined): SnapshotValue | undefined {
+  return a === undefined ? b : b === undefined || compareSnapshots(a, b) >= 0 ? a : b;
+}
+
+function isStale(value: SnapshotValue, folded: SnapshotValue | undefined, own: SnapshotValue | undefined): boolean {
+  return (folded !== undefined && compareSnapshots(value, folded) <= 0) || (own !== undefined && compareSnapshots(value, own) <= 0);
+}
+
+/**
+ * Writes a snapshot judged by a {@link SnapshotRun} as this replica's, unless the document now
+ * holds one as new (another replica's, written since it was judged: then it is `stale` and
+ * changes nothing); prunes this replica's pickup entries it covers. Its era stays the one it was
+ * judged with.
+ */
+export function writeSnapshot(w: EntryWriter, fridge: FridgeId, value: SnapshotValue): SnapshotOutcome {
+  const key = keys.snapshot(fridge);
+  if (isStale(value, observedSnapshot(w.doc, fridge), w.get(key) as SnapshotValue | undefined)) return 'stale';
+  w.set(key, { ...value, i: { ...value.i } });
   for (const [order, byReplica] of w.doc.index.pickups.get(fridge) ?? []) {
     const mine = byReplica.get(w.replica);
-    if (mine !== undefined && compareTag(mine, last) <= 0) w.delete(keys.pickup(fridge, order as OrderId));
+    if (mine !== undefined && compareTag(mine, value) <= 0) w.delete(keys.pickup(fridge, order as OrderId));
   }
-  return outcomes;
+  return 'applied';
 }
 
 /** Outcome of recording a pickup. */

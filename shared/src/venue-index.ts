@@ -112,6 +112,17 @@ export class VenueIndex {
 
   private summary: ChangeSummary = emptySummary();
 
+  /** fridge → how many times one of its snapshot or pickup entries changed (see {@link observations}). */
+  private readonly observed = new Map<string, number>();
+
+  /**
+   * A number that changes whenever any replica's snapshot or pickup entry of `fridge` changes in
+   * the index: what a snapshot is judged against (DESIGN §3.1) is the same while it is the same.
+   */
+  observations(fridge: FridgeId): number {
+    return this.observed.get(fridge) ?? 0;
+  }
+
   /**
    * Bumped by the document around every transaction's materialisation: folds memoised with
    * {@link memo} hold within one generation (the index and the document's state are constant).
@@ -151,10 +162,12 @@ export class VenueIndex {
       case 'snapshot':
         put(this.snapshots, [key.fridge, r], value);
         s.fridges.add(key.fridge);
+        this.observed.set(key.fridge, (this.observed.get(key.fridge) ?? 0) + 1);
         break;
       case 'pickup':
         put(this.pickups, [key.fridge, key.order, r], value);
         s.fridges.add(key.fridge);
+        this.observed.set(key.fridge, (this.observed.get(key.fridge) ?? 0) + 1);
         break;
       case 'order': {
         const prev = this.orders.get(key.order)?.get(r);

@@ -17,6 +17,10 @@ import {
   recordSnapshot,
   recordSnapshots,
   reserve,
+  snapshotRun,
+  writeSnapshot,
+  type SnapshotRun,
+  type SnapshotValue,
   type InventoryPayload,
   type VenueDoc,
 } from '@fridgesync/shared';
@@ -235,6 +239,87 @@ describe('several snapshots of a fridge recorded together', () => {
         expect(tOf(together)).toEqual(tOf(oneByOne));
         // One entry written (the newest applied snapshot) or none; deletions add no items.
         expect(Y.getState(together.ydoc.store, 11) - before).toBe(expected.includes('applied') ? 1 : 0);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('snapshots judged at arrival and written later (the gateway intake)', () => {
+  /**
+   * The intake's use of {@link snapshotRun}: a run is valid while the document's observations of
+   * the fridge are unchanged; the newest snapshot judged applied counts as written until its write
+   * has landed; a fold takes it, and its write lands later (arrivals may come in between).
+   */
+  class Intake {
+    private run: SnapshotRun | undefined;
+    private observations = -1;
+    private unwritten: SnapshotValue | undefined;
+    private held: SnapshotValue | undefined;
+    private readonly inFlight: SnapshotValue[] = [];
+    constructor(private readonly doc: VenueDoc) {}
+    arrive(p: InventoryPayload): string {
+      const n = this.doc.index.observations(F1);
+      if (this.run === undefined || n !== this.observations) {
+        this.run = snapshotRun(this.doc, this.doc.replica, F1, this.unwritten);
+        this.observations = n;
+      }
+      const outcome = this.run.judge(p);
+      if (outcome === 'applied') this.held = this.unwritten = this.run.newest;
+      return outcome;
+    }
+    fold(): void {
+      if (this.held !== undefined) this.inFlight.push(this.held);
+      this.held = undefined;
+    }
+    land(): void {
+      const v = this.inFlight.shift();
+      if (v === undefined) return;
+      this.doc.transact(ORIGINS.mqtt, (w) => writeSnapshot(w, F1, v));
+      if (this.unwritten === v) this.unwritten = undefined;
+    }
+  }
+
+  type Ev =
+    | { e: 'arrive'; p: InventoryPayload }
+    | { e: 'other-snap'; p: InventoryPayload }
+    | { e: 'other-pick'; boot: number; seq: number; ms: number; order: string }
+    | { e: 'fold' }
+    | { e: 'land' };
+  const tag = { boot: fc.integer({ min: 1, max: 2 }), seq: fc.integer({ min: 0, max: 6 }), ms: fc.integer({ min: 1, max: 6 }).map((s) => s * 1000) };
+  const payload = fc.record(tag).chain((t) => fc.integer({ min: 0, max: 3 }).map((units) => inv(t.boot, t.seq, t.ms, { m1: units })));
+  const evArb: fc.Arbitrary<Ev> = fc.oneof(
+    { weight: 4, arbitrary: payload.map((p) => ({ e: 'arrive' as const, p })) },
+    payload.map((p) => ({ e: 'other-snap' as const, p })),
+    fc.record({ ...tag, order: fc.constantFrom('o1', 'o2') }).map((t) => ({ e: 'other-pick' as const, ...t })),
+    { weight: 2, arbitrary: fc.constant({ e: 'fold' as const }) },
+    { weight: 2, arbitrary: fc.constant({ e: 'land' as const }) },
+  );
+
+  it('gives every snapshot the outcome writing it at arrival would, and folds to the same observed state', () => {
+    fc.assert(
+      fc.property(fc.array(evArb, { minLength: 1, maxLength: 14 }), (events) => {
+        const atArrival = newDoc(GW1, 11);
+        const later = newDoc(GW1, 12);
+        const other = newDoc(GW2, 21);
+        const intake = new Intake(later);
+        for (const ev of events) {
+          if (ev.e === 'arrive') expect(intake.arrive(ev.p)).toBe(snap(atArrival, ev.p));
+          else if (ev.e === 'fold') intake.fold();
+          else if (ev.e === 'land') intake.land();
+          else {
+            other.transact(ORIGINS.mqtt, (w) =>
+              ev.e === 'other-snap' ? recordSnapshot(w, F1, ev.p) : recordPickup(w, F1, pick(ev.boot, ev.seq, ev.ms, ev.order, { m1: 1 }), ev.ms),
+            );
+            syncInto(atArrival, other);
+            syncInto(later, other);
+          }
+        }
+        intake.fold();
+        for (let i = 0; i < events.length; i++) intake.land();
+        expect(observedSnapshot(later, F1)).toEqual(observedSnapshot(atArrival, F1));
+        expect(eraReference(later, F1)).toEqual(eraReference(atArrival, F1));
+        expect(tOf(later)).toEqual(tOf(atArrival));
       }),
       { numRuns: 3000 },
     );
