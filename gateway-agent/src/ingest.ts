@@ -18,6 +18,7 @@ import {
   ORIGINS,
   keys,
   parseFridgeTopic,
+  plainInventory,
   recordPickup,
   recordSnapshots,
   recordStatus,
@@ -147,17 +148,23 @@ export class Ingestor {
     } catch {
       return this.drop('json', t.fridgeId, topic);
     }
-    const parsed = INBOUND_SCHEMAS[t.kind].safeParse(json);
-    if (!parsed.success) return this.drop('schema', t.fridgeId, topic, parsed.error.issues[0]?.message);
+    // A snapshot as fridges normally send it skips zod's machinery (plainInventory accepts only
+    // what the schema accepts); anything else gets the schema and its reasons.
+    let data: unknown = t.kind === 'inventory' ? plainInventory(json) : undefined;
+    if (data === undefined) {
+      const parsed = INBOUND_SCHEMAS[t.kind].safeParse(json);
+      if (!parsed.success) return this.drop('schema', t.fridgeId, topic, parsed.error.issues[0]?.message);
+      data = parsed.data;
+    }
     if (t.kind === 'inventory' && this.intake !== undefined) {
-      const durable = this.intake.accept(t.fridgeId, parsed.data as InventoryPayload, bytes, started);
+      const durable = this.intake.accept(t.fridgeId, data as InventoryPayload, bytes, started);
       // One turn's snapshots share `durable`, and so the promise of their result.
       if (durable !== this.accepted?.durable) this.accepted = { durable, result: durable.then(() => ACCEPTED) };
       return this.accepted.result;
     }
     // Any other message of a fridge comes after its held snapshots (per-fridge order).
     this.intake?.release(t.fridgeId);
-    return this.apply(t.fridgeId, t.kind, parsed.data).then((result) => {
+    return this.apply(t.fridgeId, t.kind, data).then((result) => {
       this.o.metrics.ingested.inc({ kind: result.kind, outcome: result.kind === 'dropped' ? result.reason : result.outcome });
       this.o.metrics.ingestSeconds.observe((performance.now() - started) / 1000);
       return result;

@@ -25,21 +25,36 @@ const isoTime = z.string().max(40).pipe(z.iso.datetime({ offset: true }));
  */
 export const mealUnitsRecord = (min: number) =>
   z.custom<Record<MealId, number>>().check((ctx) => {
-    const v = ctx.value;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return itemsIssue(ctx, 'must be an object of meal id → units');
-    const keys = Object.keys(v);
-    if (keys.length > MAX_MEALS_PER_MESSAGE) return itemsIssue(ctx, `at most ${MAX_MEALS_PER_MESSAGE} meals`);
-    for (const k of keys) {
-      const units = (v as Record<string, unknown>)[k];
-      if (k === '__proto__') itemsIssue(ctx, 'meal id "__proto__" is reserved', k);
-      else if (!PLAIN_ID_PATTERN.test(k)) itemsIssue(ctx, `meal id ${JSON.stringify(k.slice(0, 80))}: must be 1-64 characters of A-Z a-z 0-9 . _ -`, k);
-      else if (typeof units !== 'number' || !Number.isInteger(units) || units < min || units > MAX_UNITS_PER_MEAL) itemsIssue(ctx, `must be an integer from ${min} to ${MAX_UNITS_PER_MEAL}`, k);
-    }
+    checkMealUnits(ctx.value, min, (message, meal) => ctx.issues.push({ code: 'custom', message, input: ctx.value, path: meal === undefined ? [] : [meal] }));
   });
 
-/** Reports a problem of `items`, at a meal's path when `meal` is given. */
-function itemsIssue(ctx: z.core.ParsePayload, message: string, meal?: string): void {
-  ctx.issues.push({ code: 'custom', message, input: ctx.value, path: meal === undefined ? [] : [meal] });
+/**
+ * The check of {@link mealUnitsRecord}: true when `v` passes; otherwise false, after reporting
+ * each problem (at its meal when it has one) if `report` is given.
+ */
+function checkMealUnits(v: unknown, min: number, report: ((message: string, meal?: string) => void) | undefined): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    report?.('must be an object of meal id → units');
+    return false;
+  }
+  const keys = Object.keys(v);
+  if (keys.length > MAX_MEALS_PER_MESSAGE) {
+    report?.(`at most ${MAX_MEALS_PER_MESSAGE} meals`);
+    return false;
+  }
+  let ok = true;
+  for (const k of keys) {
+    const units = (v as Record<string, unknown>)[k];
+    let problem: string | undefined;
+    if (k === '__proto__') problem = 'meal id "__proto__" is reserved';
+    else if (!PLAIN_ID_PATTERN.test(k)) problem = `meal id ${JSON.stringify(k.slice(0, 80))}: must be 1-64 characters of A-Z a-z 0-9 . _ -`;
+    else if (typeof units !== 'number' || !Number.isInteger(units) || units < min || units > MAX_UNITS_PER_MEAL) problem = `must be an integer from ${min} to ${MAX_UNITS_PER_MEAL}`;
+    if (problem === undefined) continue;
+    if (report === undefined) return false;
+    report(problem, k);
+    ok = false;
+  }
+  return ok;
 }
 
 /** `fridges/{id}/inventory`: full totals; a meal absent from `items` counts 0. */
@@ -50,6 +65,32 @@ export const InventoryPayloadSchema = z.strictObject({
   items: mealUnitsRecord(0),
 });
 export type InventoryPayload = z.infer<typeof InventoryPayloadSchema>;
+
+/**
+ * Timestamps {@link plainInventory} accepts: days 01–28 (valid in every month), at most nanoseconds,
+ * `Z` or a `±hh:mm` offset. Every one of them is an ISO-8601 timestamp `isoTime` accepts (a
+ * property test holds the two together); anything else is left to the schema.
+ */
+const PLAIN_ISO_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+function isCounter(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * `InventoryPayloadSchema.safeParse` for what fridges normally send, without zod's machinery (it
+ * runs for every snapshot): `v` itself when it is a plain object with exactly `boot`, `seq`, `ts`
+ * and `items`, each plainly valid; `undefined` otherwise, and then the schema decides (and says
+ * why). Accepts nothing the schema refuses (a property test holds the two together).
+ */
+export function plainInventory(v: unknown): InventoryPayload | undefined {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return undefined;
+  const o = v as Record<string, unknown>;
+  if (Object.keys(o).length !== 4 || !isCounter(o.boot) || !isCounter(o.seq)) return undefined;
+  const ts = o.ts;
+  if (typeof ts !== 'string' || !PLAIN_ISO_TIME.test(ts) || !checkMealUnits(o.items, 0, undefined)) return undefined;
+  return o as InventoryPayload;
+}
 
 /** `fridges/{id}/pickup`: a customer opened the fridge and took an order. */
 export const PickupPayloadSchema = z.strictObject({

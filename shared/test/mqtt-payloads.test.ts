@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { InventoryPayloadSchema, MAX_MEALS_PER_MESSAGE, MAX_UNITS_PER_MEAL, MealIdSchema, PickupPayloadSchema } from '@fridgesync/shared';
+import { InventoryPayloadSchema, MAX_MEALS_PER_MESSAGE, MAX_UNITS_PER_MEAL, MealIdSchema, PickupPayloadSchema, plainInventory } from '@fridgesync/shared';
 
 const ts = '2026-11-21T09:00:00.000Z';
 
@@ -57,5 +57,57 @@ describe('fridge payload schemas', () => {
     expect(InventoryPayloadSchema.safeParse({ ...p, extra: 1 }).success).toBe(false);
     expect(InventoryPayloadSchema.safeParse({ ...p, seq: -1 }).success).toBe(false);
     expect(InventoryPayloadSchema.safeParse({ ...p, ts: 'yesterday' }).success).toBe(false);
+  });
+
+  it('take the plain path for a snapshot only when the schema accepts it, with the same value', () => {
+    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+    // Timestamps around the edges of the plain pattern and of ISO-8601.
+    const time = fc.oneof(
+      fc
+        .record({
+          y: fc.integer({ min: 0, max: 9999 }),
+          mo: fc.integer({ min: 0, max: 13 }),
+          d: fc.integer({ min: 0, max: 32 }),
+          h: fc.integer({ min: 0, max: 24 }),
+          mi: fc.integer({ min: 0, max: 60 }),
+          s: fc.integer({ min: 0, max: 60 }),
+          frac: fc.constantFrom('', '.', '.1', '.123', '.123456789', '.1234567890'),
+          zone: fc.constantFrom('Z', 'z', '', '+00:00', '-05:30', '+24:00', '+0100', '+01'),
+        })
+        .map((t) => `${pad(t.y, 4)}-${pad(t.mo)}-${pad(t.d)}T${pad(t.h)}:${pad(t.mi)}:${pad(t.s)}${t.frac}${t.zone}`),
+      fc.constantFrom(ts, '2024-02-29T00:00:00Z', '2023-02-29T00:00:00Z', '2026-11-21 09:00:00Z', '2026-11-21T09:00:00.000Z ', ''),
+      fc.string({ maxLength: 30 }),
+    );
+    const counter = fc.oneof(fc.nat(), fc.constantFrom(-1, -0, 0.5, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, Infinity, '1', null));
+    const usualTime = fc.date({ min: new Date(Date.UTC(2000, 0, 1)), max: new Date(Date.UTC(2100, 0, 1)), noInvalidDate: true }).map((d) => d.toISOString());
+    const usualItems = fc.dictionary(fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), fc.integer({ min: 0, max: MAX_UNITS_PER_MEAL }), { maxKeys: 12 });
+    const payload = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ boot: fc.nat(), seq: fc.nat(), ts: usualTime, items: usualItems }) },
+      { weight: 6, arbitrary: fc.record({ boot: counter, seq: counter, ts: time, items }) },
+      // Missing, extra and odd keys.
+      fc.record({ boot: counter, seq: counter, ts: time, items }, { requiredKeys: [] }),
+      fc.record({ boot: counter, seq: counter, ts: time, items, extra: fc.anything() }),
+      fc.anything(),
+    );
+    let plainTaken = 0;
+    fc.assert(
+      fc.property(payload, (p) => {
+        const json = p === undefined ? undefined : (JSON.parse(JSON.stringify(p) ?? 'null') as unknown);
+        const plain = plainInventory(json);
+        const schema = InventoryPayloadSchema.safeParse(json);
+        if (plain === undefined) return;
+        plainTaken++;
+        expect(schema.success).toBe(true);
+        expect(plain).toEqual(schema.data);
+      }),
+      { numRuns: 5000 },
+    );
+    // The plain path is the usual one: a snapshot as fridges send it takes it.
+    expect(plainTaken).toBeGreaterThan(1000);
+    const usual = JSON.parse(JSON.stringify({ boot: 1, seq: 9, ts: new Date(Date.UTC(2026, 10, 21, 9)).toISOString(), items: { m1: 3, m2: 0 } })) as unknown;
+    expect(plainInventory(usual)).toBe(usual);
+    // An own `__proto__` key (possible in parsed JSON) goes to the schema, which refuses it.
+    expect(plainInventory(JSON.parse(`{"boot":1,"seq":1,"ts":"${ts}","items":{"__proto__":3}}`))).toBeUndefined();
+    expect(plainInventory(JSON.parse(`{"boot":1,"seq":1,"ts":"${ts}","__proto__":{}}`))).toBeUndefined();
   });
 });
