@@ -239,7 +239,7 @@ export class SnapshotIntake {
   }
 
   private hold(fridge: FridgeId, snapshot: InventoryPayload, ref: RecordRef): void {
-    const j = this.judge(fridge);
+    const j = this.judgingOf(fridge);
     const outcome = j.run!.judge(snapshot);
     let h = this.held.get(fridge);
     const first = h === undefined;
@@ -259,7 +259,7 @@ export class SnapshotIntake {
   }
 
   /** The fridge's judging state, its run started afresh if the document's observations of it changed. */
-  private judge(fridge: FridgeId): Judging {
+  private judgingOf(fridge: FridgeId): Judging {
     let j = this.judging.get(fridge);
     if (j === undefined) {
       j = { run: undefined, observations: -1, replica: undefined, unwritten: undefined, folding: undefined };
