@@ -11,6 +11,8 @@ import {
   configRecord,
   declareTaker,
   expireHolds,
+  takenBy,
+  type HoldClock,
   keys,
   maintainOrders,
   reservedOrders,
@@ -136,17 +138,17 @@ export class CentralWriter {
     }
   }
 
-  /** Expires due holds of orders central created; prunes settled orders and deliveries past retention. */
+  /**
+   * Expires due holds of orders central took (by central's clock: the holds were written in it;
+   * central processes of one deployment share an NTP-disciplined clock, so another central's hold
+   * is judged by this one, see docs/operations.md "Clock skew"); prunes settled orders and
+   * deliveries past retention.
+   */
   sweepOrders(host: VenueHost, now = Date.now()): number {
-    const fridges = new Set<FridgeId>();
-    for (const f of host.doc.index.ordersByFridge.keys()) {
-      for (const o of reservedOrders(host.doc, f as FridgeId)) if (o.createdBy === this.replica && o.holdUntil !== undefined && o.holdUntil <= now) fridges.add(o.fridge);
-    }
-    let expired = 0;
-    if (fridges.size > 0) {
-      expired = expireHolds(host.doc, HOUSEKEEPING, now, fridges).length;
-      this.metrics.holdsExpired.inc(expired);
-    }
+    const self = this.replica;
+    const clock: HoldClock = { now, offsetOf: (taker) => (taker.startsWith('central:') ? 0 : undefined) };
+    const expired = expireHolds(host.doc, HOUSEKEEPING, clock, undefined, (o) => takenBy(o, self)).length;
+    if (expired > 0) this.metrics.holdsExpired.inc(expired);
     maintainOrders(host.doc, HOUSEKEEPING, now, this.config.orders.retentionMs);
     this.pruneDeliveries(host, now);
     return expired;
@@ -164,7 +166,7 @@ export class CentralWriter {
 
   /** True when central holds reserved orders in this document (keeps it loaded for expiry). */
   holdsOrders(host: VenueHost): boolean {
-    for (const f of host.doc.index.ordersByFridge.keys()) if (reservedOrders(host.doc, f as FridgeId).some((o) => o.createdBy === this.replica)) return true;
+    for (const f of host.doc.index.ordersByFridge.keys()) if (reservedOrders(host.doc, f as FridgeId).some((o) => takenBy(o, this.replica))) return true;
     return false;
   }
 }

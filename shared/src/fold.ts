@@ -129,68 +129,116 @@ export function pendingPickups(src: FoldSource, fridge: FridgeId, snap = observe
 
 // ---------------------------------------------------------------- orders
 
+/**
+ * One version of an order's contents: the creating entries (order id, fridge, lines) of replicas
+ * that agree on fridge and lines. An order has one variant unless the same id was reserved with
+ * other contents on replicas that could not see each other (a partition): a contents conflict.
+ */
+export interface OrderVariant {
+  fridge: FridgeId;
+  lines: Array<[MealId, number]>;
+  /** The replicas that created this variant (took the order), sorted; the first one's hold counts. */
+  takers: ReplicaId[];
+  /** Hold expiry in the first taker's clock (ms). */
+  holdUntil: number | undefined;
+  /** Creation time in the first taker's clock (ms). */
+  createdAt: number | undefined;
+}
+
 /** The folded view of one order. */
 export interface OrderFold {
   orderId: OrderId;
   fridge: FridgeId;
-  /** Lines `[meal, qty]`, known once the creating replica's entry is seen. */
+  /** Lines `[meal, qty]` of the first variant, known once a creating replica's entry is seen. */
   lines: Array<[MealId, number]> | undefined;
   state: OrderState;
-  /** True when replicas recorded conflicting terminal states (picked_up wins; reported). */
+  /** True on either kind of conflict ({@link OrderFold.stateConflict}, {@link OrderFold.contentConflict}). */
   conflict: boolean;
+  /** Replicas recorded conflicting terminal states (picked_up wins; reported). */
+  stateConflict: boolean;
+  /**
+   * The id was reserved with different contents by different takers (more than one variant). Every
+   * variant holds its units while the order is reserved (`R` counts them all); a transition of the
+   * order (cancel, expiry, pickup) settles every variant (README "The semantics, in plain words").
+   */
+  contentConflict: boolean;
+  /** Every version of the contents, the first variant's first (its taker has the least replica id). */
+  variants: OrderVariant[];
   holdUntil: number | undefined;
   createdAt: number | undefined;
   /** Latest transition time over all replicas (ms). */
   updatedAt: number;
-  /** The replica that created it (wrote the lines). */
+  /** The replica that created it (the least replica id among the creators). */
   createdBy: ReplicaId | undefined;
 }
 
-/** Folds an order's entries: lattice max of states, `picked_up` winning conflicts. */
+/** Folds an order's entries: lattice max of states, `picked_up` winning conflicts; contents grouped into variants. */
 export function foldOrder(src: FoldSource, orderId: OrderId): OrderFold | undefined {
   const entries = src.index.orders.get(orderId);
   if (entries === undefined || entries.size === 0) return undefined;
   const seen = new Set<number>();
-  let creator: [string, { f: string; l?: Array<[string, number]>; h?: number; c?: number }] | undefined;
+  const byContents = new Map<string, OrderVariant>();
   let fridge: string | undefined;
   let updatedAt = 0;
-  for (const [r, e] of entries) {
+  for (const [r, e] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     seen.add(e.s);
     if (e.x !== undefined) seen.add(e.x); // an own cancel/expiry a pickup overrode (still a conflict)
     fridge ??= e.f;
-    if (e.l !== undefined && (creator === undefined || r < creator[0])) creator = [r, e];
     updatedAt = Math.max(updatedAt, e.t);
+    if (e.l === undefined) continue;
+    // Entries are visited in replica order, so a variant's first taker is its least replica id.
+    const k = `${e.f}\u0000${JSON.stringify(e.l)}`;
+    const v = byContents.get(k);
+    if (v !== undefined) v.takers.push(r as ReplicaId);
+    else byContents.set(k, { fridge: e.f as FridgeId, lines: e.l as Array<[MealId, number]>, takers: [r as ReplicaId], holdUntil: e.h, createdAt: e.c });
   }
-  if (creator !== undefined) fridge = creator[1].f;
+  const variants = [...byContents.values()].sort((a, b) => (a.takers[0]! < b.takers[0]! ? -1 : 1));
+  const first = variants[0];
   const terminal = [1, 2, 3].filter((s) => seen.has(s));
   const state: OrderState = seen.has(3) ? 'picked_up' : seen.has(1) ? 'cancelled' : seen.has(2) ? 'expired' : 'reserved';
+  const stateConflict = terminal.length > 1;
+  const contentConflict = variants.length > 1;
   return {
     orderId,
-    fridge: fridge as FridgeId,
-    lines: creator?.[1].l as Array<[MealId, number]> | undefined,
+    fridge: (first?.fridge ?? fridge) as FridgeId,
+    lines: first?.lines,
     state,
-    conflict: terminal.length > 1,
-    holdUntil: creator?.[1].h,
-    createdAt: creator?.[1].c,
+    conflict: stateConflict || contentConflict,
+    stateConflict,
+    contentConflict,
+    variants,
+    holdUntil: first?.holdUntil,
+    createdAt: first?.createdAt,
     updatedAt,
-    createdBy: creator?.[0] as ReplicaId | undefined,
+    createdBy: first?.takers[0],
   };
 }
 
-/** Reserved orders of a fridge (folded state `reserved`, lines known), oldest first. */
+/** Units an order holds on one fridge, per meal: the lines of every variant on that fridge, summed. */
+export function linesOn(o: OrderFold, fridge: FridgeId): Array<[MealId, number]> {
+  if (o.variants.length === 1) return o.variants[0]!.fridge === fridge ? o.variants[0]!.lines : [];
+  const m = new Map<MealId, number>();
+  for (const v of o.variants) if (v.fridge === fridge) for (const [meal, q] of v.lines) m.set(meal, (m.get(meal) ?? 0) + q);
+  return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Reserved orders holding units on a fridge (folded state `reserved`, a variant on the fridge), oldest first. */
 export function reservedOrders(src: FoldSource, fridge: FridgeId): OrderFold[] {
   const out: OrderFold[] = [];
   for (const id of src.index.ordersByFridge.get(fridge) ?? []) {
     const o = foldOrder(src, id as OrderId);
-    if (o !== undefined && o.state === 'reserved' && o.lines !== undefined && o.fridge === fridge) out.push(o);
+    if (o !== undefined && o.state === 'reserved' && o.variants.some((v) => v.fridge === fridge)) out.push(o);
   }
   return out.sort((a, b) => (a.createdAt ?? 0) - (b.createdAt ?? 0) || (a.orderId < b.orderId ? -1 : 1));
 }
 
-/** `R(f, m)`: reserved units per meal. */
+/**
+ * `R(f, m)`: reserved units per meal. A contents conflict counts every variant: each taker spent
+ * rights for its own variant, so counting one would let the reconciler hand the other's units out again.
+ */
 export function reservedByMeal(src: FoldSource, fridge: FridgeId, orders = reservedOrders(src, fridge)): Map<MealId, number> {
   const r = new Map<MealId, number>();
-  for (const o of orders) for (const [m, q] of o.lines ?? []) r.set(m, (r.get(m) ?? 0) + q);
+  for (const o of orders) for (const [m, q] of linesOn(o, fridge)) r.set(m, (r.get(m) ?? 0) + q);
   return r;
 }
 
@@ -330,7 +378,7 @@ export function fridgeCells(src: FoldSource, fridge: FridgeId, meals?: Iterable<
     if (shortage > 0) {
       let cum = 0;
       for (const o of orders) {
-        const q = o.lines?.find(([m]) => m === meal)?.[1] ?? 0;
+        const q = linesOn(o, fridge).find(([m]) => m === meal)?.[1] ?? 0;
         if (q === 0) continue;
         cum += q;
         if (cum > Teff) affectedOrders.push(o.orderId);

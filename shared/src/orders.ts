@@ -5,7 +5,7 @@
  */
 import type { FridgeId, MealId, OrderId, ReplicaId } from './ids.ts';
 import { keys, STATE_CODE, type OrderValue, type RequestValue } from './entries.ts';
-import { foldOrder, reservedOrders, type OrderFold } from './fold.ts';
+import { foldOrder, isRetired, reservedOrders, type FoldSource, type OrderFold } from './fold.ts';
 import { decrement, localRights } from './counter.ts';
 import type { EntryWriter, VenueDoc } from './venue-doc.ts';
 import type { TxOrigin } from './origins.ts';
@@ -48,7 +48,9 @@ export function reserve(doc: VenueDoc, origin: TxOrigin, o: NewOrder): ReserveRe
   if (existing !== undefined) {
     // Lines are unknown here when only another replica's transition has arrived (a gateway heard
     // the pickup before the creation): that is the same order seen early, not a conflict.
-    const same = existing.fridge === o.fridgeId && (existing.lines === undefined || JSON.stringify(existing.lines) === JSON.stringify(lines));
+    // A retry matches any variant of a contents conflict: that customer's order is already held.
+    const want = JSON.stringify(lines);
+    const same = existing.variants.length === 0 ? existing.fridge === o.fridgeId : existing.variants.some((v) => v.fridge === o.fridgeId && JSON.stringify(v.lines) === want);
     return same ? { ok: true, status: 'replayed', order: existing } : { ok: false, code: 'ORDER_CONFLICT', order: existing };
   }
   const lacking = doc.transact(origin, (w) => {
@@ -108,17 +110,70 @@ export function settle(doc: VenueDoc, origin: TxOrigin, orderId: OrderId, state:
   return { ok: true, order: foldOrder(doc, orderId)!, changed: true };
 }
 
-/** Expires reserved orders whose hold has passed, on the given fridges (all by default). */
-export function expireHolds(doc: VenueDoc, origin: TxOrigin, now: number, fridges?: Iterable<FridgeId>): OrderId[] {
-  const due: OrderFold[] = [];
-  for (const f of fridges ?? (doc.index.ordersByFridge.keys() as Iterable<FridgeId>)) {
-    for (const o of reservedOrders(doc, f)) if (o.holdUntil !== undefined && o.holdUntil <= now) due.push(o);
+/**
+ * How a replica judges whether holds have passed. A hold is written in the clock of the replica
+ * that took the order; only that clock decides it (README "The semantics, in plain words",
+ * docs/operations.md "Clock skew"):
+ * - the taker itself compares the hold with its own clock;
+ * - another replica compares it with its estimate of the taker's clock (its own clock plus the
+ *   offset measured at the sync handshake, less `marginMs` for the measurement's error);
+ * - a retired taker's clock is gone: the judging replica's own clock decides (its rights flowed
+ *   back already, so the order must not hold units forever);
+ * - a live taker whose clock this replica cannot estimate decides alone, unless it stays silent
+ *   `unknownGraceMs` past the hold by the judging clock (a taker that died without retiring).
+ */
+export interface HoldClock {
+  /** The judging replica's clock, ms since the epoch. */
+  now: number;
+  /** Estimated offset of a taker's clock from the judging one (taker's − ours, ms); `undefined` when unknown. */
+  offsetOf?: (taker: ReplicaId) => number | undefined;
+  /** Error of an estimated offset, ms (a hold judged by an estimate passes this much later). Default 0. */
+  marginMs?: number;
+  /** How long past its hold an order of a live taker with an unknown clock stays reserved, ms. Default {@link DEFAULT_UNKNOWN_CLOCK_GRACE_MS}. */
+  unknownGraceMs?: number;
+}
+
+/** Default of {@link HoldClock.unknownGraceMs}: 2 h, more than the clock skew a venue should ever run with. */
+export const DEFAULT_UNKNOWN_CLOCK_GRACE_MS = 2 * 3_600_000;
+
+/** True when every variant's hold has passed by its taker's clock as `clock` can judge it. */
+export function holdDue(src: FoldSource, o: OrderFold, self: ReplicaId | undefined, clock: HoldClock): boolean {
+  if (o.state !== 'reserved' || o.variants.length === 0) return false;
+  for (const v of o.variants) {
+    const taker = v.takers[0]!;
+    const hold = v.holdUntil;
+    if (hold === undefined) return false;
+    if (taker === self || isRetired(src, taker)) {
+      if (hold > clock.now) return false;
+      continue;
+    }
+    const offset = clock.offsetOf?.(taker);
+    if (offset !== undefined) {
+      if (hold > clock.now + offset - (clock.marginMs ?? 0)) return false;
+    } else if (hold + (clock.unknownGraceMs ?? DEFAULT_UNKNOWN_CLOCK_GRACE_MS) > clock.now) return false;
   }
-  if (due.length === 0) return [];
+  return true;
+}
+
+/**
+ * Expires reserved orders whose hold has passed ({@link holdDue}) on the given fridges (all by
+ * default), among those `accept` selects (all by default). Returns the expired order ids.
+ */
+export function expireHolds(doc: VenueDoc, origin: TxOrigin, clock: HoldClock, fridges?: Iterable<FridgeId>, accept?: (o: OrderFold) => boolean): OrderId[] {
+  const due = new Map<OrderId, OrderFold>();
+  for (const f of fridges ?? (doc.index.ordersByFridge.keys() as Iterable<FridgeId>)) {
+    for (const o of reservedOrders(doc, f)) if (!due.has(o.orderId) && (accept === undefined || accept(o)) && holdDue(doc, o, doc.replica, clock)) due.set(o.orderId, o);
+  }
+  if (due.size === 0) return [];
   doc.transact(origin, (w) => {
-    for (const o of due) writeTransition(w, o.orderId, o.fridge, 'expired', now);
+    for (const o of due.values()) writeTransition(w, o.orderId, o.fridge, 'expired', clock.now);
   });
-  return due.map((o) => o.orderId);
+  return [...due.keys()];
+}
+
+/** True when `replica` took the order (created one of its variants). */
+export function takenBy(o: OrderFold, replica: ReplicaId | undefined): boolean {
+  return replica !== undefined && o.variants.some((v) => v.takers.includes(replica));
 }
 
 /**

@@ -9,7 +9,7 @@ import type { FridgeId, MealId, OrderId, ReplicaId } from './ids.ts';
 import { keys, type RecallValue, type RequestValue } from './entries.ts';
 import { activeTakers, currentReconciler, foldOrder, fridgeCells, rightsOf } from './fold.ts';
 import { increment, decrement, localRights, ownXfer, transfer } from './counter.ts';
-import { expireHolds, requestRights } from './orders.ts';
+import { expireHolds, requestRights, type HoldClock } from './orders.ts';
 import type { EntryWriter, VenueDoc } from './venue-doc.ts';
 import type { TxOrigin } from './origins.ts';
 
@@ -97,14 +97,19 @@ export interface ReconcileReport {
   shortages: Array<{ meal: MealId; units: number; orders: OrderId[] }>;
 }
 
+/** How the reconciler judges other takers' clocks when it expires holds (everything of {@link HoldClock} but `now`). */
+export type TakerClocks = Omit<HoldClock, 'now'>;
+
 /**
  * Reconciles one fridge if this document's replica is its reconciler; `undefined` otherwise
- * (an HA standby never corrects). Expires due holds first, then corrects every meal's drift,
- * recalls what it lacks, answers requests and tops takers up to their share (unless `backoff`
- * pauses the cell's top-ups after a recall).
+ * (an HA standby never corrects). Expires due holds first (each by its taker's clock as `clocks`
+ * estimates it, see {@link HoldClock}; without `clocks` only its own orders, retired takers' orders
+ * and orders past the unknown-clock grace expire), then corrects every meal's drift, recalls what it
+ * lacks, answers requests and tops takers up to their share (unless `backoff` pauses the cell's
+ * top-ups after a recall).
  */
-export function reconcileFridge(doc: VenueDoc, origin: TxOrigin, fridge: FridgeId, policy: RightsPolicy, now: number, backoff?: RecallBackoff): ReconcileReport | undefined {
-  return reconcileFridges(doc, origin, [fridge], policy, now, backoff)[0];
+export function reconcileFridge(doc: VenueDoc, origin: TxOrigin, fridge: FridgeId, policy: RightsPolicy, now: number, backoff?: RecallBackoff, clocks?: TakerClocks): ReconcileReport | undefined {
+  return reconcileFridges(doc, origin, [fridge], policy, now, backoff, clocks)[0];
 }
 
 /**
@@ -113,14 +118,22 @@ export function reconcileFridge(doc: VenueDoc, origin: TxOrigin, fridge: FridgeI
  * in a second one (one update, one synced append, one message to central for the lot). Fridges
  * never read each other's entries, so the outcome is that of reconciling them one by one.
  */
-export function reconcileFridges(doc: VenueDoc, origin: TxOrigin, fridges: Iterable<FridgeId>, policy: RightsPolicy, now: number, backoff?: RecallBackoff): ReconcileReport[] {
+export function reconcileFridges(
+  doc: VenueDoc,
+  origin: TxOrigin,
+  fridges: Iterable<FridgeId>,
+  policy: RightsPolicy,
+  now: number,
+  backoff?: RecallBackoff,
+  clocks: TakerClocks = {},
+): ReconcileReport[] {
   const self = doc.replica;
   if (self === undefined) return [];
   const mine = [...new Set(fridges)].filter((f) => currentReconciler(doc, f) === self);
   if (mine.length === 0) return [];
   // Expired holds first, in their own transaction: the cells below must fold them.
   const expired = new Map<FridgeId, OrderId[]>(mine.map((f) => [f, []]));
-  for (const id of expireHolds(doc, origin, now, mine)) {
+  for (const id of expireHolds(doc, origin, { ...clocks, now }, mine)) {
     const f = foldOrder(doc, id)?.fridge;
     if (f !== undefined) expired.get(f)?.push(id);
   }

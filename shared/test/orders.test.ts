@@ -14,6 +14,8 @@ import {
   increment,
   maintainOrders,
   recordPickup,
+  recordSnapshot,
+  reconcileFridge,
   requestRights,
   reserve,
   reservedByMeal,
@@ -22,7 +24,7 @@ import {
   transfer,
   type NewOrder,
 } from '@fridgesync/shared';
-import { C1, C2, F1, GW1, M1, M2, T, configureFridge, newDoc, oid, pick, syncAll, syncInto } from './support/fixtures.ts';
+import { C1, C2, F1, GW1, M1, M2, T, configureFridge, inv, newDoc, oid, pick, syncAll, syncInto } from './support/fixtures.ts';
 
 /** Gateway with stock, central c1 holding `rights` of m1 and of m2. */
 function venue(rights = 3) {
@@ -160,15 +162,74 @@ describe('settle and the state lattice', () => {
   });
 });
 
+describe('the same order id with different contents on both sides of a partition', () => {
+  /** Kiosk order `dup` qty 1 at the gateway and central order `dup` qty 2 while they cannot see each other. */
+  function split() {
+    const v = venue();
+    v.g.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, inv(1, 1, 500, { m1: 10, m2: 10 })));
+    expect(reconcileFridge(v.g, ORIGINS.reconciler, F1, { takerShare: 0 }, 500)?.incremented).toBe(0);
+    syncAll(v.c1, v.g);
+    expect(reserve(v.g, ORIGINS.kiosk, order('dup', [[M1, 1]], 1000))).toMatchObject({ ok: true, status: 'created' });
+    expect(reserve(v.c1, ORIGINS.api, order('dup', [[M1, 2]], 1000))).toMatchObject({ ok: true, status: 'created' });
+    syncAll(v.c1, v.g);
+    return v;
+  }
+
+  it('folds to a reported contents conflict listing both variants by taker, on every replica', () => {
+    const { c1, g } = split();
+    const o = foldOrder(c1, oid('dup'));
+    expect(o).toEqual(foldOrder(g, oid('dup')));
+    expect(o).toMatchObject({ state: 'reserved', conflict: true, contentConflict: true, stateConflict: false, lines: [[M1, 2]], createdBy: C1 });
+    expect(o?.variants.map((x) => [x.takers, x.lines])).toEqual([
+      [[C1], [[M1, 2]]],
+      [[GW1], [[M1, 1]]],
+    ]);
+    expect(fridgeView(c1, F1).conflicts).toEqual([oid('dup')]);
+  });
+
+  it('R holds both customers’ units, so the reconciler hands none of them out again', () => {
+    const { c1, g } = split();
+    // 10 on the shelf: 3 reserved (1 + 2), 7 sellable; no drift to "correct".
+    expect(cellView(g, F1, M1)).toMatchObject({ T: 10, R: 3, S: 7, drift: 0 });
+    expect(reconcileFridge(g, ORIGINS.reconciler, F1, { takerShare: 0 }, 2000)).toMatchObject({ incremented: 0, decremented: 0 });
+    syncAll(c1, g);
+    expect(cellView(c1, F1, M1)).toMatchObject({ R: 3, S: 7, drift: 0 });
+  });
+
+  it('a retry of either variant is replayed; other contents still conflict; settling the id settles both', () => {
+    const { c1, g } = split();
+    expect(reserve(c1, ORIGINS.api, order('dup', [[M1, 1]]))).toMatchObject({ ok: true, status: 'replayed' });
+    expect(reserve(g, ORIGINS.kiosk, order('dup', [[M1, 2]]))).toMatchObject({ ok: true, status: 'replayed' });
+    expect(reserve(g, ORIGINS.kiosk, order('dup', [[M1, 3]]))).toMatchObject({ ok: false, code: 'ORDER_CONFLICT' });
+    expect(settle(g, ORIGINS.kiosk, oid('dup'), 'cancelled', 3000)).toMatchObject({ ok: true, changed: true });
+    syncAll(c1, g);
+    expect(foldOrder(c1, oid('dup'))).toMatchObject({ state: 'cancelled', contentConflict: true });
+    expect(cellView(c1, F1, M1)).toMatchObject({ R: 0 });
+    expect(reconcileFridge(g, ORIGINS.reconciler, F1, { takerShare: 0 }, 3000)?.incremented).toBe(3);
+  });
+
+  it('expires only when every variant’s hold passed by its own taker’s clock', () => {
+    const v = venue();
+    syncAll(v.c1, v.g);
+    reserve(v.g, ORIGINS.kiosk, order('dup', [[M1, 1]], 1000, 60_000));
+    reserve(v.c1, ORIGINS.api, order('dup', [[M1, 2]], 1000, 10_000));
+    syncAll(v.c1, v.g);
+    const same = { offsetOf: () => 0 };
+    expect(expireHolds(v.g, ORIGINS.reconciler, { now: 20_000, ...same })).toEqual([]);
+    expect(expireHolds(v.c1, ORIGINS.api, { now: 20_000, ...same })).toEqual([]);
+    expect(expireHolds(v.g, ORIGINS.reconciler, { now: 61_000, ...same })).toEqual([oid('dup')]);
+  });
+});
+
 describe('hold expiry and pruning', () => {
   it('expires holds that passed, only those', () => {
     const { c1 } = venue();
     reserve(c1, ORIGINS.api, order('short', [[M1, 1]], 1000, 10));
     reserve(c1, ORIGINS.api, order('long', [[M1, 1]], 1000, 100_000));
-    expect(expireHolds(c1, ORIGINS.api, 1010)).toEqual([oid('short')]);
+    expect(expireHolds(c1, ORIGINS.api, { now: 1010 })).toEqual([oid('short')]);
     expect(foldOrder(c1, oid('short'))?.state).toBe('expired');
     expect(foldOrder(c1, oid('long'))?.state).toBe('reserved');
-    expect(expireHolds(c1, ORIGINS.api, 1011)).toEqual([]);
+    expect(expireHolds(c1, ORIGINS.api, { now: 1011 })).toEqual([]);
   });
 
   it('pruning after retention never resurrects an order: replicas adopt the terminal state first', () => {

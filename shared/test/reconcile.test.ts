@@ -20,12 +20,14 @@ import {
   reserve,
   rightsOf,
   type FridgeId,
+  type TakerClocks,
   type MealId,
   type VenueDoc,
 } from '@fridgesync/shared';
 import { C1, C2, F1, F2, GW1, GW2, M1, M2, T, captureUpdates, configureFridge, inv, newDoc, oid, syncAll } from './support/fixtures.ts';
 
 const now = 10_000;
+const SAME_CLOCK: TakerClocks = { offsetOf: () => 0 };
 
 /** c1, c2 (takers), g1 (reconciler of f1), g2 (HA standby). */
 function venue(share = 0.8) {
@@ -42,7 +44,8 @@ function venue(share = 0.8) {
   const hear = (p: ReturnType<typeof inv>) => {
     for (const g of [g1, g2]) g.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, p));
   };
-  const rec = (at = now) => reconcileFridge(g1, ORIGINS.reconciler, F1, policy, at);
+  /** Central's clock measured equal to the gateway's (offset 0) unless a test says otherwise. */
+  const rec = (at = now, clocks: TakerClocks = SAME_CLOCK) => reconcileFridge(g1, ORIGINS.reconciler, F1, policy, at, undefined, clocks);
   return { c1, c2, g1, g2, all, hear, rec, sync: () => syncAll(...all) };
 }
 
@@ -128,6 +131,39 @@ describe('reconcileFridge', () => {
     expect(r).toMatchObject({ expired: [oid('a')], incremented: 2 });
     v.sync();
     expect(cell(v.c2)).toMatchObject({ R: 0, S: 5 });
+  });
+
+  it('judges a central order’s hold by central’s clock (measured offset), never by its own', () => {
+    const v = venue();
+    v.hear(inv(1, 1, 1000, { m1: 5 }));
+    v.rec();
+    v.sync();
+    const hour = 3_600_000;
+    // Central's clock reads `now`; the gateway's runs an hour ahead (offset central − gateway = −1 h).
+    reserve(v.c1, ORIGINS.api, { orderId: oid('a'), fridgeId: F1, lines: [{ mealId: M1, qty: 2 }], holdUntil: now + 900_000, now });
+    v.sync();
+    const ahead = { offsetOf: (t: string) => (t.startsWith('central:') ? -hour : undefined), marginMs: 1000 };
+    expect(v.rec(now + hour + 10_000, ahead)?.expired).toEqual([]);
+    expect(cell(v.g1)).toMatchObject({ R: 2 });
+    // Without a measured offset the gateway waits for the unknown-clock grace, then decides.
+    expect(v.rec(now + hour + 10_000, {})?.expired).toEqual([]);
+    expect(v.rec(now + 900_000 + 2 * hour, {})?.expired).toEqual([oid('a')]);
+  });
+
+  it('expires a central order when central’s clock (as measured) passes its hold, with the gateway an hour behind', () => {
+    const v = venue();
+    v.hear(inv(1, 1, 1000, { m1: 5 }));
+    v.rec();
+    v.sync();
+    const hour = 3_600_000;
+    // Central's clock reads `now + 1 h` when the gateway's reads `now`.
+    reserve(v.c1, ORIGINS.api, { orderId: oid('a'), fridgeId: F1, lines: [{ mealId: M1, qty: 2 }], holdUntil: now + hour + 900_000, now: now + hour });
+    v.sync();
+    const behind = { offsetOf: (t: string) => (t.startsWith('central:') ? hour : undefined), marginMs: 1000 };
+    expect(v.rec(now + 1000, behind)?.expired).toEqual([]);
+    expect(v.rec(now + 900_000 - 1000, behind)?.expired).toEqual([]);
+    // Due 15 min after creation by central's clock (plus the margin), not an hour late by the gateway's.
+    expect(v.rec(now + 900_000 + 1000, behind)?.expired).toEqual([oid('a')]);
   });
 
   it('answers a taker’s request once, within its own rights', () => {
@@ -248,9 +284,12 @@ describe('reconcileFridges (several fridges in one pass)', () => {
     const one = twin();
     const batch = twin();
     const at = now + 10;
-    const seq = [reconcileFridge(one.g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, at), reconcileFridge(one.g1, ORIGINS.reconciler, F2, DEFAULT_RIGHTS_POLICY, at)];
+    const seq = [
+      reconcileFridge(one.g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, at, undefined, SAME_CLOCK),
+      reconcileFridge(one.g1, ORIGINS.reconciler, F2, DEFAULT_RIGHTS_POLICY, at, undefined, SAME_CLOCK),
+    ];
     const updates = captureUpdates(batch.g1);
-    const reports = reconcileFridges(batch.g1, ORIGINS.reconciler, [F1, F2, F1], DEFAULT_RIGHTS_POLICY, at);
+    const reports = reconcileFridges(batch.g1, ORIGINS.reconciler, [F1, F2, F1], DEFAULT_RIGHTS_POLICY, at, undefined, SAME_CLOCK);
     expect(reports).toEqual(seq);
     expect(reports.map((r) => r.fridge)).toEqual([F1, F2]);
     expect(reports[1]?.expired).toEqual([oid('due')]);

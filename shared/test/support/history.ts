@@ -48,6 +48,8 @@ const HOLD_MS = [30_000, 120_000] as const;
 const RETENTION_MS = 60_000;
 /** Delivered messages replayed at each quiescence check (a sample: replaying all is slow). */
 const REPLAYS = 8;
+/** Every replica of a history reads one clock: each judges every taker's hold by it (orders.ts `HoldClock`). */
+const SAME_CLOCK = (): number => 0;
 
 // ---------------------------------------------------------------- base state, built once
 
@@ -239,7 +241,7 @@ class Run {
         const d = this.net.nodes.get(s.at)?.doc;
         if (d === undefined) return;
         // Any replica may expire holds on its own view (central's housekeeping does), then tidy up.
-        for (const id of expireHolds(d, ORIGINS.api, this.now)) this.orders.find((o) => o.id === id)?.states.add('expired');
+        for (const id of expireHolds(d, ORIGINS.api, { now: this.now, offsetOf: SAME_CLOCK })) this.orders.find((o) => o.id === id)?.states.add('expired');
         const self = this.net.node(s.at).replica;
         const had = this.orders.filter((o) => d.index.orders.get(o.id)?.has(self) === true);
         if (maintainOrders(d, ORIGINS.api, this.now, RETENTION_MS).pruned > 0) this.maintained = true;
@@ -349,7 +351,7 @@ class Run {
 
   reconcile(): void {
     const g1 = this.doc('g1');
-    const rep = reconcileFridge(g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, this.now, this.backoff);
+    const rep = reconcileFridge(g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, this.now, this.backoff, { offsetOf: SAME_CLOCK });
     if (rep !== undefined) {
       this.ledger += rep.incremented - rep.decremented;
       this.stats.recalls += rep.recalled;
