@@ -27,6 +27,7 @@ import { ExternalBroker } from './external-broker.ts';
 import type { FridgeBroker } from './fridge-broker.ts';
 import { ReconcileLoop } from './reconcile-loop.ts';
 import { SyncClient } from './sync-client.ts';
+import { ClockSkew, type ClockSkewStatus } from './clock-skew.ts';
 import { buildHttpApi } from './http-api.ts';
 
 /** The agent's software version (reported in `hello`, `meta` and `/status`). */
@@ -72,6 +73,8 @@ export interface AgentStatus {
   fridgesOnline: number;
   fridgesReconciled: string[];
   sync: ReturnType<SyncClient['status']> | { state: 'disabled' };
+  /** Central's clock against this gateway's, measured at the last sync handshake. */
+  clockSkew: ClockSkewStatus;
   pendingUpdates: number;
   store: { updates: number; bytes: number; pendingWrites: number };
   rightsHeld: Record<string, Record<string, number>>;
@@ -125,6 +128,13 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       if (s !== 'active' && broker instanceof EmbeddedBroker) broker.disconnectAll();
       if (broker instanceof ExternalBroker) broker.writableChanged(s === 'active');
     });
+    const clock = new ClockSkew({
+      gatewayId: config.gatewayId,
+      maxSkewMs: config.central.maxClockSkewMs,
+      unknownGraceMs: config.reconcile.unknownClockGraceMs,
+      logger: logger.child({ part: 'clock' }),
+      metrics,
+    });
     const reconciler = new ReconcileLoop({
       replica,
       logger: logger.child({ part: 'reconcile' }),
@@ -134,6 +144,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       debounceMs: config.reconcile.debounceMs,
       sweepIntervalMs: config.reconcile.sweepIntervalMs,
       orderRetentionMs: config.reconcile.orderRetentionMs,
+      clocks: () => clock.takerClocks(),
       now,
     });
     reconciler.start();
@@ -155,6 +166,8 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         maxMessageBytes: config.central.maxMessageBytes,
         connectTimeoutMs: config.central.connectTimeoutMs,
         syncTimeoutMs: config.central.syncTimeoutMs,
+        clock,
+        now,
       });
       sync.start();
       const s = sync;
@@ -196,6 +209,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         fridgesOnline: online,
         fridgesReconciled: reconciler.assigned(),
         sync: sync?.status() ?? { state: 'disabled' },
+        clockSkew: clock.status(),
         pendingUpdates: sync?.pendingCentral() ?? 0,
         store: { ...size, pendingWrites: store.pending() },
         rightsHeld,

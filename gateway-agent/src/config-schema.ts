@@ -93,6 +93,13 @@ const CentralSchema = z.strictObject({
    * in its handshake is closed and retried. Default 60 000 (a large venue's full state on a slow link).
    */
   syncTimeoutMs: ms(1_000, 600_000).default(60_000),
+  /**
+   * Clock skew against central beyond which the gateway alerts (a warning log on every handshake,
+   * `clockSkew.alert` in `/status`), ms. Measured at each sync handshake; holds are judged by the
+   * clock of the replica that took the order whatever the skew, but logs, snapshot times and fridge
+   * presence read the gateway's clock. Default 30 000; an NTP-synced host stays within 100 ms.
+   */
+  maxClockSkewMs: ms(100, 86_400_000).default(30_000),
 });
 
 const HttpSchema = z.strictObject({
@@ -127,6 +134,13 @@ const ReconcileSchema = z.strictObject({
   recallPauseMaxMs: ms(0, 3_600_000).default(60_000),
   /** How long settled orders are kept before this replica prunes its entries, ms. Default 7 days. */
   orderRetentionMs: ms(60_000, 365 * 86_400_000).default(7 * 86_400_000),
+  /**
+   * How long past its hold (by this gateway's clock) an order stays reserved when its taker is a
+   * live replica whose clock this gateway cannot estimate (another gateway's kiosk), ms; that taker
+   * normally expires it itself first. Bounds how long a taker that died without retiring holds
+   * units. Default 7 200 000 (2 h); size it above the largest clock skew between gateways you tolerate.
+   */
+  unknownClockGraceMs: ms(60_000, 7 * 86_400_000).default(7_200_000),
   /**
    * No longer used: firmware that forgot its boot counter is recognised by its timestamp going on
    * while its sequence went back (see shared observe.ts), not by a sequence gap. Accepted so older

@@ -39,6 +39,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     orders: new Counter({ name: 'fridgesync_gateway_kiosk_orders_total', help: 'Kiosk order requests, by result', labelNames: ['result'] as const, registers: [registry] }),
     /** Commands sent to fridges. */
     commands: new Counter({ name: 'fridgesync_gateway_commands_total', help: 'Commands sent to fridges, by type', labelNames: ['type'] as const, registers: [registry] }),
+    /** Central's clock minus this gateway's, seconds, as measured at the last sync handshake. */
+    clockOffset: new Gauge({ name: 'fridgesync_gateway_clock_offset_seconds', help: "Central's clock minus this gateway's clock, measured at the last sync handshake", registers: [registry] }),
     /** Store size. */
     storeBytes: new Gauge({ name: 'fridgesync_gateway_store_bytes', help: 'Bytes in the local store (state plus appended updates)', registers: [registry] }),
   };

@@ -13,12 +13,15 @@ import {
   configIds,
   currentReconciler,
   isOrigin,
+  expireHolds,
   maintainOrders,
   reconcileFridges,
+  takenBy,
   type FridgeId,
   type RecallBackoff,
   type ReconcileReport,
   type RightsPolicy,
+  type TakerClocks,
 } from '@fridgesync/shared';
 import type { LocalReplica } from './local-replica.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -40,6 +43,11 @@ export interface ReconcileLoopOptions {
   debounceMs: number;
   sweepIntervalMs: number;
   orderRetentionMs: number;
+  /**
+   * How other takers' clocks are judged when holds expire (orders.ts `HoldClock`); read at every
+   * pass, so a new handshake measurement applies at once. Default: only this replica's own clock is known.
+   */
+  clocks?: () => TakerClocks;
   /** Most time one turn spends on passes, ms (default {@link PASS_SLICE_MS}). */
   sliceMs?: number;
   now?: () => number;
@@ -120,11 +128,27 @@ export class ReconcileLoop {
   sweep(): void {
     const r = this.o.replica;
     if (!r.writable) return;
-    for (const f of this.assigned()) this.ready.add(f);
+    const assigned = this.assigned();
+    for (const f of assigned) this.ready.add(f);
     this.pump();
+    this.track(r.durably(() => this.expireOwnElsewhere(new Set(assigned))));
     this.track(r.durably(() => maintainOrders(r.doc, ORIGINS.reconciler, this.now(), this.o.orderRetentionMs)));
     this.recallsDue = true;
     this.answer();
+  }
+
+  /**
+   * Expires this replica's own kiosk orders on fridges another gateway reconciles (an HA standby's
+   * kiosk): a hold is decided by the clock of the replica that took the order, so the taker expires
+   * its orders itself and the reconciler need not guess this gateway's clock.
+   */
+  private expireOwnElsewhere(assigned: ReadonlySet<FridgeId>): void {
+    const doc = this.o.replica.doc;
+    const others = [...doc.index.ordersByFridge.keys()].filter((f) => !assigned.has(f as FridgeId)) as FridgeId[];
+    if (others.length === 0) return;
+    const self = this.o.replica.replica;
+    const expired = expireHolds(doc, ORIGINS.reconciler, { ...this.o.clocks?.(), now: this.now() }, others, (o) => takenBy(o, self));
+    if (expired.length > 0) this.o.logger.info({ orders: expired }, 'holds of own kiosk orders expired');
   }
 
   /** Waits for the passes started so far (tests and shutdown). */
@@ -159,7 +183,7 @@ export class ReconcileLoop {
     }
     const started = performance.now();
     try {
-      const p = r.durably(() => reconcileFridges(r.doc, ORIGINS.reconciler, slice, this.o.policy, this.now(), this.o.backoff));
+      const p = r.durably(() => reconcileFridges(r.doc, ORIGINS.reconciler, slice, this.o.policy, this.now(), this.o.backoff, this.o.clocks?.()));
       this.track(p.then((reports) => reports.forEach((report) => this.note(report))));
     } catch (e) {
       this.o.logger.error({ err: e, fridges: slice }, 'reconciliation pass failed');

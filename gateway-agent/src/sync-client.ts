@@ -32,6 +32,7 @@ import {
 } from '@fridgesync/shared';
 import type { LocalReplica } from './local-replica.ts';
 import type { AgentMetrics } from './metrics.ts';
+import type { ClockSkew } from './clock-skew.ts';
 
 /** Where the sync session is. */
 export type SyncState = 'disabled' | 'connecting' | 'handshaking' | 'synced' | 'backoff' | 'closed';
@@ -53,6 +54,10 @@ export interface SyncClientOptions {
   /** Time from open to the first full exchange before the session is abandoned, ms. Default 60 000. */
   syncTimeoutMs?: number;
   random?: () => number;
+  /** This gateway's clock (ms since the epoch); default `Date.now`. */
+  now?: () => number;
+  /** Where the clock offset measured at each handshake goes. */
+  clock?: ClockSkew;
 }
 
 const UPSTREAM: TxOrigin = { kind: 'upstream', peer: 'central' };
@@ -164,9 +169,12 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     let remoteSv: Uint8Array | undefined;
     /** The replica this connection's last hello spoke for (undefined: joining, read-only). */
     let announced: string | undefined;
+    /** This gateway's clock when the last hello went out (the welcome answering it measures the offset). */
+    let helloAt: number | undefined;
     const announce = () => {
       const h = this.hello();
       announced = h.replica;
+      helloAt = h.now;
       ws.send(encodeHello(h));
     };
     let stuck: NodeJS.Timeout | undefined;
@@ -213,6 +221,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           break;
         case 'welcome':
           logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
+          if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.clockNow(), msg.welcome.now);
+          helloAt = undefined;
           break;
         case 'auth-denied':
           logger.error({ reason: msg.reason }, 'central denied access');
@@ -236,9 +246,13 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     });
   }
 
+  private clockNow(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
   private hello(): Hello {
     const r = this.o.replica;
-    const h: Hello = { clientIds: r.ownClients(), version: this.o.version };
+    const h: Hello = { clientIds: r.ownClients(), version: this.o.version, now: Math.round(this.clockNow()) };
     if (r.writable && r.replica !== undefined) h.replica = r.replica;
     else h.joining = true;
     return h;

@@ -156,7 +156,7 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
   });
   registerSyncRoute(app, { config, auth, registry, metrics, presence, sessions, venueKnown: (v) => knownVenues.has(v) });
   registerOrderRoutes(app, auth, orders, limit);
-  registerReadRoutes(app, auth, model, presence, registry);
+  registerReadRoutes(app, auth, model, presence, registry, config.sync.maxClockSkewMs);
   const endStreams = registerEventsRoute(app, auth, hub, model, metrics, config.events.heartbeatMs);
   registerKitchenRoutes(app, auth, kitchen, promotions, limit);
   registerAdminRoutes(app, { auth, registry, model, writer, rateLimit: limit, knownVenues, gatewayTokens });

@@ -101,6 +101,15 @@ export const CentralConfigSchema = z
       maxBufferedBytes: z.number().int().min(1024).default(8 * 1024 * 1024),
       /** Open sync sockets per token. Default 8 (an HA pair reconnecting plus dashboards). */
       maxConnectionsPerToken: z.number().int().min(1).default(8),
+      /**
+       * A gateway's clock skew against central's beyond which central alerts, ms: the venue view
+       * marks the gateway (`clockSkewAlert`), a warning is logged at its handshake, and
+       * `fridgesync_gateway_clock_skew_seconds` shows the value for an alert rule. Measured from the
+       * time a gateway puts in its `hello` (within one network latency). Holds are judged by the
+       * clock of the replica that took each order whatever the skew. Default 30 000; an NTP-synced
+       * host stays within 100 ms.
+       */
+      maxClockSkewMs: z.number().int().min(100).default(30_000),
     })
     .prefault({}),
   orders: z

@@ -27,6 +27,12 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 2],
       registers: r,
     }),
+    gatewayClockSkew: new Gauge({
+      name: 'fridgesync_gateway_clock_skew_seconds',
+      help: "A gateway's clock minus central's, measured at its last sync handshake (hello), by venue and gateway.",
+      labelNames: ['venue', 'gateway'],
+      registers: r,
+    }),
     syncConnections: new Gauge({ name: 'fridgesync_sync_connections', help: 'Open sync websockets by role.', labelNames: ['role'], registers: r }),
     syncMessages: new Counter({ name: 'fridgesync_sync_messages_total', help: 'Sync messages received by type.', labelNames: ['type'], registers: r }),
     syncRejected: new Counter({ name: 'fridgesync_sync_rejected_updates_total', help: 'Updates refused by the validator, by reason code.', labelNames: ['code'], registers: r }),

@@ -58,7 +58,7 @@ export function venueListJson(model: ReadModel) {
 const MAX_LISTED_ORDERS = 1000;
 
 /** Full merged state of one venue. */
-export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: GatewayPresence, registry: DocRegistry, now = Date.now()) {
+export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: GatewayPresence, registry: DocRegistry, now = Date.now(), maxClockSkewMs = 30_000) {
   const host = registry.peek(vm.venueId);
   return {
     venueId: vm.venueId,
@@ -86,6 +86,9 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
         // Time since central last heard from the gateway; 0 while updates flow.
         syncLagMs: link?.lastMessageAt === undefined ? null : link.connected && pendingDurable === 0 ? 0 : now - link.lastMessageAt,
         pendingDurable,
+        // The gateway's clock minus central's at its last handshake (ms), and whether it is beyond `sync.maxClockSkewMs`.
+        clockSkewMs: link?.clockSkewMs ?? null,
+        clockSkewAlert: link?.clockSkewMs !== undefined && Math.abs(link.clockSkewMs) > maxClockSkewMs,
       };
     }),
     deliveries: [...vm.deliveries.keys()].sort(),

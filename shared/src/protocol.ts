@@ -44,6 +44,8 @@ export const HelloSchema = z.strictObject({
   version: z.string().max(64),
   /** True while the replica has not completed its first full sync (it writes nothing yet). */
   joining: z.boolean().optional(),
+  /** The sender's wall clock when it sent the hello, ms since the epoch (central measures the gateway's skew; docs/sync-protocol.md). */
+  now: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 
@@ -52,6 +54,8 @@ export const WelcomeSchema = z.strictObject({
   venueId: z.string().max(64),
   instance: z.string().max(96),
   version: z.string().max(64),
+  /** Central's wall clock when it sent the welcome, ms since the epoch (the gateway measures its offset; docs/sync-protocol.md). */
+  now: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export type Welcome = z.infer<typeof WelcomeSchema>;
 

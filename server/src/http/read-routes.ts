@@ -10,19 +10,19 @@ import type { DocRegistry } from '../doc-registry.ts';
 import { catalogJson, venueDetailJson, venueListJson } from '../venue-views.ts';
 
 /** Registers the read routes. */
-export function registerReadRoutes(app: FastifyInstance, auth: Authenticator, model: ReadModel, presence: GatewayPresence, registry: DocRegistry): void {
+export function registerReadRoutes(app: FastifyInstance, auth: Authenticator, model: ReadModel, presence: GatewayPresence, registry: DocRegistry, maxClockSkewMs = 30_000): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const readers = requireRole(auth, 'viewer', 'admin', 'kitchen');
   r.get('/v1/venues', { schema: { tags: ['venues'], summary: 'Every venue with totals' }, preHandler: readers }, async () => venueListJson(model));
   r.get(
     '/v1/venues/:venueId',
     {
-      schema: { tags: ['venues'], summary: 'Merged state of a venue: per fridge and meal T, T_eff, R, S, drift, rights, shortages; gateway links', params: z.object({ venueId: VenueIdSchema }) },
+      schema: { tags: ['venues'], summary: 'Merged state of a venue: per fridge and meal T, T_eff, R, S, drift, rights, shortages; open orders (contents conflicts with their variants); gateway links with sync lag and clock skew', params: z.object({ venueId: VenueIdSchema }) },
       preHandler: readers,
     },
     async (req) => {
       const vm = model.require(req.params.venueId);
-      return venueDetailJson(model, vm, presence, registry);
+      return venueDetailJson(model, vm, presence, registry, Date.now(), maxClockSkewMs);
     },
   );
   r.get(

@@ -12,6 +12,8 @@ export interface GatewayLink {
   lastMessageAt: number | undefined;
   lastDurableAt: number | undefined;
   disconnectedAt: number | undefined;
+  /** The gateway's clock minus central's at its last hello, ms (within one network latency); undefined if it sent none. */
+  clockSkewMs: number | undefined;
 }
 
 /** Per venue and gateway link state. */
@@ -24,7 +26,7 @@ export class GatewayPresence {
     if (m === undefined) this.links.set(venue, (m = new Map()));
     let l = m.get(gw);
     if (l === undefined) {
-      l = { connected: false, replica: undefined, peerId: undefined, connectedAt: undefined, lastMessageAt: undefined, lastDurableAt: undefined, disconnectedAt: undefined };
+      l = { connected: false, replica: undefined, peerId: undefined, connectedAt: undefined, lastMessageAt: undefined, lastDurableAt: undefined, disconnectedAt: undefined, clockSkewMs: undefined };
       m.set(gw, l);
     }
     return l;
@@ -33,6 +35,10 @@ export class GatewayPresence {
   connected(venue: string, gw: string, peerId: string, replica: string | undefined): void {
     const l = this.link(venue, gw);
     Object.assign(l, { connected: true, peerId, replica, connectedAt: this.now(), lastMessageAt: this.now() });
+  }
+  /** Records the skew measured from a gateway's hello. */
+  clock(venue: string, gw: string, skewMs: number): void {
+    this.link(venue, gw).clockSkewMs = skewMs;
   }
   seen(venue: string, gw: string): void {
     this.link(venue, gw).lastMessageAt = this.now();

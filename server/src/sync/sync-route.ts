@@ -63,7 +63,7 @@ export function registerSyncRoute(app: FastifyInstance, deps: SyncRouteDeps): vo
       socket,
       principal,
       venueId,
-      { preAuthMs: deps.config.sync.preAuthMs, maxBufferedBytes: deps.config.sync.maxBufferedBytes, instanceId: deps.config.instanceId, version: CENTRAL_VERSION },
+      { preAuthMs: deps.config.sync.preAuthMs, maxBufferedBytes: deps.config.sync.maxBufferedBytes, instanceId: deps.config.instanceId, version: CENTRAL_VERSION, maxClockSkewMs: deps.config.sync.maxClockSkewMs },
       log,
       deps.metrics,
       deps.presence,

@@ -40,6 +40,8 @@ export interface SessionLimits {
   maxBufferedBytes: number;
   instanceId: string;
   version: string;
+  /** Clock skew of a gateway beyond which central warns, ms (`sync.maxClockSkewMs`; default 30 000). */
+  maxClockSkewMs?: number;
 }
 
 /** The protocol state of one sync socket. */
@@ -171,6 +173,7 @@ export class SyncSession implements SyncPeer {
 
   private hello(host: VenueHost, hello: Hello): void {
     const p = this.principal;
+    if (hello.now !== undefined && p.gatewayId !== undefined) this.measureClock(p.gatewayId, hello.now);
     // A connection says hello once, and may upgrade once: from joining (read-only) to its new
     // replica, or from a stale epoch to a later one of the same gateway (docs/sync-protocol.md §2).
     if (this.helloed) {
@@ -202,11 +205,22 @@ export class SyncSession implements SyncPeer {
     this.welcome(host);
   }
 
+  /** The gateway's clock minus central's, from the time its hello carries (docs/operations.md "Clock skew"). */
+  private measureClock(gatewayId: string, gatewayNow: number): void {
+    const skewMs = gatewayNow - Date.now();
+    this.presence.clock(this.venueId, gatewayId, skewMs);
+    this.metrics.gatewayClockSkew.set({ venue: this.venueId, gateway: gatewayId }, skewMs / 1000);
+    const max = this.limits.maxClockSkewMs ?? 30_000;
+    if (Math.abs(skewMs) > max) {
+      this.log.warn({ gateway: gatewayId, skewMs, maxClockSkewMs: max }, "gateway clock skewed beyond sync.maxClockSkewMs: fix its time sync (holds are still judged by the clock of the replica that took each order)");
+    }
+  }
+
   private welcome(host: VenueHost): void {
     this.helloed = true;
     clearTimeout(this.preAuthTimer);
     if (this.principal.gatewayId !== undefined) this.presence.connected(this.venueId, this.principal.gatewayId, this.id, this.replica);
-    this.send(encodeWelcome({ venueId: host.venueId, instance: this.limits.instanceId, version: this.limits.version }));
+    this.send(encodeWelcome({ venueId: host.venueId, instance: this.limits.instanceId, version: this.limits.version, now: Date.now() }));
   }
 
   private update(host: VenueHost, update: Uint8Array): void {
