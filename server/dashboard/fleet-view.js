@@ -71,6 +71,7 @@ export function createGateway(g) {
       h('span', { class: 'badge', 'data-k': 'state' }),
       h('span', { class: 'muted', 'data-k': 'lag' }),
       h('span', { class: 'muted', 'data-k': 'ver' }),
+      h('span', { class: 'muted', 'data-k': 'skew' }),
     ),
     h('div', { class: 'fridges' }),
   );
@@ -86,6 +87,9 @@ export function updateGatewayHeader(el, g) {
   setText(sel('lag'), g.lagMs === undefined ? '' : `lag ${duration(g.lagMs)}`);
   setClass(sel('lag'), 'warn', g.lagMs !== undefined && g.lagMs > 5000);
   setText(sel('ver'), g.version ? `v${g.version}` : '');
+  const skew = sel('skew');
+  setText(skew, g.clockSkewAlert ? `clock ${g.clockSkewMs > 0 ? '+' : ''}${Math.round(g.clockSkewMs / 1000)} s` : '');
+  setClass(skew, 'warn', g.clockSkewAlert);
 }
 
 /** Deliveries line: incoming and discrepancies. */

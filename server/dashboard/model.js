@@ -99,6 +99,9 @@ function normaliseGateway(g, id) {
     lagMs: optNum(g.lagMs ?? g.syncLagMs ?? g.lag),
     lastSeen: toMs(g.lastSeen ?? g.lastMessageAt ?? g.lastSeenAt ?? g.lastSyncAt),
     version: g.version ?? undefined,
+    // The gateway's clock minus central's at its last handshake, and central's verdict on it.
+    clockSkewMs: optNum(g.clockSkewMs),
+    clockSkewAlert: g.clockSkewAlert === true,
   };
 }
 
@@ -109,6 +112,9 @@ function normaliseOrder(o) {
     items: lines(o.items ?? o.lines),
     state: String(o.state ?? 'reserved'),
     conflict: Boolean(o.conflict),
+    // Kinds of conflict (`states`, `contents`) and, for `contents`, every version by its takers.
+    conflicts: arr(o.conflicts).map(String),
+    variants: arr(o.variants).map((v) => ({ takers: arr(v.takers).map(String), fridgeId: String(v.fridgeId ?? ''), items: lines(v.items) })),
     holdUntil: toMs(o.holdUntil),
     createdAt: toMs(o.createdAt),
     createdBy: o.createdBy,
@@ -177,6 +183,10 @@ export function problemsOf(venue) {
   const out = [];
   for (const g of venue.gateways) {
     if (g.connected === false) out.push({ key: `gw-off:${venue.venueId}:${g.gatewayId}`, level: 'warn', text: `Gateway ${g.gatewayId} at ${venue.name} is not syncing` });
+    if (g.clockSkewAlert) out.push({ key: `gw-clock:${venue.venueId}:${g.gatewayId}`, level: 'warn', text: `Gateway ${g.gatewayId} at ${venue.name}: clock off by ${Math.round((g.clockSkewMs ?? 0) / 1000)} s against central` });
+  }
+  for (const o of venue.orders ?? []) {
+    if (o.conflicts?.includes('contents')) out.push({ key: `dup:${o.orderId}`, level: 'warn', text: `Order ${o.orderId} at ${venue.name} was taken twice with different contents: ${variantsText(o)}` });
   }
   for (const f of venue.fridges) {
     if (!f.online) out.push({ key: `off:${f.fridgeId}`, level: 'warn', text: `Fridge ${f.fridgeId} at ${venue.name} is offline` });
@@ -200,4 +210,9 @@ export function isHot(f) {
 /** True when a fridge needs attention (used by the "only problems" filter). */
 export function fridgeHasProblem(f) {
   return !f.online || isHot(f) || f.cells.some((c) => c.shortage > 0 || c.drift !== 0);
+}
+
+/** "2 × m1 by central:c1; 1 × m1 by gw:g1:1": the versions of an order with a contents conflict. */
+export function variantsText(o) {
+  return (o.variants ?? []).map((v) => `${v.items.map((l) => `${l.qty} × ${l.mealId}`).join(', ')} by ${v.takers.join(', ')}`).join('; ');
 }

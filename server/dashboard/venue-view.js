@@ -6,6 +6,7 @@ import { clock } from './format.js';
 import { drawStepChart, colorOf } from './chart.js';
 import { createFridgeCard, updateFridgeCard } from './fridge-card.js';
 import { createGateway, updateGatewayHeader, deliverySummary } from './fleet-view.js';
+import { variantsText } from './model.js';
 
 /** The chart's `<svg>` (SVG namespace; `h` makes HTML elements). */
 function svgRoot() {
@@ -156,7 +157,7 @@ export function updateVenueView(root, venue, { params, history, events }) {
       const tds = tr.querySelectorAll('td');
       setText(tds[0], o.fridgeId);
       setText(tds[1], o.items.map((l) => (Number.isNaN(l.qty) ? l.mealId : `${l.qty} × ${l.mealId}`)).join(', '));
-      setText(tds[2], o.conflict ? `${o.state} (conflict)` : o.state);
+      setText(tds[2], o.conflicts?.includes('contents') ? `${o.state} (taken twice: ${variantsText(o)})` : o.conflict ? `${o.state} (conflict)` : o.state);
       setText(tds[3], o.holdUntil ? clock(o.holdUntil, tz) : '—');
       const short = venue.fridges.some((f) => f.cells.some((c) => c.affectedOrders.includes(o.orderId)));
       setClass(tr, 'shortage', short);

@@ -9,7 +9,9 @@ import {
   FridgesyncError,
   configIds,
   configRecord,
+  conflictKinds,
   foldOrder,
+  orderVariants,
   fridgeView,
   rightsOf,
   type ChangeSummary,
@@ -216,10 +218,21 @@ export class ReadModel {
       this.orderState.delete(id);
       return;
     }
-    const key = `${o.state}/${o.conflict}`;
+    const conflicts = conflictKinds(o);
+    // A new variant of a contents conflict changes what the order holds: publish it too.
+    const key = `${o.state}/${conflicts.join(',')}/${o.variants.length}`;
     if (this.orderState.get(id) === key) return;
     this.orderState.set(id, key);
-    this.hub.publish('order', host.venueId, { venueId: host.venueId, orderId: id, fridgeId: o.fridge, state: o.state, conflict: o.conflict, updatedAt: new Date(o.updatedAt).toISOString() });
+    this.hub.publish('order', host.venueId, {
+      venueId: host.venueId,
+      orderId: id,
+      fridgeId: o.fridge,
+      state: o.state,
+      conflict: o.conflict,
+      ...(o.conflict ? { conflicts } : {}),
+      ...(o.contentConflict ? { variants: orderVariants(o) } : {}),
+      updatedAt: new Date(o.updatedAt).toISOString(),
+    });
   }
 
   private venue(id: VenueId): VenueModel {

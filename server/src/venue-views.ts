@@ -2,7 +2,7 @@
  * JSON views of the read model: venue list and detail, the customer catalog. Pure functions of the
  * (already folded) read model plus link presence; no document is read here.
  */
-import { reservedOrders, totalsOf, type FridgeId } from '@fridgesync/shared';
+import { conflictKinds, orderVariants, reservedOrders, totalsOf, type FridgeId } from '@fridgesync/shared';
 import type { FridgeModel, ReadModel, VenueModel } from './read-model.ts';
 import type { GatewayPresence } from './sync/gateway-presence.ts';
 import type { DocRegistry } from './doc-registry.ts';
@@ -106,6 +106,9 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
               items: (o.lines ?? []).map(([mealId, qty]) => ({ mealId, qty })),
               state: o.state,
               conflict: o.conflict,
+              conflicts: conflictKinds(o),
+              // Every version of a contents conflict, by taker (each holds its units).
+              variants: o.contentConflict ? orderVariants(o) : undefined,
               holdUntil: iso(o.holdUntil),
               createdAt: iso(o.createdAt),
               createdBy: o.createdBy ?? null,

@@ -34,7 +34,28 @@ export const OrderResponseSchema = z.object({
   fridgeId: FridgeIdSchema,
   items: z.array(OrderLineSchema),
   state: z.enum(['reserved', 'cancelled', 'expired', 'picked_up']),
+  /** True on any conflict; `conflicts` says which kinds. */
   conflict: z.boolean(),
+  /**
+   * Kinds of conflict: `states` (replicas recorded different terminal states; picked_up wins) and
+   * `contents` (the id was reserved with other contents by another taker; see `variants`).
+   */
+  conflicts: z.array(z.enum(['states', 'contents'])).optional(),
+  /**
+   * With a `contents` conflict: every version of the order, by the replicas that took it. Each holds
+   * its units while the order is reserved; cancelling, expiring or picking up the id settles all.
+   * `items`, `fridgeId` and `holdUntil` above are the first variant's.
+   */
+  variants: z
+    .array(
+      z.object({
+        takers: z.array(z.string()),
+        fridgeId: FridgeIdSchema,
+        items: z.array(OrderLineSchema),
+        holdUntil: z.string().optional(),
+      }),
+    )
+    .optional(),
   holdUntil: z.string().optional(),
   createdAt: z.string().optional(),
   updatedAt: z.string(),
@@ -76,5 +97,24 @@ export function orderResponse(venueId: VenueId, o: OrderFold): OrderResponse {
   };
   if (o.holdUntil !== undefined) r.holdUntil = new Date(o.holdUntil).toISOString();
   if (o.createdAt !== undefined) r.createdAt = new Date(o.createdAt).toISOString();
+  if (o.conflict) r.conflicts = conflictKinds(o);
+  if (o.contentConflict) r.variants = orderVariants(o);
   return r;
+}
+
+/** The kinds of conflict of a folded order (empty when none). */
+export function conflictKinds(o: OrderFold): Array<'states' | 'contents'> {
+  const out: Array<'states' | 'contents'> = [];
+  if (o.stateConflict) out.push('states');
+  if (o.contentConflict) out.push('contents');
+  return out;
+}
+
+/** The API view of an order's variants (the versions of a contents conflict). */
+export function orderVariants(o: OrderFold): NonNullable<OrderResponse['variants']> {
+  return o.variants.map((v) => {
+    const out: NonNullable<OrderResponse['variants']>[number] = { takers: [...v.takers], fridgeId: v.fridge, items: v.lines.map(([mealId, qty]) => ({ mealId, qty })) };
+    if (v.holdUntil !== undefined) out.holdUntil = new Date(v.holdUntil).toISOString();
+    return out;
+  });
 }
