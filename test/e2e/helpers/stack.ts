@@ -77,19 +77,28 @@ export class Stack {
     this.central = undefined;
   }
 
-  async startGateway(): Promise<void> {
+  /** Central's port (for a relay in front of it). */
+  get centralPort(): number {
+    return this.port;
+  }
+
+  /**
+   * Starts the gateway agent. `centralPort` points it at a relay instead of central; `now` is its
+   * clock (a skewed host); `sweepIntervalMs` how often it expires holds.
+   */
+  async startGateway(opts: { centralPort?: number; now?: () => number; sweepIntervalMs?: number } = {}): Promise<void> {
     const config = GatewayConfigSchema.parse({
       gatewayId: GATEWAY,
       venueId: VENUE,
       mqtt: { embedded: { host: '127.0.0.1', port: 0 }, fridges: { [FRIDGE]: await hashSecret(FRIDGE_SECRET, 10) } },
-      central: { url: `ws://127.0.0.1:${this.port}`, token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 500 },
+      central: { url: `ws://127.0.0.1:${opts.centralPort ?? this.port}`, token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 500 },
       http: { host: '127.0.0.1', port: 0 },
       storage: { dataDir: join(this.dir, 'gateway') },
-      reconcile: { debounceMs: 10 },
+      reconcile: { debounceMs: 10, ...(opts.sweepIntervalMs === undefined ? {} : { sweepIntervalMs: opts.sweepIntervalMs }) },
       presence: { minIntervalMs: 0 },
       logLevel: 'silent',
     });
-    this.agent = await createAgent(config);
+    this.agent = await createAgent(config, opts.now === undefined ? {} : { now: opts.now });
     // A new replica writes nothing (and its broker refuses fridges) before its first full sync
     // with central (DESIGN §3.6).
     await waitFor(() => this.agent!.replica.writable, 15_000, 'gateway replica writable');
