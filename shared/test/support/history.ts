@@ -111,6 +111,8 @@ interface MqttMsg {
 interface OrderModel {
   id: string;
   lines: Array<[MealId, number]>;
+  /** Every contents a taker confirmed under this id (canonical lines JSON → lines): more than one is a contents conflict. */
+  variants: Map<string, Array<[MealId, number]>>;
   /** Replicas where a reservation was confirmed (`created`). */
   createdAt: Set<NodeName>;
   states: Set<'reserved' | 'cancelled' | 'expired' | 'picked_up'>;
@@ -140,6 +142,8 @@ export interface HistoryStats {
   soldOut: number;
   replayed: number;
   conflicts: number;
+  /** Orders that two takers confirmed with different contents (a contents conflict). */
+  contentConflicts: number;
   recalls: number;
   epochChanges: number;
   validated: number;
@@ -163,7 +167,7 @@ class Run {
   maintained = false;
   /** Last checked state and fold of each node. */
   private readonly checked = new Map<NodeName, { state: string; view: ReturnType<typeof fridgeView> }>();
-  readonly stats: HistoryStats = { steps: 0, reserved: 0, soldOut: 0, replayed: 0, conflicts: 0, recalls: 0, epochChanges: 0, validated: 0, deferred: 0 };
+  readonly stats: HistoryStats = { steps: 0, reserved: 0, soldOut: 0, replayed: 0, conflicts: 0, contentConflicts: 0, recalls: 0, epochChanges: 0, validated: 0, deferred: 0 };
 
   /** Top-up pauses after recalls (in steps: one step is one millisecond), when the history has them. */
   private readonly backoff: RecallBackoff | undefined;
@@ -290,14 +294,18 @@ class Run {
     let id: string;
     let lines: Array<[MealId, number]>;
     const prev = s.retry === null ? undefined : this.orders[s.retry % Math.max(1, this.orders.length)];
-    if (prev !== undefined) {
-      id = prev.id;
-      lines = prev.lines;
-    } else {
-      id = `o${this.orders.length}`;
+    const own = (): Array<[MealId, number]> => {
       const m = new Map<MealId, number>();
       for (const [k, q] of s.lines) m.set(MEALS[k]!, (m.get(MEALS[k]!) ?? 0) + q);
-      lines = [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+      return [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+    };
+    if (prev !== undefined) {
+      id = prev.id;
+      // Another customer's order under the same id (a client reusing ids), or the same order retried.
+      lines = s.other ? own() : prev.lines;
+    } else {
+      id = `o${this.orders.length}`;
+      lines = own();
     }
     const d = this.doc(s.at);
     const r = reserve(d, s.at.startsWith('g') ? ORIGINS.kiosk : ORIGINS.api, {
@@ -309,26 +317,30 @@ class Run {
     });
     let o = prev;
     if (o === undefined) {
-      o = { id, lines, createdAt: new Set(), states: new Set(), pickedPhysically: false };
+      o = { id, lines, variants: new Map(), createdAt: new Set(), states: new Set(), pickedPhysically: false };
       this.orders.push(o);
     }
     if (r.ok && r.status === 'created') {
       if (this.maintained && [...o.states].some((x) => x !== 'reserved')) o.recreated = true;
       this.stats.reserved++;
       o.createdAt.add(s.at);
+      if (!o.variants.has(JSON.stringify(lines)) && o.variants.size === 1) this.stats.contentConflicts++;
+      o.variants.set(JSON.stringify(lines), lines);
       o.states.add('reserved');
       for (const [m, q] of lines) this.addConfirmed(this.net.node(s.at).replica, m, q);
       this.ledger -= lines.reduce((a, [, q]) => a + q, 0);
     } else if (r.ok) {
       this.stats.replayed++;
-      if (r.order.lines !== undefined && JSON.stringify(r.order.lines) !== JSON.stringify(lines)) this.fail(`replayed ${id} with other lines`);
+      if (r.order.variants.length > 0 && !r.order.variants.some((v) => JSON.stringify(v.lines) === JSON.stringify(lines))) this.fail(`replayed ${id} with other lines`);
     } else if (r.code === 'SOLD_OUT') {
       this.stats.soldOut++;
       // Refused because some line exceeds this replica's rights: check that is true.
       for (const l of r.lacking) if (l.requested <= l.available) this.fail(`SOLD_OUT with enough rights: ${JSON.stringify(l)}`);
     } else {
       this.stats.conflicts++;
-      this.fail(`ORDER_CONFLICT on an identical retry of ${id}`);
+      // Other contents under an id this replica knows: refused, nothing written (a contents
+      // conflict only arises between takers that cannot see each other).
+      if (r.order.variants.length === 0 || r.order.variants.some((v) => JSON.stringify(v.lines) === JSON.stringify(lines))) this.fail(`ORDER_CONFLICT on an identical retry of ${id}`);
     }
   }
 
@@ -342,11 +354,13 @@ class Run {
     const open = this.orders.filter((o) => o.createdAt.size > 0 && !o.pickedPhysically);
     const o = open[i % Math.max(1, open.length)];
     if (o === undefined) return;
-    if (o.lines.some(([m, q]) => this.physical[MEALS.indexOf(m)]! < q)) return; // not there (walk-ins took it)
-    for (const [m, q] of o.lines) this.physical[MEALS.indexOf(m)]! -= q;
+    // The customer of one confirmed variant takes its lines (the pickup settles every variant).
+    const lines = [...o.variants.values()][0] ?? o.lines;
+    if (lines.some(([m, q]) => this.physical[MEALS.indexOf(m)]! < q)) return; // not there (walk-ins took it)
+    for (const [m, q] of lines) this.physical[MEALS.indexOf(m)]! -= q;
     o.pickedPhysically = true;
     const seq = this.seq++;
-    for (const to of ['g1', 'g2'] as const) this.mqtt.push({ to, kind: 'pick', boot: this.boot, seq, ts: this.now, items: Object.fromEntries(o.lines), orderId: o.id });
+    for (const to of ['g1', 'g2'] as const) this.mqtt.push({ to, kind: 'pick', boot: this.boot, seq, ts: this.now, items: Object.fromEntries(lines), orderId: o.id });
   }
 
   reconcile(): void {
@@ -521,7 +535,8 @@ class Run {
       const c = fridgeCells(d, F1, [m])[0]!;
       const R = this.orders
         .filter((o) => o.createdAt.size > 0 && ([...o.states].every((s) => s === 'reserved') || (o.recreated === true && foldOrder(d, oid(o.id))?.state === 'reserved')))
-        .reduce((a, o) => a + (o.lines.find(([x]) => x === m)?.[1] ?? 0), 0);
+        // Every variant a taker confirmed holds its units while the order is reserved.
+        .reduce((a, o) => a + [...o.variants.values()].reduce((b, l) => b + (l.find(([x]) => x === m)?.[1] ?? 0), 0), 0);
       const phys = this.physical[k]!;
       if (c.T !== phys || c.Teff !== phys) this.fail(`model: ${m} T=${c.T} Teff=${c.Teff}, the fridge holds ${phys}`);
       if (c.R !== R) this.fail(`model: ${m} R=${c.R}, expected ${R}`);
@@ -548,7 +563,8 @@ class Run {
       }
       const forgotten = o.pruned === true && f.state !== 'reserved' && o.states.has(f.state);
       if (f.state !== expected && !(o.recreated === true && f.state === 'reserved') && !forgotten) this.fail(`model: order ${o.id} folds to ${f.state}, transitions recorded: ${[...o.states].join(',')}`);
-      if (!this.maintained && f.conflict !== terminal.length > 1) this.fail(`model: order ${o.id} conflict=${f.conflict}, terminal states recorded: ${terminal.join(',')}`);
+      if (!this.maintained && f.stateConflict !== terminal.length > 1) this.fail(`model: order ${o.id} stateConflict=${f.stateConflict}, terminal states recorded: ${terminal.join(',')}`);
+      if (!this.maintained && f.contentConflict !== o.variants.size > 1) this.fail(`model: order ${o.id} contentConflict=${f.contentConflict}, ${o.variants.size} contents confirmed`);
     }
   }
 

@@ -12,7 +12,8 @@ export type Step =
   | { t: 'snapshot' }
   | { t: 'reboot'; forget: boolean }
   | { t: 'mqtt'; op: 'deliver' | 'dup' | 'drop'; i: number }
-  | { t: 'reserve'; at: Taker; lines: Array<[number, number]>; hold: number; retry: number | null }
+  /** `other`: a retry (`retry` not null) carries the step's own lines, not the order's (a contents conflict if another taker took the id). */
+  | { t: 'reserve'; at: Taker; lines: Array<[number, number]>; hold: number; retry: number | null; other: boolean }
   | { t: 'pickup'; i: number }
   | { t: 'cancel'; at: Taker; i: number }
   | { t: 'tick'; ms: number }
@@ -42,6 +43,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
       lines: fc.array(fc.tuple(meal, fc.integer({ min: 1, max: 2 })), { minLength: 1, maxLength: 2 }),
       hold: fc.integer({ min: 0, max: 1 }),
       retry: fc.option(small, { freq: 3 }),
+      other: fc.constantFrom(false, false, true),
     }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('pickup' as const), i: small }) },
