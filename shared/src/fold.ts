@@ -177,22 +177,20 @@ export function foldOrder(src: FoldSource, orderId: OrderId): OrderFold | undefi
   const entries = src.index.orders.get(orderId);
   if (entries === undefined || entries.size === 0) return undefined;
   const seen = new Set<number>();
-  const byContents = new Map<string, OrderVariant>();
+  const variants: OrderVariant[] = [];
   let fridge: string | undefined;
   let updatedAt = 0;
-  for (const [r, e] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  // Visited in replica order (most orders have one or two entries), so a variant's first taker is its least replica id.
+  for (const [r, e] of entries.size === 1 ? entries : [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     seen.add(e.s);
     if (e.x !== undefined) seen.add(e.x); // an own cancel/expiry a pickup overrode (still a conflict)
     fridge ??= e.f;
     updatedAt = Math.max(updatedAt, e.t);
     if (e.l === undefined) continue;
-    // Entries are visited in replica order, so a variant's first taker is its least replica id.
-    const k = `${e.f}\u0000${JSON.stringify(e.l)}`;
-    const v = byContents.get(k);
+    const v = variants.find((x) => x.fridge === e.f && sameLines(x.lines, e.l!));
     if (v !== undefined) v.takers.push(r as ReplicaId);
-    else byContents.set(k, { fridge: e.f as FridgeId, lines: e.l as Array<[MealId, number]>, takers: [r as ReplicaId], holdUntil: e.h, createdAt: e.c });
+    else variants.push({ fridge: e.f as FridgeId, lines: e.l as Array<[MealId, number]>, takers: [r as ReplicaId], holdUntil: e.h, createdAt: e.c });
   }
-  const variants = [...byContents.values()].sort((a, b) => (a.takers[0]! < b.takers[0]! ? -1 : 1));
   const first = variants[0];
   const terminal = [1, 2, 3].filter((s) => seen.has(s));
   const state: OrderState = seen.has(3) ? 'picked_up' : seen.has(1) ? 'cancelled' : seen.has(2) ? 'expired' : 'reserved';
@@ -212,6 +210,12 @@ export function foldOrder(src: FoldSource, orderId: OrderId): OrderFold | undefi
     updatedAt,
     createdBy: first?.takers[0],
   };
+}
+
+function sameLines(a: ReadonlyArray<readonly [string, number]>, b: ReadonlyArray<readonly [string, number]>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]![0] !== b[i]![0] || a[i]![1] !== b[i]![1]) return false;
+  return true;
 }
 
 /** Units an order holds on one fridge, per meal: the lines of every variant on that fridge, summed. */
