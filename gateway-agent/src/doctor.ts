@@ -20,7 +20,7 @@ export interface DoctorCheck {
 /** Free space below which the data directory's disk is a warning / a failure, bytes. */
 const DISK_WARN = 1024 ** 3;
 const DISK_FAIL = 100 * 1024 ** 2;
-/** Clock skew against central that deserves a warning, ms (HLC and hold expiries assume rough agreement). */
+/** Clock skew against central that deserves a warning, ms (logs, snapshot and presence times read the host clock; holds are judged by the taker's clock, docs/operations.md "Clock skew"). */
 const SKEW_WARN_MS = 2_000;
 
 function checkDataDir(dir: string): DoctorCheck {
