@@ -36,6 +36,12 @@ describe('protocol codec', () => {
     expect(decodeMessage(encodeHello(hello))).toEqual({ type: 'hello', hello });
     const welcome = { venueId: 'v1', instance: 'central:c1', version: '1' };
     expect(decodeMessage(encodeWelcome(welcome))).toEqual({ type: 'welcome', welcome });
+    // Each side's wall clock, optional (peers that do not send it still decode).
+    const timedHello = { ...hello, now: 1_700_000_000_123 };
+    expect(decodeMessage(encodeHello(timedHello))).toEqual({ type: 'hello', hello: timedHello });
+    const timedWelcome = { ...welcome, now: 1_700_000_000_456 };
+    expect(decodeMessage(encodeWelcome(timedWelcome))).toEqual({ type: 'welcome', welcome: timedWelcome });
+    expect(() => decodeMessage(encodeWelcome({ ...welcome, now: -1 }))).toThrow(/welcome/);
   });
 
   it('speaks y-protocols: a step 1 from y-protocols decodes, our step 2 applies with y-protocols', () => {
