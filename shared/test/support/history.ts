@@ -35,6 +35,7 @@ import {
 } from '@fridgesync/shared';
 import { C1, C2, F1, GW1, GW1B, GW2, M1, M2, configureFridge, iso, newDoc, oid, syncAll } from './fixtures.ts';
 import type { History, Step, Taker } from './steps.ts';
+import type { HistoryStats, MqttMsg, OrderModel } from './history-model.ts';
 import { checkForgeries } from './forgeries.ts';
 import { automergePending, automergeSellable, yjsPending, LINKS, SimNetwork, type AmDoc, type LinkName, type NodeName, type SimNode } from './sim-network.ts';
 
@@ -98,57 +99,6 @@ function baseState(): Base {
 
 // ---------------------------------------------------------------- the world outside the document
 
-interface MqttMsg {
-  to: 'g1' | 'g2';
-  kind: 'inv' | 'pick';
-  boot: number;
-  seq: number;
-  ts: number;
-  items: Record<string, number>;
-  orderId?: string;
-}
-
-interface OrderModel {
-  id: string;
-  lines: Array<[MealId, number]>;
-  /** Every contents a taker confirmed under this id (canonical lines JSON → lines): more than one is a contents conflict. */
-  variants: Map<string, Array<[MealId, number]>>;
-  /** Replicas where a reservation was confirmed (`created`). */
-  createdAt: Set<NodeName>;
-  states: Set<'reserved' | 'cancelled' | 'expired' | 'picked_up'>;
-  pickedPhysically: boolean;
-  /**
-   * A retry created the order again after it had settled: the creating replica never saw it, and
-   * pruning may have removed the settled entries everywhere (the id is only idempotent within the
-   * retention horizon). The order then folds either to its settled state (some settled entry
-   * survives) or to the new reservation.
-   */
-  recreated?: boolean;
-  /**
-   * A replica pruned its entry of the order. It prunes when every entry it sees is terminal and
-   * past the retention horizon; an entry of the same id it has not seen yet (a retry created the
-   * order at a partitioned replica too) may arrive later and settle differently, and the state
-   * only the pruned entry carried is then forgotten (ids meet only within the retention horizon).
-   * The order then folds to a terminal state some replica recorded, not necessarily the lattice's
-   * winner.
-   */
-  pruned?: boolean;
-}
-
-/** Outcome counters of one history (for the report line). */
-export interface HistoryStats {
-  steps: number;
-  reserved: number;
-  soldOut: number;
-  replayed: number;
-  conflicts: number;
-  /** Orders that two takers confirmed with different contents (a contents conflict). */
-  contentConflicts: number;
-  recalls: number;
-  epochChanges: number;
-  validated: number;
-  deferred: number;
-}
 
 class Run {
   readonly net: SimNetwork;
@@ -615,3 +565,4 @@ export function runHistory(h: History, opts: { forgeries?: boolean } = {}): Hist
 export const PHASES = { setup: 0, steps: 0, checks: 0, quiesce: 0, quiescent: 0, forgeries: 0 };
 
 export { historyArb, stepArb, type History, type Step } from './steps.ts';
+export type { HistoryStats } from './history-model.ts';
