@@ -8,7 +8,10 @@ import {
   ORIGINS,
   canonicalLines,
   cellView,
+  DEFAULT_UNKNOWN_CLOCK_GRACE_MS,
   expireHolds,
+  holdDue,
+  retire,
   foldOrder,
   fridgeView,
   increment,
@@ -230,6 +233,29 @@ describe('hold expiry and pruning', () => {
     expect(foldOrder(c1, oid('short'))?.state).toBe('expired');
     expect(foldOrder(c1, oid('long'))?.state).toBe('reserved');
     expect(expireHolds(c1, ORIGINS.api, { now: 1011 })).toEqual([]);
+  });
+
+  it('another taker’s hold is judged by its clock: a measured offset, its retirement, or the unknown-clock grace', () => {
+    const { c1, g } = venue();
+    // A kiosk order at g (the gateway's clock reads 1 000 at creation, hold 60 s).
+    reserve(g, ORIGINS.kiosk, order('k', [[M1, 1]], 1000, 60_000));
+    syncAll(c1, g);
+    const ko = foldOrder(c1, oid('k'))!;
+    // c1's clock 10 s behind the gateway's, measured: due only once the gateway's clock passes 61 000.
+    const measured = { offsetOf: () => 10_000, marginMs: 500 };
+    expect(holdDue(c1, ko, C1, { now: 51_000, ...measured })).toBe(false);
+    expect(holdDue(c1, ko, C1, { now: 51_500, ...measured })).toBe(true);
+    // Unknown clock: the taker decides, unless it stays silent for the grace past the hold.
+    expect(holdDue(c1, ko, C1, { now: 61_000 })).toBe(false);
+    expect(holdDue(c1, ko, C1, { now: 61_000 + DEFAULT_UNKNOWN_CLOCK_GRACE_MS })).toBe(true);
+    expect(holdDue(c1, ko, C1, { now: 70_000, unknownGraceMs: 9_000 })).toBe(true);
+    // The taker itself: its own clock.
+    expect(holdDue(g, ko, GW1, { now: 60_999 })).toBe(false);
+    expect(holdDue(g, ko, GW1, { now: 61_000 })).toBe(true);
+    // A retired taker has no clock left: the judging replica's decides.
+    c1.transact(T, (w) => retire(w, GW1, 62_000));
+    expect(holdDue(c1, ko, C1, { now: 61_000 })).toBe(true);
+    expect(holdDue(c1, ko, C1, { now: 60_000 })).toBe(false);
   });
 
   it('pruning after retention never resurrects an order: replicas adopt the terminal state first', () => {
