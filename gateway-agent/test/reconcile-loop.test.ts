@@ -33,8 +33,8 @@ async function venue() {
   c.setFridge('f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
   c.becomeTaker();
   const fridges = await fridgeHashes(['f1']);
-  const gw = async (id: 'gw1' | 'gw2', reconcile: GatewayConfigInput['reconcile'] = {}) => {
-    const a = await startAgent(testConfig(tempDir(), { gatewayId: id, central: { url: c.url, token: `tok-${id}` }, fridges, reconcile }), defer);
+  const gw = async (id: 'gw1' | 'gw2', reconcile: GatewayConfigInput['reconcile'] = {}, now?: () => number) => {
+    const a = await startAgent(testConfig(tempDir(), { gatewayId: id, central: { url: c.url, token: `tok-${id}` }, fridges, reconcile }), defer, now === undefined ? {} : { now });
     await eventually(() => expect(a.sync?.state).toBe('synced'));
     return a;
   };
@@ -115,6 +115,26 @@ describe('reconciliation', () => {
     expect(first.status).toBe(409);
     await eventually(() => expect(cell(a2.replica.doc)?.rights['gw:gw2:1']).toBe(3));
     expect((await order(a2.httpPort, 'o-standby', 3)).status).toBe(201);
+    expect(c.rejected).toEqual([]);
+  });
+
+  it('an HA standby’s kiosk expires its own orders by its own clock, an hour ahead of the reconciler’s', async () => {
+    const { c, gw } = await venue();
+    const a1 = await gw('gw1');
+    const a2 = await gw('gw2', {}, () => Date.now() + 3_600_000);
+    const f1 = await connectFridge(a1.mqttPort!, 'f1', defer);
+    await f1.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 10 }), { qos: 1 });
+    await eventually(() => expect(cell(a2.replica.doc)?.rights['gw:gw2:1'] ?? 0).toBeGreaterThanOrEqual(1));
+    const r = await fetch(`http://127.0.0.1:${a2.httpPort}/v1/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ orderId: 'o-short', venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 1 }], holdSeconds: 1 }),
+    });
+    expect(r.status).toBe(201);
+    await eventually(() => expect(cell(a1.replica.doc)).toMatchObject({ R: 1 }));
+    // The hold (1 s in the standby's clock) is the standby's to decide: it expires it, the reconciler
+    // sees R fall back and the unit return to S.
+    await eventually(() => expect(cell(a1.replica.doc)).toMatchObject({ R: 0, S: 10 }), 10_000);
     expect(c.rejected).toEqual([]);
   });
 });
