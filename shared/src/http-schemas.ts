@@ -78,3 +78,8 @@ export function orderResponse(venueId: VenueId, o: OrderFold): OrderResponse {
   if (o.createdAt !== undefined) r.createdAt = new Date(o.createdAt).toISOString();
   return r;
 }
+
+/** The body of `/livez` on central and on the gateway (one shape, so one probe config fits both). */
+export const LIVEZ_BODY = { status: 'ok' } as const;
+/** The body of a ready `/readyz` on central and on the gateway (not ready: `503 NOT_READY`). */
+export const READYZ_BODY = { status: 'ready' } as const;
