@@ -12,3 +12,13 @@ describe('generated reference docs', () => {
     });
   }
 });
+
+describe('example configs', () => {
+  it('tell users to run the fridgesync command, not a source file', () => {
+    for (const rel of ['central.example.yaml', 'gateway.example.yaml', 'server/README.md', 'gateway-agent/README.md']) {
+      const text = readFileSync(join(root, rel), 'utf8');
+      expect(text, rel).not.toMatch(/npx tsx \S*src\/main\.ts/);
+    }
+    expect(readFileSync(join(root, 'central.example.yaml'), 'utf8')).toMatch(/fridgesync central config check --config central\.example\.yaml/);
+  });
+});
