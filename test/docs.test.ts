@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decodeMessage, encodeDurableAck, encodeHello, encodeWelcome, type ReplicaId } from '@fridgesync/shared';
 import { generatedDocs } from '../scripts/gen-docs.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -21,4 +22,20 @@ describe('example configs', () => {
     }
     expect(readFileSync(join(root, 'central.example.yaml'), 'utf8')).toMatch(/fridgesync central config check --config central\.example\.yaml/);
   });
+});
+
+describe('docs/sync-protocol.md wire format', () => {
+  const doc = readFileSync(join(root, 'docs/sync-protocol.md'), 'utf8');
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  const examples: Array<[string, Uint8Array]> = [
+    ['hello', encodeHello({ replica: 'gw:g1:2' as ReplicaId, clientIds: [300], version: '0.1.0' })],
+    ['welcome', encodeWelcome({ venueId: 'v1', instance: 'c1', version: '0.1.0' })],
+    ['durable-ack', encodeDurableAck(new Uint8Array([0x01, 0xac, 0x02, 0x03]))],
+  ];
+  for (const [name, bytes] of examples) {
+    it(`shows the bytes the codec writes for ${name}, and they decode back`, () => {
+      expect(doc).toContain('`' + hex(bytes) + '`');
+      expect(decodeMessage(bytes).type).toBe(name);
+    });
+  }
 });
