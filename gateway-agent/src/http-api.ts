@@ -117,7 +117,7 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     return metrics.registry.metrics();
   });
   // The documentation page's script and style are files, so its CSP allows no inline code.
-  const docCsp = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  const docCsp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
   const page = apiDocHtml(`fridgesync gateway kiosk API (venue ${venueId})`);
   app.get('/documentation', { ...open, schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', docCsp).send(page));
   app.get('/documentation/page.js', { ...open, schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(API_DOC_JS));

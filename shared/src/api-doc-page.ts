@@ -12,6 +12,7 @@ export function apiDocHtml(title: string): string {
 <html lang="en"><head><meta charset="utf-8"><title>${t}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/documentation/page.css">
+<link rel="icon" href="data:,">
 <script type="module" src="/documentation/page.js"></script>
 </head><body>
 <h1>${t}</h1>
