@@ -6,6 +6,11 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.ts';
 
+/** The extra field of a `SOLD_OUT` body (see `SoldOutError`). */
+const SoldOutLines = z
+  .array(z.object({ mealId: z.string(), requested: z.number().int(), sellableHere: z.number().int() }))
+  .describe('SOLD_OUT only: per lacking meal, what was asked and what this order taker can sell now');
+
 /**
  * One response schema per HTTP status for `codes`: `{statusCode, code, message}`, the code listed
  * as an enum in the description. At run time the schema accepts any code and keeps extra fields
@@ -26,6 +31,7 @@ export function errorResponses(codes: Iterable<ErrorCode>): Record<number, z.Zod
         statusCode: z.number().int(),
         code: z.string().meta({ enum: list }),
         message: z.string(),
+        ...(list.includes('SOLD_OUT') ? { lacking: SoldOutLines.optional() } : {}),
       })
       .describe(list.map((c) => `\`${c}\`: ${ERROR_CODES[c].message}`).join(' '));
   }
