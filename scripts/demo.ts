@@ -34,7 +34,7 @@ Runs central, three gateways (embedded brokers) and a simulated fleet on this ma
 /** What the demo keeps between runs: the fleet, tokens and fridge secret hashes. */
 interface DemoState {
   fleet: FleetSpec;
-  tokens: { app: string; kitchen: string; viewer: string; admin: string; gateways: Record<string, string> };
+  tokens: { app: string; kitchen: string; viewer: string; admin: string; gateways: Record<string, string>; kiosks?: Record<string, string> };
   secretHashes: Record<string, string>;
   runs: number;
 }
@@ -51,13 +51,28 @@ const token = () => randomBytes(18).toString('base64url');
 
 async function loadOrCreateState(dir: string): Promise<DemoState> {
   const file = join(dir, 'demo-state.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoState;
+  if (existsSync(file)) {
+    const state = JSON.parse(readFileSync(file, 'utf8')) as DemoState;
+    // A state written before kiosks had tokens gets them now, kept for the next runs.
+    if (state.tokens.kiosks === undefined) {
+      state.tokens.kiosks = Object.fromEntries(state.fleet.venues.map((v) => [v.venueId, token()]));
+      writeFileSync(file, JSON.stringify(state, null, 2), { mode: 0o600 });
+    }
+    return state;
+  }
   const fleet = generateFleet({ venues: 3, fridges: 4, meals: 12 });
   const secretHashes: Record<string, string> = {};
   for (const v of fleet.venues) for (const f of v.fridges) secretHashes[f.fridgeId] = await hashSecret(f.secret);
   const state: DemoState = {
     fleet,
-    tokens: { app: token(), kitchen: token(), viewer: token(), admin: token(), gateways: Object.fromEntries(fleet.venues.map((v) => [v.venueId, token()])) },
+    tokens: {
+      app: token(),
+      kitchen: token(),
+      viewer: token(),
+      admin: token(),
+      gateways: Object.fromEntries(fleet.venues.map((v) => [v.venueId, token()])),
+      kiosks: Object.fromEntries(fleet.venues.map((v) => [v.venueId, token()])),
+    },
     secretHashes,
     runs: 0,
   };
@@ -100,7 +115,8 @@ function gatewayConfig(state: DemoState, venueIndex: number, ports: { mqtt: numb
     venueId: v.venueId,
     mqtt: { embedded: { host: '127.0.0.1', port: ports.mqtt }, fridges: Object.fromEntries(v.fridges.map((f) => [f.fridgeId, state.secretHashes[f.fridgeId]!])) },
     central: { url: centralWsUrl, token: state.tokens.gateways[v.venueId]!, backoffMaxMs: 5_000 },
-    http: { host: '127.0.0.1', port: ports.http },
+    // The kiosk API needs its token even on loopback, as at a venue whose kiosk is another device.
+    http: { host: '127.0.0.1', port: ports.http, kioskToken: state.tokens.kiosks![v.venueId]! },
     storage: { dataDir },
     logLevel: 'info',
   };
@@ -261,7 +277,8 @@ export async function main(argv: string[]): Promise<number> {
 
     // The simulated world.
     fleet = createFleet({
-      fleet: state.fleet,
+      // The simulated kiosk customers send each venue's kiosk token.
+      fleet: { ...state.fleet, venues: state.fleet.venues.map((v) => ({ ...v, kioskToken: state.tokens.kiosks![v.venueId]! })) },
       brokerUrls,
       kioskUrls,
       central: { url: base, appToken: state.tokens.app, kitchenToken: state.tokens.kitchen },

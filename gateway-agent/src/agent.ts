@@ -216,7 +216,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       };
     };
 
-    const app = buildHttpApi({
+    const app = await buildHttpApi({
       venueId: config.venueId,
       replica,
       metrics,
@@ -224,6 +224,9 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       status,
       ready: () => replica.writable && broker.status().up,
       commands: broker,
+      kioskToken: config.http.kioskToken,
+      metricsToken: config.http.metricsToken,
+      version: AGENT_VERSION,
       now,
     });
     await app.listen({ host: config.http.host, port: config.http.port });

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { FridgeIdSchema, GatewayIdSchema, VenueIdSchema } from '@fridgesync/shared';
 import { SECRET_HASH_PATTERN } from './fridge-secrets.ts';
+import { isLoopbackHost } from './http-access.ts';
 
 const port = z.number().int().min(0).max(65_535);
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -103,12 +104,25 @@ const CentralSchema = z.strictObject({
 });
 
 const HttpSchema = z.strictObject({
-  /** Interface for the kiosk API, health and metrics. Default `127.0.0.1` (the kiosk runs on the gateway host). */
+  /** Interface for the kiosk API, health and metrics. Default `127.0.0.1` (the kiosk runs on the gateway host); another address needs `kioskToken`. */
   host: z.string().min(1).default('127.0.0.1'),
   /** Port. Default 8081; 0 picks a free port (tests). */
   port: port.default(8081),
   /** Largest request body, bytes. Default 65 536 (an order has at most 32 lines). */
   bodyLimitBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(65_536),
+  /**
+   * Bearer token the kiosk must send on `/v1/orders…` (a secret: use
+   * `FRIDGESYNC_HTTP__KIOSK_TOKEN_FILE`; at least 16 characters, e.g. `openssl rand -base64 24`).
+   * Required when `host` is not a loopback address. Default: unset, and then the kiosk API answers
+   * only requests from this host (loopback `Host`, no foreign browser `Origin`).
+   */
+  kioskToken: z.string().min(16).max(4096).optional(),
+  /**
+   * Bearer token Prometheus must send to read `/metrics` (a secret: use
+   * `FRIDGESYNC_HTTP__METRICS_TOKEN_FILE`; at least 16 characters). Default: unset, `/metrics` open
+   * (counts and latencies, no ids or secrets); set it when `host` serves a network.
+   */
+  metricsToken: z.string().min(16).max(4096).optional(),
 });
 
 const ReconcileSchema = z.strictObject({
@@ -215,6 +229,9 @@ export const GatewayConfigSchema = z.strictObject({
     }
     if (c.central.url !== undefined && c.central.token === undefined) {
       ctx.addIssue({ code: 'custom', path: ['central', 'token'], message: 'required when central.url is set (use FRIDGESYNC_CENTRAL__TOKEN_FILE)' });
+    }
+    if (c.http.kioskToken === undefined && !isLoopbackHost(c.http.host)) {
+      ctx.addIssue({ code: 'custom', path: ['http', 'kioskToken'], message: `required when http.host (${c.http.host}) is not a loopback address: anyone on that network could order and unlock fridges (use FRIDGESYNC_HTTP__KIOSK_TOKEN_FILE)` });
     }
     if (c.central.backoffMinMs > c.central.backoffMaxMs) {
       ctx.addIssue({ code: 'custom', path: ['central', 'backoffMinMs'], message: 'must not exceed central.backoffMaxMs' });

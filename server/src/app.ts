@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -31,6 +32,8 @@ import { GatewayPresence } from './sync/gateway-presence.ts';
 import { registerSyncRoute } from './sync/sync-route.ts';
 import type { SyncSession } from './sync/sync-session.ts';
 import { installErrorHandling } from './http/errors.ts';
+import { installRoutePolicy, type RouteInfo } from './http/route-policy.ts';
+import { SECURITY_HEADERS } from './http/security-headers.ts';
 import { writeRateLimit } from './http/rate-limit.ts';
 import { registerOrderRoutes } from './http/order-routes.ts';
 import { registerReadRoutes } from './http/read-routes.ts';
@@ -62,6 +65,8 @@ export interface Central {
   metrics: Metrics;
   writer: CentralWriter;
   storage: DocStorage;
+  /** Every registered route with its access and documented errors (tests iterate it). */
+  routes: readonly RouteInfo[];
   /** Listens on `config.http`; resolves to the base URL (`http://host:port`). */
   listen(): Promise<string>;
   /** Graceful shutdown: sockets closed with 1001, pending writes flushed, storage closed. */
@@ -137,6 +142,11 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
   });
   await app.register(rateLimit, { global: false, errorResponseBuilder: () => new FridgesyncError('RATE_LIMITED') });
   await app.register(websocket, { options: { maxPayload: config.sync.maxFrameBytes } });
+  // The route policy's authentication hook comes after the plugins' `onRequest` hooks (they run in
+  // registration order): a 401 still carries helmet's headers, and a refused websocket upgrade is
+  // still marked as one, so its socket is destroyed.
+  await app.register(helmet, SECURITY_HEADERS);
+  const routes = installRoutePolicy(app, { auth, metricsTokenHash: config.http.metricsTokenHash });
 
   const knownVenues = new Set<string>(config.registry.venues.map((v) => v.id));
   for (const v of await storage.listVenues()) knownVenues.add(v);
@@ -155,11 +165,11 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
     },
   });
   registerSyncRoute(app, { config, auth, registry, metrics, presence, sessions, venueKnown: (v) => knownVenues.has(v) });
-  registerOrderRoutes(app, auth, orders, limit);
-  registerReadRoutes(app, auth, model, presence, registry, config.sync.maxClockSkewMs);
-  const endStreams = registerEventsRoute(app, auth, hub, model, metrics, config.events.heartbeatMs);
-  registerKitchenRoutes(app, auth, kitchen, promotions, limit);
-  registerAdminRoutes(app, { auth, registry, model, writer, rateLimit: limit, knownVenues, gatewayTokens });
+  registerOrderRoutes(app, orders, limit);
+  registerReadRoutes(app, model, presence, registry, config.sync.maxClockSkewMs);
+  const endStreams = registerEventsRoute(app, hub, model, metrics, config.events.heartbeatMs);
+  registerKitchenRoutes(app, kitchen, promotions, limit);
+  registerAdminRoutes(app, { registry, model, writer, rateLimit: limit, knownVenues, gatewayTokens });
   registerDashboardRoute(app, deps.dashboardDir ?? resolve(import.meta.dirname, '..', 'dashboard'));
   await app.ready();
 
@@ -191,8 +201,11 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
     metrics,
     writer,
     storage,
+    routes,
     async listen() {
-      return app.listen({ host: config.http.host, port: config.http.port });
+      const url = await app.listen({ host: config.http.host, port: config.http.port });
+      if (config.http.metricsTokenHash === undefined && !isLoopback(config.http.host)) log.warn({ host: config.http.host }, '/metrics is open to the network: set http.metricsTokenHash');
+      return url;
     },
     async close() {
       if (closing) return;
@@ -206,4 +219,9 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
       await storage.close();
     },
   };
+}
+
+/** True for a listen address only this host can reach. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

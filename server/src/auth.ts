@@ -4,8 +4,8 @@
  * neither the token nor which entry almost matched leaks through timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FridgesyncError, type GatewayId, type VenueId } from '@fridgesync/shared';
+import type { FastifyRequest } from 'fastify';
+import type { GatewayId, VenueId } from '@fridgesync/shared';
 import type { Role, TokenEntry } from './config-schema.ts';
 
 /** Who is calling. */
@@ -74,14 +74,4 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
-}
-
-/** A preHandler that requires one of `roles`: 401 without a valid token, 403 for another role. */
-export function requireRole(auth: Authenticator, ...roles: Role[]) {
-  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const p = auth.fromRequest(req);
-    if (p === undefined) throw new FridgesyncError('UNAUTHENTICATED');
-    if (!roles.includes(p.role)) throw new FridgesyncError('FORBIDDEN', `role ${p.role} may not use this route`);
-    req.principal = p;
-  };
 }

@@ -19,6 +19,25 @@ import {
 /** A token hash as stored in the config: `sha256:<64 hex>` (see `fridgesync central hash-token`). */
 export const TokenHashSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 lowercase hex> (use `central hash-token`)');
 
+/**
+ * An IANA time zone name (`Europe/Berlin`, `UTC`): one that `Intl.DateTimeFormat` accepts, which is
+ * what the dashboard and the venue views format local times with. UTC offsets (`+01:00`) are
+ * refused: they are not zone names and do not follow daylight saving time.
+ */
+export const TimeZoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((tz) => {
+    if (/^[+-]/.test(tz)) return false;
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone name such as Europe/Berlin or UTC');
+
 /** One bearer token. Only its hash is stored; a `gateway` token is bound to one venue and gateway. */
 export const TokenEntrySchema = z.discriminatedUnion('role', [
   z.strictObject({
@@ -43,6 +62,7 @@ export type Role = TokenEntry['role'];
 /** A venue of the seed with its fridges and gateways. */
 const SeedVenueSchema = VenueRecordSchema.extend({
   id: VenueIdSchema,
+  timezone: TimeZoneSchema,
   fridges: z.array(FridgeRecordSchema.omit({ venueId: true }).extend({ id: FridgeIdSchema })).default([]),
   gateways: z.array(GatewayRecordSchema.omit({ venueId: true }).extend({ id: GatewayIdSchema })).default([]),
 });
@@ -67,6 +87,13 @@ export const CentralConfigSchema = z
       writeRateLimitPerMinute: z.number().int().min(1).default(600),
       /** Grace period for in-flight requests and sockets on shutdown, ms. Default 10 000. */
       shutdownGraceMs: z.number().int().min(0).default(10_000),
+      /**
+       * Hash (`sha256:…`, from `fridgesync central hash-token`) of the token Prometheus must send as
+       * `Authorization: Bearer` to read `/metrics`. Default: unset, `/metrics` open — it carries
+       * counts and latencies only (no ids, no tokens), the default listen address is loopback, and
+       * a scraper needs no setup. Set it whenever `host` serves a network.
+       */
+      metricsTokenHash: TokenHashSchema.optional(),
     })
     .prefault({}),
   storage: z

@@ -8,6 +8,7 @@
 import {
   DEFAULT_HOLD_SECONDS,
   FridgesyncError,
+  SoldOutError,
   foldOrder,
   orderResponse,
   requestLackingRights,
@@ -71,7 +72,7 @@ export class OrderService {
     await host.whenDurable();
     if (!outcome.ok && outcome.code === 'SOLD_OUT') {
       this.metrics.orders.inc({ result: 'sold_out' });
-      throw new FridgesyncError('SOLD_OUT', `not enough stock here for ${outcome.lacking.map((l) => `${l.mealId} (asked ${l.requested}, ${l.available} available)`).join(', ')}`);
+      throw new SoldOutError(outcome.lacking);
     }
     if (!outcome.ok) {
       this.metrics.orders.inc({ result: 'conflict' });

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { DeliveryIdSchema, FridgeIdSchema, MealIdSchema, OrderIdSchema, VenueIdSchema, type VenueId } from './ids.ts';
 import type { OrderFold } from './fold.ts';
 import { MAX_UNITS_PER_MEAL } from './mqtt-payloads.ts';
+import { FridgesyncError, type ErrorBody } from './errors.ts';
+import type { MealId } from './ids.ts';
 
 /** Longest hold a customer may ask for: one day. */
 export const MAX_HOLD_SECONDS = 86_400;
@@ -117,4 +119,37 @@ export function orderVariants(o: OrderFold): NonNullable<OrderResponse['variants
     if (v.holdUntil !== undefined) out.holdUntil = new Date(v.holdUntil).toISOString();
     return out;
   });
+}
+
+/** The body of `/livez` on central and on the gateway (one shape, so one probe config fits both). */
+export const LIVEZ_BODY = { status: 'ok' } as const;
+/** The body of a ready `/readyz` on central and on the gateway (not ready: `503 NOT_READY`). */
+export const READYZ_BODY = { status: 'ready' } as const;
+
+/** A meal a reservation could not take: what was asked, and what this order taker can sell now. */
+export interface SoldOutLine {
+  mealId: MealId;
+  requested: number;
+  /**
+   * Units of the meal this order taker (central, or this gateway's kiosk) can reserve at once: its
+   * own rights. Other takers may hold more (the catalog's `available` counts every taker's), and
+   * the refusal asks the fridge's reconciler for rights, so a retry shortly after may succeed.
+   */
+  sellableHere: number;
+}
+
+/**
+ * `409 SOLD_OUT` with what the customer can buy here now, per lacking meal (central and the kiosk
+ * answer the same body). Built from `reserve`'s shortfall, whose `available` is the taker's rights.
+ */
+export class SoldOutError extends FridgesyncError {
+  readonly lacking: SoldOutLine[];
+  constructor(lacking: ReadonlyArray<{ mealId: MealId; requested: number; available: number }>) {
+    const lines = lacking.map((l) => ({ mealId: l.mealId, requested: l.requested, sellableHere: l.available }));
+    super('SOLD_OUT', `Not enough stock can be reserved here right now: ${lines.map((l) => `${l.mealId}: asked ${l.requested}, ${l.sellableHere} can be sold here now`).join('; ')}.`);
+    this.lacking = lines;
+  }
+  override toBody(): ErrorBody & { lacking: SoldOutLine[] } {
+    return { ...super.toBody(), lacking: this.lacking };
+  }
 }

@@ -5,6 +5,8 @@
  */
 export * from './ids.ts';
 export * from './errors.ts';
+export * from './error-responses.ts';
+export * from './api-doc-page.ts';
 export * from './mqtt-payloads.ts';
 export * from './http-schemas.ts';
 export * from './hlc.ts';

@@ -3,6 +3,7 @@
  * once; nothing here reads the environment (main.ts passes what it needs).
  */
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { parseFaults, type FaultSettings } from './faults.ts';
 import { BrokerUrlSchema, HttpUrlSchema } from './fleet-spec.ts';
 import { parseDuration, parseKitchenSchedule, type KitchenSchedule } from './schedule.ts';
@@ -28,6 +29,7 @@ Where the system is:
   --url URL                    MQTT broker (repeat for several; venues take them in turn)
   --venue-url VENUE=URL        broker of one venue (repeatable; beats --url and the fleet file)
   --kiosk-url VENUE=URL        gateway kiosk of one venue (repeatable)
+  --kiosk-token VENUE=TOKEN    bearer token of that venue's kiosk (its http.kioskToken; repeatable)
   --central URL                central base URL, e.g. http://127.0.0.1:8080
   --app-token T                bearer token with the app role   (env FRIDGESYNC_SIM_APP_TOKEN)
   --kitchen-token T            bearer token with the kitchen role (env FRIDGESYNC_SIM_KITCHEN_TOKEN)
@@ -74,6 +76,8 @@ export interface SimConfig {
   urls: string[];
   venueUrls: Record<string, string>;
   kioskUrls: Record<string, string>;
+  /** Kiosk bearer token per venue (`--kiosk-token VENUE=TOKEN`), overriding the fleet file's `kioskToken`. */
+  kioskTokens: Record<string, string>;
   central?: string;
   appToken?: string;
   kitchenToken?: string;
@@ -111,7 +115,7 @@ export class UsageError extends Error {
 const OPTIONS = {
   fleet: { type: 'string' }, venues: { type: 'string' }, fridges: { type: 'string' }, meals: { type: 'string' },
   par: { type: 'string' }, 'secret-seed': { type: 'string' }, 'write-fleet': { type: 'string' },
-  url: { type: 'string', multiple: true }, 'venue-url': { type: 'string', multiple: true }, 'kiosk-url': { type: 'string', multiple: true },
+  url: { type: 'string', multiple: true }, 'venue-url': { type: 'string', multiple: true }, 'kiosk-url': { type: 'string', multiple: true }, 'kiosk-token': { type: 'string', multiple: true },
   central: { type: 'string' }, 'app-token': { type: 'string' }, 'kitchen-token': { type: 'string' }, 'topic-prefix': { type: 'string' },
   interval: { type: 'string' }, duration: { type: 'string' }, qos: { type: 'string' }, window: { type: 'string' },
   seed: { type: 'string' }, 'run-id': { type: 'string' }, 'customers-per-minute': { type: 'string' }, 'walk-in-rate': { type: 'string' },
@@ -169,14 +173,14 @@ export function parseSimArgs(argv: readonly string[], env: Record<string, string
     if (ms < min) problems.push(`--${flag}: at least ${min} ms, got "${v}"`);
     return ms;
   };
-  const pairs = (flag: string, schema: typeof BrokerUrlSchema): Record<string, string> => {
+  const pairs = (flag: string, schema: z.ZodType<string>, what = 'URL'): Record<string, string> => {
     const out: Record<string, string> = {};
     for (const p of list(flag)) {
       const i = p.indexOf('=');
-      const url = p.slice(i + 1);
-      if (i <= 0) problems.push(`--${flag}: expected VENUE=URL, got "${p}"`);
-      else if (!schema.safeParse(url).success) problems.push(`--${flag}: "${url}" is not a valid URL`);
-      else out[p.slice(0, i)] = url;
+      const value = p.slice(i + 1);
+      if (i <= 0) problems.push(`--${flag}: expected VENUE=${what}, got "${p}"`);
+      else if (!schema.safeParse(value).success) problems.push(`--${flag}: "${what === 'URL' ? value : '…'}" is not a valid ${what}`);
+      else out[p.slice(0, i)] = value;
     }
     return out;
   };
@@ -206,6 +210,7 @@ export function parseSimArgs(argv: readonly string[], env: Record<string, string
     urls,
     venueUrls: pairs('venue-url', BrokerUrlSchema),
     kioskUrls: pairs('kiosk-url', HttpUrlSchema),
+    kioskTokens: pairs('kiosk-token', z.string().min(1).max(512), 'TOKEN'),
     ...(central ? { central } : {}),
     ...(str('app-token') ?? env.FRIDGESYNC_SIM_APP_TOKEN ? { appToken: (str('app-token') ?? env.FRIDGESYNC_SIM_APP_TOKEN)! } : {}),
     ...(str('kitchen-token') ?? env.FRIDGESYNC_SIM_KITCHEN_TOKEN ? { kitchenToken: (str('kitchen-token') ?? env.FRIDGESYNC_SIM_KITCHEN_TOKEN)! } : {}),

@@ -143,9 +143,10 @@ async function resolveFleet(cfg: SimConfig): Promise<FleetSpec> {
   const venues = base.venues.map((v, i) => {
     const brokerUrl = cfg.venueUrls[v.venueId] ?? v.brokerUrl ?? (cfg.urls.length > 0 ? cfg.urls[i % cfg.urls.length] : undefined);
     const kioskUrl = cfg.kioskUrls[v.venueId] ?? v.kioskUrl;
-    return { ...v, ...(brokerUrl ? { brokerUrl } : {}), ...(kioskUrl ? { kioskUrl } : {}) };
+    const kioskToken = cfg.kioskTokens[v.venueId] ?? v.kioskToken;
+    return { ...v, ...(brokerUrl ? { brokerUrl } : {}), ...(kioskUrl ? { kioskUrl } : {}), ...(kioskToken ? { kioskToken } : {}) };
   });
-  const unknown = [...Object.keys(cfg.venueUrls), ...Object.keys(cfg.kioskUrls)].filter((id) => !base.venues.some((v) => v.venueId === id));
-  if (unknown.length > 0) throw new FleetFileError([`unknown venue(s) in --venue-url/--kiosk-url: ${[...new Set(unknown)].join(', ')}`], 'arguments');
+  const unknown = [...Object.keys(cfg.venueUrls), ...Object.keys(cfg.kioskUrls), ...Object.keys(cfg.kioskTokens)].filter((id) => !base.venues.some((v) => v.venueId === id));
+  if (unknown.length > 0) throw new FleetFileError([`unknown venue(s) in --venue-url/--kiosk-url/--kiosk-token: ${[...new Set(unknown)].join(', ')}`], 'arguments');
   return { ...base, topicPrefix: prefix, venues };
 }

@@ -76,6 +76,13 @@ describe('fridgesync sim command line', () => {
     }
   });
 
+  it('takes a kiosk token per venue (--kiosk-token VENUE=TOKEN) and refuses a malformed one', async () => {
+    const r = parseSimArgs(['--url', 'mqtt://127.0.0.1:1883', '--kiosk-url', 'v1=http://127.0.0.1:8081', '--kiosk-token', 'v1=k-secret=with-equals']);
+    expect(r.kind === 'run' && r.config.kioskTokens).toEqual({ v1: 'k-secret=with-equals' });
+    expect(() => parseSimArgs(['--url', 'mqtt://127.0.0.1:1883', '--kiosk-token', 'no-venue'])).toThrow(/--kiosk-token: expected VENUE=TOKEN/);
+    expect((await run(['--url', 'mqtt://127.0.0.1:1', '--kiosk-token', 'v9=tok'])).err).toMatch(/unknown venue\(s\).*v9/);
+  });
+
   it('rejects an unknown venue in --venue-url and a missing fleet file', async () => {
     expect((await run(['--venue-url', 'v9=mqtt://127.0.0.1:1'])).err).toMatch(/unknown venue\(s\).*v9/);
     const r = await run(['--fleet', '/nonexistent/fleet.json']);

@@ -31,6 +31,7 @@ describe('simulated fleet against central and gateways', () => {
   it('confirms nothing beyond stock and its catalog converges, with faults and a link cut', { timeout: RUN_MS + 120_000 }, async () => {
     const fleet = generateFleet({ venues: 2, fridges: 2, meals: 4 });
     const tokens = { app: 'fleet-app', kitchen: 'fleet-kitchen', gw: (v: string) => `fleet-gw-${v}` };
+    const kioskToken = (v: string) => `fleet-kiosk-token-${v}`;
     central = await buildApp(
       CentralConfigSchema.parse({
         http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 500 },
@@ -68,7 +69,8 @@ describe('simulated fleet against central and gateways', () => {
           venueId: v.venueId,
           mqtt: { embedded: { host: '127.0.0.1', port: 0 }, fridges: Object.fromEntries(await Promise.all(v.fridges.map(async (f) => [f.fridgeId, await hashSecret(f.secret, 10)] as const))) },
           central: { url: `ws://127.0.0.1:${via}`, token: tokens.gw(v.venueId), backoffMinMs: 50, backoffMaxMs: 500 },
-          http: { host: '127.0.0.1', port: 0 },
+          // Every kiosk asks for its token; the simulated kiosk customers send it from the fleet file.
+          http: { host: '127.0.0.1', port: 0, kioskToken: kioskToken(v.venueId) },
           storage: { dataDir: join(dir, v.gatewayId) },
           reconcile: { debounceMs: 20, sweepIntervalMs: 500 },
           logLevel: 'silent',
@@ -83,7 +85,7 @@ describe('simulated fleet against central and gateways', () => {
     }
     const cut = fleet.venues[1]!.venueId;
     const sim = createFleet({
-      fleet,
+      fleet: { ...fleet, venues: fleet.venues.map((v) => ({ ...v, kioskToken: kioskToken(v.venueId) })) },
       brokerUrls,
       kioskUrls,
       central: { url: base, appToken: tokens.app, kitchenToken: tokens.kitchen },
@@ -111,6 +113,8 @@ describe('simulated fleet against central and gateways', () => {
     const summary = { counters: report.counters, oversell: report.checks.oversell, catalog: report.checks.catalog, errors: report.errors.slice(0, 5) };
     expect(report.counters.ordersConfirmed, JSON.stringify(summary)).toBeGreaterThan(10);
     expect(report.counters.walkIns).toBeGreaterThan(0);
+    expect(report.counters.kioskOrders, JSON.stringify(summary)).toBeGreaterThan(0);
+    expect(report.errors.filter((e) => e.includes('UNAUTHENTICATED') || e.includes('FORBIDDEN')), JSON.stringify(summary)).toEqual([]);
     // Kiosk pickups go through the gateway's unlock command, which the fridge receives.
     expect(report.counters.unlocks, JSON.stringify(summary)).toBeGreaterThan(0);
     expect(report.counters.unlocksRefused, JSON.stringify(summary)).toBe(0);

@@ -19,19 +19,19 @@ import {
   retire,
   VenueIdSchema,
   VenueRecordSchema,
+  type ErrorCode,
   type VenueId,
 } from '@fridgesync/shared';
-import { requireRole, type Authenticator } from '../auth.ts';
 import type { DocRegistry } from '../doc-registry.ts';
 import type { ReadModel } from '../read-model.ts';
 import { API, type CentralWriter, type ConfigWrite } from '../central-writer.ts';
 import type { RateLimitConfig } from './rate-limit.ts';
 import type { GatewayTokens } from '../gateway-tokens.ts';
-import { TokenHashSchema } from '../config-schema.ts';
+import { TimeZoneSchema, TokenHashSchema } from '../config-schema.ts';
+import { roles } from './route-policy.ts';
 
 /** What the admin routes need. */
 export interface AdminDeps {
-  auth: Authenticator;
   registry: DocRegistry;
   model: ReadModel;
   writer: CentralWriter;
@@ -44,7 +44,8 @@ export interface AdminDeps {
 /** Registers `/v1/admin/…`. */
 export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const opts = { preHandler: requireRole(d.auth, 'admin'), config: { rateLimit: d.rateLimit } };
+  // Every admin route writes a venue document: it may find it unloadable or fail the synced write.
+  const opts = (...errors: ErrorCode[]) => ({ config: { access: roles('admin'), errors: [...errors, 'NOT_READY', 'STORAGE_FAILED'] as ErrorCode[], rateLimit: d.rateLimit } });
   const write = async (venue: VenueId, writes: ConfigWrite[]) => {
     const host = await d.registry.acquire(venue);
     d.writer.writeConfig(host, writes);
@@ -56,7 +57,17 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
 
   r.put(
     '/v1/admin/venues/:venueId',
-    { ...opts, schema: { tags: ['admin'], summary: 'Create or change a venue', params: z.object({ venueId: VenueIdSchema }), body: VenueRecordSchema } },
+    {
+      ...opts(),
+      schema: {
+        tags: ['admin'],
+        summary: 'Create or change a venue',
+        // The time zone is checked here, at the edge, not in the stored record's schema: a record
+        // already in a document must keep folding on a replica whose time zone data differs.
+        params: z.object({ venueId: VenueIdSchema }),
+        body: VenueRecordSchema.extend({ timezone: TimeZoneSchema }),
+      },
+    },
     async (req) => {
       const id = req.params.venueId;
       const isNew = d.model.get(id) === undefined;
@@ -75,7 +86,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   r.put(
     '/v1/admin/venues/:venueId/fridges/:fridgeId',
     {
-      ...opts,
+      ...opts('UNKNOWN_VENUE'),
       schema: { tags: ['admin'], summary: 'Create or change a fridge (reconciler gateway, par levels)', params: z.object({ venueId: VenueIdSchema, fridgeId: FridgeIdSchema }), body: FridgeRecordSchema.omit({ venueId: true }) },
     },
     async (req) => {
@@ -87,7 +98,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   );
   r.delete(
     '/v1/admin/venues/:venueId/fridges/:fridgeId',
-    { ...opts, schema: { tags: ['admin'], summary: 'Remove a fridge from the registry', params: z.object({ venueId: VenueIdSchema, fridgeId: FridgeIdSchema }) } },
+    { ...opts('UNKNOWN_VENUE', 'UNKNOWN_FRIDGE'), schema: { tags: ['admin'], summary: 'Remove a fridge from the registry', params: z.object({ venueId: VenueIdSchema, fridgeId: FridgeIdSchema }) } },
     async (req) => {
       const vm = venueOf(req.params.venueId);
       if (vm.fridges.get(req.params.fridgeId)?.view.config === undefined) throw new FridgesyncError('UNKNOWN_FRIDGE');
@@ -98,7 +109,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   r.put(
     '/v1/admin/venues/:venueId/gateways/:gatewayId',
     {
-      ...opts,
+      ...opts('UNKNOWN_VENUE'),
       schema: {
         tags: ['admin'],
         summary: 'Register or change a gateway; `tokenHash` (sha256:…, see `central hash-token`) sets its sync token',
@@ -119,7 +130,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   r.post(
     '/v1/admin/venues/:venueId/replicas/:replicaId/retire',
     {
-      ...opts,
+      ...opts('UNKNOWN_VENUE'),
       schema: {
         tags: ['admin'],
         summary: 'Declare a gateway replica dead: retire it (its rights flow back to the reconciler) and close its connection',
@@ -140,7 +151,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   );
   r.put(
     '/v1/admin/meals/:mealId',
-    { ...opts, schema: { tags: ['admin'], summary: 'Create or change a meal in every venue', params: z.object({ mealId: MealIdSchema }), body: MealRecordSchema } },
+    { ...opts(), schema: { tags: ['admin'], summary: 'Create or change a meal in every venue', params: z.object({ mealId: MealIdSchema }), body: MealRecordSchema } },
     async (req) => {
       const venues = d.model.venuesIn().map((v) => v.venueId);
       await Promise.all(venues.map((v) => write(v, [{ section: 'meal', id: req.params.mealId, record: req.body }])));

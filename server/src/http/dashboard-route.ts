@@ -8,6 +8,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { errorBody } from './errors.ts';
+import { PUBLIC } from './route-policy.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -32,8 +33,8 @@ const TYPES: Record<string, string> = {
 /** Registers `/dashboard` and `/dashboard/*` serving files from `dir`. */
 export function registerDashboardRoute(app: FastifyInstance, dir: string): void {
   const root = resolve(dir);
-  app.get('/dashboard', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/dashboard/'));
-  app.get('/dashboard/*', { schema: { hide: true } }, async (req, reply) => {
+  app.get('/dashboard', { config: { access: PUBLIC }, schema: { hide: true } }, async (_req, reply) => reply.redirect('/dashboard/'));
+  app.get('/dashboard/*', { config: { access: PUBLIC }, schema: { hide: true } }, async (req, reply) => {
     const notFound = () => reply.status(404).send(errorBody('NOT_FOUND'));
     let rel = (req.params as { '*': string })['*'] ?? '';
     try {

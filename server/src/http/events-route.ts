@@ -8,16 +8,16 @@ import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { VenueIdSchema } from '@fridgesync/shared';
-import { requireRole, type Authenticator } from '../auth.ts';
 import type { ChangeEvent, EventHub } from '../event-hub.ts';
 import type { ReadModel } from '../read-model.ts';
 import type { Metrics } from '../metrics.ts';
+import { roles } from './route-policy.ts';
 
 /** Bytes queued for one stream before it is dropped (a stalled client must not hold memory). */
 const MAX_STREAM_BUFFER = 4 * 1024 * 1024;
 
 /** Registers the change feed; returns a function that ends every open stream (shutdown). */
-export function registerEventsRoute(app: FastifyInstance, auth: Authenticator, hub: EventHub, model: ReadModel, metrics: Metrics, heartbeatMs: number): () => void {
+export function registerEventsRoute(app: FastifyInstance, hub: EventHub, model: ReadModel, metrics: Metrics, heartbeatMs: number): () => void {
   const open = new Set<() => void>();
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
@@ -28,7 +28,7 @@ export function registerEventsRoute(app: FastifyInstance, auth: Authenticator, h
         summary: 'Server-sent events of merged-state changes, resumable with Last-Event-ID',
         querystring: z.object({ venueId: VenueIdSchema.optional(), lastEventId: z.string().max(64).optional(), token: z.string().optional() }),
       },
-      preHandler: requireRole(auth, 'viewer', 'admin', 'kitchen'),
+      config: { access: roles('viewer', 'admin', 'kitchen') },
     },
     async (req, reply) => {
       const venue = req.query.venueId;

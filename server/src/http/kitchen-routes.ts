@@ -3,17 +3,17 @@ import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CitySchema, DeliveryBodySchema, ERROR_CODES, VenueIdSchema } from '@fridgesync/shared';
-import { requireRole, type Authenticator } from '../auth.ts';
 import type { KitchenService } from '../kitchen.ts';
 import type { PromotionService } from '../promotions.ts';
 import type { RateLimitConfig } from './rate-limit.ts';
+import { roles } from './route-policy.ts';
 
 /** Registers kitchen and promotion routes. */
-export function registerKitchenRoutes(app: FastifyInstance, auth: Authenticator, kitchen: KitchenService, promotions: PromotionService, rateLimit: RateLimitConfig): void {
+export function registerKitchenRoutes(app: FastifyInstance, kitchen: KitchenService, promotions: PromotionService, rateLimit: RateLimitConfig): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post(
     '/v1/kitchen/deliveries',
-    { schema: { tags: ['kitchen'], summary: 'Announce a restock (idempotent by deliveryId)', body: DeliveryBodySchema }, preHandler: requireRole(auth, 'kitchen', 'admin'), config: { rateLimit } },
+    { schema: { tags: ['kitchen'], summary: 'Announce a restock (idempotent by deliveryId)', body: DeliveryBodySchema }, config: { access: roles('kitchen', 'admin'), errors: ['UNKNOWN_VENUE', 'UNKNOWN_FRIDGE', 'UNKNOWN_MEAL', 'ORDER_CONFLICT', 'NOT_READY', 'STORAGE_FAILED'], rateLimit } },
     async (req, reply) => {
       const res = await kitchen.announce(req.body);
       return reply.status(res.status).send(res.delivery);
@@ -21,12 +21,12 @@ export function registerKitchenRoutes(app: FastifyInstance, auth: Authenticator,
   );
   r.get(
     '/v1/kitchen/deliveries',
-    { schema: { tags: ['kitchen'], summary: 'Announced deliveries: incoming, or observed with the discrepancy', querystring: z.object({ venueId: VenueIdSchema.optional() }) }, preHandler: requireRole(auth, 'kitchen', 'admin', 'viewer') },
+    { schema: { tags: ['kitchen'], summary: 'Announced deliveries: incoming, or observed with the discrepancy', querystring: z.object({ venueId: VenueIdSchema.optional() }) }, config: { access: roles('kitchen', 'admin', 'viewer') } },
     async (req) => ({ deliveries: kitchen.list(req.query.venueId) }),
   );
   r.get(
     '/v1/kitchen/refill-plan',
-    { schema: { tags: ['kitchen'], summary: 'What to bring next per fridge and meal', querystring: z.object({ city: CitySchema.optional() }) }, preHandler: requireRole(auth, 'kitchen', 'admin', 'viewer') },
+    { schema: { tags: ['kitchen'], summary: 'What to bring next per fridge and meal', querystring: z.object({ city: CitySchema.optional() }) }, config: { access: roles('kitchen', 'admin', 'viewer') } },
     async (req) => kitchen.refillPlan(req.query.city),
   );
 
@@ -41,8 +41,7 @@ export function registerKitchenRoutes(app: FastifyInstance, auth: Authenticator,
         querystring: z.object({ dryRun: z.enum(['true', 'false']).optional() }),
         body: z.union([z.string(), z.array(z.unknown()), z.object({ rows: z.array(z.unknown()) })]),
       },
-      preHandler: requireRole(auth, 'admin'),
-      config: { rateLimit },
+      config: { access: roles('admin'), errors: ['NOT_READY', 'STORAGE_FAILED'], rateLimit },
     },
     async (req, reply) => {
       const res = await promotions.import(req.body, req.query.dryRun === 'true');
@@ -57,7 +56,7 @@ export function registerKitchenRoutes(app: FastifyInstance, auth: Authenticator,
     '/v1/promotions',
     {
       schema: { tags: ['promotions'], summary: 'Promotions, optionally one venue or only active ones', querystring: z.object({ venueId: VenueIdSchema.optional(), active: z.enum(['true', 'false']).optional() }) },
-      preHandler: requireRole(auth, 'admin', 'viewer', 'kitchen', 'app'),
+      config: { access: roles('admin', 'viewer', 'kitchen', 'app') },
     },
     async (req) => ({ promotions: promotions.list(req.query.venueId, req.query.active === 'true' ? Date.now() : undefined) }),
   );

@@ -3,18 +3,16 @@ import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CreateOrderBodySchema, OrderIdSchema, OrderResponseSchema } from '@fridgesync/shared';
-import { requireRole, type Authenticator } from '../auth.ts';
 import type { OrderService } from '../order-service.ts';
 import type { RateLimitConfig } from './rate-limit.ts';
+import { roles } from './route-policy.ts';
 
 const OrderParams = z.object({ orderId: OrderIdSchema });
-/** Error bodies (documentation; the error handler writes them). */
-const ErrorSchema = z.object({ statusCode: z.number(), code: z.string(), message: z.string() });
-const created = { 200: OrderResponseSchema, 201: OrderResponseSchema, 409: ErrorSchema, 404: ErrorSchema };
-const one = { 200: OrderResponseSchema, 404: ErrorSchema, 409: ErrorSchema };
+const created = { 200: OrderResponseSchema, 201: OrderResponseSchema };
+const one = { 200: OrderResponseSchema };
 
 /** Registers the order routes. */
-export function registerOrderRoutes(app: FastifyInstance, auth: Authenticator, orders: OrderService, rateLimit: RateLimitConfig): void {
+export function registerOrderRoutes(app: FastifyInstance, orders: OrderService, rateLimit: RateLimitConfig): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post(
     '/v1/orders',
@@ -25,8 +23,7 @@ export function registerOrderRoutes(app: FastifyInstance, auth: Authenticator, o
         body: CreateOrderBodySchema,
         response: created,
       },
-      preHandler: requireRole(auth, 'app', 'admin'),
-      config: { rateLimit },
+      config: { access: roles('app', 'admin'), errors: ['UNKNOWN_VENUE', 'UNKNOWN_FRIDGE', 'UNKNOWN_MEAL', 'SOLD_OUT', 'ORDER_CONFLICT', 'NOT_READY', 'STORAGE_FAILED'], rateLimit },
     },
     async (req, reply) => {
       const res = await orders.create(req.body);
@@ -35,20 +32,19 @@ export function registerOrderRoutes(app: FastifyInstance, auth: Authenticator, o
   );
   r.get(
     '/v1/orders/:orderId',
-    { schema: { tags: ['orders'], summary: 'The folded state of an order', params: OrderParams, response: one }, preHandler: requireRole(auth, 'app', 'admin', 'kitchen', 'viewer') },
+    { schema: { tags: ['orders'], summary: 'The folded state of an order', params: OrderParams, response: one }, config: { access: roles('app', 'admin', 'kitchen', 'viewer'), errors: ['UNKNOWN_ORDER', 'NOT_READY'] } },
     async (req) => orders.get(req.params.orderId),
   );
   r.post(
     '/v1/orders/:orderId/cancel',
-    { schema: { tags: ['orders'], summary: 'Cancel a reserved order', params: OrderParams, response: one }, preHandler: requireRole(auth, 'app', 'admin'), config: { rateLimit } },
+    { schema: { tags: ['orders'], summary: 'Cancel a reserved order', params: OrderParams, response: one }, config: { access: roles('app', 'admin'), errors: ['UNKNOWN_ORDER', 'ORDER_SETTLED', 'NOT_READY', 'STORAGE_FAILED'], rateLimit } },
     async (req) => orders.transition(req.params.orderId, 'cancelled'),
   );
   r.post(
     '/v1/orders/:orderId/pickup',
     {
       schema: { tags: ['orders'], summary: 'Staff confirmation of a pickup (when the fridge cannot report it)', params: OrderParams, response: one },
-      preHandler: requireRole(auth, 'kitchen', 'admin'),
-      config: { rateLimit },
+      config: { access: roles('kitchen', 'admin'), errors: ['UNKNOWN_ORDER', 'ORDER_SETTLED', 'NOT_READY', 'STORAGE_FAILED'], rateLimit },
     },
     async (req) => orders.transition(req.params.orderId, 'picked_up'),
   );

@@ -1,10 +1,11 @@
 /**
  * Rate limiting of write routes (@fastify/rate-limit, registered with `global: false`; each write
- * route opts in). The key is the bearer token's hash when present, else the client address, so one
- * noisy app key cannot starve the others behind the same proxy.
+ * route opts in). The key is the authenticated principal (its token's hash, set by the route policy's
+ * `onRequest` hook, which runs first), so every spelling of one token's `Authorization` header
+ * shares one budget and one noisy app key cannot starve the others behind the same proxy. A request
+ * without a principal (none reaches a write route) is keyed by its address.
  */
 import type { FastifyRequest } from 'fastify';
-import { createHash } from 'node:crypto';
 
 /** The per-route config object of @fastify/rate-limit. */
 export interface RateLimitConfig {
@@ -18,9 +19,6 @@ export function writeRateLimit(perMinute: number): RateLimitConfig {
   return {
     max: perMinute,
     timeWindow: 60_000,
-    keyGenerator: (req) => {
-      const h = req.headers.authorization;
-      return typeof h === 'string' ? 't:' + createHash('sha256').update(h).digest('hex').slice(0, 32) : 'ip:' + req.ip;
-    },
+    keyGenerator: (req) => (req.principal !== undefined ? 't:' + req.principal.tokenKey : 'ip:' + req.ip),
   };
 }

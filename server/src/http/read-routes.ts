@@ -3,22 +3,22 @@ import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CitySchema, VenueIdSchema } from '@fridgesync/shared';
-import { requireRole, type Authenticator } from '../auth.ts';
 import type { ReadModel } from '../read-model.ts';
 import type { GatewayPresence } from '../sync/gateway-presence.ts';
 import type { DocRegistry } from '../doc-registry.ts';
 import { catalogJson, venueDetailJson, venueListJson } from '../venue-views.ts';
+import { roles } from './route-policy.ts';
 
 /** Registers the read routes. */
-export function registerReadRoutes(app: FastifyInstance, auth: Authenticator, model: ReadModel, presence: GatewayPresence, registry: DocRegistry, maxClockSkewMs = 30_000): void {
+export function registerReadRoutes(app: FastifyInstance, model: ReadModel, presence: GatewayPresence, registry: DocRegistry, maxClockSkewMs = 30_000): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const readers = requireRole(auth, 'viewer', 'admin', 'kitchen');
-  r.get('/v1/venues', { schema: { tags: ['venues'], summary: 'Every venue with totals' }, preHandler: readers }, async () => venueListJson(model));
+  const readers = roles('viewer', 'admin', 'kitchen');
+  r.get('/v1/venues', { schema: { tags: ['venues'], summary: 'Every venue with totals' }, config: { access: readers } }, async () => venueListJson(model));
   r.get(
     '/v1/venues/:venueId',
     {
       schema: { tags: ['venues'], summary: 'Merged state of a venue: per fridge and meal T, T_eff, R, S, drift, rights, shortages; open orders (contents conflicts with their variants); gateway links with sync lag and clock skew', params: z.object({ venueId: VenueIdSchema }) },
-      preHandler: readers,
+      config: { access: readers, errors: ['UNKNOWN_VENUE', 'NOT_READY'] },
     },
     async (req) => {
       const vm = model.require(req.params.venueId);
@@ -29,7 +29,7 @@ export function registerReadRoutes(app: FastifyInstance, auth: Authenticator, mo
     '/v1/catalog',
     {
       schema: { tags: ['catalog'], summary: 'What a customer can order now, by venue and fridge, promotion prices applied', querystring: z.object({ city: CitySchema.optional() }) },
-      preHandler: requireRole(auth, 'app', 'viewer', 'admin', 'kitchen'),
+      config: { access: roles('app', 'viewer', 'admin', 'kitchen') },
     },
     async (req) => catalogJson(model, req.query.city),
   );

@@ -51,7 +51,7 @@ export function registerSyncRoute(app: FastifyInstance, deps: SyncRouteDeps): vo
     req.principal = p;
   };
 
-  app.get('/sync/:venueId', { websocket: true, preValidation, schema: { hide: true } }, (socket: WebSocket, req: FastifyRequest) => {
+  app.get('/sync/:venueId', { websocket: true, preValidation, config: { access: { roles: ['gateway', 'viewer', 'admin'] }, errors: ['UNKNOWN_VENUE', 'VALIDATION_FAILED', 'RATE_LIMITED'] }, schema: { hide: true } }, (socket: WebSocket, req: FastifyRequest) => {
     const principal = req.principal as Principal;
     const venueId = (req.params as { venueId: VenueId }).venueId;
     const id = `${principal.role}:${principal.name}:${++nextId}`;

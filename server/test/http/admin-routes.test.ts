@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { configRecord, gatewayReplicaId, type GatewayId, type VenueId } from '@fridgesync/shared';
-import { hashToken } from '@fridgesync/server';
+import { CentralConfigSchema, hashToken } from '@fridgesync/server';
 import { GatewayClient } from '../helpers/gateway-client.ts';
 import { bearer, startCentral, stockViaGateway, testConfig, keepOpen, TOKENS, type TestCentral } from '../helpers/central.ts';
 
@@ -15,6 +15,31 @@ afterEach(async () => t.close());
 const put = (url: string, payload: object, token: string = TOKENS.admin) => t.central.app.inject({ method: 'PUT', url, headers: bearer(token), payload });
 
 describe('admin registry', () => {
+  it('refuses a venue whose time zone is not an IANA zone: 400 naming the field, nothing written', async () => {
+    const doc = t.central.registry.peek('v1' as VenueId)!.doc;
+    const before = configRecord(doc, 'venue', 'v1');
+    for (const timezone of ['Not/AZone', '+01:00', '']) {
+      const r = await put('/v1/admin/venues/v1', { name: 'Berlin HQ', city: 'Berlin', timezone });
+      expect(r.statusCode, timezone).toBe(400);
+      expect(r.json()).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/timezone/) });
+    }
+    expect(configRecord(doc, 'venue', 'v1')).toEqual(before);
+    // A new venue with a bad zone is not created either.
+    expect((await put('/v1/admin/venues/v9', { name: 'Nowhere', city: 'Berlin', timezone: 'Not/AZone' })).statusCode).toBe(400);
+    expect((await t.central.app.inject({ url: '/v1/venues/v9', headers: bearer(TOKENS.viewer) })).statusCode).toBe(404);
+    // Real zones, UTC included, are accepted.
+    for (const timezone of ['Europe/Lisbon', 'UTC']) expect((await put('/v1/admin/venues/v1', { name: 'Berlin HQ', city: 'Berlin', timezone })).statusCode, timezone).toBe(200);
+    expect(configRecord(doc, 'venue', 'v1')).toMatchObject({ timezone: 'UTC' });
+  });
+
+  it('refuses a seed venue with a bad time zone at config check', () => {
+    const input = testConfig();
+    input.registry!.venues![0]!.timezone = 'Not/AZone';
+    const r = CentralConfigSchema.safeParse(input);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues.map((i) => i.path.join('.'))).toEqual(['registry.venues.0.timezone']);
+  });
+
   it('changes a fridge (par, reconciler) as an HLC-versioned config entry', async () => {
     const r = await put('/v1/admin/venues/v1/fridges/f1', { reconciler: 'g2', par: { m1: 12 } });
     expect(r.statusCode).toBe(200);

@@ -41,7 +41,10 @@ describe('documentation', () => {
     const html = await t.central.app.inject({ url: '/documentation' });
     expect(html.headers['content-type']).toMatch(/text\/html/);
     expect(html.body).toContain('/documentation/json');
-    expect(html.body).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
+    // Everything from central itself, nothing inline (the CSP allows neither a CDN nor inline code).
+    expect(html.body).not.toMatch(/<script[^>]+src="(https?:)?\/\/|<link[^>]+href="(https?:)?\/\/|<script>|<style|style=/);
+    expect((await t.central.app.inject({ url: '/documentation/page.js' })).headers['content-type']).toMatch(/text\/javascript/);
+    expect((await t.central.app.inject({ url: '/documentation/page.css' })).headers['content-type']).toMatch(/text\/css/);
   });
 });
 
@@ -92,6 +95,20 @@ describe('dashboard files', () => {
       const r = await t.central.app.inject({ url });
       expect(r.statusCode, url).toBe(404);
       expect(r.body).not.toContain('secret');
+    }
+  });
+
+  it('sends the security headers on the dashboard, the API and errors: CSP with frame-ancestors, no framing, no referrer, nosniff', async () => {
+    t = await startCentral({ deps: { dashboardDir: dir } });
+    for (const req of [{ url: '/dashboard/' }, { url: '/dashboard/assets/app.js' }, { url: '/v1/venues', headers: bearer(TOKENS.viewer) }, { url: '/v1/venues' }, { url: '/nope' }, { url: '/documentation' }]) {
+      const r = await t.central.app.inject(req);
+      const where = `${req.url} (${r.statusCode})`;
+      const csp = String(r.headers['content-security-policy']);
+      for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]) expect(csp, where).toContain(directive);
+      expect(r.headers['x-frame-options'], where).toBe('DENY');
+      expect(r.headers['referrer-policy'], where).toBe('no-referrer');
+      expect(r.headers['x-content-type-options'], where).toBe('nosniff');
+      expect(r.headers['strict-transport-security'], where).toBeUndefined();
     }
   });
 

@@ -54,6 +54,23 @@ describe('POST /v1/orders', () => {
     expect(host.doc.index.requests.get('f1')?.get('m1')?.get(central)).toEqual(req1);
   });
 
+  it('SOLD_OUT says what the customer can buy here now (central\'s own rights), not the venue-wide stock', async () => {
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 10, m2: 5 });
+    // The catalog counts every order taker's rights (S = 10); central holds its share (8).
+    const cat = (await t.central.app.inject({ url: '/v1/catalog', headers: bearer(TOKENS.app) })).json();
+    expect(cat.venues[0].fridges[0].meals.find((m: { mealId: string }) => m.mealId === 'm1').available).toBe(10);
+    const r = await post(order('so-1', [{ mealId: 'm1', qty: 9 }, { mealId: 'm2', qty: 1 }]));
+    expect(r.statusCode).toBe(409);
+    expect(r.json()).toEqual({
+      statusCode: 409,
+      code: 'SOLD_OUT',
+      message: 'Not enough stock can be reserved here right now: m1: asked 9, 8 can be sold here now.',
+      lacking: [{ mealId: 'm1', requested: 9, sellableHere: 8 }],
+    });
+    // What it says can be bought, can be bought.
+    expect((await post(order('so-2', [{ mealId: 'm1', qty: 8 }]))).statusCode).toBe(201);
+  });
+
   it('reserves all lines or none', async () => {
     stockViaGateway(t.central, 'v1', 'f1', { m1: 10, m2: 1 });
     const host = t.central.registry.peek('v1' as VenueId)!;
