@@ -72,12 +72,25 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-run(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`fridgesync: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * Ends the process with `code` once stdout and stderr have taken what was written. Exiting
+ * explicitly matters: a command resolves only after its own bounded shutdown, and a handle left
+ * open by a part that failed half-way must not keep a process alive that has reported it is
+ * exiting (docs/operations.md "Exit status").
+ */
+function exit(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+  // A stream that never drains (a reader that stopped reading) must not hold the exit either.
+  setTimeout(() => process.exit(code), 2_000).unref();
+}
+
+run(process.argv.slice(2)).then(exit, (err: unknown) => {
+  process.stderr.write(`fridgesync: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  exit(1);
+});

@@ -179,32 +179,51 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   const a = agent;
   return new Promise<number>((resolve) => {
     let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal: sig }, 'second signal: exiting now');
-        resolve(130);
-        return;
-      }
-      logger.info({ signal: sig, graceMs: config.shutdown.graceMs }, 'shutting down gracefully (signal again to exit now)');
+    let stopping = false;
+    const finish = (code: number) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(code);
+    };
+    // Every way out closes the agent within `shutdown.graceMs` and then resolves: the caller exits
+    // with the code, so a supervisor sees the failure and restarts the process.
+    // A fatal error during a graceful shutdown still makes the exit status a failure.
+    let result = 0;
+    const stop = (code: number) => {
+      result = Math.max(result, code);
+      if (stopping) return;
+      stopping = true;
       const timer = setTimeout(() => {
-        logger.error('graceful shutdown took too long; exiting');
-        resolve(1);
+        logger.error({ graceMs: config.shutdown.graceMs }, 'graceful shutdown took too long; exiting');
+        finish(Math.max(result, 1));
       }, config.shutdown.graceMs);
-      timer.unref();
       a.close().then(
-        () => resolve(0),
+        () => {
+          clearTimeout(timer);
+          finish(result);
+        },
         (e: unknown) => {
+          clearTimeout(timer);
           logger.error({ err: e }, 'shutdown failed');
-          resolve(1);
+          finish(Math.max(result, 1));
         },
       );
     };
+    function onSignal(sig: NodeJS.Signals) {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal: sig }, 'second signal: exiting now');
+        finish(130);
+        return;
+      }
+      logger.info({ signal: sig, graceMs: config.shutdown.graceMs }, 'shutting down gracefully (signal again to exit now)');
+      stop(0);
+    }
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     void a.fatal.then((e) => {
       logger.fatal({ err: e }, 'fatal: exiting so the store can be recovered');
-      resolve(1);
+      stop(1);
     });
   });
 }

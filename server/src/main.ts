@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, envOverrides, loadConfig, parseConfigFile } from '@fridgesync/shared';
 import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
-import { buildApp } from './app.ts';
+import { buildApp, type Central } from './app.ts';
 import { hashToken } from './auth.ts';
 import { CENTRAL_VERSION } from './central-writer.ts';
 
@@ -115,8 +115,22 @@ export async function main(argv: string[]): Promise<number> {
 async function run(config: CentralConfig): Promise<number> {
   let resolveExit!: (code: number) => void;
   const exit = new Promise<number>((r) => (resolveExit = r));
-  const central = await buildApp(config, { onFatal: () => resolveExit(1) });
-  const url = await central.listen();
+  let central: Central;
+  try {
+    central = await buildApp(config, { onFatal: () => resolveExit(1) });
+  } catch (e) {
+    process.stderr.write(`central failed to start: ${(e as Error).message}\n`);
+    return 1;
+  }
+  let url: string;
+  try {
+    url = await central.listen();
+  } catch (e) {
+    // The port is taken or not allowed: release the storage (and its lock) before exiting.
+    process.stderr.write(`central failed to start: cannot listen on ${config.http.host}:${config.http.port}: ${(e as Error).message}\n`);
+    await bounded(central.close(), config.http.shutdownGraceMs);
+    return 1;
+  }
   process.stdout.write(`central listening on ${url} (dashboard ${url}/dashboard/, API docs ${url}/documentation)\n`);
   const onSignal = (sig: string) => {
     central.app.log.info({ signal: sig }, 'shutting down');
@@ -125,10 +139,24 @@ async function run(config: CentralConfig): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const code = await exit;
-  const timer = setTimeout(() => process.exit(code === 0 ? 1 : code), config.http.shutdownGraceMs);
-  timer.unref();
-  await central.close();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (!(await bounded(central.close(), config.http.shutdownGraceMs))) {
+    central.app.log.error({ graceMs: config.http.shutdownGraceMs }, 'graceful shutdown took too long; exiting');
+    return code === 0 ? 1 : code;
+  }
   return code;
+}
+
+/** Waits for `p` at most `ms`; true when it settled in time (a rejection is logged by the caller's log). */
+async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const invokedDirectly = (() => {
