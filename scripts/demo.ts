@@ -106,10 +106,19 @@ function gatewayConfig(state: DemoState, venueIndex: number, ports: { mqtt: numb
   };
 }
 
-/** A child process running one `fridgesync` subcommand, logging to a file. */
+/**
+ * A child process running one `fridgesync` subcommand, logging to a file. It leads its own process
+ * group, so a Ctrl-C in the terminal reaches the demo only, and the demo stops the processes once,
+ * in order (gateways first, so they can retire while central still listens). The IPC channel
+ * makes a child stop by itself when the demo goes away without stopping it (fridgesync.ts).
+ */
 function startProcess(name: string, args: string[], logDir: string): ChildProcess {
   const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', join(ROOT, 'fridgesync.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', join(ROOT, 'fridgesync.ts'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    cwd: ROOT,
+    detached: true,
+  });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   return child;

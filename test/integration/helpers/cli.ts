@@ -4,8 +4,8 @@
  * failures. Everything started here is registered with the caller's teardown.
  */
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync, writeSync, openSync, closeSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -151,4 +151,43 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Every live descendant of `pid` (Linux: read from /proc). */
+export function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat is the parent pid; the command name (field 2) may hold spaces.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(name), Number(fields[1]));
+    } catch {
+      // exited while listing
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [c, pp] of parent) {
+      if (pp === p) {
+        out.push(c);
+        walk(c);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** True when nothing accepts TCP connections on the loopback port. */
+export async function portClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
 }
