@@ -43,6 +43,7 @@ describe.runIf(linux)('the fridgesync launcher and signals', () => {
     const p = spawnCli(defer, ['gateway', '--config', file]);
     await until('gateway ready', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok);
     const tree = [p.child.pid!, ...descendants(p.child.pid!)];
+    defer(() => killAll(tree));
     p.child.kill('SIGTERM');
     expect(await exitsWithin(p, 15_000), p.output()).toBe(0);
     await until('no process of the command left', () => tree.every((pid) => !alive(pid)), 15_000);
@@ -62,6 +63,7 @@ describe.runIf(linux)('the fridgesync launcher and signals', () => {
       tree = descendants(p.child.pid!);
       return tree.some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('doc-growth.ts'));
     });
+    defer(() => killAll(tree));
     p.child.kill('SIGTERM');
     // 143 = 128 + SIGTERM: the benchmark's own status, passed back.
     expect(await exitsWithin(p, 15_000), p.output()).toBe(143);
@@ -76,6 +78,7 @@ describe.runIf(linux)('the fridgesync launcher and signals', () => {
     await until('demo running', () => p.output().includes('Ctrl-C stops everything'), 150_000);
     const tree = [p.child.pid!, ...descendants(p.child.pid!)];
     expect(tree.length).toBeGreaterThanOrEqual(5); // npm, the demo, central, three gateways (and a shell)
+    defer(() => killAll(tree));
     process.kill(-p.child.pid!, 'SIGINT');
     await exitsWithin(p, 60_000);
     const out = p.output();
@@ -97,4 +100,29 @@ describe.runIf(linux)('the fridgesync launcher and signals', () => {
       }
     }
   }, 240_000);
+
+  it('central and the gateways stop by themselves when the demo is killed with SIGKILL', async () => {
+    const data = tempDir(defer, 'fs-demo-');
+    const p = spawnCli(defer, ['demo', '--data', data, '--seed', '1'], { env: { ...process.env, CI: 'true' } });
+    await until('demo running', () => p.output().includes('Ctrl-C stops everything'), 150_000);
+    const children = descendants(p.child.pid!);
+    expect(children.length).toBeGreaterThanOrEqual(4);
+    defer(() => killAll(children));
+    p.child.kill('SIGKILL');
+    await until('no process of the demo left', () => children.every((pid) => !alive(pid)), 30_000);
+    for (const l of readdirSync(join(data, 'logs')).filter((n) => n.startsWith('gateway-'))) {
+      expect(readFileSync(join(data, 'logs', l), 'utf8'), l).toContain('"msg":"stopped"');
+    }
+  }, 240_000);
 });
+
+/** Teardown after a failed assertion: nothing the test started outlives it. */
+function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
