@@ -4,7 +4,9 @@
  * agent with `createAgent`, and owns the signals: SIGTERM/SIGINT shut down gracefully within
  * `shutdown.graceMs`; a second signal exits at once.
  *
- * Exit codes: 0 ok, 1 runtime failure (fatal store error, start failure), 2 usage or invalid config.
+ * Exit codes (docs/operations.md "Exit status"): 0 ok, 1 runtime failure (fatal store error, start
+ * failure, shutdown over its grace period), 2 usage or invalid config, 3 data directory not
+ * writable, 130 a second signal during shutdown.
  */
 import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +17,7 @@ import { AGENT_VERSION, createAgent } from './agent.ts';
 import { hashSecret } from './fridge-secrets.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
 import { openLevelStore } from './level-store.ts';
-import { StoreCorruptError, StoreLockedError } from './replica-store.ts';
+import { StoreCorruptError, StoreLockedError, StoreReadOnlyError } from './replica-store.ts';
 
 const HELP = `fridgesync gateway — the venue gateway agent
 
@@ -37,6 +39,9 @@ Options:
   --version       print the version
 
 See gateway.example.yaml for every key.`;
+
+/** Exit status when the data directory cannot be written: an operator must act, a restart will not help. */
+export const EXIT_UNWRITABLE = 3;
 
 /** Output sinks (tests capture them). */
 export interface MainIo {
@@ -154,6 +159,8 @@ async function repair(config: GatewayConfig, io: MainIo): Promise<number> {
     await s.close();
   } catch (e) {
     if (e instanceof StoreLockedError) return io.err(e.message), 1;
+    // Moving an intact store aside would drop what central has not received: never for this.
+    if (e instanceof StoreReadOnlyError) return io.err(`${e.message}\nrepair changed nothing.`), EXIT_UNWRITABLE;
     if (!(e instanceof StoreCorruptError)) throw e;
   }
   const aside = `${dir}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -168,6 +175,10 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   try {
     agent = await createAgent(config, { logger, defaultMetrics: true });
   } catch (e) {
+    if (e instanceof StoreReadOnlyError) {
+      io.err(e.message);
+      return EXIT_UNWRITABLE;
+    }
     if (e instanceof StoreLockedError || e instanceof StoreCorruptError) {
       io.err(e.message);
       return 1;

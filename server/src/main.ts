@@ -3,6 +3,10 @@
  * `hash-token TOKEN`, `--help`, `--version`. Reads argv, the environment and the config file, then
  * hands a validated, frozen config to {@link buildApp}. The only file in the server that reads
  * `process.env`, installs signal handlers or writes to the console.
+ *
+ * Exit codes (docs/operations.md "Exit status"): 0 ok, 1 runtime failure (fatal storage error,
+ * start failure, shutdown over its grace period), 2 usage or invalid config, 3 data directory not
+ * writable.
  */
 import { readFileSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
@@ -12,6 +16,10 @@ import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
 import { buildApp, type Central } from './app.ts';
 import { hashToken } from './auth.ts';
 import { CENTRAL_VERSION } from './central-writer.ts';
+import { StorageUnwritableError } from './storage/storage-port.ts';
+
+/** Exit status when the data directory cannot be written: an operator must act, a restart will not help. */
+export const EXIT_UNWRITABLE = 3;
 
 const HELP = `fridgesync central — the central sync and API server
 
@@ -120,7 +128,7 @@ async function run(config: CentralConfig): Promise<number> {
     central = await buildApp(config, { onFatal: () => resolveExit(1) });
   } catch (e) {
     process.stderr.write(`central failed to start: ${(e as Error).message}\n`);
-    return 1;
+    return e instanceof StorageUnwritableError ? EXIT_UNWRITABLE : 1;
   }
   let url: string;
   try {

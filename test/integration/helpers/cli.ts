@@ -4,7 +4,7 @@
  * failures. Everything started here is registered with the caller's teardown.
  */
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -190,4 +190,32 @@ export async function portClosed(port: number): Promise<boolean> {
     });
     s.once('error', () => resolve(true));
   });
+}
+
+/**
+ * A directory that can be made read-only for this process: a tmpfs remounted read-only when running
+ * as root (root ignores permission bits), permission bits otherwise. Undefined (after a loud
+ * warning) when neither is possible.
+ */
+export function readOnlyCapable(defer: Defer, why: string): { dir: string; makeReadOnly: () => void; code: string } | undefined {
+  if (process.getuid?.() === 0) {
+    const dir = mountTmpfs(defer, 16 * 1024 * 1024, why);
+    if (dir === undefined) return undefined;
+    defer(() => remount(dir, 'rw'));
+    return { dir, makeReadOnly: () => remount(dir, 'ro'), code: 'EROFS' };
+  }
+  const dir = tempDir(defer, 'fs-ro-');
+  const setMode = (writable: boolean) => {
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        chmodSync(p, e.isDirectory() ? (writable ? 0o755 : 0o555) : writable ? 0o644 : 0o444);
+      }
+    };
+    walk(dir);
+    chmodSync(dir, writable ? 0o755 : 0o555);
+  };
+  defer(() => setMode(true));
+  return { dir, makeReadOnly: () => setMode(false), code: 'EACCES' };
 }
