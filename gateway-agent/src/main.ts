@@ -196,10 +196,10 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
       process.off('SIGINT', onSignal);
       resolve(code);
     };
-    // Every way out closes the agent within `shutdown.graceMs` and then resolves: the caller exits
-    // with the code, so a supervisor sees the failure and restarts the process.
     // A fatal error during a graceful shutdown still makes the exit status a failure.
     let result = 0;
+    // Every way out closes the agent within `shutdown.graceMs` and then resolves: the caller exits
+    // with the code, so a supervisor sees the failure and restarts the process.
     const stop = (code: number) => {
       result = Math.max(result, code);
       if (stopping) return;
