@@ -11,7 +11,7 @@
  * every package, and it only routes argv to their `main` functions.
  */
 import { readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,13 +47,15 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  */
 function runChild(cmd: string, args: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
-    const child = spawn(cmd, args, { stdio: 'inherit', detached: true });
-    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    // The forwarders are in place before the child exists: a signal sent as soon as the child is
+    // seen must not find this process without them (it would die and leave the child running).
+    // Signals reach JavaScript from the event loop, so `child` is set by the time one is handled.
+    // They stay until this process exits: a signal during the final flush changes nothing.
+    let child: ChildProcess | undefined;
+    const forward = (sig: NodeJS.Signals) => child?.kill(sig);
     for (const s of FORWARDED) process.on(s, forward);
-    const done = (code: number) => {
-      for (const s of FORWARDED) process.off(s, forward);
-      resolve(code);
-    };
+    child = spawn(cmd, args, { stdio: 'inherit', detached: true });
+    const done = (code: number) => resolve(code);
     child.once('error', (e) => {
       process.stderr.write(`fridgesync: cannot start ${cmd}: ${e.message}\n`);
       done(1);

@@ -59,14 +59,16 @@ describe.runIf(linux)('the fridgesync launcher and signals', () => {
     const p = spawnCli(defer, ['bench', 'doc-growth', '--seed', '1']);
     // The benchmark runs for minutes; wait until its process exists, then stop the command.
     let tree: number[] = [];
+    let found = '';
     await until('benchmark process started', () => {
       tree = descendants(p.child.pid!);
-      return tree.some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('doc-growth.ts'));
+      found = tree.map((pid) => `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`).join('\n');
+      return found.includes('doc-growth.ts');
     });
     defer(() => killAll(tree));
     p.child.kill('SIGTERM');
     // 143 = 128 + SIGTERM: the benchmark's own status, passed back.
-    expect(await exitsWithin(p, 15_000), p.output()).toBe(143);
+    expect(await exitsWithin(p, 15_000), `${p.output()}\nprocesses seen:\n${found}`).toBe(143);
     await until('no process of the command left', () => tree.every((pid) => !alive(pid)), 15_000);
   });
 
