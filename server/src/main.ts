@@ -121,11 +121,17 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function run(config: CentralConfig): Promise<number> {
-  let resolveExit!: (code: number) => void;
-  const exit = new Promise<number>((r) => (resolveExit = r));
+  let resolveExit!: () => void;
+  const exit = new Promise<void>((r) => (resolveExit = r));
+  // A storage failure during a graceful shutdown still makes the exit status a failure.
+  let failed = false;
+  const onFatal = () => {
+    failed = true;
+    resolveExit();
+  };
   let central: Central;
   try {
-    central = await buildApp(config, { onFatal: () => resolveExit(1) });
+    central = await buildApp(config, { onFatal });
   } catch (e) {
     process.stderr.write(`central failed to start: ${(e as Error).message}\n`);
     return e instanceof StorageUnwritableError ? EXIT_UNWRITABLE : 1;
@@ -136,32 +142,38 @@ async function run(config: CentralConfig): Promise<number> {
   } catch (e) {
     // The port is taken or not allowed: release the storage (and its lock) before exiting.
     process.stderr.write(`central failed to start: cannot listen on ${config.http.host}:${config.http.port}: ${(e as Error).message}\n`);
-    await bounded(central.close(), config.http.shutdownGraceMs);
+    await bounded(central.close(), config.http.shutdownGraceMs).catch(() => undefined);
     return 1;
   }
   process.stdout.write(`central listening on ${url} (dashboard ${url}/dashboard/, API docs ${url}/documentation)\n`);
   const onSignal = (sig: string) => {
     central.app.log.info({ signal: sig }, 'shutting down');
-    resolveExit(0);
+    resolveExit();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const code = await exit;
+  await exit;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  if (!(await bounded(central.close(), config.http.shutdownGraceMs))) {
-    central.app.log.error({ graceMs: config.http.shutdownGraceMs }, 'graceful shutdown took too long; exiting');
-    return code === 0 ? 1 : code;
+  if (failed) central.app.log.fatal({ graceMs: config.http.shutdownGraceMs }, 'fatal: exiting so central can be restarted on its stored log');
+  try {
+    if (!(await bounded(central.close(), config.http.shutdownGraceMs))) {
+      central.app.log.error({ graceMs: config.http.shutdownGraceMs }, 'graceful shutdown took too long; exiting');
+      return 1;
+    }
+  } catch (e) {
+    central.app.log.error({ err: e }, 'shutdown failed');
+    return 1;
   }
-  return code;
+  return failed ? 1 : 0;
 }
 
-/** Waits for `p` at most `ms`; true when it settled in time (a rejection is logged by the caller's log). */
+/** Waits for `p` at most `ms`: true when it resolved in time, false when time ran out; rethrows its rejection. */
 async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
   try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
+    return await Promise.race([p.then(() => true), timeout]);
   } finally {
     clearTimeout(timer);
   }

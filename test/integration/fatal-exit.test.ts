@@ -137,5 +137,6 @@ describe('a central that cannot go on exits', () => {
     const code = await exitsWithin(p, EXIT_WITHIN_MS);
     expect(code, p.output()).toBe(1);
     expect(Date.now() - loggedAt).toBeLessThan(EXIT_WITHIN_MS);
+    expect(p.output()).toContain('fatal: exiting so central can be restarted');
   });
 });
