@@ -84,13 +84,12 @@ describe('a gateway that cannot go on exits', () => {
     defer(() => fridge.end(true));
     fillDisk(mnt);
     // LevelDB's log may still have room in a page it already holds: publish until a write fails.
-    let acked = 0;
     const publishing = (async () => {
       for (let seq = 1; seq < 100_000 && fridge.connected; seq++) {
         const pub = fridge.publishAsync('fridges/f1/inventory', JSON.stringify({ boot: 1, seq, ts: new Date().toISOString(), items: { m1: seq % 40 } }), { qos: 1 });
-        const done = await Promise.race([pub.then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), 2_000))]);
-        if (!done) return;
-        acked++;
+        // No PUBACK within 2 s: the gateway stopped acknowledging.
+        const acked = await Promise.race([pub.then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), 2_000))]);
+        if (!acked) return;
       }
     })();
     await until('fatal line logged', () => p.output().includes('fatal: exiting so the store can be recovered'), 60_000);
@@ -101,7 +100,6 @@ describe('a gateway that cannot go on exits', () => {
     expect(p.output()).toMatch(/ENOSPC|No space left/);
     fridge.end(true);
     await publishing;
-    expect(acked).toBeGreaterThanOrEqual(0);
   });
 });
 
