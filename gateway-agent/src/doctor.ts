@@ -27,7 +27,7 @@ const SKEW_WARN_MS = 2_000;
 function checkDataDir(dir: string): DoctorCheck {
   const why = whyNotWritable(dir);
   if (why !== undefined) {
-    return { status: 'FAIL', name: 'data directory', detail: `${dir} is not writable: ${why}. That is no damage to the store: make the directory writable; do not run repair` };
+    return { status: 'FAIL', name: 'data directory', detail: `${dir} is not writable: ${why}. The store was not changed: make the directory writable (fsck first if the file system went read-only after errors); do not run repair` };
   }
   try {
     mkdirSync(dir, { recursive: true });
