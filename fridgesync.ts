@@ -11,7 +11,8 @@
  * every package, and it only routes argv to their `main` functions.
  */
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,6 +36,33 @@ Options:
 `;
 
 type Main = (argv: string[]) => Promise<number>;
+
+/** Signals a child started by {@link runChild} receives from this process. */
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Runs `cmd` to completion and resolves with its exit status (128 + n when a signal ended it).
+ * The child leads its own process group, so a terminal's Ctrl-C reaches this process only, and
+ * every signal this process gets is passed on exactly once.
+ */
+function runChild(cmd: string, args: string[]): Promise<number> {
+  return new Promise<number>((resolve) => {
+    // The forwarders are in place before the child exists: a signal sent as soon as the child is
+    // seen must not find this process without them (it would die and leave the child running).
+    // Signals reach JavaScript from the event loop, so `child` is set by the time one is handled.
+    // They stay until this process exits: a signal during the final flush changes nothing.
+    let child: ChildProcess | undefined;
+    const forward = (sig: NodeJS.Signals) => child?.kill(sig);
+    for (const s of FORWARDED) process.on(s, forward);
+    child = spawn(cmd, args, { stdio: 'inherit', detached: true });
+    const done = (code: number) => resolve(code);
+    child.once('error', (e) => {
+      process.stderr.write(`fridgesync: cannot start ${cmd}: ${e.message}\n`);
+      done(1);
+    });
+    child.once('exit', (code, signal) => done(code ?? 128 + (signal === null ? 0 : constants.signals[signal])));
+  });
+}
 
 async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -63,8 +91,7 @@ async function run(argv: string[]): Promise<number> {
         process.stderr.write('usage: fridgesync bench <doc-growth|gateway-ingest> [flags]\n');
         return 2;
       }
-      const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', `${name}.ts`), ...flags], { stdio: 'inherit' });
-      return r.status ?? 1;
+      return runChild(process.execPath, ['--import', 'tsx', join(root, 'bench', `${name}.ts`), ...flags]);
     }
     default:
       process.stderr.write(`fridgesync: unknown command '${cmd}'\n\n${USAGE}`);
@@ -72,12 +99,33 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-run(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`fridgesync: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * Ends the process with `code` once stdout and stderr have taken what was written. Exiting
+ * explicitly matters: a command resolves only after its own bounded shutdown, and a handle left
+ * open by a part that failed half-way must not keep a process alive that has reported it is
+ * exiting (docs/operations.md "Exit status").
+ */
+function exit(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+  // A stream that never drains (a reader that stopped reading) must not hold the exit either.
+  setTimeout(() => process.exit(code), 2_000).unref();
+}
+
+// Started by a parent over an IPC channel (the demo starts central and the gateways so), the
+// process shuts down as on SIGTERM when that parent goes away, even when it was killed with SIGKILL:
+// nothing is left serving on its own. The channel itself keeps nothing alive.
+if (process.channel !== undefined) {
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
+
+run(process.argv.slice(2)).then(exit, (err: unknown) => {
+  process.stderr.write(`fridgesync: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  exit(1);
+});

@@ -1,10 +1,10 @@
-#!/usr/bin/env node
-// Launches fridgesync.ts through tsx so the command works from an installed checkout, with a larger
-// young generation (fewer scavenges under ingest load; docs/operations.md "Runtime").
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+#!/usr/bin/env -S node --max-semi-space-size=32
+// The `fridgesync` command. It runs fridgesync.ts in this very process (tsx registered as a loader,
+// resolved next to this file so it works from any working directory): one process, so a signal
+// sent to it reaches the program that holds the ports and the store, and its exit status is the
+// program's. The shebang gives Node a larger young generation (fewer scavenges under ingest load;
+// docs/operations.md "Runtime"); `node bin/fridgesync.js` works too, without that flag.
+import { register } from 'tsx/esm/api';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const r = spawnSync(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', join(root, 'fridgesync.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+register();
+await import('../fridgesync.ts');

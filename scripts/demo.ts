@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -122,13 +122,24 @@ function gatewayConfig(state: DemoState, venueIndex: number, ports: { mqtt: numb
   };
 }
 
-/** A child process running one `fridgesync` subcommand, logging to a file. */
+/**
+ * A child process running one `fridgesync` subcommand, writing its log file itself (so the log
+ * survives the demo). It leads its own process group, so a Ctrl-C in the terminal reaches the demo
+ * only, and the demo stops the processes once, in order (gateways first, so they can retire while
+ * central still listens). The IPC channel makes a child stop by itself when the demo goes away
+ * without stopping it (fridgesync.ts).
+ */
 function startProcess(name: string, args: string[], logDir: string): ChildProcess {
-  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', join(ROOT, 'fridgesync.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  return child;
+  const log = openSync(join(logDir, `${name}.log`), 'a');
+  try {
+    return spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', join(ROOT, 'fridgesync.ts'), ...args], {
+      stdio: ['ignore', log, log, 'ipc'],
+      cwd: ROOT,
+      detached: true,
+    });
+  } finally {
+    closeSync(log); // the child holds its own copy
+  }
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, child?: ChildProcess): Promise<void> {

@@ -113,6 +113,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       onOnline: config.presence.resendInventoryOnConnect ? (fridge) => askForInventory(fridge) : undefined,
       now,
     });
+    opened.push(async () => ingestor.stop());
     // Snapshots acknowledged by an earlier process and left in the intake log are in the document
     // before anything is served (when the replica may write; otherwise once it may).
     await ingestor.flush();
@@ -149,8 +150,10 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
     });
     reconciler.start();
     opened.push(async () => reconciler.stop());
-    await broker.start();
+    // Registered before start: a broker that fails half-way (port taken) still holds aedes and
+    // its timers, which would keep the process alive after it reported the failure.
     opened.push(() => broker.close());
+    await broker.start();
     let sync: SyncClient | undefined;
     if (config.central.url !== undefined && config.central.token !== undefined) {
       sync = new SyncClient({
@@ -229,8 +232,8 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       version: AGENT_VERSION,
       now,
     });
-    await app.listen({ host: config.http.host, port: config.http.port });
     opened.push(() => app.close());
+    await app.listen({ host: config.http.host, port: config.http.port });
     const httpPort = (app.server.address() as AddressInfo).port;
     logger.info({ http: `${config.http.host}:${httpPort}`, replica: replica.replica, lifecycle: replica.state }, 'gateway agent started');
 

@@ -8,6 +8,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statfsSync, writeSyn
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { whyNotWritable } from '@fridgesync/shared';
 import type { GatewayConfig } from './config-schema.ts';
 
 /** One check's outcome. */
@@ -24,6 +25,10 @@ const DISK_FAIL = 100 * 1024 ** 2;
 const SKEW_WARN_MS = 2_000;
 
 function checkDataDir(dir: string): DoctorCheck {
+  const why = whyNotWritable(dir);
+  if (why !== undefined) {
+    return { status: 'FAIL', name: 'data directory', detail: `${dir} is not writable: ${why}. The store was not changed: make the directory writable (fsck first if the file system went read-only after errors); do not run repair` };
+  }
   try {
     mkdirSync(dir, { recursive: true });
     const probe = join(dir, `.doctor-${process.pid}`);

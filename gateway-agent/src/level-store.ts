@@ -13,11 +13,13 @@
 import { crc32 } from 'node:zlib';
 import { mkdirSync } from 'node:fs';
 import { ClassicLevel } from 'classic-level';
+import { whyNotWritable } from '@fridgesync/shared';
 import { GroupCommit } from './group-commit.ts';
 import {
   StoreCorruptError,
   StoreFailedError,
   StoreLockedError,
+  StoreReadOnlyError,
   type IntakeRecord,
   type ReplicaStore,
   type StoreMeta,
@@ -58,13 +60,21 @@ export interface LevelStoreOptions {
 
 /** Opens (creating if needed) the store in `dir`. Throws {@link StoreLockedError} or {@link StoreCorruptError}. */
 export async function openLevelStore(dir: string, opts: LevelStoreOptions = {}): Promise<ReplicaStore> {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const why = whyNotWritable(dir);
+    throw why === undefined ? e : new StoreReadOnlyError(dir, why, e);
+  }
   const db = new ClassicLevel<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
   try {
     await db.open();
   } catch (e) {
     const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
     if (code === 'LEVEL_LOCKED') throw new StoreLockedError(dir, e);
+    // LevelDB writes at every open; a directory it may not write is not a damaged store.
+    const why = whyNotWritable(dir);
+    if (why !== undefined) throw new StoreReadOnlyError(dir, why, e);
     if (code === 'LEVEL_CORRUPTION') throw new StoreCorruptError(dir, 'LevelDB reports corruption', e);
     throw new StoreCorruptError(dir, `cannot open LevelDB: ${(e as Error).message}`, e);
   }

@@ -4,7 +4,9 @@
  * agent with `createAgent`, and owns the signals: SIGTERM/SIGINT shut down gracefully within
  * `shutdown.graceMs`; a second signal exits at once.
  *
- * Exit codes: 0 ok, 1 runtime failure (fatal store error, start failure), 2 usage or invalid config.
+ * Exit codes (docs/operations.md "Exit status"): 0 ok, 1 runtime failure (fatal store error, start
+ * failure, shutdown over its grace period), 2 usage or invalid config, 3 data directory not
+ * writable, 130 a second signal during shutdown.
  */
 import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +17,7 @@ import { AGENT_VERSION, createAgent } from './agent.ts';
 import { hashSecret } from './fridge-secrets.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
 import { openLevelStore } from './level-store.ts';
-import { StoreCorruptError, StoreLockedError } from './replica-store.ts';
+import { StoreCorruptError, StoreLockedError, StoreReadOnlyError } from './replica-store.ts';
 
 const HELP = `fridgesync gateway — the venue gateway agent
 
@@ -37,6 +39,9 @@ Options:
   --version       print the version
 
 See gateway.example.yaml for every key.`;
+
+/** Exit status when the data directory cannot be written: an operator must act, a restart will not help. */
+export const EXIT_UNWRITABLE = 3;
 
 /** Output sinks (tests capture them). */
 export interface MainIo {
@@ -154,6 +159,8 @@ async function repair(config: GatewayConfig, io: MainIo): Promise<number> {
     await s.close();
   } catch (e) {
     if (e instanceof StoreLockedError) return io.err(e.message), 1;
+    // Moving an intact store aside would drop what central has not received: never for this.
+    if (e instanceof StoreReadOnlyError) return io.err(`${e.message}\nrepair changed nothing.`), EXIT_UNWRITABLE;
     if (!(e instanceof StoreCorruptError)) throw e;
   }
   const aside = `${dir}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -168,6 +175,10 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   try {
     agent = await createAgent(config, { logger, defaultMetrics: true });
   } catch (e) {
+    if (e instanceof StoreReadOnlyError) {
+      io.err(e.message);
+      return EXIT_UNWRITABLE;
+    }
     if (e instanceof StoreLockedError || e instanceof StoreCorruptError) {
       io.err(e.message);
       return 1;
@@ -179,32 +190,51 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   const a = agent;
   return new Promise<number>((resolve) => {
     let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal: sig }, 'second signal: exiting now');
-        resolve(130);
-        return;
-      }
-      logger.info({ signal: sig, graceMs: config.shutdown.graceMs }, 'shutting down gracefully (signal again to exit now)');
+    let stopping = false;
+    const finish = (code: number) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(code);
+    };
+    // A fatal error during a graceful shutdown still makes the exit status a failure.
+    let result = 0;
+    // Every way out closes the agent within `shutdown.graceMs` and then resolves: the caller exits
+    // with the code, so a supervisor sees the failure and restarts the process.
+    const stop = (code: number) => {
+      result = Math.max(result, code);
+      if (stopping) return;
+      stopping = true;
       const timer = setTimeout(() => {
-        logger.error('graceful shutdown took too long; exiting');
-        resolve(1);
+        logger.error({ graceMs: config.shutdown.graceMs }, 'graceful shutdown took too long; exiting');
+        finish(Math.max(result, 1));
       }, config.shutdown.graceMs);
-      timer.unref();
       a.close().then(
-        () => resolve(0),
+        () => {
+          clearTimeout(timer);
+          finish(result);
+        },
         (e: unknown) => {
+          clearTimeout(timer);
           logger.error({ err: e }, 'shutdown failed');
-          resolve(1);
+          finish(Math.max(result, 1));
         },
       );
     };
+    function onSignal(sig: NodeJS.Signals) {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal: sig }, 'second signal: exiting now');
+        finish(130);
+        return;
+      }
+      logger.info({ signal: sig, graceMs: config.shutdown.graceMs }, 'shutting down gracefully (signal again to exit now)');
+      stop(0);
+    }
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     void a.fatal.then((e) => {
       logger.fatal({ err: e }, 'fatal: exiting so the store can be recovered');
-      resolve(1);
+      stop(1);
     });
   });
 }

@@ -108,6 +108,21 @@ export class StoreCorruptError extends Error {
   }
 }
 
+/**
+ * Thrown when the data directory cannot be written (read-only file system, no permission, disk
+ * full). The store was not changed and need not be damaged: `repair` would discard writes central
+ * has not received yet, so the message sends the operator to the directory instead.
+ */
+export class StoreReadOnlyError extends Error {
+  override name = 'StoreReadOnlyError';
+  constructor(readonly dir: string, detail: string, cause?: unknown) {
+    super(
+      `the data directory ${dir} is not writable: ${detail}; refusing to start. The store was not changed and is not known to be damaged: do not run repair. Make the directory writable for this user (mount it read-write, fix ownership or permissions, free space), then start again`,
+      { cause },
+    );
+  }
+}
+
 /** Thrown by every write after a synced write failed (fatal: stop acknowledging). */
 export class StoreFailedError extends Error {
   override name = 'StoreFailedError';

@@ -89,6 +89,26 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
           },
         }));
   await storage.open();
+  // What is opened from here on is closed again if a later step fails, so a failed start releases
+  // the storage lock and leaves no handle that keeps the process alive.
+  const opened: Array<() => Promise<unknown>> = [() => storage.close()];
+  try {
+    return await assemble(config, deps, log, metrics, storage, opened);
+  } catch (e) {
+    for (const c of opened.reverse()) await c().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The rest of {@link buildApp} once storage is open; registers what it opens in `opened`. */
+async function assemble(
+  config: CentralConfig,
+  deps: CentralDeps,
+  log: Logger,
+  metrics: Metrics,
+  storage: DocStorage,
+  opened: Array<() => Promise<unknown>>,
+): Promise<Central> {
   const replica = centralReplicaId(config.instanceId);
   const auth = new Authenticator(config.tokens);
   const gatewayTokens = new GatewayTokens(storage, auth);
@@ -124,6 +144,7 @@ export async function buildApp(config: CentralConfig, deps: CentralDeps = {}): P
   registry.onLoad((host) => model.attach(host));
 
   const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes, forceCloseConnections: true, return503OnClosing: true });
+  opened.push(() => registry.close(), () => app.close());
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);

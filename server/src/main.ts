@@ -3,15 +3,23 @@
  * `hash-token TOKEN`, `--help`, `--version`. Reads argv, the environment and the config file, then
  * hands a validated, frozen config to {@link buildApp}. The only file in the server that reads
  * `process.env`, installs signal handlers or writes to the console.
+ *
+ * Exit codes (docs/operations.md "Exit status"): 0 ok, 1 runtime failure (fatal storage error,
+ * start failure, shutdown over its grace period), 2 usage or invalid config, 3 data directory not
+ * writable.
  */
 import { readFileSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, envOverrides, loadConfig, parseConfigFile } from '@fridgesync/shared';
 import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
-import { buildApp } from './app.ts';
+import { buildApp, type Central } from './app.ts';
 import { hashToken } from './auth.ts';
 import { CENTRAL_VERSION } from './central-writer.ts';
+import { StorageUnwritableError } from './storage/storage-port.ts';
+
+/** Exit status when the data directory cannot be written: an operator must act, a restart will not help. */
+export const EXIT_UNWRITABLE = 3;
 
 const HELP = `fridgesync central — the central sync and API server
 
@@ -113,22 +121,62 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function run(config: CentralConfig): Promise<number> {
-  let resolveExit!: (code: number) => void;
-  const exit = new Promise<number>((r) => (resolveExit = r));
-  const central = await buildApp(config, { onFatal: () => resolveExit(1) });
-  const url = await central.listen();
+  let resolveExit!: () => void;
+  const exit = new Promise<void>((r) => (resolveExit = r));
+  // A storage failure during a graceful shutdown still makes the exit status a failure.
+  let failed = false;
+  const onFatal = () => {
+    failed = true;
+    resolveExit();
+  };
+  let central: Central;
+  try {
+    central = await buildApp(config, { onFatal });
+  } catch (e) {
+    process.stderr.write(`central failed to start: ${(e as Error).message}\n`);
+    return e instanceof StorageUnwritableError ? EXIT_UNWRITABLE : 1;
+  }
+  let url: string;
+  try {
+    url = await central.listen();
+  } catch (e) {
+    // The port is taken or not allowed: release the storage (and its lock) before exiting.
+    process.stderr.write(`central failed to start: cannot listen on ${config.http.host}:${config.http.port}: ${(e as Error).message}\n`);
+    await bounded(central.close(), config.http.shutdownGraceMs).catch(() => undefined);
+    return 1;
+  }
   process.stdout.write(`central listening on ${url} (dashboard ${url}/dashboard/, API docs ${url}/documentation)\n`);
   const onSignal = (sig: string) => {
     central.app.log.info({ signal: sig }, 'shutting down');
-    resolveExit(0);
+    resolveExit();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const code = await exit;
-  const timer = setTimeout(() => process.exit(code === 0 ? 1 : code), config.http.shutdownGraceMs);
-  timer.unref();
-  await central.close();
-  return code;
+  await exit;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (failed) central.app.log.fatal({ graceMs: config.http.shutdownGraceMs }, 'fatal: exiting so central can be restarted on its stored log');
+  try {
+    if (!(await bounded(central.close(), config.http.shutdownGraceMs))) {
+      central.app.log.error({ graceMs: config.http.shutdownGraceMs }, 'graceful shutdown took too long; exiting');
+      return 1;
+    }
+  } catch (e) {
+    central.app.log.error({ err: e }, 'shutdown failed');
+    return 1;
+  }
+  return failed ? 1 : 0;
+}
+
+/** Waits for `p` at most `ms`: true when it resolved in time, false when time ran out; rethrows its rejection. */
+async function bounded(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const invokedDirectly = (() => {

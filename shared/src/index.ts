@@ -24,3 +24,4 @@ export * from './lifecycle.ts';
 export * from './validator.ts';
 export * from './protocol.ts';
 export * from './config-loader.ts';
+export * from './data-dir.ts';

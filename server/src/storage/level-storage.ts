@@ -6,8 +6,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
-import type { VenueId } from '@fridgesync/shared';
-import type { DocStorage, StoredVenue } from './storage-port.ts';
+import { whyNotWritable, type VenueId } from '@fridgesync/shared';
+import { StorageUnwritableError, type DocStorage, type StoredVenue } from './storage-port.ts';
 
 const SEP = '!';
 const PREFIX = 'u' + SEP;
@@ -85,8 +85,15 @@ export function createLevelStorage(opts: LevelStorageOptions): DocStorage {
 
   return {
     async open() {
-      await mkdir(opts.dir, { recursive: true });
-      await db.open();
+      try {
+        await mkdir(opts.dir, { recursive: true });
+        await db.open();
+      } catch (e) {
+        // LevelDB writes at every open: a directory this process may not write is reported as
+        // such, not as the storage error it surfaces as.
+        const why = whyNotWritable(opts.dir);
+        throw why === undefined ? e : new StorageUnwritableError(opts.dir, why, e);
+      }
     },
     append(venue, update) {
       if (failed) return Promise.reject(failed);

@@ -41,3 +41,17 @@ export interface DocStorage {
   /** Flushes and closes. Further calls reject. */
   close(): Promise<void>;
 }
+
+/**
+ * Thrown by `open` when the data directory cannot be written (read-only file system, no
+ * permission, disk full): stored data was not changed and is not known to be damaged.
+ */
+export class StorageUnwritableError extends Error {
+  override name = 'StorageUnwritableError';
+  constructor(readonly dir: string, detail: string, cause?: unknown) {
+    super(
+      `the data directory ${dir} is not writable: ${detail}; refusing to start. Stored data was not changed and is not known to be damaged. Make the directory writable for this user (mount it read-write, fix ownership or permissions, free space), then start again`,
+      { cause },
+    );
+  }
+}
