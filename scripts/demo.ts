@@ -54,7 +54,7 @@ async function loadOrCreateState(dir: string): Promise<DemoState> {
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoState;
   const fleet = generateFleet({ venues: 3, fridges: 4, meals: 12 });
   const secretHashes: Record<string, string> = {};
-  for (const v of fleet.venues) for (const f of v.fridges) secretHashes[f.fridgeId] = await hashSecret(f.secret);
+  for (const v of fleet.venues) for (const f of v.fridges) secretHashes[f.fridgeId] = hashSecret(f.secret);
   const state: DemoState = {
     fleet,
     tokens: { app: token(), kitchen: token(), viewer: token(), admin: token(), gateways: Object.fromEntries(fleet.venues.map((v) => [v.venueId, token()])) },
