@@ -5,7 +5,8 @@
  * dir, synced writes).
  *
  * Usage: `npx tsx scripts/mqtt-auth-flood.ts [N] [--legacy]` (N default 100; `--legacy` configures
- * the fridge with an scrypt hash of the format `hash-secret` made before keyed hashes).
+ * the fridge with an scrypt hash of the older format, cost 2^15). Results: docs/operations.md,
+ * "Limits at the MQTT edge".
  * Prints one line per phase: PUBACK latency median and max over the publishes, and what the
  * wrong CONNECTs got back.
  */
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createAgent, GatewayConfigSchema, openLevelStore } from '@fridgesync/gateway-agent';
-import * as secrets from '../gateway-agent/src/fridge-secrets.ts';
+import { hashLegacySecret, hashSecret } from '../gateway-agent/src/fridge-secrets.ts';
 import { fridgeFrom, wrongConnect } from '../gateway-agent/test/helpers/raw-mqtt.ts';
 
 const n = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 100);
@@ -22,9 +23,7 @@ const legacy = process.argv.includes('--legacy');
 const SECRET = 'Zm9vYmFyLWJhei1xdXV4LXNlY3JldC0xMjM0NTY3';
 
 async function fridgeHash(): Promise<string> {
-  const s = secrets as Record<string, unknown>;
-  if (legacy && typeof s.hashLegacySecret === 'function') return (s.hashLegacySecret as (x: string) => Promise<string>)(SECRET);
-  return (s.hashSecret as (x: string) => string | Promise<string>)(SECRET);
+  return legacy ? hashLegacySecret(SECRET) : hashSecret(SECRET);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'auth-flood-'));
