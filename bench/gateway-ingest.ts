@@ -246,7 +246,7 @@ async function runOurs(offline = false): Promise<Row> {
     GatewayConfigSchema.parse({
       gatewayId: 'bench-gw',
       venueId,
-      mqtt: { embedded: { host: '127.0.0.1', port: 0, maxConnections: FRIDGES + 50, maxPendingConnections: FRIDGES + 50, maxPendingPerAddress: FRIDGES + 50 }, fridges: hashes },
+      mqtt: { embedded: { host: '127.0.0.1', port: 0, maxConnections: FRIDGES + 50, maxPendingPerAddress: FRIDGES + 50 }, fridges: hashes },
       central: { url: base.replace('http', 'ws'), token: gatewayToken },
       http: { host: '127.0.0.1', port: 0 },
       reconcile: {

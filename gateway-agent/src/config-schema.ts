@@ -39,11 +39,12 @@ const EmbeddedSchema = z.strictObject({
   connectTimeoutMs: ms(100, 300_000).default(3_000),
   /**
    * Most connections waiting for their CONNECT at once, apart from the fridges' `maxConnections`.
-   * Default 128. A new connection beyond it closes the oldest pending one (fridges send CONNECT at
-   * once, idle floods are the oldest). Size it above the fridges that may reconnect in the same
-   * few milliseconds (after a gateway restart: all of them, spread over their reconnect jitter).
+   * Default 512. A new connection beyond it closes the oldest pending one (fridges send CONNECT at
+   * once, idle floods are the oldest). Size it to about `maxConnections`: after a gateway restart
+   * every fridge may reconnect within the same few milliseconds, and each pending connection costs
+   * only a socket and a few kilobytes.
    */
-  maxPendingConnections: z.number().int().min(1).max(100_000).default(128),
+  maxPendingConnections: z.number().int().min(1).max(100_000).default(512),
   /**
    * Most connections waiting for their CONNECT from one source address (IPv4, or IPv6 /64).
    * Default 32; a further one is closed as it is accepted (and retries). Fridges behind one NAT
