@@ -62,7 +62,7 @@ async function loadOrCreateState(dir: string): Promise<DemoState> {
   }
   const fleet = generateFleet({ venues: 3, fridges: 4, meals: 12 });
   const secretHashes: Record<string, string> = {};
-  for (const v of fleet.venues) for (const f of v.fridges) secretHashes[f.fridgeId] = await hashSecret(f.secret);
+  for (const v of fleet.venues) for (const f of v.fridges) secretHashes[f.fridgeId] = hashSecret(f.secret);
   const state: DemoState = {
     fleet,
     tokens: {

@@ -32,8 +32,45 @@ const EmbeddedSchema = z.strictObject({
   maxConnections: z.number().int().min(1).max(100_000).default(500),
   /** Most topic levels in any PUBLISH/SUBSCRIBE (aedes `maxTopicLevels`). Default 8: the contract uses 3 plus the prefix. */
   maxTopicLevels: z.number().int().min(3).max(100).default(8),
-  /** Time a TCP connection may take to send CONNECT, ms. Default 10 000. */
-  connectTimeoutMs: ms(100, 300_000).default(10_000),
+  /**
+   * Time a connection may take from its TCP handshake to its CONNECT packet, ms. Default 3 000. A
+   * fridge sends CONNECT right after the handshake (milliseconds on a LAN); what waits longer holds
+   * a pending slot (`maxPendingConnections`) for nothing. Raise only for fridges on very slow links.
+   */
+  connectTimeoutMs: ms(100, 300_000).default(3_000),
+  /**
+   * Most connections waiting for their CONNECT at once, apart from the fridges' `maxConnections`.
+   * Default 512. A new connection beyond it closes the oldest pending one (fridges send CONNECT at
+   * once, idle floods are the oldest). Size it to about `maxConnections`: after a gateway restart
+   * every fridge may reconnect within the same few milliseconds, and each pending connection costs
+   * only a socket and a few kilobytes.
+   */
+  maxPendingConnections: z.number().int().min(1).max(100_000).default(512),
+  /**
+   * Most connections waiting for their CONNECT from one source address (IPv4, or IPv6 /64).
+   * Default 32; a further one is closed as it is accepted (and retries). Fridges behind one NAT
+   * address share it: raise it to the number of fridges that may reconnect there at the same moment.
+   */
+  maxPendingPerAddress: z.number().int().min(1).max(100_000).default(32),
+  /**
+   * Window of the failed-CONNECT counts, ms (see `maxAuthFailuresPerAddress`,
+   * `maxAuthFailuresPerFridge`). Default 60 000: a blocked address may try again after at most a minute.
+   */
+  authFailureWindowMs: ms(1_000, 3_600_000).default(60_000),
+  /**
+   * Failed CONNECTs (wrong secret, unknown fridge, refused by this throttle) one source address
+   * may make in a window before its connections are refused unverified until the window ends.
+   * Default 10. A fridge with the right secret never fails; fridges behind one NAT address share the
+   * count, so one misconfigured fridge there blocks its neighbours' reconnects for a window: raise
+   * it for such venues.
+   */
+  maxAuthFailuresPerAddress: z.number().int().min(1).max(1_000_000).default(10),
+  /**
+   * Failed CONNECTs for one configured fridge id in a window before its secret is verified only
+   * for addresses without a failure in the window. Default 20. The real fridge, on an address of
+   * its own, keeps connecting while others guess at its id.
+   */
+  maxAuthFailuresPerFridge: z.number().int().min(1).max(1_000_000).default(20),
   /** Time a slow subscriber may take to drain its socket before it is dropped, ms. Default 10 000. */
   drainTimeoutMs: ms(100, 300_000).default(10_000),
   /** Packets queued per client before its session is ready (aedes `queueLimit`). Default 42. */
@@ -66,11 +103,15 @@ const MqttSchema = z.strictObject({
   embedded: EmbeddedSchema.default(EmbeddedSchema.parse({})),
   external: ExternalSchema.default(ExternalSchema.parse({})),
   /**
-   * Per-fridge secrets for the embedded broker, `fridgeId: hash`, the hash made by
-   * `fridgesync gateway hash-secret` (scrypt; plaintext secrets are never stored). A fridge not
+   * Per-fridge secrets for the embedded broker, `fridgeId: hash`. `fridgesync gateway add-fridge
+   * <fridgeId>` generates a secret and prints it once with the line to add here (a keyed hash,
+   * `hs256$…`; plaintext secrets are never stored). scrypt hashes (`scrypt$…`) of older configs are
+   * still accepted, verified one at a time (docs/operations.md, "Fridge secrets"). A fridge not
    * listed cannot connect. External mode ignores this (the broker's password file rules).
    */
-  fridges: z.record(FridgeIdSchema, z.string().regex(SECRET_HASH_PATTERN, 'must be a hash made by `hash-secret`')).default({}),
+  fridges: z
+    .record(FridgeIdSchema, z.string().regex(SECRET_HASH_PATTERN, 'must be a hash printed by `fridgesync gateway add-fridge` (hs256$…) or `hash-secret`'))
+    .default({}),
 });
 
 const CentralSchema = z.strictObject({

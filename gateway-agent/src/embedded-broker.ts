@@ -1,14 +1,24 @@
 /**
  * The embedded MQTT 3.1.1 broker (aedes 1.x) fridges connect to (issue 3 "MQTT: Embedded").
  *
- * - Authentication: client id = username = fridge id, password checked against the fridge's scrypt
- *   hash. Connects are refused with "server unavailable" while the replica cannot write (joining,
- *   retired, failed): nothing is acknowledged that could not be stored, and fridges keep their
- *   QoS 1 messages and retry.
- * - ACL: a fridge publishes and subscribes only under `{prefix}fridges/{its id}/`, its will
- *   included (checked at connect and again when aedes publishes it). `$SYS`, `#`, `+` and other
- *   fridges are refused: a refused subscription gets SUBACK failure, a refused publish closes the
- *   connection (MQTT 3.1.1 has no negative PUBACK).
+ * - Authentication: client id = username = fridge id, password checked against the fridge's keyed
+ *   hash (fridge-secrets.ts). Failed CONNECTs are counted per source address and per fridge id
+ *   (auth-throttle.ts): a guessing address is blocked for the rest of a window, a guessed-at fridge
+ *   id is verified only for addresses without failures. Connects are refused with "server
+ *   unavailable" while the replica cannot write (joining, retired, failed): nothing is acknowledged
+ *   that could not be stored, and fridges keep their QoS 1 messages and retry.
+ * - Before CONNECT: connections waiting for their CONNECT are bounded per address and in all, apart
+ *   from the fridges' slots, and wait at most `connectTimeoutMs` (pending-connections.ts).
+ * - ACL: a fridge publishes only under `{prefix}fridges/{its id}/`, its will included (checked at
+ *   connect and again when aedes publishes it), and subscribes only to its `commands` topic, the
+ *   one topic the contract sends to fridges (README "Contracts"). `$SYS`, `#`, `+` and other
+ *   fridges are refused: a refused subscription gets SUBACK failure, a publish into another
+ *   fridge's subtree closes the connection (MQTT 3.1.1 has no negative PUBACK). A publish on any
+ *   other topic of its own subtree is acknowledged and dropped by ingest (counted by reason
+ *   `topic`), so firmware with a wrong topic is not caught in a redelivery loop.
+ * - Retained messages: none are kept. Fridges set retain on `status` (for external brokers, whose
+ *   subscribers are the agent), but here the agent reads every publish as it arrives and no
+ *   subscription a fridge may make could receive one; keeping them only costs memory.
  * - Durability: `authorizePublish` runs before aedes writes the PUBACK. It starts the ingest path and
  *   gates the fridge's connection on it ({@link MqttConnection.holdOutputUntil}): the PUBACK, and
  *   everything written to that fridge after it, leaves the process only once the synced write is
@@ -27,6 +37,8 @@ import type { Logger } from 'pino';
 import { fridgeTopic, type CommandPayload, type FridgeId } from '@fridgesync/shared';
 import { ConnectRefused, toAuthenticate, toAuthorizePublish, toAuthorizeSubscribe } from './aedes-hooks.ts';
 import { FridgeAuthenticator } from './fridge-secrets.ts';
+import { AuthThrottle, addressKey } from './auth-throttle.ts';
+import { PendingConnections } from './pending-connections.ts';
 import { MqttConnection } from './mqtt-connection.ts';
 import type { BrokerStatus, FridgeBroker } from './fridge-broker.ts';
 import type { Ingestor } from './ingest.ts';
@@ -67,10 +79,28 @@ export class EmbeddedBroker implements FridgeBroker {
   private readonly fridges = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly auth: FridgeAuthenticator;
+  private readonly throttle: AuthThrottle;
+  private readonly pending: PendingConnections;
+  /** Each connection's remote address (what the throttle counts failures under). */
+  private readonly addressOf = new WeakMap<object, string>();
   private accepting = false;
 
   constructor(private readonly o: EmbeddedBrokerOptions) {
+    const e = o.config.embedded;
     this.auth = new FridgeAuthenticator(o.config.fridges);
+    this.throttle = new AuthThrottle({
+      windowMs: e.authFailureWindowMs,
+      maxFailuresPerAddress: e.maxAuthFailuresPerAddress,
+      maxFailuresPerFridge: e.maxAuthFailuresPerFridge,
+    });
+    this.pending = new PendingConnections({
+      maxPending: e.maxPendingConnections,
+      maxPerAddress: e.maxPendingPerAddress,
+      onRefused: (reason, address) => {
+        o.metrics.refused.inc({ reason });
+        o.logger.debug({ remote: address, reason }, 'pending MQTT connection closed');
+      },
+    });
   }
 
   /** Fridge id → its topic subtree (every publish is checked against it). */
@@ -97,6 +127,11 @@ export class EmbeddedBroker implements FridgeBroker {
       maxTopicLevels: e.maxTopicLevels,
       maxClientsIdLength: 64,
       heartbeatInterval: 3_600_000,
+      preConnect: (client, _packet, done) => {
+        // The CONNECT arrived: the connection leaves the pending bound (authentication bounds it now).
+        this.leavePending(client.conn);
+        done(null, true);
+      },
       authenticate: toAuthenticate(async (client, username, password) => this.authenticate(client, username, password)),
       authorizePublish: toAuthorizePublish((client, packet) => this.authorizePublish(client, packet)),
       authorizeSubscribe: toAuthorizeSubscribe(async (client, sub) => this.authorizeSubscribe(client, sub)),
@@ -104,6 +139,12 @@ export class EmbeddedBroker implements FridgeBroker {
       authorizeForward: (client, packet) => (client !== null && packet.topic.startsWith(this.subtree(client.id)) ? packet : null),
     });
     const broker = this.broker;
+    metrics.setRetainedSource(async () => {
+      let n = 0;
+      const store = (broker as unknown as { persistence: { createRetainedStream(pattern: string): AsyncIterable<unknown> } }).persistence;
+      for await (const _ of store.createRetainedStream('#')) n++;
+      return n;
+    });
     broker.on('clientReady', (c: Client) => {
       this.fridges.add(c.id);
       metrics.fridgesConnected.set(this.fridges.size);
@@ -116,8 +157,9 @@ export class EmbeddedBroker implements FridgeBroker {
     broker.on('connectionError', (c: Client, err: Error) => logger.debug({ fridge: c?.id, err: err.message }, 'mqtt connection error'));
 
     this.server = createServer((socket) => this.accept(socket));
-    // TCP-level bound; authenticated fridges are bounded again in `authenticate`.
-    this.server.maxConnections = e.maxConnections + 16;
+    // TCP-level bound on file descriptors: fridges, pending connections, and those being closed
+    // by a bound right now. Fridges are bounded again in `authenticate`, pending ones in `accept`.
+    this.server.maxConnections = e.maxConnections + e.maxPendingConnections + 64;
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(e.port, e.host, () => {
@@ -126,6 +168,13 @@ export class EmbeddedBroker implements FridgeBroker {
       });
     });
     if (e.websocketPort !== undefined) await this.listenWebsocket(e.websocketPort, e.host);
+    const legacy = this.auth.legacyFridges();
+    if (legacy.length > 0) {
+      logger.warn(
+        { fridges: legacy.slice(0, 20), count: legacy.length },
+        'fridge secrets hashed with scrypt (older format) are verified one at a time; give these fridges new secrets with `fridgesync gateway add-fridge` (docs/operations.md, "Fridge secrets")',
+      );
+    }
     this.accepting = true;
     logger.info({ address: this.status().address, websocketPort: this.websocketPort }, 'embedded MQTT broker listening');
   }
@@ -138,14 +187,18 @@ export class EmbeddedBroker implements FridgeBroker {
     });
     this.wsServer = http;
     this.wss = new WebSocketServer({ server: http, maxPayload: this.o.config.embedded.maxPacketBytes + 16 });
-    this.wss.on('connection', (ws) => {
+    this.wss.on('connection', (ws, req) => {
       if (!this.accepting || this.broker === undefined) return ws.terminate();
-      if (this.wss!.clients.size > this.o.config.embedded.maxConnections + 16) return ws.close(1013, 'too many connections');
+      const e = this.o.config.embedded;
+      const address = req.socket.remoteAddress;
+      if (this.refuseBlocked(address)) return ws.terminate();
+      if (this.wss!.clients.size > e.maxConnections + e.maxPendingConnections) return ws.close(1013, 'too many connections');
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());
-      const conn = new MqttConnection(stream, this.o.config.embedded.maxPacketBytes, () => this.o.metrics.refused.inc({ reason: 'packet-size' }));
+      const conn = new MqttConnection(stream, e.maxPacketBytes, () => this.o.metrics.refused.inc({ reason: 'packet-size' }));
       conn.on('error', () => ws.terminate());
       conn.on('close', () => ws.terminate());
+      if (!this.admitPending(conn, address)) return ws.terminate();
       this.broker.handle(conn);
     });
     await new Promise<void>((resolve, reject) => {
@@ -162,8 +215,29 @@ export class EmbeddedBroker implements FridgeBroker {
     return (this.wsServer?.address() as AddressInfo | null | undefined)?.port;
   }
 
+  /** Closes a connection from an address blocked by the throttle, as it is accepted. */
+  private refuseBlocked(address: string | undefined): boolean {
+    if (address === undefined || !this.throttle.blocked(address)) return false;
+    this.o.metrics.refused.inc({ reason: 'throttled-address' });
+    return true;
+  }
+
+  /** Counts `conn` as pending until its CONNECT; false when the pending bound refuses it. */
+  private admitPending(conn: MqttConnection, address: string | undefined): boolean {
+    if (!this.pending.admit(conn, address)) return false;
+    this.addressOf.set(conn, address ?? '?');
+    this.o.metrics.mqttPending.set(this.pending.size);
+    conn.once('close', () => this.leavePending(conn));
+    return true;
+  }
+
+  private leavePending(conn: object): void {
+    this.pending.leave(conn as MqttConnection);
+    this.o.metrics.mqttPending.set(this.pending.size);
+  }
+
   private accept(socket: Socket): void {
-    if (!this.accepting || this.broker === undefined) {
+    if (!this.accepting || this.broker === undefined || this.refuseBlocked(socket.remoteAddress)) {
       socket.destroy();
       return;
     }
@@ -179,19 +253,40 @@ export class EmbeddedBroker implements FridgeBroker {
     });
     conn.on('close', () => socket.destroy());
     conn.on('error', () => socket.destroy());
+    if (!this.admitPending(conn, socket.remoteAddress)) {
+      conn.destroy();
+      return;
+    }
     this.broker.handle(conn);
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
-    const { metrics } = this.o;
+    const { metrics, logger } = this.o;
     const refuse = (code: 2 | 3 | 4 | 5, reason: string, msg: string): never => {
       metrics.refused.inc({ reason });
       throw new ConnectRefused(code, msg);
     };
+    const address = this.addressOf.get(client.conn) ?? '?';
+    // Only configured ids are counted per fridge (any other id would only fill the throttle's map).
+    const fridge = this.auth.known(client.id) ? client.id : undefined;
+    const fail = (reason: string, msg: string): never => {
+      const wasBlocked = this.throttle.blocked(address);
+      this.throttle.failed(address, fridge);
+      if (!wasBlocked && this.throttle.blocked(address)) {
+        logger.warn({ remote: addressKey(address), fridge: client.id, windowMs: this.o.config.embedded.authFailureWindowMs }, 'too many failed MQTT connects from this address: its connections are refused for the rest of the window');
+      }
+      return refuse(reason === 'credentials' ? 4 : 3, reason, msg);
+    };
     if (!this.o.writable()) refuse(3, 'not-writable', 'gateway not ready to store messages');
+    // Before any verification: a throttled attempt costs a map lookup.
+    const throttled = this.throttle.admit(client.id, address);
+    if (throttled !== undefined) fail(throttled, 'too many failed connects; try again later');
     if (this.fridges.size >= this.o.config.embedded.maxConnections && !this.fridges.has(client.id)) refuse(3, 'max-connections', 'too many fridges connected');
-    if (username !== client.id) refuse(4, 'credentials', 'username must equal the client id (the fridge id)');
-    if (password === undefined || !(await this.auth.check(client.id, password.toString('utf8')))) refuse(4, 'credentials', 'bad fridge id or secret');
+    if (username !== client.id) fail('credentials', 'username must equal the client id (the fridge id)');
+    const result = password === undefined ? 'bad' : await this.auth.check(client.id, password.toString('utf8'));
+    // Not a failure of the fridge: the legacy verification queue is full, the fridge retries.
+    if (result === 'busy') refuse(3, 'legacy-busy', 'busy verifying secrets; try again later');
+    if (result === 'bad') fail('credentials', 'bad fridge id or secret');
     const will = (client as unknown as { _will?: { topic?: string } })._will;
     if (will?.topic !== undefined && will.topic !== `${this.subtree(client.id)}status`) refuse(5, 'acl-will', 'the will must be the fridge status topic');
   }
@@ -204,6 +299,9 @@ export class EmbeddedBroker implements FridgeBroker {
       this.o.logger.warn({ fridge: client.id, topic: packet.topic }, 'publish outside the fridge subtree refused; connection closed');
       throw new Error('not authorized');
     }
+    // No retained messages are kept (module comment): dropping the flag here keeps aedes from
+    // storing the packet, the will's included.
+    packet.retain = false;
     const p = this.o.ingestor.ingest(client.id, packet.topic, packet.payload as Buffer);
     // Snapshots of one turn share their promise: tracked once.
     if (!this.inFlight.has(p)) {
@@ -219,7 +317,9 @@ export class EmbeddedBroker implements FridgeBroker {
   }
 
   private async authorizeSubscribe(client: Client, sub: Subscription): Promise<Subscription | null> {
-    if (sub.topic.startsWith(this.subtree(client.id)) && !sub.topic.startsWith('$')) return sub;
+    // Only the fridge's own commands topic, exactly: no wildcard can match what fridges publish,
+    // so nothing a fridge sends is ever queued for a subscriber.
+    if (sub.topic === `${this.subtree(client.id)}commands`) return sub;
     this.o.metrics.refused.inc({ reason: 'acl-subscribe' });
     this.o.logger.warn({ fridge: client.id, topic: sub.topic }, 'subscription outside the fridge subtree refused');
     return null;

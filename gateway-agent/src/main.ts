@@ -1,5 +1,5 @@
 /**
- * The gateway agent's entry point: `fridgesync gateway [run|config check|repair|hash-secret]`.
+ * The gateway agent's entry point: `fridgesync gateway [run|config check|repair|doctor|add-fridge|hash-secret]`.
  * Reads argv and the environment (the only place that does), validates the config once, wires the
  * agent with `createAgent`, and owns the signals: SIGTERM/SIGINT shut down gracefully within
  * `shutdown.graceMs`; a second signal exits at once.
@@ -11,10 +11,10 @@
 import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { ConfigError, loadConfig, parseConfigFile } from '@fridgesync/shared';
+import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile } from '@fridgesync/shared';
 import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
 import { AGENT_VERSION, createAgent } from './agent.ts';
-import { hashSecret } from './fridge-secrets.ts';
+import { MIN_SECRET_CHARS, generateSecret, hashSecret } from './fridge-secrets.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
 import { openLevelStore } from './level-store.ts';
 import { StoreCorruptError, StoreLockedError, StoreReadOnlyError } from './replica-store.ts';
@@ -30,7 +30,10 @@ Commands:
                   under a new epoch
   doctor          check the installation (data dir, disk, broker port, central, token, clock);
                   exits 1 on any FAIL
-  hash-secret     read a fridge secret on stdin, print its hash for mqtt.fridges
+  add-fridge ID   generate a secret for fridge ID (192 random bits); print it once, with the
+                  line to add under mqtt.fridges (its keyed hash; the secret is stored nowhere)
+  hash-secret     read an existing fridge secret (at least ${MIN_SECRET_CHARS} characters) on stdin, print
+                  its keyed hash for mqtt.fridges
 
 Options:
   --config FILE   YAML configuration (or FRIDGESYNC_CONFIG); FRIDGESYNC_* variables override
@@ -63,8 +66,10 @@ const defaultIo = (): MainIo => ({
 });
 
 interface Args {
-  command: 'run' | 'config-check' | 'repair' | 'doctor' | 'hash-secret' | 'help' | 'version';
+  command: 'run' | 'config-check' | 'repair' | 'doctor' | 'add-fridge' | 'hash-secret' | 'help' | 'version';
   config: string | undefined;
+  /** `add-fridge`: the fridge id as typed. */
+  fridge?: string;
 }
 
 function parseArgs(argv: string[], env: MainIo['env']): Args | string {
@@ -88,6 +93,10 @@ function parseArgs(argv: string[], env: MainIo['env']): Args | string {
   if (cmd === 'repair') return { command: 'repair', config };
   if (cmd === 'doctor') return { command: 'doctor', config };
   if (cmd === 'hash-secret') return { command: 'hash-secret', config };
+  if (words[0] === 'add-fridge') {
+    if (words.length !== 2) return 'add-fridge needs one fridge id';
+    return { command: 'add-fridge', config, fridge: words[1] };
+  }
   return `unknown command "${cmd}"`;
 }
 
@@ -122,10 +131,13 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   }
   if (args.command === 'help') return io.out(HELP), 0;
   if (args.command === 'version') return io.out(AGENT_VERSION), 0;
+  if (args.command === 'add-fridge') return addFridge(args.fridge!, io);
   if (args.command === 'hash-secret') {
     const secret = (await io.stdin()).replace(/\r?\n$/, '');
-    if (secret.length < 8) return io.err('the secret must be at least 8 characters'), 2;
-    io.out(await hashSecret(secret));
+    if (secret.length < MIN_SECRET_CHARS) {
+      return io.err(`the secret must be at least ${MIN_SECRET_CHARS} characters (128 random bits); \`fridgesync gateway add-fridge ID\` generates one`), 2;
+    }
+    io.out(hashSecret(secret));
     return 0;
   }
   let config: GatewayConfig;
@@ -148,6 +160,22 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     return checks.some((c) => c.status === 'FAIL') ? 1 : 0;
   }
   return run(config, io);
+}
+
+/**
+ * Generates a fridge secret and prints it once, with the config line holding its keyed hash. The
+ * secret goes into the fridge (its MQTT password); only the hash goes into the gateway config.
+ */
+function addFridge(id: string, io: MainIo): number {
+  const parsed = FridgeIdSchema.safeParse(id);
+  if (!parsed.success) return io.err(`invalid fridge id "${id}": ${parsed.error.issues[0]?.message ?? 'not a fridge id'}`), 2;
+  const secret = generateSecret();
+  io.out(`Secret of fridge ${parsed.data} (shown once; set it as the fridge's MQTT password, username and client id "${parsed.data}"):`);
+  io.out(`  ${secret}`);
+  io.out('Add this line under mqtt.fridges in the gateway config, then restart the gateway:');
+  io.out(`  ${parsed.data}: "${hashSecret(secret)}"`);
+  io.out('(External broker: add the same secret to its password file instead, e.g. mosquitto_passwd.)');
+  return 0;
 }
 
 /** Moves the store aside (keeping it for forensics); the next run joins and takes a new epoch. */

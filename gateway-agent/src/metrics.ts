@@ -7,6 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Creates the metrics of one agent. */
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
+  /** What the retained-messages gauge reads on each scrape (the embedded broker sets it). */
+  let retained: () => Promise<number> = async () => 0;
   if (opts.defaultMetrics ?? false) collectDefaultMetrics({ register: registry, prefix: 'fridgesync_gateway_' });
   const m = {
     registry,
@@ -23,8 +25,30 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
-    /** MQTT clients refused, by reason. */
-    refused: new Counter({ name: 'fridgesync_gateway_mqtt_refused_total', help: 'MQTT connects, publishes and subscribes refused, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    /**
+     * MQTT connections, connects, publishes and subscribes refused, by reason: `credentials`,
+     * `throttled-address` (an address over `maxAuthFailuresPerAddress`: its CONNECT, or its new
+     * connection as it is accepted), `throttled-fridge` (a fridge id over `maxAuthFailuresPerFridge`,
+     * from an address with failures), `legacy-busy` (scrypt verification queue full),
+     * `pending-per-address` and `pending-evicted` (bounds on connections before CONNECT),
+     * `max-connections`, `not-writable`, `acl-publish`, `acl-subscribe`, `acl-will`, `packet-size`.
+     */
+    refused: new Counter({ name: 'fridgesync_gateway_mqtt_refused_total', help: 'MQTT connections, connects, publishes and subscribes refused, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    /** Connections to the embedded broker that have not sent CONNECT yet (bounded by `maxPendingConnections`). */
+    mqttPending: new Gauge({ name: 'fridgesync_gateway_mqtt_pending_connections', help: 'Embedded broker connections waiting for their CONNECT', registers: [registry] }),
+    /** Retained messages the embedded broker holds (it keeps none: a non-zero value is a defect). */
+    mqttRetained: new Gauge({
+      name: 'fridgesync_gateway_mqtt_retained_messages',
+      help: 'Retained messages held by the embedded broker',
+      registers: [registry],
+      async collect() {
+        this.set(await retained());
+      },
+    }),
+    /** Sets what {@link mqttRetained} reads (the embedded broker's store). */
+    setRetainedSource(fn: () => Promise<number>): void {
+      retained = fn;
+    },
     /** Connected fridges. */
     fridgesConnected: new Gauge({ name: 'fridgesync_gateway_fridges_connected', help: 'Fridges connected to the embedded broker', registers: [registry] }),
     /** Local updates durable here but not yet acknowledged as durable by central. */

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { FridgeIdSchema, observedSnapshot } from '@fridgesync/shared';
 import { main, type MainIo } from '../src/main.ts';
+import { verifySecret } from '../src/fridge-secrets.ts';
+import { GatewayConfigSchema } from '../src/config-schema.ts';
 import { connectFridge, freePort, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { eventually, useTeardown } from './helpers/teardown.ts';
 
@@ -14,7 +16,7 @@ const MAIN = resolve(import.meta.dirname, '../src/main.ts');
 function io(env: Record<string, string> = {}): MainIo & { output: string[]; errors: string[] } {
   const output: string[] = [];
   const errors: string[] = [];
-  return { output, errors, out: (s) => output.push(s), err: (s) => errors.push(s), env, stdin: async () => 'a-long-fridge-secret\n' };
+  return { output, errors, out: (s) => output.push(s), err: (s) => errors.push(s), env, stdin: async () => 'a-fridge-secret-of-32-characters\n' };
 }
 
 /** Spawns `main.ts run` as a real process (tsx), returning it and a way to collect stderr. */
@@ -69,8 +71,30 @@ describe('main', () => {
     expect(await main(['--help'], o)).toBe(0);
     expect(o.output[0]).toContain('config check');
     expect(await main(['hash-secret'], o)).toBe(0);
-    expect(o.output[1]).toMatch(/^scrypt\$/);
+    expect(o.output[1]).toMatch(/^hs256\$/);
+    expect(await verifySecret('a-fridge-secret-of-32-characters', o.output[1]!)).toBe(true);
+    // A secret too short to hold 128 random bits is refused.
+    expect(await main(['hash-secret'], { ...io(), stdin: async () => 'short-secret\n' })).toBe(2);
     expect(await main(['frobnicate'], o)).toBe(2);
+  });
+
+  it('add-fridge prints a new secret once with the config line holding its hash', async () => {
+    const o = io();
+    expect(await main(['gateway', 'add-fridge', 'fridge-001'], o)).toBe(0);
+    const text = o.output.join('\n');
+    const secret = /^  ([A-Za-z0-9_-]{32})$/m.exec(text)?.[1];
+    const line = /^  (fridge-001: "hs256\$[^"]+")$/m.exec(text)?.[1];
+    expect(secret, text).toBeDefined();
+    expect(line, text).toBeDefined();
+    // The printed line is valid YAML for mqtt.fridges, and its hash verifies the printed secret.
+    const fridges = parse(line!) as Record<string, string>;
+    expect(GatewayConfigSchema.safeParse({ gatewayId: 'gw1', venueId: 'v1', mqtt: { fridges } }).success).toBe(true);
+    expect(await verifySecret(secret!, fridges['fridge-001']!)).toBe(true);
+    const again = io();
+    await main(['add-fridge', 'fridge-001'], again);
+    expect(again.output.join('\n')).not.toContain(secret!);
+    expect(await main(['add-fridge', 'bad id!'], io())).toBe(2);
+    expect(await main(['add-fridge'], io())).toBe(2);
   });
 
   it('a second process on the same data dir fails at once with a clear error', async () => {

@@ -77,7 +77,7 @@ describe('a gateway that cannot go on exits', () => {
     if (mnt === undefined) return ctx.skip();
     await seedActiveStore(join(mnt, 'data'));
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
-    const file = gatewayConfig(mnt, { mqttPort, httpPort, fridges: { f1: await hashSecret('secret-f1', 10) } });
+    const file = gatewayConfig(mnt, { mqttPort, httpPort, fridges: { f1: hashSecret('secret-f1') } });
     const p = spawnCli(defer, ['gateway', '--config', file]);
     await until('gateway ready', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok);
     const fridge = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'f1', username: 'f1', password: 'secret-f1', protocolVersion: 4, reconnectPeriod: 0 });

@@ -67,7 +67,7 @@ describe('simulated fleet against central and gateways', () => {
         GatewayConfigSchema.parse({
           gatewayId: v.gatewayId,
           venueId: v.venueId,
-          mqtt: { embedded: { host: '127.0.0.1', port: 0 }, fridges: Object.fromEntries(await Promise.all(v.fridges.map(async (f) => [f.fridgeId, await hashSecret(f.secret, 10)] as const))) },
+          mqtt: { embedded: { host: '127.0.0.1', port: 0 }, fridges: Object.fromEntries(v.fridges.map((f) => [f.fridgeId, hashSecret(f.secret)] as const)) },
           central: { url: `ws://127.0.0.1:${via}`, token: tokens.gw(v.venueId), backoffMinMs: 50, backoffMaxMs: 500 },
           // Every kiosk asks for its token; the simulated kiosk customers send it from the fleet file.
           http: { host: '127.0.0.1', port: 0, kioskToken: kioskToken(v.venueId) },

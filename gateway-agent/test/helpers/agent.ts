@@ -9,10 +9,10 @@ import { createAgent, type Agent, type AgentDeps } from '../../src/agent.ts';
 import { hashSecret } from '../../src/fridge-secrets.ts';
 import { openLevelStore } from '../../src/level-store.ts';
 
-/** Fridge secrets for tests: `secret-<id>`, hashed with a cheap cost. */
+/** Fridge secrets for tests: `secret-<id>`, as keyed hashes. */
 export async function fridgeHashes(ids: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const id of ids) out[id] = await hashSecret(`secret-${id}`, 10);
+  for (const id of ids) out[id] = hashSecret(`secret-${id}`);
   return out;
 }
 

@@ -90,7 +90,7 @@ export class Stack {
     const config = GatewayConfigSchema.parse({
       gatewayId: GATEWAY,
       venueId: VENUE,
-      mqtt: { embedded: { host: '127.0.0.1', port: 0 }, fridges: { [FRIDGE]: await hashSecret(FRIDGE_SECRET, 10) } },
+      mqtt: { embedded: { host: '127.0.0.1', port: 0 }, fridges: { [FRIDGE]: hashSecret(FRIDGE_SECRET) } },
       central: { url: `ws://127.0.0.1:${opts.centralPort ?? this.port}`, token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 500 },
       http: { host: '127.0.0.1', port: 0 },
       storage: { dataDir: join(this.dir, 'gateway') },

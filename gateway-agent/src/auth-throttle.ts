@@ -1,0 +1,121 @@
+/**
+ * Failed MQTT CONNECTs, counted per source address and per fridge id in fixed windows, so that
+ * guessing and CONNECT floods cost the gateway almost nothing while a real fridge keeps connecting:
+ *
+ * - An address with `maxFailuresPerAddress` failures in the current window is blocked until the
+ *   window ends: its CONNECTs are refused without a verification, and its new connections are
+ *   closed as they are accepted.
+ * - A fridge id with `maxFailuresPerFridge` failures in the window (someone guessing its secret
+ *   from many addresses) is verified only for addresses without a failure in the window; the real
+ *   fridge, whose address has none, still connects with its secret.
+ *
+ * Addresses are keyed as IPv4, or by their /64 for IPv6 (one host holds a whole /64). Both maps are
+ * bounded ({@link MAX_TRACKED} keys, oldest dropped first), so a flood from ever new addresses
+ * cannot grow them.
+ */
+import { isIPv6 } from 'node:net';
+
+/** Most addresses, and most fridge ids, tracked at once. */
+export const MAX_TRACKED = 10_000;
+
+/** Options of {@link AuthThrottle}. */
+export interface AuthThrottleOptions {
+  /** Length of a counting window, ms. */
+  windowMs: number;
+  /** Failures an address may have in a window before it is blocked for the rest of it. */
+  maxFailuresPerAddress: number;
+  /** Failures a fridge id may have in a window before only clean addresses are verified for it. */
+  maxFailuresPerFridge: number;
+  /** Clock, ms (tests). */
+  now?: () => number;
+}
+
+/** Why an attempt is refused before verification. */
+export type ThrottleReason = 'throttled-address' | 'throttled-fridge';
+
+/** The key an address is counted under: IPv4 as is, IPv6 by its /64. */
+export function addressKey(address: string | undefined): string {
+  if (address === undefined) return '?';
+  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
+  if (!isIPv6(address)) return address;
+  // Expand `::` so the first four groups are the /64.
+  const [head = '', tail = ''] = address.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  const groups = address.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** Failures per key in fixed windows, bounded in keys. */
+class FailureCounts {
+  private readonly m = new Map<string, { since: number; count: number }>();
+  constructor(
+    private readonly windowMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  get(key: string): number {
+    const e = this.m.get(key);
+    if (e === undefined) return 0;
+    if (this.now() - e.since >= this.windowMs) {
+      this.m.delete(key);
+      return 0;
+    }
+    return e.count;
+  }
+
+  add(key: string): void {
+    const now = this.now();
+    const e = this.m.get(key);
+    if (e !== undefined && now - e.since < this.windowMs) {
+      e.count++;
+      return;
+    }
+    this.m.delete(key);
+    if (this.m.size >= MAX_TRACKED) this.m.delete(this.m.keys().next().value!);
+    this.m.set(key, { since: now, count: 1 });
+  }
+
+  get size(): number {
+    return this.m.size;
+  }
+}
+
+/** The failure counts of one broker. */
+export class AuthThrottle {
+  private readonly byAddress: FailureCounts;
+  private readonly byFridge: FailureCounts;
+
+  constructor(private readonly o: AuthThrottleOptions) {
+    const now = o.now ?? Date.now;
+    this.byAddress = new FailureCounts(o.windowMs, now);
+    this.byFridge = new FailureCounts(o.windowMs, now);
+  }
+
+  /** Whether connections from `address` are refused for now. */
+  blocked(address: string): boolean {
+    return this.byAddress.get(addressKey(address)) >= this.o.maxFailuresPerAddress;
+  }
+
+  /** Whether a CONNECT for `fridgeId` from `address` may be verified; the reason it may not otherwise. */
+  admit(fridgeId: string, address: string): ThrottleReason | undefined {
+    const failures = this.byAddress.get(addressKey(address));
+    if (failures >= this.o.maxFailuresPerAddress) return 'throttled-address';
+    if (failures > 0 && this.byFridge.get(fridgeId) >= this.o.maxFailuresPerFridge) return 'throttled-fridge';
+    return undefined;
+  }
+
+  /**
+   * Counts a failed or refused CONNECT. `fridgeId` only for configured fridges: ids nobody
+   * configured are not tracked (they would only fill the map).
+   */
+  failed(address: string, fridgeId: string | undefined): void {
+    this.byAddress.add(addressKey(address));
+    if (fridgeId !== undefined) this.byFridge.add(fridgeId);
+  }
+
+  /** Addresses with failures in their current window (a gauge). */
+  get trackedAddresses(): number {
+    return this.byAddress.size;
+  }
+}

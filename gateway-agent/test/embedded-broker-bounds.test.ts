@@ -1,0 +1,93 @@
+/**
+ * Bounds of the embedded broker against a fridge that publishes junk and against floods of idle
+ * connections from loopback addresses (127.0.0.x): no retained messages, subscriptions only to
+ * the fridge's commands, pre-CONNECT connections bounded per address and in all.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Socket } from 'node:net';
+import { FridgeIdSchema, fridgeStatus } from '@fridgesync/shared';
+import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
+import { fridgeFrom, rawSocket } from './helpers/raw-mqtt.ts';
+import { eventually, useTeardown } from './helpers/teardown.ts';
+import type { GatewayConfigInput } from '../src/config-schema.ts';
+
+const { defer, tempDir } = useTeardown();
+const F1 = FridgeIdSchema.parse('f1');
+
+async function agentWith(embedded: NonNullable<GatewayConfigInput['mqtt']>['embedded'] = {}) {
+  const dir = tempDir();
+  await seedActiveStore(dir);
+  const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(['f1']), mqtt: { embedded } }), defer);
+  return { agent, port: agent.mqttPort! };
+}
+
+type TestAgent = Awaited<ReturnType<typeof agentWith>>['agent'];
+
+async function metric(agent: TestAgent, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await agent.metrics.registry.getSingleMetric(name)!.get();
+  return m.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
+}
+
+/** Opens `perAddress` idle connections (no CONNECT) from each address, `batch` at a time; registers their cleanup. */
+async function idleFlood(port: number, addresses: string[], perAddress: number, batch = 200): Promise<Socket[]> {
+  const targets = addresses.flatMap((a) => Array<string>(perAddress).fill(a));
+  const sockets: Socket[] = [];
+  defer(() => sockets.forEach((s) => s.destroy()));
+  for (let i = 0; i < targets.length; i += batch) {
+    const opened = await Promise.allSettled(targets.slice(i, i + batch).map((a) => rawSocket(port, a)));
+    for (const o of opened) if (o.status === 'fulfilled') sockets.push(o.value.on('error', () => {}));
+  }
+  return sockets;
+}
+
+describe('embedded broker bounds', () => {
+  it('keeps no retained messages and routes nothing a fridge publishes, whatever topic it uses', async () => {
+    const { agent, port } = await agentWith();
+    const f = await connectFridge(port, 'f1', defer);
+    const junk = Buffer.alloc(60_000, 'x');
+    await Promise.all(Array.from({ length: 300 }, (_, i) => f.publishAsync(`fridges/f1/junk/${i}`, junk, { qos: 1, retain: true })));
+    await f.publishAsync('fridges/f1/status', JSON.stringify({ online: true, ts: new Date().toISOString() }), { qos: 1, retain: true });
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 2 }), { qos: 1, retain: true });
+    // Junk is acknowledged and dropped by ingest; the contract's messages are taken in.
+    expect(await metric(agent, 'fridgesync_gateway_dropped_total', { reason: 'topic' })).toBe(300);
+    await eventually(() => expect(fridgeStatus(agent.replica.doc, F1)?.on).toBe(true));
+    // Nothing of it is held by the broker.
+    expect(await metric(agent, 'fridgesync_gateway_mqtt_retained_messages')).toBe(0);
+    // A fridge may subscribe to its commands only: no subscription could receive what fridges publish.
+    for (const topic of ['fridges/f1/#', 'fridges/f1/+', 'fridges/f1/status', 'fridges/f1/junk/1']) {
+      await expect(f.subscribeAsync(topic, { qos: 1 }), topic).rejects.toThrow(/Subscribe error/);
+    }
+    expect((await f.subscribeAsync('fridges/f1/commands', { qos: 1 }))[0]?.qos).toBe(1);
+  });
+
+  it('serves a fridge while 2,000 idle connections from 100 addresses flood it before CONNECT', async () => {
+    const { agent, port } = await agentWith();
+    const addresses = Array.from({ length: 100 }, (_, i) => `127.0.0.${2 + i}`);
+    const flooding = idleFlood(port, addresses, 20);
+    // Mid-flood: the fridge from its own address connects and is acknowledged within a bound.
+    await eventually(async () => expect(await metric(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'pending-evicted' })).toBeGreaterThan(100));
+    const t0 = performance.now();
+    const f = await fridgeFrom(port, '127.0.0.250', 'f1', 'secret-f1');
+    defer(() => f.endAsync(true));
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 1 }), { qos: 1 });
+    const ms = performance.now() - t0;
+    const sockets = await flooding;
+    console.log(`fridge connected and acknowledged in ${ms.toFixed(1)} ms during a flood of ${sockets.length} idle connections`);
+    expect(ms).toBeLessThan(2_000);
+    expect(await metric(agent, 'fridgesync_gateway_mqtt_pending_connections')).toBeLessThanOrEqual(512);
+  });
+
+  it('bounds pending connections per address and closes them after connectTimeoutMs', async () => {
+    const { agent, port } = await agentWith({ maxPendingPerAddress: 4, connectTimeoutMs: 300 });
+    const sockets = await idleFlood(port, ['127.0.0.9'], 10);
+    const closed = () => sockets.filter((s) => s.destroyed || s.readyState === 'closed').length;
+    await eventually(() => expect(closed()).toBe(6));
+    expect(await metric(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'pending-per-address' })).toBe(6);
+    expect(await metric(agent, 'fridgesync_gateway_mqtt_pending_connections')).toBe(4);
+    // The four that were admitted never send CONNECT: closed after the timeout, the slots freed.
+    await eventually(() => expect(closed()).toBe(10), 5_000);
+    await eventually(async () => expect(await metric(agent, 'fridgesync_gateway_mqtt_pending_connections')).toBe(0));
+    const f = await fridgeFrom(port, '127.0.0.9', 'f1', 'secret-f1');
+    await f.endAsync(true);
+  });
+});
