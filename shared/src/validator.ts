@@ -243,6 +243,7 @@ function permitted(sender: ReplicaId, key: EntryKey): void {
       return;
     case 'config':
     case 'delivery':
+    case 'epoch':
       if (gw) throw new Rejection('NOT_PERMITTED', `${key.kind} entries are written by central`);
       return;
     case 'retire':

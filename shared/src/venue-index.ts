@@ -10,6 +10,7 @@ import type {
   CounterValue,
   DeliveryValue,
   EntryKey,
+  EpochValue,
   MetaValue,
   OrderValue,
   PickupValue,
@@ -105,6 +106,8 @@ export class VenueIndex {
   readonly config: Nested<Nested<Nested<ConfigValue>>> = new Map();
   /** delivery → replica → announcement */
   readonly deliveries: Nested<Nested<DeliveryValue>> = new Map();
+  /** gateway → epoch → central replica → allocation (docs/sync-protocol.md, "Epoch allocation") */
+  readonly epochs: Nested<Nested<Nested<EpochValue>>> = new Map();
   /** Parsed config records by their stored value object (a memo for `configRecord`). */
   readonly parsedConfig = new WeakMap<object, { record: unknown }>();
   /** Replicas with at least one live entry, and how many. */
@@ -226,6 +229,10 @@ export class VenueIndex {
       case 'delivery':
         put(this.deliveries, [key.delivery, r], value);
         s.config = true;
+        break;
+      case 'epoch':
+        put(this.epochs, [key.gateway, String(key.epoch), r], value);
+        s.lifecycle = true;
         break;
     }
   }
