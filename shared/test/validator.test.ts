@@ -57,7 +57,10 @@ describe('validateUpdate accepts honest updates', () => {
     const { central, gw, sent, sender } = setup();
     gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 5 })));
     reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 1000);
-    gw.transact(T, (w) => increment(w, F1, M1, 2));
+    gw.transact(T, (w) => {
+      recordSnapshot(w, F1, inv(1, 2, 2000, { m1: 7 }));
+      increment(w, F1, M1, 2);
+    });
     expect(sent.length).toBe(3);
     for (const u of sent) {
       expectVerdict(central, u, sender);
@@ -67,16 +70,18 @@ describe('validateUpdate accepts honest updates', () => {
 
   it('accepts a state-vector diff (sync step 2) including the delete set of overwritten entries', () => {
     const { central, gw, sender } = setup();
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 5 })));
     for (let i = 0; i < 5; i++) gw.transact(T, (w) => increment(w, F1, M1, 1));
     gw.transact(T, (w) => decrement(w, F1, M1, 2));
     const diff = Y.encodeStateAsUpdate(gw.ydoc, Y.encodeStateVector(central.ydoc));
     expect(Y.decodeUpdate(diff).ds.clients.size).toBeGreaterThan(0);
     // Overwritten items travel as tombstones; only the live entry carries a value.
-    expect(expectVerdict(central, diff, sender)).toMatchObject({ ok: true, entries: 1 });
+    expect(expectVerdict(central, diff, sender)).toMatchObject({ ok: true, entries: 2 });
   });
 
   it('accepts a full Y.encodeStateAsUpdate whose other-replica structs central already holds', () => {
     const { central, gw, sender } = setup();
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 3 })));
     gw.transact(T, (w) => increment(w, F1, M1, 3));
     expectVerdict(central, Y.encodeStateAsUpdate(gw.ydoc), sender);
   });
