@@ -43,8 +43,8 @@ export interface HttpApiOptions {
   bodyLimitBytes: number;
   /** The `/status` document. */
   status: () => unknown;
-  /** True when the agent can take fridge messages and orders. */
-  ready: () => boolean;
+  /** Why the agent cannot take fridge messages and orders now (empty: ready). */
+  notReady: () => string[];
   /** Commands to fridges (the unlock of a reserved order). */
   commands: Pick<FridgeBroker, 'sendCommand' | 'fridgeConnected'>;
   now?: () => number;
@@ -70,8 +70,9 @@ export function buildHttpApi(o: HttpApiOptions): FastifyInstance {
 
   app.get('/livez', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
-    if (o.ready()) return { ok: true };
-    return reply.status(503).send(new FridgesyncError('NOT_READY').toBody());
+    const why = o.notReady();
+    if (why.length === 0) return { ok: true };
+    return reply.status(503).send(new FridgesyncError('NOT_READY', `not ready: ${why.join('; ')}`).toBody());
   });
   app.get('/status', async () => o.status());
   app.get('/metrics', async (_req, reply) => {

@@ -20,6 +20,7 @@ import * as Y from 'yjs';
 import type { Logger } from 'pino';
 import {
   CLOSE_CODES,
+  GATEWAY_ID_HEADER,
   decodeMessage,
   encodeHello,
   encodeOwnDiff,
@@ -33,14 +34,45 @@ import {
 import type { LocalReplica } from './local-replica.ts';
 import type { AgentMetrics } from './metrics.ts';
 
-/** Where the sync session is. */
-export type SyncState = 'disabled' | 'connecting' | 'handshaking' | 'synced' | 'backoff' | 'closed';
+/**
+ * Where the sync session is. `refused`: central refused this gateway (see {@link SyncRefusal}); the
+ * client keeps retrying with growing backoff, and the agent is not ready meanwhile.
+ */
+export type SyncState = 'disabled' | 'connecting' | 'handshaking' | 'synced' | 'backoff' | 'refused' | 'closed';
+
+/**
+ * Why central refuses this gateway: an HTTP status before the upgrade, or a close code after it,
+ * with central's reason. Kept until central welcomes this gateway's replica again.
+ */
+export interface SyncRefusal {
+  /** HTTP status of a refused upgrade (401 token, 403 venue or gateway id, 404 venue). */
+  status?: number;
+  /** Websocket close code (docs/sync-protocol.md, "Close codes"). */
+  code?: number;
+  reason: string;
+  /** ISO time of the first refusal in a row. */
+  since: string;
+}
+
+/**
+ * Close codes by which central refuses this gateway rather than ending one connection: retrying at
+ * once cannot help, an operator (or a new epoch) must. 4410 is not one: the replica rejoins.
+ */
+const REFUSALS: ReadonlySet<number> = new Set([
+  CLOSE_CODES.UNAUTHORIZED,
+  CLOSE_CODES.UPDATE_REJECTED,
+  CLOSE_CODES.DUPLICATE_REPLICA,
+  CLOSE_CODES.EPOCH_NOT_ALLOCATED,
+  CLOSE_CODES.GATEWAY_CONNECTED,
+]);
 
 /** Options of {@link SyncClient}. */
 export interface SyncClientOptions {
   /** Base URL (`ws://host:port`); the client connects to `/sync/{venueId}`. */
   url: string;
   token: string;
+  /** This gateway's id, sent with the upgrade so central can refuse a token bound to another id. */
+  gatewayId: string;
   venueId: string;
   replica: LocalReplica;
   logger: Logger;
@@ -74,6 +106,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private unacked: Array<[number, number]> = [];
   private lastAckAt: number | undefined;
   private lastSyncAt: number | undefined;
+  private refusedBy: SyncRefusal | undefined;
   private readonly random: () => number;
   private readonly offDurable: () => void;
 
@@ -103,7 +136,30 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       lastDurableAckAt: this.lastAckAt === undefined ? undefined : new Date(this.lastAckAt).toISOString(),
       lastSyncAt: this.lastSyncAt === undefined ? undefined : new Date(this.lastSyncAt).toISOString(),
       reconnectAttempt: this.attempt,
+      refusal: this.refusedBy,
     };
+  }
+
+  /** Why central refuses this gateway, while it does. */
+  get refusal(): SyncRefusal | undefined {
+    return this.refusedBy;
+  }
+
+  private refused(r: Omit<SyncRefusal, 'since'>): void {
+    const first = this.refusedBy === undefined;
+    this.refusedBy = { ...r, since: this.refusedBy?.since ?? new Date().toISOString() };
+    this.o.metrics.centralRefused.set(1);
+    // Logged at error level once per run of refusals (each retry is counted in syncErrors).
+    if (first) this.o.logger.error({ ...r }, `central refuses this gateway: ${r.reason}`);
+  }
+
+  /** Central welcomed our replica: whatever it refused before is settled. */
+  private accepted(): void {
+    this.attempt = 0;
+    if (this.refusedBy === undefined) return;
+    this.o.logger.info({ refusedSince: this.refusedBy.since }, 'central accepts this gateway again');
+    this.refusedBy = undefined;
+    this.o.metrics.centralRefused.set(0);
   }
 
   /** Starts connecting (and reconnecting) until {@link close}. */
@@ -153,7 +209,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     const { url, token, venueId, maxMessageBytes, connectTimeoutMs, logger } = this.o;
     this.setState('connecting');
     const ws = new WebSocket(`${url.replace(/\/$/, '')}/sync/${encodeURIComponent(venueId)}`, {
-      headers: { Authorization: `Bearer ${token}` },
+      headers: { Authorization: `Bearer ${token}`, [GATEWAY_ID_HEADER]: this.o.gatewayId },
       maxPayload: maxMessageBytes,
       handshakeTimeout: connectTimeoutMs,
     });
@@ -164,9 +220,12 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     let remoteSv: Uint8Array | undefined;
     /** The replica this connection's last hello spoke for (undefined: joining, read-only). */
     let announced: string | undefined;
+    /** Hellos on this connection central has not welcomed yet. */
+    let unwelcomed = 0;
     const announce = () => {
       const h = this.hello();
       announced = h.replica;
+      unwelcomed++;
       ws.send(encodeHello(h));
     };
     let stuck: NodeJS.Timeout | undefined;
@@ -213,6 +272,9 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           break;
         case 'welcome':
           logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
+          // Only a welcome of the hello naming our replica shows central accepts us (a join's
+          // welcome precedes the hello central may still refuse).
+          if (--unwelcomed === 0 && announced !== undefined) this.accepted();
           break;
         case 'auth-denied':
           logger.error({ reason: msg.reason }, 'central denied access');
@@ -226,9 +288,28 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       logger.debug({ err: e.message }, 'sync connection error');
     });
     ws.on('unexpected-response', (_req, res) => {
-      this.o.metrics.syncErrors.inc({ reason: `http-${res.statusCode}` });
-      logger.warn({ status: res.statusCode }, 'central refused the sync connection');
-      ws.terminate();
+      const status = res.statusCode ?? 0;
+      this.o.metrics.syncErrors.inc({ reason: `http-${status}` });
+      // Central's error body says why ({statusCode, code, message}); read a bounded prefix of it.
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (body.length < 2048) body += chunk;
+      });
+      const done = () => {
+        let reason = `HTTP ${status}`;
+        try {
+          const b = JSON.parse(body) as { code?: string; message?: string };
+          if (b.message !== undefined) reason = `HTTP ${status} ${b.code ?? ''}: ${b.message}`;
+        } catch {
+          // not JSON: the status says enough
+        }
+        if (status === 401 || status === 403 || status === 404) this.refused({ status, reason });
+        else logger.warn({ status }, 'central refused the sync connection');
+        ws.terminate();
+      };
+      res.once('end', done);
+      res.once('error', done);
     });
     ws.on('close', (code: number, reason: Buffer) => {
       clearTimeout(stuck);
@@ -286,7 +367,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       ws.close(CLOSE_CODES.GOING_AWAY, 'epoch failed');
       return;
     }
-    this.attempt = 0;
+    // The backoff restarts only once central welcomed our replica (see `accepted`): a gateway
+    // central refuses after each full sync must not reconnect at the shortest delay forever.
     this.lastSyncAt = Date.now();
     this.setState('synced');
     this.emit('synced');
@@ -376,6 +458,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       void this.o.replica.markRetired();
     } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
       logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');
+    } else if (REFUSALS.has(code)) {
+      this.refused({ code, reason });
     } else if (code >= 4000) {
       logger.warn({ code, reason }, 'central closed the sync connection');
     } else {
@@ -383,7 +467,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     }
     if (code >= 4000) this.o.metrics.syncErrors.inc({ reason: `close-${code}` });
     if (this.stopped) return;
-    this.setState('backoff');
+    this.setState(this.refusedBy !== undefined ? 'refused' : 'backoff');
     // Full jitter (AWS architecture blog): uniform in [0, min(max, min·2^attempt)].
     const cap = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * 2 ** Math.min(this.attempt, 30));
     const delay = Math.max(this.o.backoffMinMs / 2, this.random() * cap);
