@@ -73,6 +73,8 @@ export interface AgentStatus {
   broker: ReturnType<FridgeBroker['status']>;
   fridgesOnline: number;
   fridgesReconciled: string[];
+  /** Fridges configured to this gateway that another replica reconciles (see ReconcileLoop.lost). */
+  reconcilerLost: Array<{ fridgeId: string; reconciler: string | null }>;
   sync: ReturnType<SyncClient['status']> | { state: 'disabled' };
   pendingUpdates: number;
   store: { updates: number; bytes: number; pendingWrites: number };
@@ -213,6 +215,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         broker: broker.status(),
         fridgesOnline: online,
         fridgesReconciled: reconciler.assigned(),
+        reconcilerLost: reconciler.lost(),
         sync: sync?.status() ?? { state: 'disabled' },
         pendingUpdates: sync?.pendingCentral() ?? 0,
         store: { ...size, pendingWrites: store.pending() },

@@ -99,6 +99,8 @@ function normaliseGateway(g, id) {
     lagMs: optNum(g.lagMs ?? g.syncLagMs ?? g.lag),
     lastSeen: toMs(g.lastSeen ?? g.lastMessageAt ?? g.lastSeenAt ?? g.lastSyncAt),
     version: g.version ?? undefined,
+    // Fridges assigned to this gateway that another replica reconciles (central's venue detail).
+    reconcilerLost: arr(g.reconcilerLost).map((x) => ({ fridgeId: String(x.fridgeId), reconciler: x.reconciler ?? null })),
   };
 }
 
@@ -177,6 +179,13 @@ export function problemsOf(venue) {
   const out = [];
   for (const g of venue.gateways) {
     if (g.connected === false) out.push({ key: `gw-off:${venue.venueId}:${g.gatewayId}`, level: 'warn', text: `Gateway ${g.gatewayId} at ${venue.name} is not syncing` });
+    for (const l of g.reconcilerLost) {
+      out.push({
+        key: `rec-lost:${venue.venueId}:${g.gatewayId}:${l.fridgeId}`,
+        level: 'bad',
+        text: `Gateway ${g.gatewayId} at ${venue.name} is connected as ${g.replica ?? '?'} but fridge ${l.fridgeId} is reconciled by ${l.reconciler ?? 'no replica'} (another process with its id and token?)`,
+      });
+    }
   }
   for (const f of venue.fridges) {
     if (!f.online) out.push({ key: `off:${f.fridgeId}`, level: 'warn', text: `Fridge ${f.fridgeId} at ${venue.name} is offline` });

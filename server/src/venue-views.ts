@@ -86,6 +86,15 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
         // Time since central last heard from the gateway; 0 while updates flow.
         syncLagMs: link?.lastMessageAt === undefined ? null : link.connected && pendingDurable === 0 ? 0 : now - link.lastMessageAt,
         pendingDurable,
+        // Fridges assigned to this gateway that the fold gives to another replica than the one
+        // connected: a later epoch of the same gateway id took reconcilership (DESIGN §3.7).
+        reconcilerLost:
+          link?.connected === true && link.replica !== undefined
+            ? model
+                .fridgesOf(vm)
+                .filter(([, f]) => f.view.config?.reconciler === id && f.view.reconciler !== link.replica)
+                .map(([fridgeId, f]) => ({ fridgeId, reconciler: f.view.reconciler ?? null }))
+            : [],
       };
     }),
     deliveries: [...vm.deliveries.keys()].sort(),
