@@ -250,21 +250,22 @@ function increments(doc: VenueDoc, replica: ReplicaId, added: Map<string, { key:
 }
 
 /**
- * The bound on creating rights (docs/sync-protocol.md, "Refusals"): after the update,
- * `S + R ≤ T_hi`, where `T_hi` is the largest total for the meal in any snapshot the document holds
- * before the update or the update carries (every replica's latest snapshot of the fridge, and the
- * sender's snapshots sent with the increment), and `R` the smaller of the reserved units before and
- * after the update.
+ * The bound on creating rights (docs/sync-protocol.md, "Refusals of rights creation"): after the
+ * update, `S + R ≤ T_hi`, where `T_hi` is the largest total for the meal in any snapshot the
+ * document holds (every replica's latest), the update carries (the sender's snapshots sent with the
+ * increment), or the document held and saw replaced since it was loaded
+ * (`VenueIndex.replacedPeak`), and `R` the smaller of the reserved units before and after the
+ * update.
  *
  * Why this bound and not `S + R ≤ T_eff` of the resulting state: an honest reconciler corrects to
- * `T_eff − R` of the state *it* had seen, which central holds too (what the gateway saw came over
- * this link or is its own, sent in order), but central may already hold more: a newer snapshot or
- * a pickup with fewer meals (a walk-in the reconciler has not heard of yet), or the reconciler's
- * own newer snapshot sent in the same batch before its next correction. `T_hi` covers every
- * snapshot either side may have reconciled against; pickups only lower `T_eff`, so they are left
- * out; reservations move units from `S` to `R` and cancellations back, so `R` is taken at its
- * lower value. The bound stops rights minted beyond any stock a fridge reported; it cannot stop a
- * gateway whose token reports false snapshots (docs/operations.md, "Trust").
+ * `T_eff − R` of the state *it* had seen, and central may already hold more: a newer snapshot (an
+ * HA partner's, replacing the one the reconciler corrected against) or a pickup with fewer meals (a
+ * walk-in the reconciler has not heard of yet), or the reconciler's own newer snapshot sent in the
+ * same batch before its next correction. `T_hi` covers the snapshots either side may have
+ * reconciled against; pickups only lower `T_eff`, so they are left out; reservations move units
+ * from `S` to `R` and cancellations back, so `R` is taken at its lower value. The bound stops rights
+ * minted beyond any stock a fridge reported; it cannot stop a gateway whose token reports false
+ * snapshots.
  */
 function creationBound(
   doc: VenueDoc,
@@ -274,7 +275,7 @@ function creationBound(
   added: Map<string, { key: EntryKey; values: unknown[] }>,
   afterDoc: () => VenueDoc,
 ): void {
-  let tHi = 0;
+  let tHi = doc.index.replacedPeak.get(f)?.get(m) ?? 0;
   for (const snap of doc.index.snapshots.get(f)?.values() ?? []) tHi = Math.max(tHi, snap.i[m] ?? 0);
   for (const a of added.values()) if (a.key.kind === 'snapshot' && a.key.fridge === f) for (const v of a.values) tHi = Math.max(tHi, (v as SnapshotValue).i[m] ?? 0);
   const sAfter = sellable(doc, f, m) + change.dS;

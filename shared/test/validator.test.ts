@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import {
   DEFAULT_RIGHTS_POLICY,
   ORIGINS,
+  cellView,
   declareTaker,
   decrement,
   increment,
@@ -84,6 +85,26 @@ describe('validateUpdate accepts honest updates', () => {
     gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 3 })));
     gw.transact(T, (w) => increment(w, F1, M1, 3));
     expectVerdict(central, Y.encodeStateAsUpdate(gw.ydoc), sender);
+  });
+
+  it('accepts a correction against an HA partner’s snapshot that central has since replaced by a lower one', () => {
+    // g1 heard nothing itself and reconciled against g2's snapshot (6 meals); before g1's increment
+    // reaches central, g2's next snapshot (a walk-in took two) replaced it there.
+    const { central, gw, sent, sender } = setup();
+    const g2 = newDoc(GW2, 21, Y.encodeStateAsUpdate(central.ydoc));
+    const g2sent = captureUpdates(g2);
+    g2.transact(T, (w) => recordSnapshot(w, F1, inv(1, 5, 1000, { m1: 6 })));
+    central.applyUpdate(g2sent.pop()!, ORIGINS.upstream);
+    syncInto(gw, central);
+    gw.transact(T, (w) => writeMeta(w, 'v', 1)); // g1's first entry: it is the reconciler
+    reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 1000);
+    g2.transact(T, (w) => recordSnapshot(w, F1, inv(1, 6, 2000, { m1: 4 })));
+    central.applyUpdate(g2sent.pop()!, ORIGINS.upstream);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(cellView(gw, F1, M1).S).toBe(6);
+    expectVerdict(central, Y.mergeUpdates(sent), sender);
+    central.applyUpdate(Y.mergeUpdates(sent), ORIGINS.upstream);
+    expect(cellView(central, F1, M1)).toMatchObject({ T: 4, S: 6 });
   });
 
   it('accepts a replay of an old update after the keys it set were overwritten (regression)', () => {

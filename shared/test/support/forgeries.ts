@@ -61,7 +61,7 @@ export function checkForgeries(net: SimNetwork): void {
     const { d, cap1 } = g1scratch();
     const cur = own ?? [0, 0];
     const cell = cellView(c1, F1, M1);
-    let tHi = 0;
+    let tHi = c1.index.replacedPeak.get(F1)?.get(M1) ?? 0;
     for (const snap of c1.index.snapshots.get(F1)?.values() ?? []) tHi = Math.max(tHi, snap.i[M1] ?? 0);
     d.transact(ORIGINS.test, (w) => w.set(keys.counter(F1, M1), [cur[0] + Math.max(1, tHi - cell.S - cell.R + 1), cur[1]]));
     expectReject('increment beyond stock', verdict(cap1.pop()!, g1, g1Clients), ['OVER_STOCK']);
