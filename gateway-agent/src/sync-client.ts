@@ -458,6 +458,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       void this.o.replica.markRetired();
     } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
       logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');
+      this.refused({ code, reason });
     } else if (REFUSALS.has(code)) {
       this.refused({ code, reason });
     } else if (code >= 4000) {
