@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { GATEWAY_ID_HEADER } from '@fridgesync/shared';
 import type { GatewayConfig } from './config-schema.ts';
+import { upgradeRefusalReason } from './central-refusal.ts';
 
 /** One check's outcome. */
 export interface DoctorCheck {
@@ -105,24 +106,10 @@ async function checkCentral(config: GatewayConfig, timeoutMs: number, now: () =>
         resolve({ status: 'PASS', name: 'token', detail: `central accepted the token for gateway ${config.gatewayId} in venue ${config.venueId}` });
       });
       ws.once('unexpected-response', (_req, res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          if (body.length < 2048) body += c;
-        });
-        const done = () => {
-          let why = '(token, venue or gateway id wrong?)';
-          try {
-            const b = JSON.parse(body) as { message?: string };
-            if (b.message !== undefined) why = b.message;
-          } catch {
-            // not JSON: keep the hint
-          }
-          resolve({ status: 'FAIL', name: 'token', detail: `central refused the sync upgrade: HTTP ${res.statusCode} ${why}` });
+        void upgradeRefusalReason(res).then((reason) => {
+          resolve({ status: 'FAIL', name: 'token', detail: `central refused the sync upgrade: ${reason} (check central.token, venueId and gatewayId)` });
           ws.terminate();
-        };
-        res.once('end', done);
-        res.once('error', done);
+        });
       });
       ws.once('error', (e) => resolve({ status: 'FAIL', name: 'token', detail: `sync endpoint: ${e.message}` }));
     }),

@@ -33,38 +33,15 @@ import {
 } from '@fridgesync/shared';
 import type { LocalReplica } from './local-replica.ts';
 import type { AgentMetrics } from './metrics.ts';
+import { CentralRefusal, isRefusal, upgradeRefusalReason, type SyncRefusal } from './central-refusal.ts';
+
+export type { SyncRefusal } from './central-refusal.ts';
 
 /**
- * Where the sync session is. `refused`: central refused this gateway (see {@link SyncRefusal}); the
+ * Where the sync session is. `refused`: central refused this gateway (central-refusal.ts); the
  * client keeps retrying with growing backoff, and the agent is not ready meanwhile.
  */
 export type SyncState = 'disabled' | 'connecting' | 'handshaking' | 'synced' | 'backoff' | 'refused' | 'closed';
-
-/**
- * Why central refuses this gateway: an HTTP status before the upgrade, or a close code after it,
- * with central's reason. Kept until central welcomes this gateway's replica again.
- */
-export interface SyncRefusal {
-  /** HTTP status of a refused upgrade (401 token, 403 venue or gateway id, 404 venue). */
-  status?: number;
-  /** Websocket close code (docs/sync-protocol.md, "Close codes"). */
-  code?: number;
-  reason: string;
-  /** ISO time of the first refusal in a row. */
-  since: string;
-}
-
-/**
- * Close codes by which central refuses this gateway rather than ending one connection: retrying at
- * once cannot help, an operator (or a new epoch) must. 4410 is not one: the replica rejoins.
- */
-const REFUSALS: ReadonlySet<number> = new Set([
-  CLOSE_CODES.UNAUTHORIZED,
-  CLOSE_CODES.UPDATE_REJECTED,
-  CLOSE_CODES.DUPLICATE_REPLICA,
-  CLOSE_CODES.EPOCH_NOT_ALLOCATED,
-  CLOSE_CODES.GATEWAY_CONNECTED,
-]);
 
 /** Options of {@link SyncClient}. */
 export interface SyncClientOptions {
@@ -106,13 +83,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private unacked: Array<[number, number]> = [];
   private lastAckAt: number | undefined;
   private lastSyncAt: number | undefined;
-  private refusedBy: SyncRefusal | undefined;
+  private readonly refusals: CentralRefusal;
   private readonly random: () => number;
   private readonly offDurable: () => void;
 
   constructor(private readonly o: SyncClientOptions) {
     super();
     this.random = o.random ?? Math.random;
+    this.refusals = new CentralRefusal(o.logger, o.metrics);
     const onDurable = (update: Uint8Array, origin: unknown, end: [number, number] | undefined) => this.onDurable(update, origin, end);
     o.replica.on('durable', onDurable);
     this.offDurable = () => o.replica.off('durable', onDurable);
@@ -136,30 +114,19 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       lastDurableAckAt: this.lastAckAt === undefined ? undefined : new Date(this.lastAckAt).toISOString(),
       lastSyncAt: this.lastSyncAt === undefined ? undefined : new Date(this.lastSyncAt).toISOString(),
       reconnectAttempt: this.attempt,
-      refusal: this.refusedBy,
+      refusal: this.refusals.refusal,
     };
   }
 
   /** Why central refuses this gateway, while it does. */
   get refusal(): SyncRefusal | undefined {
-    return this.refusedBy;
+    return this.refusals.refusal;
   }
 
-  private refused(r: Omit<SyncRefusal, 'since'>): void {
-    const first = this.refusedBy === undefined;
-    this.refusedBy = { ...r, since: this.refusedBy?.since ?? new Date().toISOString() };
-    this.o.metrics.centralRefused.set(1);
-    // Logged at error level once per run of refusals (each retry is counted in syncErrors).
-    if (first) this.o.logger.error({ ...r }, `central refuses this gateway: ${r.reason}`);
-  }
-
-  /** Central welcomed our replica: whatever it refused before is settled. */
+  /** Central welcomed our replica: the backoff starts over and any refusal is settled. */
   private accepted(): void {
     this.attempt = 0;
-    if (this.refusedBy === undefined) return;
-    this.o.logger.info({ refusedSince: this.refusedBy.since }, 'central accepts this gateway again');
-    this.refusedBy = undefined;
-    this.o.metrics.centralRefused.set(0);
+    this.refusals.accepted();
   }
 
   /** Starts connecting (and reconnecting) until {@link close}. */
@@ -290,26 +257,12 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     ws.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
       this.o.metrics.syncErrors.inc({ reason: `http-${status}` });
-      // Central's error body says why ({statusCode, code, message}); read a bounded prefix of it.
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (body.length < 2048) body += chunk;
-      });
-      const done = () => {
-        let reason = `HTTP ${status}`;
-        try {
-          const b = JSON.parse(body) as { code?: string; message?: string };
-          if (b.message !== undefined) reason = `HTTP ${status} ${b.code ?? ''}: ${b.message}`;
-        } catch {
-          // not JSON: the status says enough
-        }
-        if (status === 401 || status === 403 || status === 404) this.refused({ status, reason });
-        else logger.warn({ status }, 'central refused the sync connection');
+      // Central's error body says why ({statusCode, code, message}).
+      void upgradeRefusalReason(res).then((reason) => {
+        if (isRefusal({ status })) this.refusals.refused({ status, reason });
+        else logger.warn({ status, reason }, 'central refused the sync connection');
         ws.terminate();
-      };
-      res.once('end', done);
-      res.once('error', done);
+      });
     });
     ws.on('close', (code: number, reason: Buffer) => {
       clearTimeout(stuck);
@@ -458,9 +411,9 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       void this.o.replica.markRetired();
     } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
       logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');
-      this.refused({ code, reason });
-    } else if (REFUSALS.has(code)) {
-      this.refused({ code, reason });
+      this.refusals.refused({ code, reason });
+    } else if (isRefusal({ code })) {
+      this.refusals.refused({ code, reason });
     } else if (code >= 4000) {
       logger.warn({ code, reason }, 'central closed the sync connection');
     } else {
@@ -468,7 +421,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     }
     if (code >= 4000) this.o.metrics.syncErrors.inc({ reason: `close-${code}` });
     if (this.stopped) return;
-    this.setState(this.refusedBy !== undefined ? 'refused' : 'backoff');
+    this.setState(this.refusals.refusal !== undefined ? 'refused' : 'backoff');
     // Full jitter (AWS architecture blog): uniform in [0, min(max, min·2^attempt)].
     const cap = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * 2 ** Math.min(this.attempt, 30));
     const delay = Math.max(this.o.backoffMinMs / 2, this.random() * cap);

@@ -215,6 +215,8 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
   }
   let after: VenueDoc | undefined;
   const afterDoc = () => (after ??= stateAfter(doc, update));
+  /** `R` per fridge before the update, folded once per fridge however many meals it increments. */
+  const reservedCache = new Map<FridgeId, Map<MealId, number>>();
   for (const [f, m, inc] of increments(doc, sender.replica, added)) {
     // Rights are created only where the fold makes the sender the fridge's reconciler (DESIGN
     // §3.4): judged on the state after the update, which may carry the sender's first entries or
@@ -223,7 +225,7 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
     if (currentReconciler(doc, f) !== sender.replica && currentReconciler(afterDoc(), f) !== sender.replica) {
       throw new Rejection('NOT_RECONCILER', `${sender.replica} is not the reconciler of ${f}; it may not increment ${f}/${m}`);
     }
-    creationBound(doc, f, m, inc, added, afterDoc);
+    creationBound(doc, f, m, inc, added, afterDoc, reservedCache);
   }
   for (const [f, m] of touchedCells.values()) {
     const own = ownPartAfter(doc, sender.replica, f, m, added, addedTargets);
@@ -274,12 +276,15 @@ function creationBound(
   change: { dS: number },
   added: Map<string, { key: EntryKey; values: unknown[] }>,
   afterDoc: () => VenueDoc,
+  reservedCache: Map<FridgeId, Map<MealId, number>>,
 ): void {
   let tHi = doc.index.replacedPeak.get(f)?.get(m) ?? 0;
   for (const snap of doc.index.snapshots.get(f)?.values() ?? []) tHi = Math.max(tHi, snap.i[m] ?? 0);
   for (const a of added.values()) if (a.key.kind === 'snapshot' && a.key.fridge === f) for (const v of a.values) tHi = Math.max(tHi, (v as SnapshotValue).i[m] ?? 0);
   const sAfter = sellable(doc, f, m) + change.dS;
-  const rBefore = reservedByMeal(doc, f).get(m) ?? 0;
+  let reserved = reservedCache.get(f);
+  if (reserved === undefined) reservedCache.set(f, (reserved = reservedByMeal(doc, f)));
+  const rBefore = reserved.get(m) ?? 0;
   if (sAfter + rBefore <= tHi) return;
   // Only when the update itself may lower R (a cancellation sent with the correction) is the
   // state after it needed.
