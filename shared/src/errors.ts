@@ -77,8 +77,8 @@ export const CLOSE_CODES = {
    */
   EPOCH_NOT_ALLOCATED: 4411,
   /**
-   * A join asked for a new epoch while another connection of the same gateway speaks for its live
-   * replica: a second process (or a stolen token) may not take reconcilership from the live one.
+   * A hello named a later epoch of a gateway while another connection speaks for an earlier live
+   * replica of it: a second process (or a stolen token) may not take reconcilership from the live one.
    */
   GATEWAY_CONNECTED: 4412,
   /** The peer did not authenticate in time or sent too much before authenticating. */

@@ -231,20 +231,25 @@ export class SyncSession implements SyncPeer {
     const doc = host.doc;
     // Replicas the document knows from before allocation records existed stay admitted, so an
     // existing deployment keeps syncing across the upgrade of central.
-    if (epochAllocated(doc, gatewayId, epoch) || doc.index.replicaEntryCount.has(replica) || doc.clientsOf(replica).size > 0) return undefined;
+    const known = epochAllocated(doc, gatewayId, epoch) || doc.index.replicaEntryCount.has(replica) || doc.clientsOf(replica).size > 0;
     const next = nextEpoch(doc, gatewayId);
     // Only the one upgrade of an admitted connection allocates: after a join (read-only, with the
     // full state, so the peer computed the epoch from what central has) or from a stale epoch.
-    if (!this.helloed || epoch < next) {
+    if (!known && (!this.helloed || epoch < next)) {
       this.close('EPOCH_NOT_ALLOCATED', `epoch ${epoch} of gateway ${gatewayId} was never allocated (the next is ${next}); a new epoch is taken only by joining`);
       return false;
     }
+    // A later epoch may not start while an earlier live replica of the gateway is connected: the
+    // fold would hand it that gateway's fridges (DESIGN §3.7). This holds for allocated epochs too,
+    // so an epoch allocated to a join that never wrote cannot be used to bypass it later.
     for (const [r, peer] of host.replicaPeers) {
       if (peer === this.id || !r.startsWith(`gw:${gatewayId}:`) || isRetired(doc, r)) continue;
-      this.close('GATEWAY_CONNECTED', `gateway ${gatewayId} is connected as ${r}; a new epoch is allocated only while no live replica of it is connected`);
+      const other = replicaParts(r);
+      if (other.kind !== 'gateway' || other.epoch >= epoch) continue;
+      this.close('GATEWAY_CONNECTED', `gateway ${gatewayId} is connected as ${r}; a later epoch is admitted only while no earlier live replica of it is connected`);
       return false;
     }
-    return true;
+    return known ? undefined : true;
   }
 
   private welcome(host: VenueHost): void {

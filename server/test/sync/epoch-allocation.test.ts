@@ -110,6 +110,18 @@ describe('epoch allocation', () => {
     expect(real.closeCode).toBeUndefined();
   });
 
+  it('refuses an allocated but unused later epoch while the live replica is connected', async () => {
+    t = await startCentral({ listen: true });
+    await (await client({ replica: rep(1) }).ready()).close();
+    // A join allocated epoch 2 and wrote nothing; epoch 1 comes back and is connected.
+    await (await client({ replica: rep(2) }).ready()).close();
+    expect(epochAllocated(host().doc, g1, 2)).toBe(true);
+    const real = await client({ replica: rep(1), direct: true }).ready();
+    const later = client({ replica: rep(2), direct: true });
+    expect(await later.closed).toBe(4412);
+    expect(real.closeCode).toBeUndefined();
+  });
+
   it('refuses an epoch below the next one on a join, and a join that skips ahead is allocated that epoch', async () => {
     t = await startCentral({ listen: true });
     await (await client({ replica: rep(1) }).ready()).close();
