@@ -134,6 +134,19 @@ describe('epoch allocation', () => {
     expect(await stale.closed).toBe(4411);
   });
 
+  it('an admin records an epoch central lost (restored from an older backup); the gateway is then admitted', async () => {
+    t = await startCentral({ listen: true });
+    const lost = client({ replica: rep(4), direct: true });
+    expect(await lost.closed).toBe(4411);
+    const viewer = await t.central.app.inject({ method: 'POST', url: '/v1/admin/venues/v1/gateways/g1/epochs/4', headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+    expect(viewer.statusCode).toBe(403);
+    const r = await t.central.app.inject({ method: 'POST', url: '/v1/admin/venues/v1/gateways/g1/epochs/4', headers: { authorization: `Bearer ${TOKENS.admin}` } });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toEqual({ allocated: 'gw:g1:4', venueId: 'v1' });
+    const back = await client({ replica: rep(4), direct: true }).ready();
+    expect(back.welcomes).toBe(1);
+  });
+
   it('admits a replica the document knew before allocation records existed', async () => {
     t = await startCentral({ listen: true });
     await t.central.registry.acquire('v1' as VenueId);
