@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import {
   DEFAULT_RIGHTS_POLICY,
   ORIGINS,
+  allocateEpoch,
   cellView,
   declareTaker,
   decrement,
@@ -22,7 +23,7 @@ import {
   type ReplicaId,
   type VenueDoc,
 } from '@fridgesync/shared';
-import { C1, C2, F1, GW1, GW1B, GW2, M1, T, captureUpdates, configureFridge, inv, newDoc, oid, syncInto } from './support/fixtures.ts';
+import { C1, C2, F1, G1, GW1, GW1B, GW2, M1, T, captureUpdates, configureFridge, inv, newDoc, oid, syncInto } from './support/fixtures.ts';
 
 /** Central c1 with the fridge configured, and gateway g1 synced from it. */
 function setup() {
@@ -222,6 +223,10 @@ describe('validateUpdate rejects forged updates', () => {
     const b = forger(central, GW1, 11);
     b.d.transact(T, (w) => retire(w, GW2, 5));
     expectVerdict(central, b.sent[0]!, sender, 'NOT_PERMITTED');
+    // An epoch allocation is central's to write: a gateway cannot allocate itself an epoch.
+    const c = forger(central, GW1, 11);
+    c.d.transact(T, (w) => allocateEpoch(w, G1, 9, 5));
+    expectVerdict(central, c.sent[0]!, sender, 'NOT_PERMITTED');
   });
 
   it('rejects nested types and text content (BAD_CONTENT / FOREIGN_STRUCTURE)', () => {
