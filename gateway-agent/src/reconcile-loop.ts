@@ -102,9 +102,10 @@ export class ReconcileLoop {
 
   /**
    * Fridges the venue config assigns to this gateway that the fold gives to another replica: a
-   * later epoch of the same gateway id took reconcilership (DESIGN §3.7; a cloned store or a stolen
-   * token that joined while this replica was offline). This replica then stops correcting them;
-   * an operator must know (warn log, `/status`, metric `fridgesync_gateway_reconciler_lost`).
+   * later epoch of the same gateway id took reconcilership (a cloned store, or a stolen token that
+   * joined while this replica was offline; docs/sync-protocol.md, "Epoch allocation"). This replica
+   * then stops correcting them; an operator must know (warn log, `/status`, metric
+   * `fridgesync_gateway_reconciler_lost`).
    */
   lost(): Array<{ fridgeId: string; reconciler: string | null }> {
     return [...this.lostTo].map(([fridgeId, r]) => ({ fridgeId, reconciler: r ?? null })).sort((a, b) => (a.fridgeId < b.fridgeId ? -1 : 1));

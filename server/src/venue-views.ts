@@ -87,7 +87,7 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
         syncLagMs: link?.lastMessageAt === undefined ? null : link.connected && pendingDurable === 0 ? 0 : now - link.lastMessageAt,
         pendingDurable,
         // Fridges assigned to this gateway that the fold gives to another replica than the one
-        // connected: a later epoch of the same gateway id took reconcilership (DESIGN §3.7).
+        // connected: a later epoch of the same gateway id took reconcilership (docs/sync-protocol.md, "Epoch allocation").
         reconcilerLost:
           link?.connected === true && link.replica !== undefined
             ? model

@@ -218,8 +218,8 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
   /** `R` per fridge before the update, folded once per fridge however many meals it increments. */
   const reservedCache = new Map<FridgeId, Map<MealId, number>>();
   for (const [f, m, inc] of increments(doc, sender.replica, added)) {
-    // Rights are created only where the fold makes the sender the fridge's reconciler (DESIGN
-    // §3.4): judged on the state after the update, which may carry the sender's first entries or
+    // Rights are created only where the fold makes the sender the fridge's reconciler
+    // (docs/sync-protocol.md, "Refusals of rights creation"): judged on the state after the update, which may carry the sender's first entries or
     // its retirement of a predecessor epoch; the copy is made only when the live document does not
     // already say so.
     if (currentReconciler(doc, f) !== sender.replica && currentReconciler(afterDoc(), f) !== sender.replica) {

@@ -1,5 +1,5 @@
 /**
- * A gateway replica that loses reconcilership notices and says so (DESIGN §3.7): while the real
+ * A gateway replica that loses reconcilership notices and says so (docs/sync-protocol.md, "Epoch allocation"): while the real
  * gateway g1 (epoch 1) is offline, another process with its token joins and is allocated epoch 2,
  * which writes and so becomes the fridge's reconciler by the fold. When the real gateway comes back
  * on its intact store it warns, lists the fridge under `reconcilerLost` in `/status`, sets the

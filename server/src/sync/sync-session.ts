@@ -240,7 +240,7 @@ export class SyncSession implements SyncPeer {
       return false;
     }
     // A later epoch may not start while an earlier live replica of the gateway is connected: the
-    // fold would hand it that gateway's fridges (DESIGN §3.7). This holds for allocated epochs too,
+    // fold would hand it that gateway's fridges (docs/sync-protocol.md, "Epoch allocation"). This holds for allocated epochs too,
     // so an epoch allocated to a join that never wrote cannot be used to bypass it later.
     for (const [r, peer] of host.replicaPeers) {
       if (peer === this.id || !r.startsWith(`gw:${gatewayId}:`) || isRetired(doc, r)) continue;
