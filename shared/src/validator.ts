@@ -16,9 +16,9 @@
  *   (full-state updates carry the whole delete set; such entries change nothing).
  */
 import * as Y from 'yjs';
-import { type FridgeId, type MealId, type ReplicaId } from './ids.ts';
+import { replicaParts, type FridgeId, type MealId, type ReplicaId } from './ids.ts';
 import { checkValue, isForwardStep, joinValues, parseKey, type EntryKey, type OrderValue, type SnapshotValue } from './entries.ts';
-import { currentReconciler, isRetired, mayRetire, reservedByMeal, rightsOf, sellable } from './fold.ts';
+import { currentGatewayReplica, currentReconciler, isRetired, mayRetire, reservedByMeal, rightsOf, sellable } from './fold.ts';
 import { rootName, VenueDoc } from './venue-doc.ts';
 
 /** Why an update was rejected. */
@@ -222,7 +222,7 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
     // (docs/sync-protocol.md, "Refusals of rights creation"): judged on the state after the update, which may carry the sender's first entries or
     // its retirement of a predecessor epoch; the copy is made only when the live document does not
     // already say so.
-    if (currentReconciler(doc, f) !== sender.replica && currentReconciler(afterDoc(), f) !== sender.replica) {
+    if (currentReconciler(doc, f) !== sender.replica && !formerReconciler(doc, sender.replica, f, m) && currentReconciler(afterDoc(), f) !== sender.replica) {
       throw new Rejection('NOT_RECONCILER', `${sender.replica} is not the reconciler of ${f}; it may not increment ${f}/${m}`);
     }
     creationBound(doc, f, m, inc, added, afterDoc, reservedCache);
@@ -237,6 +237,20 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
     if (rightsOf(afterDoc(), sender.replica, f, m) < 0) throw new Rejection('RIGHTS_NEGATIVE', `rights of ${sender.replica} for ${f}/${m} would be negative`);
   }
   return { ok: true, entries, deletions };
+}
+
+/**
+ * True when `replica` created rights for the cell before (so it was the fridge's reconciler then)
+ * and is still its gateway's current epoch: an operator may have assigned the fridge to another
+ * gateway while this one was offline and kept correcting; refusing those corrections would refuse
+ * its every resync. Its increments stay within the stock bound, and it stops once it learns of the
+ * new assignment. A superseded epoch is not current, so it gains nothing here.
+ */
+function formerReconciler(doc: VenueDoc, replica: ReplicaId, f: FridgeId, m: MealId): boolean {
+  const own = doc.get(replica, `c/${f}/${m}`) as [number, number] | undefined;
+  if (own === undefined || own[0] === 0) return false;
+  const p = replicaParts(replica);
+  return p.kind === 'gateway' && currentGatewayReplica(doc, p.gatewayId) === replica;
 }
 
 /** Cells whose counter the sender's update increments, with the sender's net change of `S` there. */

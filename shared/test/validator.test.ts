@@ -108,6 +108,26 @@ describe('validateUpdate accepts honest updates', () => {
     expect(cellView(central, F1, M1)).toMatchObject({ T: 4, S: 6 });
   });
 
+  it('accepts corrections of a reconciler that has not heard yet that its fridge was assigned to another gateway', () => {
+    const { central, gw, sent, sender } = setup();
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 5 })));
+    reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 1000);
+    for (const u of sent.splice(0)) central.applyUpdate(u, ORIGINS.upstream);
+    // Offline, g1 hears a delivery and counts it in; meanwhile the operator moved f1 to g2.
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 2, 2000, { m1: 8 })));
+    reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 2000);
+    configureFridge(central, F1, 'g2', 5);
+    expectVerdict(central, Y.mergeUpdates(sent), sender);
+    // A gateway that never created rights for the fridge and does not reconcile it gains nothing.
+    const g3 = 'gw:g3:1' as ReplicaId;
+    const other = forger(central, g3, 31);
+    other.d.transact(T, (w) => {
+      recordSnapshot(w, F1, inv(1, 3, 3000, { m1: 9 }));
+      increment(w, F1, M1, 1);
+    });
+    expectVerdict(central, Y.mergeUpdates(other.sent), { replica: g3, clients: new Set([31]) }, 'NOT_RECONCILER');
+  });
+
   it('accepts a replay of an old update after the keys it set were overwritten (regression)', () => {
     // Before the fix, the replayed old value was judged against the newer one: NOT_FORWARD.
     const { central, gw, sent, sender } = setup();
