@@ -69,9 +69,13 @@ export interface AgentStatus {
   replica: string | undefined;
   epoch: number | undefined;
   lifecycle: string;
+  /** Why `/readyz` answers 503 (empty when ready). */
+  notReady: string[];
   broker: ReturnType<FridgeBroker['status']>;
   fridgesOnline: number;
   fridgesReconciled: string[];
+  /** Fridges configured to this gateway that another replica reconciles (see ReconcileLoop.lost). */
+  reconcilerLost: Array<{ fridgeId: string; reconciler: string | null }>;
   sync: ReturnType<SyncClient['status']> | { state: 'disabled' };
   /** Central's clock against this gateway's, measured at the last sync handshake. */
   clockSkew: ClockSkewStatus;
@@ -159,6 +163,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       sync = new SyncClient({
         url: config.central.url,
         token: config.central.token,
+        gatewayId: config.gatewayId,
         venueId: config.venueId,
         replica,
         logger: logger.child({ part: 'sync' }),
@@ -178,6 +183,20 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
     } else if (replica.state === 'joining') {
       logger.warn('no central configured and the store has no epoch yet: the replica cannot write until it syncs with central');
     }
+
+    /**
+     * Why the agent is not ready (empty: ready). A gateway central refuses is not ready even with a
+     * writable replica: it would take orders and stock that never reach central
+     * (docs/operations.md, "Troubleshooting").
+     */
+    const notReady = (): string[] => {
+      const why: string[] = [];
+      if (!replica.writable) why.push(`replica is ${replica.state}`);
+      if (!broker.status().up) why.push('fridge broker is down');
+      const refusal = sync?.refusal;
+      if (refusal !== undefined) why.push(`central refuses this gateway since ${refusal.since}: ${refusal.reason}`);
+      return why;
+    };
 
     const status = (): AgentStatus => {
       const doc = replica.doc;
@@ -208,9 +227,11 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         replica: replica.replica,
         epoch: replica.epoch,
         lifecycle: replica.state,
+        notReady: notReady(),
         broker: broker.status(),
         fridgesOnline: online,
         fridgesReconciled: reconciler.assigned(),
+        reconcilerLost: reconciler.lost(),
         sync: sync?.status() ?? { state: 'disabled' },
         clockSkew: clock.status(),
         pendingUpdates: sync?.pendingCentral() ?? 0,
@@ -225,7 +246,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       metrics,
       bodyLimitBytes: config.http.bodyLimitBytes,
       status,
-      ready: () => replica.writable && broker.status().up,
+      notReady,
       commands: broker,
       kioskToken: config.http.kioskToken,
       metricsToken: config.http.metricsToken,

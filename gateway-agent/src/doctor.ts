@@ -1,15 +1,16 @@
 /**
  * `fridgesync gateway doctor`: checks what a venue installation needs, one PASS/WARN/FAIL line
  * each — config valid, data directory writable (with fsync), broker port free, central reachable
- * and the token accepted, clock skew against central, free disk space. Exit status 1 on any FAIL.
+ * and the token accepted for this gateway id and venue, clock skew against central, free disk space. Exit status 1 on any FAIL.
  * Nothing is changed except a probe file in the data directory that is removed again.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { whyNotWritable } from '@fridgesync/shared';
+import { GATEWAY_ID_HEADER, whyNotWritable } from '@fridgesync/shared';
 import type { GatewayConfig } from './config-schema.ts';
+import { upgradeRefusalReason } from './central-refusal.ts';
 
 /** One check's outcome. */
 export interface DoctorCheck {
@@ -98,14 +99,21 @@ async function checkCentral(config: GatewayConfig, timeoutMs: number, now: () =>
   }
   out.push(
     await new Promise<DoctorCheck>((resolve) => {
-      const ws = new WebSocket(`${url.replace(/\/$/, '')}/sync/${config.venueId}`, { headers: { authorization: `Bearer ${token}` }, handshakeTimeout: timeoutMs });
+      // The probe names this gateway's id as the agent does, so central checks the token's binding
+      // to venue and gateway id before the upgrade.
+      const ws = new WebSocket(`${url.replace(/\/$/, '')}/sync/${config.venueId}`, {
+        headers: { authorization: `Bearer ${token}`, [GATEWAY_ID_HEADER]: config.gatewayId },
+        handshakeTimeout: timeoutMs,
+      });
       ws.once('open', () => {
         ws.close(1000, 'doctor');
-        resolve({ status: 'PASS', name: 'token', detail: `central accepted the token for venue ${config.venueId}` });
+        resolve({ status: 'PASS', name: 'token', detail: `central accepted the token for gateway ${config.gatewayId} in venue ${config.venueId}` });
       });
       ws.once('unexpected-response', (_req, res) => {
-        resolve({ status: 'FAIL', name: 'token', detail: `central refused the sync upgrade: HTTP ${res.statusCode} (token or venue wrong?)` });
-        ws.terminate();
+        void upgradeRefusalReason(res).then((reason) => {
+          resolve({ status: 'FAIL', name: 'token', detail: `central refused the sync upgrade: ${reason} (check central.token, venueId and gatewayId)` });
+          ws.terminate();
+        });
       });
       ws.once('error', (e) => resolve({ status: 'FAIL', name: 'token', detail: `sync endpoint: ${e.message}` }));
     }),

@@ -59,8 +59,8 @@ export interface HttpApiOptions {
   bodyLimitBytes: number;
   /** The `/status` document. */
   status: () => unknown;
-  /** True when the agent can take fridge messages and orders. */
-  ready: () => boolean;
+  /** Why the agent cannot take fridge messages and orders now (empty: ready). */
+  notReady: () => string[];
   /** Commands to fridges (the unlock of a reserved order). */
   commands: Pick<FridgeBroker, 'sendCommand' | 'fridgeConnected'>;
   /** Bearer token the kiosk routes require (`http.kioskToken`); unset: loopback callers only. */
@@ -108,8 +108,9 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
 
   app.get('/livez', { ...open, schema: { tags: ['ops'], summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => LIVEZ_BODY);
   app.get('/readyz', { config: { gatewayAccess: 'public', gatewayErrors: ['NOT_READY'] }, schema: { tags: ['ops'], summary: 'Readiness: the replica writes and the broker is up' } }, async (_req, reply) => {
-    if (o.ready()) return READYZ_BODY;
-    return reply.status(503).send(new FridgesyncError('NOT_READY').toBody());
+    const why = o.notReady();
+    if (why.length === 0) return READYZ_BODY;
+    return reply.status(503).send(new FridgesyncError('NOT_READY', `not ready: ${why.join('; ')}`).toBody());
   });
   app.get('/status', { ...open, schema: { tags: ['ops'], summary: 'Lifecycle, broker, sync, store and rights held (JSON)' } }, async () => o.status());
   app.get('/metrics', { config: { gatewayAccess: 'metrics' }, schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {

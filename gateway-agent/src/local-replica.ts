@@ -88,6 +88,10 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     this.now = opts.now ?? Date.now;
   }
 
+  /** The gateway id this replica writes for. */
+  get gatewayId(): GatewayId {
+    return this.opts.gatewayId;
+  }
   get state(): ReplicaState {
     return this.s;
   }

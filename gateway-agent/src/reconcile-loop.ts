@@ -4,13 +4,15 @@
  * rights requested, config), debounced per fridge, and on a sweep timer that expires holds and
  * housekeeps orders. `reconcileFridges` skips, writing nothing, every fridge whose reconciler is not
  * this replica, so an HA standby (not assigned) only ingests. Recalls of rights
- * addressed to this replica as a taker are answered on every pass.
+ * addressed to this replica as a taker are answered on every pass. A fridge configured to this
+ * gateway that another replica reconciles by the fold is reported (see {@link ReconcileLoop.lost}).
  */
 import type { Logger } from 'pino';
 import {
   ORIGINS,
   answerRecalls,
   configIds,
+  configRecord,
   currentReconciler,
   isOrigin,
   expireHolds,
@@ -20,6 +22,7 @@ import {
   type FridgeId,
   type RecallBackoff,
   type ReconcileReport,
+  type ReplicaId,
   type RightsPolicy,
   type TakerClocks,
 } from '@fridgesync/shared';
@@ -73,14 +76,23 @@ export class ReconcileLoop {
     this.off = doc.onChange((summary, origin) => {
       if (isOrigin(origin, 'reconciler')) return; // our own corrections do not retrigger us
       this.recallsDue = true;
+      // The fold's reconciler changes with config, retirements and a replica's first entries (a new
+      // epoch): checked only then, so the ingest path pays one size comparison.
+      const replicas = doc.index.replicaEntryCount.size;
+      if (summary.config || summary.lifecycle || replicas !== this.replicasSeen) {
+        this.replicasSeen = replicas;
+        this.checkReconcilership();
+      }
       if (summary.config || summary.lifecycle) for (const f of this.assigned()) this.schedule(f);
       for (const f of summary.fridges) this.schedule(f);
     });
     this.o.replica.on('state', (s) => {
       if (s === 'active') this.sweep();
+      this.checkReconcilership();
     });
     this.sweepTimer = setInterval(() => this.sweep(), this.o.sweepIntervalMs);
     this.sweepTimer.unref();
+    this.checkReconcilership();
     this.sweep();
   }
 
@@ -89,6 +101,45 @@ export class ReconcileLoop {
     const r = this.o.replica;
     if (r.replica === undefined) return [];
     return (configIds(r.doc, 'fridge') as FridgeId[]).filter((f) => currentReconciler(r.doc, f) === r.replica);
+  }
+
+  /** Replicas with entries when reconcilership was last checked. */
+  private replicasSeen = 0;
+  /** fridge → the replica that reconciles it instead of this one (see {@link lost}). */
+  private readonly lostTo = new Map<string, ReplicaId | undefined>();
+
+  /**
+   * Fridges the venue config assigns to this gateway that the fold gives to another replica: a
+   * later epoch of the same gateway id took reconcilership (a cloned store, or a stolen token that
+   * joined while this replica was offline; docs/sync-protocol.md, "Epoch allocation"). This replica
+   * then stops correcting them; an operator must know (warn log, `/status`, metric
+   * `fridgesync_gateway_reconciler_lost`).
+   */
+  lost(): Array<{ fridgeId: string; reconciler: string | null }> {
+    return [...this.lostTo].map(([fridgeId, r]) => ({ fridgeId, reconciler: r ?? null })).sort((a, b) => (a.fridgeId < b.fridgeId ? -1 : 1));
+  }
+
+  private checkReconcilership(): void {
+    const r = this.o.replica;
+    const me = r.replica;
+    const now = new Map<string, ReplicaId | undefined>();
+    // Only an active replica can lose anything: a joining one has not taken its epoch yet and a
+    // retired one handed its fridges on by design.
+    if (me !== undefined && r.state === 'active') {
+      for (const f of configIds(r.doc, 'fridge') as FridgeId[]) {
+        if (configRecord(r.doc, 'fridge', f)?.reconciler !== r.gatewayId) continue;
+        const holder = currentReconciler(r.doc, f);
+        if (holder !== me) now.set(f, holder);
+      }
+    }
+    for (const [f, holder] of now) {
+      if (this.lostTo.has(f) && this.lostTo.get(f) === holder) continue;
+      this.o.logger.warn({ fridge: f, replica: me, reconciler: holder }, `this replica lost reconcilership of fridge ${f} to ${holder ?? 'no replica'}; it no longer corrects its stock (another process with this gateway's id and token?)`);
+    }
+    for (const f of this.lostTo.keys()) if (!now.has(f)) this.o.logger.info({ fridge: f, replica: me }, `this replica reconciles fridge ${f} again`);
+    this.lostTo.clear();
+    for (const [f, h] of now) this.lostTo.set(f, h);
+    this.o.metrics.reconcilerLost.set(now.size);
   }
 
   /** Reconciles `fridge` after the debounce delay (merging bursts). */

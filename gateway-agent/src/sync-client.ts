@@ -20,6 +20,7 @@ import * as Y from 'yjs';
 import type { Logger } from 'pino';
 import {
   CLOSE_CODES,
+  GATEWAY_ID_HEADER,
   decodeMessage,
   encodeHello,
   encodeOwnDiff,
@@ -33,15 +34,23 @@ import {
 import type { LocalReplica } from './local-replica.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { ClockSkew } from './clock-skew.ts';
+import { CentralRefusal, isRefusal, upgradeRefusalReason, type SyncRefusal } from './central-refusal.ts';
 
-/** Where the sync session is. */
-export type SyncState = 'disabled' | 'connecting' | 'handshaking' | 'synced' | 'backoff' | 'closed';
+export type { SyncRefusal } from './central-refusal.ts';
+
+/**
+ * Where the sync session is. `refused`: central refused this gateway (central-refusal.ts); the
+ * client keeps retrying with growing backoff, and the agent is not ready meanwhile.
+ */
+export type SyncState = 'disabled' | 'connecting' | 'handshaking' | 'synced' | 'backoff' | 'refused' | 'closed';
 
 /** Options of {@link SyncClient}. */
 export interface SyncClientOptions {
   /** Base URL (`ws://host:port`); the client connects to `/sync/{venueId}`. */
   url: string;
   token: string;
+  /** This gateway's id, sent with the upgrade so central can refuse a token bound to another id. */
+  gatewayId: string;
   venueId: string;
   replica: LocalReplica;
   logger: Logger;
@@ -79,12 +88,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private unacked: Array<[number, number]> = [];
   private lastAckAt: number | undefined;
   private lastSyncAt: number | undefined;
+  private readonly refusals: CentralRefusal;
   private readonly random: () => number;
   private readonly offDurable: () => void;
 
   constructor(private readonly o: SyncClientOptions) {
     super();
     this.random = o.random ?? Math.random;
+    this.refusals = new CentralRefusal(o.logger, o.metrics);
     const onDurable = (update: Uint8Array, origin: unknown, end: [number, number] | undefined) => this.onDurable(update, origin, end);
     o.replica.on('durable', onDurable);
     this.offDurable = () => o.replica.off('durable', onDurable);
@@ -108,7 +119,19 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       lastDurableAckAt: this.lastAckAt === undefined ? undefined : new Date(this.lastAckAt).toISOString(),
       lastSyncAt: this.lastSyncAt === undefined ? undefined : new Date(this.lastSyncAt).toISOString(),
       reconnectAttempt: this.attempt,
+      refusal: this.refusals.refusal,
     };
+  }
+
+  /** Why central refuses this gateway, while it does. */
+  get refusal(): SyncRefusal | undefined {
+    return this.refusals.refusal;
+  }
+
+  /** Central welcomed our replica: the backoff starts over and any refusal is settled. */
+  private accepted(): void {
+    this.attempt = 0;
+    this.refusals.accepted();
   }
 
   /** Starts connecting (and reconnecting) until {@link close}. */
@@ -158,7 +181,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     const { url, token, venueId, maxMessageBytes, connectTimeoutMs, logger } = this.o;
     this.setState('connecting');
     const ws = new WebSocket(`${url.replace(/\/$/, '')}/sync/${encodeURIComponent(venueId)}`, {
-      headers: { Authorization: `Bearer ${token}` },
+      headers: { Authorization: `Bearer ${token}`, [GATEWAY_ID_HEADER]: this.o.gatewayId },
       maxPayload: maxMessageBytes,
       handshakeTimeout: connectTimeoutMs,
     });
@@ -171,10 +194,13 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     let announced: string | undefined;
     /** This gateway's clock when the last hello went out (the welcome answering it measures the offset). */
     let helloAt: number | undefined;
+    /** Hellos on this connection central has not welcomed yet. */
+    let unwelcomed = 0;
     const announce = () => {
       const h = this.hello();
       announced = h.replica;
       helloAt = h.now;
+      unwelcomed++;
       ws.send(encodeHello(h));
     };
     let stuck: NodeJS.Timeout | undefined;
@@ -223,6 +249,9 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
           if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.clockNow(), msg.welcome.now);
           helloAt = undefined;
+          // Only a welcome of the hello naming our replica shows central accepts us (a join's
+          // welcome precedes the hello central may still refuse).
+          if (--unwelcomed === 0 && announced !== undefined) this.accepted();
           break;
         case 'auth-denied':
           logger.error({ reason: msg.reason }, 'central denied access');
@@ -236,9 +265,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       logger.debug({ err: e.message }, 'sync connection error');
     });
     ws.on('unexpected-response', (_req, res) => {
-      this.o.metrics.syncErrors.inc({ reason: `http-${res.statusCode}` });
-      logger.warn({ status: res.statusCode }, 'central refused the sync connection');
-      ws.terminate();
+      const status = res.statusCode ?? 0;
+      this.o.metrics.syncErrors.inc({ reason: `http-${status}` });
+      // Central's error body says why ({statusCode, code, message}).
+      void upgradeRefusalReason(res).then((reason) => {
+        if (isRefusal({ status })) this.refusals.refused({ status, reason });
+        else logger.warn({ status, reason }, 'central refused the sync connection');
+        ws.terminate();
+      });
     });
     ws.on('close', (code: number, reason: Buffer) => {
       clearTimeout(stuck);
@@ -300,7 +334,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       ws.close(CLOSE_CODES.GOING_AWAY, 'epoch failed');
       return;
     }
-    this.attempt = 0;
+    // The backoff restarts only once central welcomed our replica (see `accepted`): a gateway
+    // central refuses after each full sync must not reconnect at the shortest delay forever.
     this.lastSyncAt = Date.now();
     this.setState('synced');
     this.emit('synced');
@@ -390,6 +425,9 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       void this.o.replica.markRetired();
     } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
       logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');
+      this.refusals.refused({ code, reason });
+    } else if (isRefusal({ code })) {
+      this.refusals.refused({ code, reason });
     } else if (code >= 4000) {
       logger.warn({ code, reason }, 'central closed the sync connection');
     } else {
@@ -397,7 +435,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     }
     if (code >= 4000) this.o.metrics.syncErrors.inc({ reason: `close-${code}` });
     if (this.stopped) return;
-    this.setState('backoff');
+    this.setState(this.refusals.refusal !== undefined ? 'refused' : 'backoff');
     // Full jitter (AWS architecture blog): uniform in [0, min(max, min·2^attempt)].
     const cap = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * 2 ** Math.min(this.attempt, 30));
     const delay = Math.max(this.o.backoffMinMs / 2, this.random() * cap);

@@ -137,7 +137,7 @@ describe('sync client backoff', () => {
     const port = await freePort();
     const metrics = createMetrics();
     // random() = 1: the delay is the cap itself, min·2^attempt bounded by max.
-    const client = new SyncClient({ url: `ws://127.0.0.1:${port}`, token: 't', venueId: 'v1', replica, logger, metrics, version: 't', backoffMinMs: 40, backoffMaxMs: 160, maxMessageBytes: 1 << 20, connectTimeoutMs: 1000, random: () => 1 });
+    const client = new SyncClient({ url: `ws://127.0.0.1:${port}`, token: 't', gatewayId: 'gw1', venueId: 'v1', replica, logger, metrics, version: 't', backoffMinMs: 40, backoffMaxMs: 160, maxMessageBytes: 1 << 20, connectTimeoutMs: 1000, random: () => 1 });
     const starts: number[] = [];
     client.on('state', (s) => s === 'connecting' && starts.push(performance.now()));
     client.start();

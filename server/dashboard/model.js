@@ -102,6 +102,8 @@ function normaliseGateway(g, id) {
     // The gateway's clock minus central's at its last handshake, and central's verdict on it.
     clockSkewMs: optNum(g.clockSkewMs),
     clockSkewAlert: g.clockSkewAlert === true,
+    // Fridges assigned to this gateway that another replica reconciles (central's venue detail).
+    reconcilerLost: arr(g.reconcilerLost).map((x) => ({ fridgeId: String(x.fridgeId), reconciler: x.reconciler ?? null })),
   };
 }
 
@@ -184,6 +186,13 @@ export function problemsOf(venue) {
   for (const g of venue.gateways) {
     if (g.connected === false) out.push({ key: `gw-off:${venue.venueId}:${g.gatewayId}`, level: 'warn', text: `Gateway ${g.gatewayId} at ${venue.name} is not syncing` });
     if (g.clockSkewAlert) out.push({ key: `gw-clock:${venue.venueId}:${g.gatewayId}`, level: 'warn', text: `Gateway ${g.gatewayId} at ${venue.name}: clock off by ${Math.round((g.clockSkewMs ?? 0) / 1000)} s against central` });
+    for (const l of g.reconcilerLost) {
+      out.push({
+        key: `rec-lost:${venue.venueId}:${g.gatewayId}:${l.fridgeId}`,
+        level: 'bad',
+        text: `Gateway ${g.gatewayId} at ${venue.name} is connected as ${g.replica ?? '?'} but fridge ${l.fridgeId} is reconciled by ${l.reconciler ?? 'no replica'} (another process with its id and token?)`,
+      });
+    }
   }
   for (const o of venue.orders ?? []) {
     if (o.conflicts?.includes('contents')) out.push({ key: `dup:${o.orderId}`, level: 'warn', text: `Order ${o.orderId} at ${venue.name} was taken twice with different contents: ${variantsText(o)}` });

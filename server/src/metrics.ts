@@ -37,6 +37,7 @@ export function createMetrics() {
     syncMessages: new Counter({ name: 'fridgesync_sync_messages_total', help: 'Sync messages received by type.', labelNames: ['type'], registers: r }),
     syncRejected: new Counter({ name: 'fridgesync_sync_rejected_updates_total', help: 'Updates refused by the validator, by reason code.', labelNames: ['code'], registers: r }),
     syncCloses: new Counter({ name: 'fridgesync_sync_closes_total', help: 'Sync sockets closed by central, by close code name.', labelNames: ['reason'], registers: r }),
+    epochsAllocated: new Counter({ name: 'fridgesync_epochs_allocated_total', help: 'Gateway epochs allocated to joining gateways (docs/sync-protocol.md, "Epoch allocation").', registers: r }),
     syncRelayedBytes: new Counter({ name: 'fridgesync_sync_relayed_bytes_total', help: 'Bytes relayed to sync peers.', registers: r }),
     storageAppendSeconds: new Histogram({
       name: 'fridgesync_storage_append_duration_seconds',

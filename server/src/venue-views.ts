@@ -89,6 +89,15 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
         // The gateway's clock minus central's at its last handshake (ms), and whether it is beyond `sync.maxClockSkewMs`.
         clockSkewMs: link?.clockSkewMs ?? null,
         clockSkewAlert: link?.clockSkewMs !== undefined && Math.abs(link.clockSkewMs) > maxClockSkewMs,
+        // Fridges assigned to this gateway that the fold gives to another replica than the one
+        // connected: a later epoch of the same gateway id took reconcilership (docs/sync-protocol.md, "Epoch allocation").
+        reconcilerLost:
+          link?.connected === true && link.replica !== undefined
+            ? model
+                .fridgesOf(vm)
+                .filter(([, f]) => f.view.config?.reconciler === id && f.view.reconciler !== link.replica)
+                .map(([fridgeId, f]) => ({ fridgeId, reconciler: f.view.reconciler ?? null }))
+            : [],
       };
     }),
     deliveries: [...vm.deliveries.keys()].sort(),

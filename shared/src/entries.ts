@@ -20,6 +20,7 @@
  * | `meta`                  | `{v, at}`                          | any replica       | software version of the writer |
  * | `cfg/<section>/<id>`    | `{h, v}`                           | central           | operator data, HLC-versioned (`v:null` deletes) |
  * | `dl/<delivery>`         | `{f, i, at}`                       | central           | kitchen delivery announced |
+ * | `ep/<gateway>/<epoch>`  | `{at}`                             | central           | epoch allocated to a joining gateway (docs/sync-protocol.md) |
  */
 import { z } from 'zod';
 import {
@@ -30,6 +31,7 @@ import {
   PLAIN_ID_PATTERN,
   ReplicaIdSchema,
   type DeliveryId,
+  type GatewayId,
   type FridgeId,
   type MealId,
   type OrderId,
@@ -53,7 +55,8 @@ export type EntryKey =
   | { kind: 'taker' }
   | { kind: 'meta' }
   | { kind: 'config'; section: ConfigSection; id: string }
-  | { kind: 'delivery'; delivery: DeliveryId };
+  | { kind: 'delivery'; delivery: DeliveryId }
+  | { kind: 'epoch'; gateway: GatewayId; epoch: number };
 
 export type EntryKind = EntryKey['kind'];
 
@@ -97,6 +100,9 @@ export function parseKey(key: string): EntryKey | undefined {
         : undefined;
     case 'dl':
       return p.length === 2 && plain(a) ? { kind: 'delivery', delivery: a as DeliveryId } : undefined;
+    case 'ep':
+      // The epoch is written canonically (no sign, no leading zero) so one epoch has one key.
+      return p.length === 3 && plain(a) && b !== undefined && /^[1-9][0-9]{0,8}$/.test(b) ? { kind: 'epoch', gateway: a as GatewayId, epoch: Number(b) } : undefined;
     default:
       return undefined;
   }
@@ -117,6 +123,7 @@ export const keys = {
   meta: () => 'meta',
   config: (section: ConfigSection, id: string) => `cfg/${section}/${id}`,
   delivery: (d: DeliveryId) => `dl/${d}`,
+  epoch: (g: GatewayId, epoch: number) => `ep/${g}/${epoch}`,
 } as const;
 
 const n0 = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -164,6 +171,8 @@ export const TakerValueSchema = z.strictObject({ on: z.boolean(), at: n0 });
 export const MetaValueSchema = z.strictObject({ v: z.string().max(64), at: n0 });
 export const ConfigValueSchema = z.strictObject({ h: z.string().max(140).refine(isHlcTimestamp, 'not an HLC timestamp'), v: z.unknown() });
 export const DeliveryValueSchema = z.strictObject({ f: FridgeIdSchema, i: itemMap, at: n0 });
+/** An epoch allocation: when central allocated it (ms). */
+export const EpochValueSchema = z.strictObject({ at: n0 });
 
 export type CounterValue = z.infer<typeof CounterValueSchema>;
 export type XferValue = z.infer<typeof XferValueSchema>;
@@ -178,6 +187,7 @@ export type TakerValue = z.infer<typeof TakerValueSchema>;
 export type MetaValue = z.infer<typeof MetaValueSchema>;
 export type ConfigValue = { h: string; v: unknown };
 export type DeliveryValue = z.infer<typeof DeliveryValueSchema>;
+export type EpochValue = z.infer<typeof EpochValueSchema>;
 
 const VALUE_SCHEMAS: Record<EntryKind, z.ZodType> = {
   counter: CounterValueSchema,
@@ -193,6 +203,7 @@ const VALUE_SCHEMAS: Record<EntryKind, z.ZodType> = {
   meta: MetaValueSchema,
   config: ConfigValueSchema,
   delivery: DeliveryValueSchema,
+  epoch: EpochValueSchema,
 };
 
 /**
@@ -276,6 +287,7 @@ export function joinValues(kind: EntryKind, a: unknown, b: unknown): unknown {
     case 'taker':
     case 'meta':
     case 'delivery':
+    case 'epoch':
       return (a as { at: number }).at >= (b as { at: number }).at ? a : b;
     case 'config':
       return (a as ConfigValue).h >= (b as ConfigValue).h ? a : b;
@@ -314,6 +326,8 @@ export function isForwardStep(kind: EntryKind, prev: unknown, next: unknown): bo
     case 'status':
       return (next as StatusValue).ts >= (prev as StatusValue).ts;
     case 'retire':
+    case 'epoch':
+      // An allocation, like a retirement, is written once and never changes.
       return JSON.stringify(prev) === JSON.stringify(next);
     case 'taker':
     case 'meta':

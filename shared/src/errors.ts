@@ -71,6 +71,16 @@ export const CLOSE_CODES = {
   DUPLICATE_REPLICA: 4409,
   /** The replica is retired; it must take a new epoch. */
   REPLICA_RETIRED: 4410,
+  /**
+   * The hello names a gateway epoch central never allocated (and that the document does not know
+   * from before allocation records existed): a gateway takes a new epoch only through the join flow.
+   */
+  EPOCH_NOT_ALLOCATED: 4411,
+  /**
+   * A hello named a later epoch of a gateway while another connection speaks for an earlier live
+   * replica of it: a second process (or a stolen token) may not take reconcilership from the live one.
+   */
+  GATEWAY_CONNECTED: 4412,
   /** The peer did not authenticate in time or sent too much before authenticating. */
   HANDSHAKE_TIMEOUT: 4408,
   /** The peer's outgoing buffer exceeded its bound (slow consumer). */

@@ -11,8 +11,8 @@ import type { FoldSource } from './fold.ts';
 
 /**
  * The next unused epoch of a gateway: one more than any epoch of it the document mentions (as a
- * writer, a retirement target, a transfer or recall target). Call only after a full sync, when the
- * document has everything central has.
+ * writer, a retirement target, a transfer target, or an epoch central allocated). Call only after a
+ * full sync, when the document has everything central has.
  */
 export function nextEpoch(src: FoldSource, gatewayId: GatewayId): number {
   let max = 0;
@@ -24,7 +24,19 @@ export function nextEpoch(src: FoldSource, gatewayId: GatewayId): number {
   for (const r of src.index.replicaEntryCount.keys()) consider(r);
   for (const r of src.index.retirements.keys()) consider(r);
   for (const meals of src.index.xfers.values()) for (const froms of meals.values()) for (const tos of froms.values()) for (const to of tos.keys()) consider(to);
+  for (const e of src.index.epochs.get(gatewayId)?.keys() ?? []) max = Math.max(max, Number(e));
   return max + 1;
+}
+
+/** True when a central replica recorded the allocation of `epoch` to `gatewayId` (an `ep/…` entry). */
+export function epochAllocated(src: FoldSource, gatewayId: GatewayId, epoch: number): boolean {
+  for (const r of src.index.epochs.get(gatewayId)?.get(String(epoch))?.keys() ?? []) if (r.startsWith('central:')) return true;
+  return false;
+}
+
+/** Records that central allocated `epoch` to `gatewayId` (written by central only; the validator refuses it from gateways). */
+export function allocateEpoch(w: EntryWriter, gatewayId: GatewayId, epoch: number, now: number): void {
+  w.set(keys.epoch(gatewayId, epoch), { at: now });
 }
 
 /**

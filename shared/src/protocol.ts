@@ -187,3 +187,10 @@ export function decodeMessage(bytes: Uint8Array): SyncMessage {
     throw new ProtocolError(`truncated or malformed message: ${(e as Error).message}`);
   }
 }
+
+/**
+ * HTTP header of the sync upgrade in which a gateway names the gateway id it runs as (`?gateway=`
+ * for clients that cannot set headers). Central refuses a gateway token bound to another id with
+ * HTTP 403 before the upgrade (docs/sync-protocol.md, Authentication).
+ */
+export const GATEWAY_ID_HEADER = 'x-fridgesync-gateway';

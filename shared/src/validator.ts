@@ -10,13 +10,15 @@
  * - per key, the sender only moves forward (counters and transfers grow, states climb their lattice)
  *   and deletes only what may be pruned;
  * - the sender's rights stay `≥ 0` for every fridge and meal it touched;
+ * - increments (which create rights) come only from the fridge's reconciler by the fold, and only
+ *   within what observed stock allows (see {@link creationBound});
  * - deletions of other clients' items are accepted only when those items are already deleted here
  *   (full-state updates carry the whole delete set; such entries change nothing).
  */
 import * as Y from 'yjs';
-import { type FridgeId, type MealId, type ReplicaId } from './ids.ts';
-import { checkValue, isForwardStep, joinValues, parseKey, type EntryKey, type OrderValue } from './entries.ts';
-import { isRetired, mayRetire, rightsOf } from './fold.ts';
+import { replicaParts, type FridgeId, type MealId, type ReplicaId } from './ids.ts';
+import { checkValue, isForwardStep, joinValues, parseKey, type EntryKey, type OrderValue, type SnapshotValue } from './entries.ts';
+import { currentGatewayReplica, currentReconciler, isRetired, mayRetire, reservedByMeal, rightsOf, sellable } from './fold.ts';
 import { rootName, VenueDoc } from './venue-doc.ts';
 
 /** Why an update was rejected. */
@@ -31,7 +33,9 @@ export type RejectCode =
   | 'RIGHTS_NEGATIVE'
   | 'FOREIGN_DELETE'
   | 'MISSING_DEPENDENCY'
-  | 'RETIRED';
+  | 'RETIRED'
+  | 'NOT_RECONCILER'
+  | 'OVER_STOCK';
 
 /** The validator's verdict. */
 export type Verdict = { ok: true; entries: number; deletions: number } | { ok: false; code: RejectCode; reason: string };
@@ -210,6 +214,19 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
     }
   }
   let after: VenueDoc | undefined;
+  const afterDoc = () => (after ??= stateAfter(doc, update));
+  /** `R` per fridge before the update, folded once per fridge however many meals it increments. */
+  const reservedCache = new Map<FridgeId, Map<MealId, number>>();
+  for (const [f, m, inc] of increments(doc, sender.replica, added)) {
+    // Rights are created only where the fold makes the sender the fridge's reconciler
+    // (docs/sync-protocol.md, "Refusals of rights creation"): judged on the state after the update, which may carry the sender's first entries or
+    // its retirement of a predecessor epoch; the copy is made only when the live document does not
+    // already say so.
+    if (currentReconciler(doc, f) !== sender.replica && !formerReconciler(doc, sender.replica, f, m) && currentReconciler(afterDoc(), f) !== sender.replica) {
+      throw new Rejection('NOT_RECONCILER', `${sender.replica} is not the reconciler of ${f}; it may not increment ${f}/${m}`);
+    }
+    creationBound(doc, f, m, inc, added, afterDoc, reservedCache);
+  }
   for (const [f, m] of touchedCells.values()) {
     const own = ownPartAfter(doc, sender.replica, f, m, added, addedTargets);
     if (rightsOf(doc, sender.replica, f, m, own) >= 0) continue;
@@ -217,10 +234,77 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
     // its predecessor (the retired rights flow to it as reconciler) sent together with the
     // decrement that uses them, as a sync step 2 does. Decide on the state after the update, in a
     // scratch copy (only on this rare path; the live document is never touched).
-    after ??= stateAfter(doc, update);
-    if (rightsOf(after, sender.replica, f, m) < 0) throw new Rejection('RIGHTS_NEGATIVE', `rights of ${sender.replica} for ${f}/${m} would be negative`);
+    if (rightsOf(afterDoc(), sender.replica, f, m) < 0) throw new Rejection('RIGHTS_NEGATIVE', `rights of ${sender.replica} for ${f}/${m} would be negative`);
   }
   return { ok: true, entries, deletions };
+}
+
+/**
+ * True when `replica` created rights for the cell before (so it was the fridge's reconciler then)
+ * and is still its gateway's current epoch: an operator may have assigned the fridge to another
+ * gateway while this one was offline and kept correcting; refusing those corrections would refuse
+ * its every resync. Its increments stay within the stock bound, and it stops once it learns of the
+ * new assignment. A superseded epoch is not current, so it gains nothing here.
+ */
+function formerReconciler(doc: VenueDoc, replica: ReplicaId, f: FridgeId, m: MealId): boolean {
+  const own = doc.get(replica, `c/${f}/${m}`) as [number, number] | undefined;
+  if (own === undefined || own[0] === 0) return false;
+  const p = replicaParts(replica);
+  return p.kind === 'gateway' && currentGatewayReplica(doc, p.gatewayId) === replica;
+}
+
+/** Cells whose counter the sender's update increments, with the sender's net change of `S` there. */
+function increments(doc: VenueDoc, replica: ReplicaId, added: Map<string, { key: EntryKey; values: unknown[] }>): Array<[FridgeId, MealId, { dS: number }]> {
+  const out: Array<[FridgeId, MealId, { dS: number }]> = [];
+  for (const [k, a] of added) {
+    if (a.key.kind !== 'counter') continue;
+    const prev = (doc.get(replica, k) as [number, number] | undefined) ?? [0, 0];
+    const next = a.values.reduce((x, y) => joinValues('counter', x, y), prev) as [number, number];
+    if (next[0] > prev[0]) out.push([a.key.fridge, a.key.meal, { dS: next[0] - prev[0] - (next[1] - prev[1]) }]);
+  }
+  return out;
+}
+
+/**
+ * The bound on creating rights (docs/sync-protocol.md, "Refusals of rights creation"): after the
+ * update, `S + R ≤ T_hi`, where `T_hi` is the largest total for the meal in any snapshot the
+ * document holds (every replica's latest), the update carries (the sender's snapshots sent with the
+ * increment), or the document held and saw replaced since it was loaded
+ * (`VenueIndex.replacedPeak`), and `R` the smaller of the reserved units before and after the
+ * update.
+ *
+ * Why this bound and not `S + R ≤ T_eff` of the resulting state: an honest reconciler corrects to
+ * `T_eff − R` of the state *it* had seen, and central may already hold more: a newer snapshot (an
+ * HA partner's, replacing the one the reconciler corrected against) or a pickup with fewer meals (a
+ * walk-in the reconciler has not heard of yet), or the reconciler's own newer snapshot sent in the
+ * same batch before its next correction. `T_hi` covers the snapshots either side may have
+ * reconciled against; pickups only lower `T_eff`, so they are left out; reservations move units
+ * from `S` to `R` and cancellations back, so `R` is taken at its lower value. The bound stops rights
+ * minted beyond any stock a fridge reported; it cannot stop a gateway whose token reports false
+ * snapshots.
+ */
+function creationBound(
+  doc: VenueDoc,
+  f: FridgeId,
+  m: MealId,
+  change: { dS: number },
+  added: Map<string, { key: EntryKey; values: unknown[] }>,
+  afterDoc: () => VenueDoc,
+  reservedCache: Map<FridgeId, Map<MealId, number>>,
+): void {
+  let tHi = doc.index.replacedPeak.get(f)?.get(m) ?? 0;
+  for (const snap of doc.index.snapshots.get(f)?.values() ?? []) tHi = Math.max(tHi, snap.i[m] ?? 0);
+  for (const a of added.values()) if (a.key.kind === 'snapshot' && a.key.fridge === f) for (const v of a.values) tHi = Math.max(tHi, (v as SnapshotValue).i[m] ?? 0);
+  const sAfter = sellable(doc, f, m) + change.dS;
+  let reserved = reservedCache.get(f);
+  if (reserved === undefined) reservedCache.set(f, (reserved = reservedByMeal(doc, f)));
+  const rBefore = reserved.get(m) ?? 0;
+  if (sAfter + rBefore <= tHi) return;
+  // Only when the update itself may lower R (a cancellation sent with the correction) is the
+  // state after it needed.
+  const rAfter = reservedByMeal(afterDoc(), f).get(m) ?? 0;
+  if (sAfter + Math.min(rBefore, rAfter) <= tHi) return;
+  throw new Rejection('OVER_STOCK', `S would be ${sAfter} with ${Math.min(rBefore, rAfter)} reserved for ${f}/${m}, beyond the ${tHi} any snapshot reports`);
 }
 
 /** A read-only copy of `doc` with `update` applied. */
@@ -243,6 +327,7 @@ function permitted(sender: ReplicaId, key: EntryKey): void {
       return;
     case 'config':
     case 'delivery':
+    case 'epoch':
       if (gw) throw new Rejection('NOT_PERMITTED', `${key.kind} entries are written by central`);
       return;
     case 'retire':

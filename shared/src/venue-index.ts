@@ -10,6 +10,7 @@ import type {
   CounterValue,
   DeliveryValue,
   EntryKey,
+  EpochValue,
   MetaValue,
   OrderValue,
   PickupValue,
@@ -105,6 +106,16 @@ export class VenueIndex {
   readonly config: Nested<Nested<Nested<ConfigValue>>> = new Map();
   /** delivery → replica → announcement */
   readonly deliveries: Nested<Nested<DeliveryValue>> = new Map();
+  /**
+   * fridge → meal → the largest total of any snapshot entry this index held and saw replaced since
+   * it was built. Not a fold (it depends on the order updates arrived in, and a reload starts it
+   * afresh): only the validator's bound on creating rights reads it (validator.ts, creationBound),
+   * so a reconciler's correction against a snapshot central has since replaced is not refused.
+   * Bounded by fridges × meals.
+   */
+  readonly replacedPeak: Map<string, Map<string, number>> = new Map();
+  /** gateway → epoch → central replica → allocation (docs/sync-protocol.md, "Epoch allocation") */
+  readonly epochs: Nested<Nested<Nested<EpochValue>>> = new Map();
   /** Parsed config records by their stored value object (a memo for `configRecord`). */
   readonly parsedConfig = new WeakMap<object, { record: unknown }>();
   /** Replicas with at least one live entry, and how many. */
@@ -159,11 +170,17 @@ export class VenueIndex {
         put(this.xfers, [key.fridge, key.meal, r, key.to], value);
         s.fridges.add(key.fridge);
         break;
-      case 'snapshot':
+      case 'snapshot': {
+        const prev = this.snapshots.get(key.fridge)?.get(r);
+        if (prev !== undefined && prev !== value) {
+          const peak = deep(this.replacedPeak, key.fridge, () => new Map<string, number>());
+          for (const [m, n] of Object.entries(prev.i)) if (n > (peak.get(m) ?? 0)) peak.set(m, n);
+        }
         put(this.snapshots, [key.fridge, r], value);
         s.fridges.add(key.fridge);
         this.observed.set(key.fridge, (this.observed.get(key.fridge) ?? 0) + 1);
         break;
+      }
       case 'pickup':
         put(this.pickups, [key.fridge, key.order, r], value);
         s.fridges.add(key.fridge);
@@ -226,6 +243,10 @@ export class VenueIndex {
       case 'delivery':
         put(this.deliveries, [key.delivery, r], value);
         s.config = true;
+        break;
+      case 'epoch':
+        put(this.epochs, [key.gateway, String(key.epoch), r], value);
+        s.lifecycle = true;
         break;
     }
   }

@@ -14,6 +14,8 @@ import {
   isRetired,
   mayRetire,
   nextEpoch,
+  allocateEpoch,
+  epochAllocated,
   retire,
   retiredPool,
   rightsFold,
@@ -46,6 +48,18 @@ describe('epochs', () => {
     expect(nextEpoch(c1, G2)).toBe(5);
     c1.transact(T, (w) => retire(w, 'gw:g1:7' as typeof GW1, 1));
     expect(nextEpoch(c1, G1)).toBe(8);
+  });
+
+  it('an epoch central allocated counts for nextEpoch, and only a central replica allocates', () => {
+    const { c1, g1 } = venue();
+    expect(epochAllocated(c1, G2, 3)).toBe(false);
+    c1.transact(T, (w) => allocateEpoch(w, G2, 3, 1));
+    expect(epochAllocated(c1, G2, 3)).toBe(true);
+    expect(epochAllocated(c1, G2, 2)).toBe(false);
+    expect(nextEpoch(c1, G2)).toBe(4);
+    // The same entry written by a gateway (the validator refuses it; a fold would ignore it).
+    g1.transact(T, (w) => allocateEpoch(w, G2, 9, 1));
+    expect(epochAllocated(g1, G2, 9)).toBe(false);
   });
 
   it('a fresh replica may not write before its first full sync; a retired one never again', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { VenueDoc, encodeOwnDiff, gatewayReplicaId, centralReplicaId, GatewayIdSchema, InstanceIdSchema, FridgeIdSchema, MealIdSchema, increment, ORIGINS, validateUpdate, sellable } from '@fridgesync/shared';
+import { VenueDoc, encodeOwnDiff, gatewayReplicaId, centralReplicaId, GatewayIdSchema, InstanceIdSchema, FridgeIdSchema, MealIdSchema, increment, ORIGINS, recordSnapshot, validateUpdate, sellable } from '@fridgesync/shared';
+import { configureFridge, inv } from './support/fixtures.ts';
 
 describe('encodeOwnDiff', () => {
   it('carries only the sender own structs and passes the validator', () => {
@@ -11,7 +12,10 @@ describe('encodeOwnDiff', () => {
     const central = new VenueDoc({ replica: c });
     const gw = new VenueDoc({ replica: g });
     central.transact(ORIGINS.test, (w) => w.set('tk', { on: true, at: 1 }));
+    // g1 reconciles f1 and the fridge reports 5: the increments below are within its stock.
+    configureFridge(central, f, 'g1');
     gw.applyUpdate(Y.encodeStateAsUpdate(central.ydoc), ORIGINS.upstream);
+    gw.transact(ORIGINS.test, (w) => recordSnapshot(w, f, inv(1, 1, 1000, { m1: 5 })));
     for (let i = 0; i < 5; i++) gw.transact(ORIGINS.test, (w) => increment(w, f, m, 1));
     // central lost nothing; gateway's full-state diff vs an empty SV would include central's struct
     const diff = encodeOwnDiff(gw.ydoc, Y.encodeStateVector(new Y.Doc()), new Set([gw.ydoc.clientID]));

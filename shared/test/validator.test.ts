@@ -7,6 +7,8 @@ import * as Y from 'yjs';
 import {
   DEFAULT_RIGHTS_POLICY,
   ORIGINS,
+  allocateEpoch,
+  cellView,
   declareTaker,
   decrement,
   increment,
@@ -21,7 +23,7 @@ import {
   type ReplicaId,
   type VenueDoc,
 } from '@fridgesync/shared';
-import { C1, C2, F1, GW1, GW1B, GW2, M1, T, captureUpdates, configureFridge, inv, newDoc, oid, syncInto } from './support/fixtures.ts';
+import { C1, C2, F1, G1, GW1, GW1B, GW2, M1, T, captureUpdates, configureFridge, inv, newDoc, oid, syncInto } from './support/fixtures.ts';
 
 /** Central c1 with the fridge configured, and gateway g1 synced from it. */
 function setup() {
@@ -57,7 +59,10 @@ describe('validateUpdate accepts honest updates', () => {
     const { central, gw, sent, sender } = setup();
     gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 5 })));
     reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 1000);
-    gw.transact(T, (w) => increment(w, F1, M1, 2));
+    gw.transact(T, (w) => {
+      recordSnapshot(w, F1, inv(1, 2, 2000, { m1: 7 }));
+      increment(w, F1, M1, 2);
+    });
     expect(sent.length).toBe(3);
     for (const u of sent) {
       expectVerdict(central, u, sender);
@@ -67,18 +72,60 @@ describe('validateUpdate accepts honest updates', () => {
 
   it('accepts a state-vector diff (sync step 2) including the delete set of overwritten entries', () => {
     const { central, gw, sender } = setup();
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 5 })));
     for (let i = 0; i < 5; i++) gw.transact(T, (w) => increment(w, F1, M1, 1));
     gw.transact(T, (w) => decrement(w, F1, M1, 2));
     const diff = Y.encodeStateAsUpdate(gw.ydoc, Y.encodeStateVector(central.ydoc));
     expect(Y.decodeUpdate(diff).ds.clients.size).toBeGreaterThan(0);
     // Overwritten items travel as tombstones; only the live entry carries a value.
-    expect(expectVerdict(central, diff, sender)).toMatchObject({ ok: true, entries: 1 });
+    expect(expectVerdict(central, diff, sender)).toMatchObject({ ok: true, entries: 2 });
   });
 
   it('accepts a full Y.encodeStateAsUpdate whose other-replica structs central already holds', () => {
     const { central, gw, sender } = setup();
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 3 })));
     gw.transact(T, (w) => increment(w, F1, M1, 3));
     expectVerdict(central, Y.encodeStateAsUpdate(gw.ydoc), sender);
+  });
+
+  it('accepts a correction against an HA partner’s snapshot that central has since replaced by a lower one', () => {
+    // g1 heard nothing itself and reconciled against g2's snapshot (6 meals); before g1's increment
+    // reaches central, g2's next snapshot (a walk-in took two) replaced it there.
+    const { central, gw, sent, sender } = setup();
+    const g2 = newDoc(GW2, 21, Y.encodeStateAsUpdate(central.ydoc));
+    const g2sent = captureUpdates(g2);
+    g2.transact(T, (w) => recordSnapshot(w, F1, inv(1, 5, 1000, { m1: 6 })));
+    central.applyUpdate(g2sent.pop()!, ORIGINS.upstream);
+    syncInto(gw, central);
+    gw.transact(T, (w) => writeMeta(w, 'v', 1)); // g1's first entry: it is the reconciler
+    reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 1000);
+    g2.transact(T, (w) => recordSnapshot(w, F1, inv(1, 6, 2000, { m1: 4 })));
+    central.applyUpdate(g2sent.pop()!, ORIGINS.upstream);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(cellView(gw, F1, M1).S).toBe(6);
+    expectVerdict(central, Y.mergeUpdates(sent), sender);
+    central.applyUpdate(Y.mergeUpdates(sent), ORIGINS.upstream);
+    expect(cellView(central, F1, M1)).toMatchObject({ T: 4, S: 6 });
+  });
+
+  it('accepts corrections of a reconciler that has not heard yet that its fridge was assigned to another gateway', () => {
+    const { central, gw, sent, sender } = setup();
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 5 })));
+    reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 1000);
+    for (const u of sent.splice(0)) central.applyUpdate(u, ORIGINS.upstream);
+    // Offline, g1 hears a delivery and counts it in; meanwhile the operator moved f1 to g2.
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 2, 2000, { m1: 8 })));
+    reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 2000);
+    configureFridge(central, F1, 'g2', 5);
+    expectVerdict(central, Y.mergeUpdates(sent), sender);
+    // A gateway that never created rights for the fridge and does not reconcile it gains nothing.
+    const g3 = 'gw:g3:1' as ReplicaId;
+    const other = forger(central, g3, 31);
+    other.d.transact(T, (w) => {
+      recordSnapshot(w, F1, inv(1, 3, 3000, { m1: 9 }));
+      increment(w, F1, M1, 1);
+    });
+    expectVerdict(central, Y.mergeUpdates(other.sent), { replica: g3, clients: new Set([31]) }, 'NOT_RECONCILER');
   });
 
   it('accepts a replay of an old update after the keys it set were overwritten (regression)', () => {
@@ -196,6 +243,10 @@ describe('validateUpdate rejects forged updates', () => {
     const b = forger(central, GW1, 11);
     b.d.transact(T, (w) => retire(w, GW2, 5));
     expectVerdict(central, b.sent[0]!, sender, 'NOT_PERMITTED');
+    // An epoch allocation is central's to write: a gateway cannot allocate itself an epoch.
+    const c = forger(central, GW1, 11);
+    c.d.transact(T, (w) => allocateEpoch(w, G1, 9, 5));
+    expectVerdict(central, c.sent[0]!, sender, 'NOT_PERMITTED');
   });
 
   it('rejects nested types and text content (BAD_CONTENT / FOREIGN_STRUCTURE)', () => {

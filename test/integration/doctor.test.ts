@@ -39,9 +39,9 @@ describe('gateway doctor', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const config = (over: { token?: string; url?: string; port?: number }) =>
+  const config = (over: { token?: string; url?: string; port?: number; gatewayId?: string }) =>
     GatewayConfigSchema.parse({
-      gatewayId: 'g1',
+      gatewayId: over.gatewayId ?? 'g1',
       venueId: 'v1',
       mqtt: { embedded: { host: '127.0.0.1', port: over.port ?? 0 } },
       central: { url: over.url ?? url, token: over.token ?? 'right-token' },
@@ -61,6 +61,14 @@ describe('gateway doctor', () => {
   it('fails on a wrong token, naming it', async () => {
     const checks = await runDoctor(config({ token: 'wrong-token' }));
     expect(checks.find((c) => c.name === 'token')).toMatchObject({ status: 'FAIL', detail: expect.stringContaining('401') });
+  });
+
+  it('fails when the token is bound to another gateway id, naming both', async () => {
+    const checks = await runDoctor(config({ gatewayId: 'gw-berlin-01' }));
+    expect(checks.find((c) => c.name === 'token')).toMatchObject({
+      status: 'FAIL',
+      detail: expect.stringMatching(/HTTP 403 .*bound to gateway g1, not gw-berlin-01/),
+    });
   });
 
   it('fails when central is unreachable and when the broker port is taken', async () => {

@@ -15,7 +15,10 @@ import {
   MealIdSchema,
   MealRecordSchema,
   ReplicaIdSchema,
+  allocateEpoch,
+  epochAllocated,
   hasRetirement,
+  isRetired,
   retire,
   VenueIdSchema,
   VenueRecordSchema,
@@ -147,6 +150,29 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
       if (peer !== undefined) host.peers.get(peer)?.close('REPLICA_RETIRED', `${replica} was retired by an operator`);
       await host.whenDurable();
       return { retired: replica, venueId: req.params.venueId };
+    },
+  );
+  r.post(
+    '/v1/admin/venues/:venueId/gateways/:gatewayId/epochs/:epoch',
+    {
+      ...opts,
+      schema: {
+        tags: ['admin'],
+        summary:
+          'Record that central allocated an epoch to a gateway (docs/sync-protocol.md, "Epoch allocation"): for a gateway whose intact store is at an epoch central lost, e.g. after central was restored from an older backup',
+        params: z.object({ venueId: VenueIdSchema, gatewayId: GatewayIdSchema, epoch: z.coerce.number().int().min(1).max(999_999_999) }),
+      },
+    },
+    async (req) => {
+      venueOf(req.params.venueId);
+      const { gatewayId, epoch } = req.params;
+      const host = await d.registry.acquire(req.params.venueId);
+      const replica = ReplicaIdSchema.parse(`gw:${gatewayId}:${epoch}`);
+      // A retired replica is never revived: its rights already flowed to the reconciler.
+      if (isRetired(host.doc, replica)) throw new FridgesyncError('FORBIDDEN', `${replica} is retired; the gateway must join under a new epoch`);
+      if (!epochAllocated(host.doc, gatewayId, epoch)) host.doc.transact(API, (w) => allocateEpoch(w, gatewayId, epoch, Date.now()));
+      await host.whenDurable();
+      return { allocated: replica, venueId: req.params.venueId };
     },
   );
   r.put(

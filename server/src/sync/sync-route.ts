@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import { CLOSE_CODES, FridgesyncError, VenueIdSchema, type VenueId } from '@fridgesync/shared';
+import { CLOSE_CODES, FridgesyncError, GATEWAY_ID_HEADER, VenueIdSchema, type VenueId } from '@fridgesync/shared';
 import type { Authenticator, Principal } from '../auth.ts';
 import type { DocRegistry } from '../doc-registry.ts';
 import type { Metrics } from '../metrics.ts';
@@ -45,7 +45,13 @@ export function registerSyncRoute(app: FastifyInstance, deps: SyncRouteDeps): vo
     const parsed = VenueIdSchema.safeParse((req.params as { venueId?: string }).venueId);
     if (!parsed.success) throw new FridgesyncError('VALIDATION_FAILED', 'invalid venue id');
     if (!['gateway', 'viewer', 'admin'].includes(p.role)) throw new FridgesyncError('FORBIDDEN', `role ${p.role} may not sync`);
-    if (p.role === 'gateway' && p.venueId !== parsed.data) throw new FridgesyncError('FORBIDDEN', 'a gateway token opens only its own venue');
+    if (p.role === 'gateway' && p.venueId !== parsed.data) throw new FridgesyncError('FORBIDDEN', `this gateway token is bound to venue ${p.venueId ?? '(none)'}, not ${parsed.data}`);
+    // A gateway names the id it runs as: a token bound to another id is refused here, before the
+    // upgrade, so a misconfigured gateway learns why at once (docs/sync-protocol.md, Authentication).
+    const claimed = req.headers[GATEWAY_ID_HEADER] ?? (req.query as { gateway?: string } | undefined)?.gateway;
+    if (p.role === 'gateway' && claimed !== undefined && claimed !== p.gatewayId) {
+      throw new FridgesyncError('FORBIDDEN', `this gateway token is bound to gateway ${p.gatewayId ?? '(none)'}, not ${String(claimed).slice(0, 64)}`);
+    }
     if (!deps.venueKnown(parsed.data)) throw new FridgesyncError('UNKNOWN_VENUE');
     if ((perToken.get(p.tokenKey) ?? 0) >= deps.config.sync.maxConnectionsPerToken) throw new FridgesyncError('RATE_LIMITED', 'too many sync connections for this token');
     req.principal = p;

@@ -11,6 +11,9 @@ import type { WebSocket } from 'ws';
 import {
   CLOSE_CODES,
   ProtocolError,
+  allocateEpoch,
+  epochAllocated,
+  nextEpoch,
   ReplicaIdSchema,
   decodeMessage,
   encodeDurableAck,
@@ -21,8 +24,10 @@ import {
   replicaParts,
   validateUpdate,
   type CloseCodeName,
+  type GatewayId,
   type Hello,
   type ReplicaId,
+  type TxOrigin,
 } from '@fridgesync/shared';
 import type { Principal } from '../auth.ts';
 import { peerOrigin, type SyncPeer, type VenueHost } from '../venue-host.ts';
@@ -31,6 +36,8 @@ import type { GatewayPresence } from './gateway-presence.ts';
 
 /** Stand-in sender for read-only peers: no client ids, so any struct is refused. */
 const READ_ONLY_SENDER = ReplicaIdSchema.parse('central:read-only');
+/** Origin of central's epoch allocation records. */
+const ALLOCATION: TxOrigin = { kind: 'lifecycle', peer: 'central' };
 /** Messages kept while the document loads (bounded in count and, by `maxBufferedBytes`, in bytes). */
 const MAX_QUEUED_BEFORE_READY = 64;
 
@@ -198,11 +205,54 @@ export class SyncSession implements SyncPeer {
       const owner = host.doc.ownerOfClient(c);
       if (owner !== undefined && owner !== hello.replica) return this.close('UPDATE_REJECTED', `client ${c} belongs to ${owner}`);
     }
+    const allocate = this.admission(host, hello.replica, parts.gatewayId, parts.epoch);
+    if (allocate === false) return;
     if (this.replica !== undefined && host.replicaPeers.get(this.replica) === this.id) host.replicaPeers.delete(this.replica);
     this.replica = hello.replica;
     this.clients = new Set(hello.clientIds);
     host.replicaPeers.set(hello.replica, this.id);
-    this.welcome(host);
+    if (!allocate) return this.welcome(host);
+    // The allocation record is written in central's own structures and durable before the welcome:
+    // a crash after the welcome can never forget an epoch a gateway was told it owns. Updates the
+    // peer sends meanwhile are validated against the document that already holds the record.
+    host.doc.transact(ALLOCATION, (w) => allocateEpoch(w, parts.gatewayId, parts.epoch, Date.now()));
+    this.metrics.epochsAllocated.inc();
+    this.log.info({ replica: hello.replica }, 'allocated a new gateway epoch');
+    void host.whenDurable().then(
+      () => this.welcome(host),
+      () => this.close('GOING_AWAY', 'storage failed'),
+    );
+  }
+
+  /**
+   * Central accepts a gateway replica only at an epoch it allocated (docs/sync-protocol.md, "Epoch
+   * allocation"). Returns `true` when this hello allocates the epoch (the upgrade of a joined
+   * connection to an epoch no one has used), `undefined` when the replica is admitted as it is,
+   * `false` when the connection was closed.
+   */
+  private admission(host: VenueHost, replica: ReplicaId, gatewayId: GatewayId, epoch: number): boolean | undefined {
+    const doc = host.doc;
+    // Replicas the document knows from before allocation records existed stay admitted, so an
+    // existing deployment keeps syncing across the upgrade of central.
+    const known = epochAllocated(doc, gatewayId, epoch) || doc.index.replicaEntryCount.has(replica) || doc.clientsOf(replica).size > 0;
+    const next = nextEpoch(doc, gatewayId);
+    // Only the one upgrade of an admitted connection allocates: after a join (read-only, with the
+    // full state, so the peer computed the epoch from what central has) or from a stale epoch.
+    if (!known && (!this.helloed || epoch < next)) {
+      this.close('EPOCH_NOT_ALLOCATED', `epoch ${epoch} of gateway ${gatewayId} was never allocated (the next is ${next}); a new epoch is taken only by joining`);
+      return false;
+    }
+    // A later epoch may not start while an earlier live replica of the gateway is connected: the
+    // fold would hand it that gateway's fridges (docs/sync-protocol.md, "Epoch allocation"). This holds for allocated epochs too,
+    // so an epoch allocated to a join that never wrote cannot be used to bypass it later.
+    for (const [r, peer] of host.replicaPeers) {
+      if (peer === this.id || !r.startsWith(`gw:${gatewayId}:`) || isRetired(doc, r)) continue;
+      const other = replicaParts(r);
+      if (other.kind !== 'gateway' || other.epoch >= epoch) continue;
+      this.close('GATEWAY_CONNECTED', `gateway ${gatewayId} is connected as ${r}; a later epoch is admitted only while no earlier live replica of it is connected`);
+      return false;
+    }
+    return known ? undefined : true;
   }
 
   /** The gateway's clock minus central's, from the time its hello carries (docs/operations.md "Clock skew"). */

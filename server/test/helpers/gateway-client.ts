@@ -1,7 +1,9 @@
 /**
  * A gateway-like sync client for tests, written against the shared codec (not the gateway agent):
  * a VenueDoc replica (e.g. `gw:g1:1`) that says hello, syncs, sends its own transactions as
- * updates and records durable-acks. It can also send raw bytes, to forge updates.
+ * updates and records durable-acks. Like a gateway, it joins read-only first and then says hello
+ * for its replica on the same connection (central admits only epochs it allocated, or replicas the
+ * document already knows); `direct` skips the join, to forge a claim. It can also send raw bytes.
  */
 import WebSocket from 'ws';
 import * as Y from 'yjs';
@@ -32,6 +34,8 @@ export interface GatewayClientOptions {
   doc?: VenueDoc;
   /** Do not send hello automatically. */
   noHello?: boolean;
+  /** Say hello for `replica` at once instead of joining first (a forged claim of an epoch). */
+  direct?: boolean;
 }
 
 /** A test sync client. */
@@ -39,6 +43,12 @@ export class GatewayClient {
   readonly doc: VenueDoc;
   readonly ws: WebSocket;
   welcome: Welcome | undefined;
+  /** Welcomes received (a join and its upgrade are welcomed twice). */
+  welcomes = 0;
+  /** Joined read-only and waiting for the full state before the hello for `replica`. */
+  private upgradeTo: ReplicaId | undefined;
+  /** Central's state vector, answered with our own diff once our replica is admitted. */
+  private centralSv: Uint8Array | undefined;
   /** State vector of the latest durable-ack. */
   ackedSv: Map<number, number> = new Map();
   acks = 0;
@@ -67,7 +77,10 @@ export class GatewayClient {
       }),
     );
     this.ws.on('open', () => {
-      if (!opts.noHello) this.hello();
+      if (!opts.noHello && opts.replica !== undefined && !opts.direct && !opts.joining) {
+        this.upgradeTo = opts.replica;
+        this.sendHello(undefined, true);
+      } else if (!opts.noHello) this.hello();
       this.ws.send(encodeSyncStep1(Y.encodeStateVector(this.doc.ydoc)));
     });
     this.ws.on('message', (data: Buffer) => this.onMessage(new Uint8Array(data)));
@@ -79,6 +92,10 @@ export class GatewayClient {
 
   /** Sends hello for the configured replica. */
   hello(replica = this.opts.replica, joining = this.opts.joining): void {
+    this.sendHello(replica, joining);
+  }
+
+  private sendHello(replica: ReplicaId | undefined, joining: boolean | undefined): void {
     this.ws.send(encodeHello({ replica, clientIds: [this.doc.ydoc.clientID], version: 'test', ...(joining ? { joining } : {}) }));
   }
 
@@ -86,10 +103,20 @@ export class GatewayClient {
     const m = decodeMessage(bytes);
     switch (m.type) {
       case 'sync-step1':
-        this.ws.send(encodeSyncStep2(encodeOwnDiff(this.doc.ydoc, m.stateVector, new Set([this.doc.ydoc.clientID]))));
+        if (this.upgradeTo !== undefined) {
+          // Joining: read-only until the upgrade, so nothing of ours goes yet.
+          this.centralSv = m.stateVector;
+          this.ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(new Y.Doc())));
+        } else this.ws.send(encodeSyncStep2(encodeOwnDiff(this.doc.ydoc, m.stateVector, new Set([this.doc.ydoc.clientID]))));
         break;
       case 'sync-step2':
         this.doc.applyUpdate(m.update, ORIGINS.upstream);
+        if (this.upgradeTo !== undefined) {
+          const replica = this.upgradeTo;
+          this.upgradeTo = undefined;
+          this.sendHello(replica, false);
+          if (this.centralSv !== undefined) this.ws.send(encodeSyncStep2(encodeOwnDiff(this.doc.ydoc, this.centralSv, new Set([this.doc.ydoc.clientID]))));
+        }
         this.synced = true;
         break;
       case 'update':
@@ -101,6 +128,7 @@ export class GatewayClient {
         break;
       case 'welcome':
         this.welcome = m.welcome;
+        this.welcomes++;
         break;
       default:
         break;
@@ -110,7 +138,8 @@ export class GatewayClient {
   /** Resolves once hello was answered and the initial state arrived. */
   async ready(timeoutMs = 5000): Promise<this> {
     await this.opened;
-    await waitFor(() => this.synced && (this.opts.noHello || this.welcome !== undefined), timeoutMs, 'welcome and sync-step2');
+    const joinsFirst = this.opts.replica !== undefined && !this.opts.direct && !this.opts.joining;
+    await waitFor(() => this.synced && (this.opts.noHello || this.welcomes >= (joinsFirst ? 2 : 1)), timeoutMs, 'welcome and sync-step2');
     return this;
   }
 

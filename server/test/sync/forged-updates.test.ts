@@ -11,8 +11,10 @@ import {
   gatewayReplicaId,
   increment,
   keys,
+  recordSnapshot,
   rootName,
   centralReplicaId,
+  cellView,
   type FridgeId,
   type GatewayId,
   type InstanceId,
@@ -31,8 +33,12 @@ const m1 = 'm1' as MealId;
 beforeEach(async () => {
   t = await startCentral({ listen: true, over: { sync: { maxFrameBytes: 4096 } } });
   c = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw1, replica: g1 }).ready();
-  // A legitimate first write, so there is something of the gateway's own to shrink.
-  c.doc.transact(ORIGINS.reconciler, (w) => increment(w, f1, m1, 5));
+  // A legitimate first write, so there is something of the gateway's own to shrink: the fridge
+  // reports 5, the reconciler creates 5.
+  c.doc.transact(ORIGINS.reconciler, (w) => {
+    recordSnapshot(w, f1, { boot: 1, seq: 1, ts: new Date().toISOString(), items: { m1: 5 } as never });
+    increment(w, f1, m1, 5);
+  });
   await c.durable();
 });
 afterEach(async () => {
@@ -94,6 +100,25 @@ describe('forged updates are rejected and change nothing', () => {
     await expectRejected(() => c.doc.transact(ORIGINS.reconciler, (w) => w.set(keys.counter(f1, m1), [5, 9])));
   });
 
+  it('an increment beyond what any snapshot reports, from the real reconciler (OVER_STOCK)', async () => {
+    await expectRejected(() => c.doc.transact(ORIGINS.reconciler, (w) => increment(w, f1, m1, 500)));
+    expect(c.closeReason).toMatch(/^OVER_STOCK/);
+    expect(cellView(host().doc, f1, m1).S).toBe(5);
+  });
+
+  it('an increment by a gateway that is not the fridge’s reconciler (NOT_RECONCILER)', async () => {
+    await c.close();
+    c = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw2, replica: gatewayReplicaId('g2' as GatewayId, 1) }).ready();
+    await expectRejected(() =>
+      c.doc.transact(ORIGINS.reconciler, (w) => {
+        recordSnapshot(w, f1, { boot: 1, seq: 2, ts: new Date().toISOString(), items: { m1: 9 } as never });
+        increment(w, f1, m1, 4);
+      }),
+    );
+    expect(c.closeReason).toMatch(/^NOT_RECONCILER/);
+    expect(cellView(host().doc, f1, m1).S).toBe(5);
+  });
+
   it('malformed bytes: an unknown message and a garbage update', async () => {
     await expectRejected(() => c.sendRaw(Uint8Array.from([0, 2, 200, 1, 2])));
     c = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw1, replica: g1 }).ready();
@@ -120,7 +145,10 @@ describe('after a rejection', () => {
     await expectRejected(() => c.sendRaw(Uint8Array.from([77])));
     const again = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw1, replica: g1, doc: c.doc }).ready();
     c = again;
-    again.doc.transact(ORIGINS.reconciler, (w) => increment(w, f1, m1, 1));
+    again.doc.transact(ORIGINS.reconciler, (w) => {
+      recordSnapshot(w, f1, { boot: 1, seq: 2, ts: new Date().toISOString(), items: { m1: 6 } as never });
+      increment(w, f1, m1, 1);
+    });
     await again.durable();
     await waitFor(async () => {
       const d = await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) });

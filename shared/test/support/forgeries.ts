@@ -3,7 +3,7 @@
  * each with the expected code and without touching its document, and accept the honest control.
  */
 import * as Y from 'yjs';
-import { ORIGINS, keys, rightsFold, validateUpdate } from '@fridgesync/shared';
+import { ORIGINS, cellView, currentReconciler, keys, observedSnapshot, rightsFold, validateUpdate, type EntryWriter } from '@fridgesync/shared';
 import { C1, F1, M1, newDoc } from './fixtures.ts';
 import type { SimNetwork, SimNode } from './sim-network.ts';
 
@@ -13,6 +13,12 @@ const fail = (msg: string): never => {
 
 /** Checks forged updates against central `c1` of `net`; throws on the first unexpected verdict. */
 export function checkForgeries(net: SimNetwork): void {
+  /** Writes a snapshot newer than any (a later boot) reporting one meal more than `S + R` at c1. */
+  const stockOneMore = (w: EntryWriter) => {
+    const snap = observedSnapshot(c1, F1);
+    const cell = cellView(c1, F1, M1);
+    w.set(keys.snapshot(F1), { b: (snap?.b ?? 0) + 1, e: 0, q: 1, ts: snap?.ts ?? 0, i: { ...(snap?.i ?? {}), [M1]: cell.S + cell.R + 1 } });
+  };
   const c1 = net.node('c1').doc;
   const g2 = net.node('g2');
   const g1 = net.node('g1');
@@ -38,13 +44,39 @@ export function checkForgeries(net: SimNetwork): void {
   };
   const own = c1.get(g1.replica, keys.counter(F1, M1)) as [number, number] | undefined;
   {
-    // A new, honest increment by g1: accepted from g1, rejected when g2 claims it.
+    // A new, honest increment by g1 (a newer snapshot reports one more meal than S + R): accepted
+    // from g1, rejected when g2 claims it.
     const { d, cap1 } = g1scratch();
-    d.transact(ORIGINS.test, (w) => w.set(keys.counter(F1, M1), [(own?.[0] ?? 0) + 1, own?.[1] ?? 0]));
+    d.transact(ORIGINS.test, (w) => {
+      stockOneMore(w);
+      w.set(keys.counter(F1, M1), [(own?.[0] ?? 0) + 1, own?.[1] ?? 0]);
+    });
     const u = cap1.pop()!;
     const honest = verdict(u, g1, g1Clients);
     if (!honest.ok) fail(`honest control update rejected: ${JSON.stringify(honest)}`);
     expectReject("g1's update sent as g2", verdict(u, g2, g2Clients), ['FOREIGN_CLIENT']);
+  }
+  if (currentReconciler(c1, F1) === g1.replica) {
+    // The reconciler creating rights beyond any stock a snapshot reports.
+    const { d, cap1 } = g1scratch();
+    const cur = own ?? [0, 0];
+    const cell = cellView(c1, F1, M1);
+    let tHi = c1.index.replacedPeak.get(F1)?.get(M1) ?? 0;
+    for (const snap of c1.index.snapshots.get(F1)?.values() ?? []) tHi = Math.max(tHi, snap.i[M1] ?? 0);
+    d.transact(ORIGINS.test, (w) => w.set(keys.counter(F1, M1), [cur[0] + Math.max(1, tHi - cell.S - cell.R + 1), cur[1]]));
+    expectReject('increment beyond stock', verdict(cap1.pop()!, g1, g1Clients), ['OVER_STOCK']);
+  }
+  if (currentReconciler(c1, F1) !== g2.replica) {
+    // The standby creating rights for a fridge it does not reconcile, even within stock.
+    const s2 = newDoc(g2.replica, [...g2Clients][0]!, Y.encodeStateAsUpdate(c1.ydoc));
+    const cap2: Uint8Array[] = [];
+    s2.ydoc.on('update', (u: Uint8Array) => cap2.push(u));
+    const own2 = c1.get(g2.replica, keys.counter(F1, M1)) as [number, number] | undefined;
+    s2.transact(ORIGINS.test, (w) => {
+      stockOneMore(w);
+      w.set(keys.counter(F1, M1), [(own2?.[0] ?? 0) + 1, own2?.[1] ?? 0]);
+    });
+    expectReject('increment by a replica that is not the reconciler', verdict(cap2.pop()!, g2, g2Clients), ['NOT_RECONCILER']);
   }
   if (own !== undefined && own[0] > 0) {
     const { d, cap1 } = g1scratch();

@@ -1,0 +1,109 @@
+/**
+ * "Central refuses this gateway": the one place that decides which answers of central are
+ * refusals, keeps the reason while they last, and reports them (docs/sync-protocol.md, "Close
+ * codes"). A refusal is what retrying at once cannot fix — a token unknown or bound to another
+ * gateway id or venue, an update central rejects, an epoch central never allocated, another process
+ * speaking for this gateway — so the agent is not ready while it lasts (`/readyz` 503) and the sync
+ * client keeps backing off. It is settled when central welcomes this gateway's replica again.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { CLOSE_CODES } from '@fridgesync/shared';
+import type { AgentMetrics } from './metrics.ts';
+
+/**
+ * Why central refuses this gateway: an HTTP status before the upgrade, or a close code after it,
+ * with central's reason.
+ */
+export interface SyncRefusal {
+  /** HTTP status of a refused upgrade (401 token, 403 venue or gateway id, 404 venue). */
+  status?: number;
+  /** Websocket close code (docs/sync-protocol.md, "Close codes"). */
+  code?: number;
+  reason: string;
+  /** ISO time of the first refusal in a row. */
+  since: string;
+}
+
+/**
+ * Close codes by which central refuses this gateway rather than ending one connection. 4410 is not
+ * one: the replica rejoins under a new epoch.
+ */
+const REFUSING_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CLOSE_CODES.UNAUTHORIZED,
+  CLOSE_CODES.UPDATE_REJECTED,
+  CLOSE_CODES.DUPLICATE_REPLICA,
+  CLOSE_CODES.EPOCH_NOT_ALLOCATED,
+  CLOSE_CODES.GATEWAY_CONNECTED,
+]);
+
+/** HTTP statuses of a refused upgrade that are refusals (others, e.g. 429 or 503, are transient). */
+const REFUSING_STATUSES: ReadonlySet<number> = new Set([401, 403, 404]);
+
+/** True when `code` (a websocket close code) or `status` (an upgrade's HTTP status) is a refusal. */
+export function isRefusal(a: { code?: number; status?: number }): boolean {
+  return (a.code !== undefined && REFUSING_CLOSE_CODES.has(a.code)) || (a.status !== undefined && REFUSING_STATUSES.has(a.status));
+}
+
+/** The refusal state of one sync client. */
+export class CentralRefusal {
+  private current: SyncRefusal | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: AgentMetrics,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The refusal in force, if any. */
+  get refusal(): SyncRefusal | undefined {
+    return this.current;
+  }
+
+  /** Central refused this gateway (again). Logged at error level once per run of refusals. */
+  refused(r: Omit<SyncRefusal, 'since'>): void {
+    const first = this.current === undefined;
+    this.current = { ...r, since: this.current?.since ?? new Date(this.now()).toISOString() };
+    this.metrics.centralRefused.set(1);
+    if (first) this.logger.error({ ...r }, `central refuses this gateway: ${r.reason}`);
+  }
+
+  /** Central welcomed this gateway's replica: whatever it refused before is settled. */
+  accepted(): void {
+    if (this.current === undefined) return;
+    this.logger.info({ refusedSince: this.current.since }, 'central accepts this gateway again');
+    this.current = undefined;
+    this.metrics.centralRefused.set(0);
+  }
+}
+
+/** Most bytes of a refused upgrade's body read for its reason (central's bodies are short JSON). */
+const MAX_BODY_BYTES = 2048;
+
+/**
+ * Central's reason for a refused upgrade: the `message` of its error body
+ * (`{statusCode, code, message}`), read up to {@link MAX_BODY_BYTES}; `HTTP <status>` alone when the
+ * body is not one. Never rejects.
+ */
+export function upgradeRefusalReason(res: IncomingMessage): Promise<string> {
+  const status = res.statusCode ?? 0;
+  return new Promise((resolve) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      if (body.length < MAX_BODY_BYTES) body += chunk;
+    });
+    const done = () => {
+      try {
+        const b = JSON.parse(body) as { code?: string; message?: string };
+        if (typeof b.message === 'string') return resolve(`HTTP ${status} ${b.code ?? ''}: ${b.message.slice(0, 300)}`);
+      } catch {
+        // not JSON: the status says enough
+      }
+      resolve(`HTTP ${status}`);
+    };
+    res.once('end', done);
+    res.once('error', done);
+    res.once('close', done);
+  });
+}
