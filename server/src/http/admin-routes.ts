@@ -155,7 +155,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
   r.post(
     '/v1/admin/venues/:venueId/gateways/:gatewayId/epochs/:epoch',
     {
-      ...opts,
+      ...opts('UNKNOWN_VENUE', 'FORBIDDEN'),
       schema: {
         tags: ['admin'],
         summary:
