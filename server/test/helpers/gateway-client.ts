@@ -15,6 +15,7 @@ import {
   encodeSyncStep2,
   encodeUpdate,
   isOrigin,
+  type Hello,
   type ReplicaId,
   type Welcome,
 } from '@fridgesync/shared';
@@ -32,6 +33,8 @@ export interface GatewayClientOptions {
   doc?: VenueDoc;
   /** Do not send hello automatically. */
   noHello?: boolean;
+  /** Extra hello fields (e.g. the optional `now`, or keys of a later version); none by default, as an older gateway sends. */
+  helloExtra?: () => Record<string, unknown>;
 }
 
 /** A test sync client. */
@@ -79,7 +82,7 @@ export class GatewayClient {
 
   /** Sends hello for the configured replica. */
   hello(replica = this.opts.replica, joining = this.opts.joining): void {
-    this.ws.send(encodeHello({ replica, clientIds: [this.doc.ydoc.clientID], version: 'test', ...(joining ? { joining } : {}) }));
+    this.ws.send(encodeHello({ replica, clientIds: [this.doc.ydoc.clientID], version: 'test', ...(joining ? { joining } : {}), ...this.opts.helloExtra?.() } as Hello));
   }
 
   private onMessage(bytes: Uint8Array): void {
