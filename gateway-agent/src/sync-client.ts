@@ -169,12 +169,12 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     let remoteSv: Uint8Array | undefined;
     /** The replica this connection's last hello spoke for (undefined: joining, read-only). */
     let announced: string | undefined;
-    /** This gateway's clock when the last hello went out (the welcome answering it measures the offset). */
+    /** This gateway's monotonic clock when the last hello went out (the welcome answering it measures the offset). */
     let helloAt: number | undefined;
     const announce = () => {
       const h = this.hello();
       announced = h.replica;
-      helloAt = h.now;
+      helloAt = this.o.clock?.monoNow();
       ws.send(encodeHello(h));
     };
     let stuck: NodeJS.Timeout | undefined;
@@ -221,7 +221,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           break;
         case 'welcome':
           logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
-          if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.clockNow(), msg.welcome.now);
+          if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.o.clock.monoNow(), msg.welcome.now);
           helloAt = undefined;
           break;
         case 'auth-denied':

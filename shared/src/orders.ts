@@ -131,6 +131,8 @@ export interface HoldClock {
   marginMs?: number;
   /** How long past its hold an order of a live taker with an unknown clock stays reserved, ms. Default {@link DEFAULT_UNKNOWN_CLOCK_GRACE_MS}. */
   unknownGraceMs?: number;
+  /** Per-taker override of `unknownGraceMs` (e.g. shorter for central, whose clock a gateway usually knows). */
+  unknownGraceOf?: (taker: ReplicaId) => number;
 }
 
 /** Default of {@link HoldClock.unknownGraceMs}: 2 h, more than the clock skew a venue should ever run with. */
@@ -150,7 +152,7 @@ export function holdDue(src: FoldSource, o: OrderFold, self: ReplicaId | undefin
     const offset = clock.offsetOf?.(taker);
     if (offset !== undefined) {
       if (hold > clock.now + offset - (clock.marginMs ?? 0)) return false;
-    } else if (hold + (clock.unknownGraceMs ?? DEFAULT_UNKNOWN_CLOCK_GRACE_MS) > clock.now) return false;
+    } else if (hold + (clock.unknownGraceOf?.(taker) ?? clock.unknownGraceMs ?? DEFAULT_UNKNOWN_CLOCK_GRACE_MS) > clock.now) return false;
   }
   return true;
 }

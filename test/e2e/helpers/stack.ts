@@ -128,12 +128,12 @@ export class Stack {
     c.stream.destroy();
   }
 
-  /** `POST /v1/orders` with the app token. */
-  async order(orderId: string, mealId: string, qty = 1): Promise<Response> {
+  /** `POST /v1/orders` with the app token (a 10-minute hold unless `holdSeconds`). */
+  async order(orderId: string, mealId: string, qty = 1, holdSeconds = 600): Promise<Response> {
     return fetch(`${this.centralUrl}/v1/orders`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKENS.app}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ orderId, venueId: VENUE, fridgeId: FRIDGE, items: [{ mealId, qty }], holdSeconds: 600 }),
+      body: JSON.stringify({ orderId, venueId: VENUE, fridgeId: FRIDGE, items: [{ mealId, qty }], holdSeconds }),
     });
   }
 
