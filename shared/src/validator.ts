@@ -15,7 +15,7 @@
  */
 import * as Y from 'yjs';
 import { type FridgeId, type MealId, type ReplicaId } from './ids.ts';
-import { checkValue, isForwardStep, joinValues, parseKey, type EntryKey, type OrderValue } from './entries.ts';
+import { checkValue, holdTooLong, isForwardStep, joinValues, MAX_HOLD_SECONDS, parseKey, type EntryKey, type OrderValue } from './entries.ts';
 import { isRetired, mayRetire, rightsOf } from './fold.ts';
 import { rootName, VenueDoc } from './venue-doc.ts';
 
@@ -31,7 +31,8 @@ export type RejectCode =
   | 'RIGHTS_NEGATIVE'
   | 'FOREIGN_DELETE'
   | 'MISSING_DEPENDENCY'
-  | 'RETIRED';
+  | 'RETIRED'
+  | 'HOLD_TOO_LONG';
 
 /** The validator's verdict. */
 export type Verdict = { ok: true; entries: number; deletions: number } | { ok: false; code: RejectCode; reason: string };
@@ -144,6 +145,7 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
         if (key === undefined) throw new Rejection('BAD_VALUE', `unknown key ${JSON.stringify(v[0]).slice(0, 80)}`);
         const bad = checkValue(key, v[1]);
         if (bad !== undefined) throw new Rejection('BAD_VALUE', `${v[0]}: ${bad}`);
+        if (key.kind === 'order' && holdTooLong(v[1] as OrderValue)) throw new Rejection('HOLD_TOO_LONG', `${v[0]}: hold more than ${MAX_HOLD_SECONDS} s after creation`);
         permitted(sender.replica, key);
         let a = added.get(v[0]);
         if (a === undefined) added.set(v[0], (a = { key, values: [], ids: [] }));
