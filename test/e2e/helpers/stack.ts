@@ -16,7 +16,7 @@ export const CITY = 'Testville';
 export const FRIDGE = 'fr-e2e-1';
 export const GATEWAY = 'gw-e2e';
 export const MEALS = ['meal-bowl', 'meal-salad'] as const;
-export const TOKENS = { viewer: 'viewer-token-e2e', app: 'app-token-e2e', kitchen: 'kitchen-token-e2e', gateway: 'gateway-token-e2e' } as const;
+export const TOKENS = { viewer: 'viewer-token-e2e', app: 'app-token-e2e', kitchen: 'kitchen-token-e2e', admin: 'admin-token-e2e', gateway: 'gateway-token-e2e' } as const;
 const FRIDGE_SECRET = 'fridge-secret-e2e';
 
 /** Polls `cond` every 20 ms until true; throws naming `what` after `ms`. */
@@ -54,6 +54,7 @@ export class Stack {
         { role: 'viewer', name: 'dashboard', hash: hashToken(TOKENS.viewer) },
         { role: 'app', name: 'app', hash: hashToken(TOKENS.app) },
         { role: 'kitchen', name: 'kitchen', hash: hashToken(TOKENS.kitchen) },
+        { role: 'admin', name: 'operator', hash: hashToken(TOKENS.admin) },
         { role: 'gateway', name: 'gw', hash: hashToken(TOKENS.gateway), venueId: VENUE, gatewayId: GATEWAY },
       ],
       registry: {
