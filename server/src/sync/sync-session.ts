@@ -43,8 +43,6 @@ export interface SessionLimits {
   version: string;
   /** Clock skew of a gateway beyond which central warns, ms (`sync.maxClockSkewMs`; default 30 000). */
   maxClockSkewMs?: number;
-  /** Central's clock, ms since the epoch; default `Date.now` (tests inject one). */
-  now?: () => number;
 }
 
 /** The protocol state of one sync socket. */
@@ -85,7 +83,7 @@ export class SyncSession implements SyncPeer {
     if (this.closed) return;
     // The arrival time, not the time the frame is handled: a hello queued behind a document load
     // would otherwise read the gateway's clock as behind by the load time (docs/operations.md "Clock skew").
-    const at = this.now();
+    const at = Date.now();
     if (this.host === undefined) {
       this.queuedBytes += data.byteLength;
       if (this.queued.length >= MAX_QUEUED_BEFORE_READY || this.queuedBytes > this.limits.maxBufferedBytes) return this.close('HANDSHAKE_TIMEOUT', 'too much sent before the document was ready');
@@ -93,10 +91,6 @@ export class SyncSession implements SyncPeer {
       return;
     }
     this.handle(data, at);
-  }
-
-  private now(): number {
-    return (this.limits.now ?? Date.now)();
   }
 
   /** The document is loaded: register, send sync-step1, process what was queued. */
@@ -241,7 +235,7 @@ export class SyncSession implements SyncPeer {
     // `now` only to a peer that sent one: a gateway older than the field refuses unknown keys
     // (docs/sync-protocol.md "Compatibility").
     const welcome: Welcome = { venueId: host.venueId, instance: this.limits.instanceId, version: this.limits.version };
-    if (hello.now !== undefined) welcome.now = this.now();
+    if (hello.now !== undefined) welcome.now = Date.now();
     this.send(encodeWelcome(welcome));
   }
 
