@@ -72,6 +72,8 @@ export interface ClockSkewOptions {
 /** The clock measurement against central, and how the reconciler uses it. */
 export class ClockSkew {
   private last: ClockMeasurement | undefined;
+  /** Whether the skew was beyond the threshold when last looked at (a change is logged once). */
+  private alerted = false;
 
   constructor(private readonly o: ClockSkewOptions) {}
 
@@ -95,9 +97,8 @@ export class ClockSkew {
     const m: ClockMeasurement = { offsetMs: Math.round(centralAt - at), rttMs, at, centralAt, monoAt: receivedMono };
     this.last = m;
     this.o.metrics.clockOffset.set(m.offsetMs / 1000);
-    if (Math.abs(m.offsetMs) > this.o.maxSkewMs) {
-      this.o.logger.warn({ offsetMs: m.offsetMs, rttMs, maxSkewMs: this.o.maxSkewMs }, "this gateway's clock is skewed against central's beyond central.maxClockSkewMs: fix its time sync (holds are still judged by the clock of the replica that took each order)");
-    }
+    this.alerted = Math.abs(m.offsetMs) > this.o.maxSkewMs;
+    if (this.alerted) this.warn(m.offsetMs);
     return m;
   }
 
@@ -120,7 +121,18 @@ export class ClockSkew {
     if (c === undefined) return undefined;
     const offsetMs = Math.round(c.now - this.wallNow());
     this.o.metrics.clockOffset.set(offsetMs / 1000);
+    // The wall clock stepped since the handshake (an NTP correction, a manual change): say so once.
+    const alert = Math.abs(offsetMs) > this.o.maxSkewMs;
+    if (alert !== this.alerted) {
+      this.alerted = alert;
+      if (alert) this.warn(offsetMs);
+      else this.o.logger.info({ offsetMs }, "this gateway's clock is back within central.maxClockSkewMs of central's");
+    }
     return { offsetMs, marginMs: c.marginMs };
+  }
+
+  private warn(offsetMs: number): void {
+    this.o.logger.warn({ offsetMs, rttMs: this.last?.rttMs, maxSkewMs: this.o.maxSkewMs }, "this gateway's clock is skewed against central's beyond central.maxClockSkewMs: fix its time sync (holds are still judged by the clock of the replica that took each order)");
   }
 
   status(): ClockSkewStatus {

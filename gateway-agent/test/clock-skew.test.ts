@@ -17,8 +17,10 @@ const HOUR = 3_600_000;
 const skew = (maxSkewMs = 30_000) => {
   const metrics = createMetrics();
   const t = { wall: 0, mono: 0 };
-  const clock = new ClockSkew({ gatewayId: 'g1', maxSkewMs, unknownGraceMs: 7_200_000, centralGraceMs: 600_000, logger: pino({ level: 'silent' }), metrics, now: () => t.wall, mono: () => t.mono });
-  return { metrics, clock, t };
+  const logs: Array<{ level: number; msg: string }> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as { level: number; msg: string }) });
+  const clock = new ClockSkew({ gatewayId: 'g1', maxSkewMs, unknownGraceMs: 7_200_000, centralGraceMs: 600_000, logger, metrics, now: () => t.wall, mono: () => t.mono });
+  return { metrics, clock, t, logs };
 };
 
 describe('ClockSkew', () => {
@@ -58,7 +60,7 @@ describe('ClockSkew', () => {
   });
 
   it('a step of the gateway’s wall clock after the handshake does not move central’s estimated clock', () => {
-    const { clock, t } = skew();
+    const { clock, t, logs } = skew();
     t.wall = 1_000_000;
     clock.record(0, 100, 1_000_000 - 50); // in step with central, 100 ms round trip
     // A minute later NTP steps the gateway's wall clock an hour forward.
@@ -70,6 +72,9 @@ describe('ClockSkew', () => {
     // What the reconciler compares a central hold with: the wall clock plus the offset.
     expect(t.wall + c.offsetOf!('central:c1' as ReplicaId)!).toBe(1_000_000 + 60_000);
     expect(clock.status()).toMatchObject({ offsetMs: -HOUR, alert: true });
+    // The step is logged once as a skew warning, not at every sweep.
+    clock.takerClocks();
+    expect(logs.filter((l) => l.level === 40 && /skewed/.test(l.msg))).toHaveLength(1);
   });
 
   it('the margin grows with the measurement’s age', () => {
