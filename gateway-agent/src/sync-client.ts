@@ -70,6 +70,11 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private ws: WebSocket | undefined;
   private s: SyncState = 'closed';
   private attempt = 0;
+  /**
+   * Central refused our hello for its `now`: it predates the field (docs/sync-protocol.md
+   * "Compatibility"). Later hellos go without it; the skew is then not measured.
+   */
+  private legacyCentral = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   /**
@@ -252,7 +257,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
 
   private hello(): Hello {
     const r = this.o.replica;
-    const h: Hello = { clientIds: r.ownClients(), version: this.o.version, now: Math.round(this.clockNow()) };
+    const h: Hello = { clientIds: r.ownClients(), version: this.o.version };
+    if (!this.legacyCentral) h.now = Math.round(this.clockNow());
     if (r.writable && r.replica !== undefined) h.replica = r.replica;
     else h.joining = true;
     return h;
@@ -388,6 +394,11 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     if (code === CLOSE_CODES.REPLICA_RETIRED) {
       logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');
       void this.o.replica.markRetired();
+    } else if (code === CLOSE_CODES.UPDATE_REJECTED && !this.legacyCentral && /^hello: Unrecognized key.*"now"/.test(reason)) {
+      // A central released before the optional `now` refuses unknown keys: speak its dialect so
+      // the venue syncs during a rolling upgrade, and say which side to upgrade.
+      this.legacyCentral = true;
+      logger.warn({ code, reason }, "central predates this gateway's hello (it refuses the clock field): retrying without it; upgrade central (docs/sync-protocol.md \"Compatibility\"); central's clock stays unmeasured until then");
     } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
       logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');
     } else if (code >= 4000) {
