@@ -137,8 +137,10 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       gatewayId: config.gatewayId,
       maxSkewMs: config.central.maxClockSkewMs,
       unknownGraceMs: config.reconcile.unknownClockGraceMs,
+      centralGraceMs: config.reconcile.centralClockGraceMs,
       logger: logger.child({ part: 'clock' }),
       metrics,
+      now,
     });
     const reconciler = new ReconcileLoop({
       replica,

@@ -191,11 +191,22 @@ const ReconcileSchema = z.strictObject({
   orderRetentionMs: ms(60_000, 365 * 86_400_000).default(7 * 86_400_000),
   /**
    * How long past its hold (by this gateway's clock) an order stays reserved when its taker is a
-   * live replica whose clock this gateway cannot estimate (another gateway's kiosk), ms; that taker
-   * normally expires it itself first. Bounds how long a taker that died without retiring holds
-   * units. Default 7 200 000 (2 h); size it above the largest clock skew between gateways you tolerate.
+   * live gateway replica whose clock this gateway cannot estimate (another gateway's kiosk, or an
+   * HA partner's), ms; that taker normally expires it itself first. Bounds how long a taker that
+   * died without retiring holds units. Default 7 200 000 (2 h); size it above the largest clock
+   * skew between gateways you tolerate. Central's orders use `centralClockGraceMs` instead.
    */
   unknownClockGraceMs: ms(60_000, 7 * 86_400_000).default(7_200_000),
+  /**
+   * How long past its hold (by this gateway's clock) one of central's orders stays reserved while
+   * central's clock is unmeasured, ms: only between a gateway start and its first sync handshake
+   * (a gateway restarted while its link is down). After the handshake central's measured clock
+   * decides (docs/operations.md "Clock skew"). Default 600 000 (10 min): central expires its own
+   * orders on time anyway, so this bounds how long units stay held at a cut-off venue; a gateway
+   * whose clock runs ahead of central's by more than this would expire central's orders early
+   * while cut off, so size it above the skew you tolerate (`central.maxClockSkewMs` alerts on it).
+   */
+  centralClockGraceMs: ms(0, 7 * 86_400_000).default(600_000),
   /**
    * No longer used: firmware that forgot its boot counter is recognised by its timestamp going on
    * while its sequence went back (see shared observe.ts), not by a sequence gap. Accepted so older

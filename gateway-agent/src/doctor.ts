@@ -22,8 +22,6 @@ export interface DoctorCheck {
 /** Free space below which the data directory's disk is a warning / a failure, bytes. */
 const DISK_WARN = 1024 ** 3;
 const DISK_FAIL = 100 * 1024 ** 2;
-/** Clock skew against central that deserves a warning, ms (logs, snapshot and presence times read the host clock; holds are judged by the taker's clock, docs/operations.md "Clock skew"). */
-const SKEW_WARN_MS = 2_000;
 
 function checkDataDir(dir: string): DoctorCheck {
   const why = whyNotWritable(dir);
@@ -92,7 +90,9 @@ async function checkCentral(config: GatewayConfig, timeoutMs: number, now: () =>
       // The Date header has second resolution; allow for that and for the round trip.
       const skew = Date.parse(date) + 500 - (t0 + t1) / 2;
       const abs = Math.abs(skew);
-      out.push({ status: abs > SKEW_WARN_MS ? 'WARN' : 'PASS', name: 'clock skew', detail: `about ${(skew / 1000).toFixed(1)} s against central${abs > SKEW_WARN_MS ? ' (enable NTP)' : ''}` });
+      // The threshold `/status` alerts at (docs/operations.md "Clock skew"): one number for the operator.
+      const max = config.central.maxClockSkewMs;
+      out.push({ status: abs > max ? 'WARN' : 'PASS', name: 'clock skew', detail: `about ${(skew / 1000).toFixed(1)} s against central${abs > max ? ` (beyond central.maxClockSkewMs, ${max / 1000} s: enable NTP)` : ''}` });
     }
   } catch (e) {
     return [{ status: 'FAIL', name: 'central reachable', detail: `${httpBase}: ${(e as Error).message}` }];

@@ -36,6 +36,7 @@ import {
   OrderIdSchema,
   configRecord,
   foldOrder,
+  needsResolution,
   orderResponse,
   requestLackingRights,
   reserve,
@@ -132,9 +133,12 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     schema: { tags: ['kiosk'], summary: "Reserve meals within this gateway's rights (idempotent by orderId; a replay answers 200)", body: CreateOrderBodySchema, response: ordered },
   };
   const readOpts = { ...kiosk('UNKNOWN_ORDER'), schema: { tags: ['kiosk'], summary: 'The folded state of an order', params: OrderParams, response: { 200: OrderResponseSchema } } };
-  const cancelOpts = { ...kiosk('UNKNOWN_ORDER', 'ORDER_SETTLED', 'NOT_READY', 'STORAGE_FAILED'), schema: { tags: ['kiosk'], summary: 'Cancel a reserved order', params: OrderParams, response: { 200: OrderResponseSchema } } };
+  const cancelOpts = {
+    ...kiosk('UNKNOWN_ORDER', 'ORDER_SETTLED', 'ORDER_NEEDS_RESOLUTION', 'NOT_READY', 'STORAGE_FAILED'),
+    schema: { tags: ['kiosk'], summary: 'Cancel a reserved order (a contents conflict answers ORDER_NEEDS_RESOLUTION: staff resolve it at central)', params: OrderParams, response: { 200: OrderResponseSchema } },
+  };
   const unlockOpts = {
-    ...kiosk('UNKNOWN_ORDER', 'ORDER_SETTLED', 'FRIDGE_OFFLINE'),
+    ...kiosk('UNKNOWN_ORDER', 'ORDER_SETTLED', 'ORDER_NEEDS_RESOLUTION', 'FRIDGE_OFFLINE'),
     schema: {
       tags: ['kiosk'],
       summary: 'Open the fridge of a reserved order (sends `unlock`; the fridge reports the pickup)',
@@ -186,7 +190,7 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   app.post<{ Params: { id: string } }>('/v1/orders/:id/cancel', cancelOpts, async (req) => {
     const id = OrderIdSchema.safeParse(req.params.id);
     if (!id.success) throw new FridgesyncError('UNKNOWN_ORDER');
-    const r = await replica.durably(() => settle(replica.doc, ORIGINS.kiosk, id.data, 'cancelled', now()));
+    const r = await replica.durably(() => settle(replica.doc, ORIGINS.kiosk, id.data, 'cancelled', now(), { customer: true }));
     if (!r.ok) throw new FridgesyncError(r.code, r.code === 'ORDER_SETTLED' ? `${ERROR_CODES.ORDER_SETTLED.message} (${r.order.state})` : undefined);
     metrics.orders.inc({ result: 'cancelled' });
     return orderResponse(venueId, r.order);
@@ -199,6 +203,8 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     const order = id.success ? foldOrder(replica.doc, id.data) : undefined;
     if (order === undefined) throw new FridgesyncError('UNKNOWN_ORDER');
     if (order.state !== 'reserved') throw new FridgesyncError('ORDER_SETTLED', `${ERROR_CODES.ORDER_SETTLED.message} (${order.state})`);
+    // Which customer stands at the fridge is unknown: the door would hand out either claim's meals.
+    if (needsResolution(order)) throw new FridgesyncError('ORDER_NEEDS_RESOLUTION');
     if (o.commands.fridgeConnected(order.fridge) === false) throw new FridgesyncError('FRIDGE_OFFLINE');
     await o.commands.sendCommand(order.fridge, { type: 'unlock', orderId: order.orderId });
     metrics.commands.inc({ type: 'unlock' });

@@ -79,6 +79,11 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private ws: WebSocket | undefined;
   private s: SyncState = 'closed';
   private attempt = 0;
+  /**
+   * Central refused our hello for its `now`: it predates the field (docs/sync-protocol.md
+   * "Compatibility"). Later hellos go without it; the skew is then not measured.
+   */
+  private legacyCentral = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   /**
@@ -192,14 +197,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     let remoteSv: Uint8Array | undefined;
     /** The replica this connection's last hello spoke for (undefined: joining, read-only). */
     let announced: string | undefined;
-    /** This gateway's clock when the last hello went out (the welcome answering it measures the offset). */
+    /** This gateway's monotonic clock when the last hello went out (the welcome answering it measures the offset). */
     let helloAt: number | undefined;
     /** Hellos on this connection central has not welcomed yet. */
     let unwelcomed = 0;
     const announce = () => {
       const h = this.hello();
       announced = h.replica;
-      helloAt = h.now;
+      helloAt = this.o.clock?.monoNow();
       unwelcomed++;
       ws.send(encodeHello(h));
     };
@@ -247,7 +252,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           break;
         case 'welcome':
           logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
-          if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.clockNow(), msg.welcome.now);
+          if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.o.clock.monoNow(), msg.welcome.now);
           helloAt = undefined;
           // Only a welcome of the hello naming our replica shows central accepts us (a join's
           // welcome precedes the hello central may still refuse).
@@ -286,7 +291,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
 
   private hello(): Hello {
     const r = this.o.replica;
-    const h: Hello = { clientIds: r.ownClients(), version: this.o.version, now: Math.round(this.clockNow()) };
+    const h: Hello = { clientIds: r.ownClients(), version: this.o.version };
+    if (!this.legacyCentral) h.now = Math.round(this.clockNow());
     if (r.writable && r.replica !== undefined) h.replica = r.replica;
     else h.joining = true;
     return h;
@@ -423,6 +429,11 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     if (code === CLOSE_CODES.REPLICA_RETIRED) {
       logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');
       void this.o.replica.markRetired();
+    } else if (code === CLOSE_CODES.UPDATE_REJECTED && !this.legacyCentral && /^hello: Unrecognized key.*"now"/.test(reason)) {
+      // A central released before the optional `now` refuses unknown keys: speak its dialect so
+      // the venue syncs during a rolling upgrade, and say which side to upgrade.
+      this.legacyCentral = true;
+      logger.warn({ code, reason }, "central predates this gateway's hello (it refuses the clock field): retrying without it; upgrade central (docs/sync-protocol.md \"Compatibility\"); central's clock stays unmeasured until then");
     } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
       logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');
       this.refusals.refused({ code, reason });

@@ -47,6 +47,18 @@ describe('sync with central', () => {
     expect(c.rejected).toEqual([]);
   });
 
+  it('syncs with a central that predates the hello’s clock field: refused once, then hellos without it', async () => {
+    const c = await startCentralPeer({ venueId: 'v1', tokens: { 'tok-gw1': 'gw1' }, legacyHello: true });
+    defer(() => c.close());
+    const agent = await startAgent(testConfig(tempDir(), { central: { url: c.url, token: 'tok-gw1' } }), defer);
+    await eventually(() => expect(agent.replica.state).toBe('active'), 10_000);
+    await eventually(() => expect(agent.sync?.state).toBe('synced'), 10_000);
+    expect(c.hellos).toEqual([{ joining: true }, { replica: 'gw:gw1:1' }]);
+    const closes = (await agent.metrics.registry.getSingleMetric('fridgesync_gateway_sync_errors_total')!.get()).values.find((v) => v.labels.reason === 'close-4403')?.value;
+    expect(closes).toBe(1);
+    expect(agent.status().clockSkew.measured).toBe(false);
+  });
+
   it('abandons a session central never completes and retries', async () => {
     const c = await startCentralPeer({ venueId: 'v1', tokens: { 'tok-gw1': 'gw1' }, mute: true });
     defer(() => c.close());

@@ -107,16 +107,20 @@ export class OrderService {
     return orderResponse(host.venueId, order);
   }
 
-  /** Cancels (customer) or confirms pickup (staff). Settled orders answer ORDER_SETTLED. */
-  async transition(orderId: OrderId, state: 'cancelled' | 'picked_up'): Promise<OrderResponse> {
+  /**
+   * Cancels (customer) or confirms pickup (staff): a contents conflict answers
+   * ORDER_NEEDS_RESOLUTION. With `resolve` (an operator's explicit resolution) every variant of
+   * the id is settled at once. Settled orders answer ORDER_SETTLED.
+   */
+  async transition(orderId: OrderId, state: 'cancelled' | 'picked_up', opts: { resolve?: boolean } = {}): Promise<OrderResponse> {
     const located = await this.locate(orderId);
     const { host, r } = await this.fridgeQueue.run(`${located.host.venueId}/${located.order.fridge}`, async () => {
       const { host } = await this.find(located.host.venueId, orderId);
-      return { host, r: settle(host.doc, API, orderId, state, this.now()) };
+      return { host, r: settle(host.doc, API, orderId, state, this.now(), { customer: opts.resolve !== true }) };
     });
     await host.whenDurable();
     if (!r.ok) throw new FridgesyncError(r.code);
-    this.metrics.orders.inc({ result: state });
+    this.metrics.orders.inc({ result: opts.resolve === true ? `resolved-${state}` : state });
     return orderResponse(host.venueId, r.order);
   }
 }

@@ -115,7 +115,8 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
               items: (o.lines ?? []).map(([mealId, qty]) => ({ mealId, qty })),
               state: o.state,
               conflict: o.conflict,
-              conflicts: conflictKinds(o),
+              // As in order responses (orderResponse): the kinds only when there is a conflict.
+              conflicts: o.conflict ? conflictKinds(o) : undefined,
               // Every version of a contents conflict, by taker (each holds its units).
               variants: o.contentConflict ? orderVariants(o) : undefined,
               holdUntil: iso(o.holdUntil),

@@ -140,6 +140,18 @@ export const XferValueSchema = z.tuple([n0, n0]);
 export const SnapshotValueSchema = z.strictObject({ b: n0, e: n0, q: n0, ts: n0, i: itemMap });
 /** `ts`: the fridge's time of the pickup (ms), so the era rule can compare against it (optional: older entries lack it). */
 export const PickupValueSchema = z.strictObject({ b: n0, e: n0, q: n0, ts: n0.optional(), i: itemMap, staff: z.literal(true).optional() });
+/** Longest hold of an order, s (24 h): the API's `holdSeconds` bound and the validator's bound on `h − c`. */
+export const MAX_HOLD_SECONDS = 86_400;
+
+/**
+ * True when a creating order entry holds longer than {@link MAX_HOLD_SECONDS} past its creation:
+ * expiry waits for every variant's hold, so one entry with a far-future hold would pin the order's
+ * units for good.
+ */
+export function holdTooLong(o: OrderValue): boolean {
+  return o.h !== undefined && o.c !== undefined && o.h - o.c > MAX_HOLD_SECONDS * 1000;
+}
+
 export const OrderValueSchema = z.strictObject({
   f: FridgeIdSchema,
   s: z.number().int().min(0).max(3),
@@ -222,7 +234,7 @@ export function checkValue(key: EntryKey, value: unknown): string | undefined {
   }
   if (key.kind === 'order') {
     const o = value as OrderValue;
-    if ((o.l === undefined) !== (o.h === undefined)) return 'order: lines and hold go together';
+    if ((o.l === undefined) !== (o.h === undefined) || (o.l === undefined) !== (o.c === undefined)) return 'order: lines, hold and creation time go together';
   }
   return undefined;
 }

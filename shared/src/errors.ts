@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   SOLD_OUT: { statusCode: 409, message: 'Not enough stock can be reserved here right now.' },
   ORDER_CONFLICT: { statusCode: 409, message: 'An order with this id exists with different contents.' },
   ORDER_SETTLED: { statusCode: 409, message: 'The order is already settled.' },
+  ORDER_NEEDS_RESOLUTION: {
+    statusCode: 409,
+    message: 'This order id holds the orders of more than one customer (a contents conflict): staff must resolve it (POST /v1/orders/{orderId}/resolve).',
+  },
   NOT_READY: { statusCode: 503, message: 'The replica is not ready to accept writes yet.' },
   FRIDGE_OFFLINE: { statusCode: 503, message: 'The fridge is not connected to this gateway.' },
   RATE_LIMITED: { statusCode: 429, message: 'Too many requests.' },

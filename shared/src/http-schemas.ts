@@ -9,8 +9,10 @@ import { MAX_UNITS_PER_MEAL } from './mqtt-payloads.ts';
 import { FridgesyncError, type ErrorBody } from './errors.ts';
 import type { MealId } from './ids.ts';
 
-/** Longest hold a customer may ask for: one day. */
-export const MAX_HOLD_SECONDS = 86_400;
+import { MAX_HOLD_SECONDS } from './entries.ts';
+
+/** Longest hold a customer may ask for: one day (the bound the validator also puts on stored orders). */
+export { MAX_HOLD_SECONDS };
 /** Default hold when the request names none: 15 minutes. */
 export const DEFAULT_HOLD_SECONDS = 900;
 

@@ -85,7 +85,17 @@ export type TerminalState = 'cancelled' | 'expired' | 'picked_up';
 export type SettleResult =
   | { ok: true; order: OrderFold; changed: boolean }
   | { ok: false; code: 'UNKNOWN_ORDER' }
-  | { ok: false; code: 'ORDER_SETTLED'; order: OrderFold };
+  | { ok: false; code: 'ORDER_SETTLED' | 'ORDER_NEEDS_RESOLUTION'; order: OrderFold };
+
+/**
+ * True when a reserved order is a contents conflict: its id holds more than one customer's order,
+ * and a transition settles them all. One customer's cancel, unlock or a staff pickup must not
+ * settle the other customer's claim, so only an operator's explicit resolution may
+ * (README "The semantics, in plain words").
+ */
+export function needsResolution(o: OrderFold): boolean {
+  return o.state === 'reserved' && o.contentConflict;
+}
 
 /** Records a transition in the writer's own entry for the order. */
 export function writeTransition(w: EntryWriter, orderId: OrderId, fridge: FridgeId, state: TerminalState, now: number): void {
@@ -98,12 +108,15 @@ export function writeTransition(w: EntryWriter, orderId: OrderId, fridge: Fridge
 }
 
 /**
- * Moves an order to a terminal state. Cancelling or expiring a settled order is refused; a pickup
- * is always recorded (a physical fact wins; the conflict shows in the fold).
+ * Moves an order to a terminal state (every variant of a contents conflict at once). Cancelling or
+ * expiring a settled order is refused; a pickup is always recorded (a physical fact wins; the
+ * conflict shows in the fold). With `customer` (a customer's cancel, a staff pickup naming no
+ * customer) a reserved contents conflict is refused with `ORDER_NEEDS_RESOLUTION` ({@link needsResolution}).
  */
-export function settle(doc: VenueDoc, origin: TxOrigin, orderId: OrderId, state: TerminalState, now: number): SettleResult {
+export function settle(doc: VenueDoc, origin: TxOrigin, orderId: OrderId, state: TerminalState, now: number, opts: { customer?: boolean } = {}): SettleResult {
   const cur = foldOrder(doc, orderId);
   if (cur === undefined) return { ok: false, code: 'UNKNOWN_ORDER' };
+  if (opts.customer === true && needsResolution(cur)) return { ok: false, code: 'ORDER_NEEDS_RESOLUTION', order: cur };
   if (cur.state === state) return { ok: true, order: cur, changed: false };
   if (cur.state !== 'reserved' && state !== 'picked_up') return { ok: false, code: 'ORDER_SETTLED', order: cur };
   doc.transact(origin, (w) => writeTransition(w, orderId, cur.fridge, state, now));
@@ -131,6 +144,8 @@ export interface HoldClock {
   marginMs?: number;
   /** How long past its hold an order of a live taker with an unknown clock stays reserved, ms. Default {@link DEFAULT_UNKNOWN_CLOCK_GRACE_MS}. */
   unknownGraceMs?: number;
+  /** Per-taker override of `unknownGraceMs` (e.g. shorter for central, whose clock a gateway usually knows). */
+  unknownGraceOf?: (taker: ReplicaId) => number;
 }
 
 /** Default of {@link HoldClock.unknownGraceMs}: 2 h, more than the clock skew a venue should ever run with. */
@@ -150,7 +165,7 @@ export function holdDue(src: FoldSource, o: OrderFold, self: ReplicaId | undefin
     const offset = clock.offsetOf?.(taker);
     if (offset !== undefined) {
       if (hold > clock.now + offset - (clock.marginMs ?? 0)) return false;
-    } else if (hold + (clock.unknownGraceMs ?? DEFAULT_UNKNOWN_CLOCK_GRACE_MS) > clock.now) return false;
+    } else if (hold + (clock.unknownGraceOf?.(taker) ?? clock.unknownGraceMs ?? DEFAULT_UNKNOWN_CLOCK_GRACE_MS) > clock.now) return false;
   }
   return true;
 }

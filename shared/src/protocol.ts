@@ -36,8 +36,19 @@ export const APP_DURABLE_ACK = 0;
 export const APP_HELLO = 1;
 export const APP_WELCOME = 2;
 
-/** What a fridgesync peer says first: who writes on this connection. */
-export const HelloSchema = z.strictObject({
+/**
+ * Longest JSON text of a hello or welcome, in UTF-16 code units (the lengths zod and `varString`
+ * count). Unknown keys are dropped, not refused (below), so this bound is what keeps a peer from
+ * sending a megabyte of them; a real hello is under 300.
+ */
+export const MAX_HANDSHAKE_JSON = 2_048;
+
+/**
+ * What a fridgesync peer says first: who writes on this connection. Keys this version does not know
+ * are stripped, so a later version may add optional fields without breaking this one
+ * (docs/sync-protocol.md "Compatibility").
+ */
+export const HelloSchema = z.object({
   replica: ReplicaIdSchema.optional(),
   /** Yjs client ids this connection writes with (the current process's; at most a few). */
   clientIds: z.array(z.number().int().min(0).max(0xffffffff)).max(16),
@@ -49,8 +60,8 @@ export const HelloSchema = z.strictObject({
 });
 export type Hello = z.infer<typeof HelloSchema>;
 
-/** Central's answer to a hello. */
-export const WelcomeSchema = z.strictObject({
+/** Central's answer to a hello. Unknown keys are stripped, as in {@link HelloSchema}. */
+export const WelcomeSchema = z.object({
   venueId: z.string().max(64),
   instance: z.string().max(96),
   version: z.string().max(64),
@@ -132,6 +143,7 @@ export class ProtocolError extends Error {
 }
 
 function parseJson<T>(s: string, schema: z.ZodType<T>, what: string): T {
+  if (s.length > MAX_HANDSHAKE_JSON) throw new ProtocolError(`${what}: longer than ${MAX_HANDSHAKE_JSON} characters`);
   let v: unknown;
   try {
     v = JSON.parse(s);

@@ -17,7 +17,7 @@
  */
 import * as Y from 'yjs';
 import { replicaParts, type FridgeId, type MealId, type ReplicaId } from './ids.ts';
-import { checkValue, isForwardStep, joinValues, parseKey, type EntryKey, type OrderValue, type SnapshotValue } from './entries.ts';
+import { checkValue, holdTooLong, isForwardStep, joinValues, MAX_HOLD_SECONDS, parseKey, type EntryKey, type OrderValue, type SnapshotValue } from './entries.ts';
 import { currentGatewayReplica, currentReconciler, isRetired, mayRetire, reservedByMeal, rightsOf, sellable } from './fold.ts';
 import { rootName, VenueDoc } from './venue-doc.ts';
 
@@ -35,7 +35,8 @@ export type RejectCode =
   | 'MISSING_DEPENDENCY'
   | 'RETIRED'
   | 'NOT_RECONCILER'
-  | 'OVER_STOCK';
+  | 'OVER_STOCK'
+  | 'HOLD_TOO_LONG';
 
 /** The validator's verdict. */
 export type Verdict = { ok: true; entries: number; deletions: number } | { ok: false; code: RejectCode; reason: string };
@@ -148,6 +149,7 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
         if (key === undefined) throw new Rejection('BAD_VALUE', `unknown key ${JSON.stringify(v[0]).slice(0, 80)}`);
         const bad = checkValue(key, v[1]);
         if (bad !== undefined) throw new Rejection('BAD_VALUE', `${v[0]}: ${bad}`);
+        if (key.kind === 'order' && holdTooLong(v[1] as OrderValue)) throw new Rejection('HOLD_TOO_LONG', `${v[0]}: hold more than ${MAX_HOLD_SECONDS} s after creation`);
         permitted(sender.replica, key);
         let a = added.get(v[0]);
         if (a === undefined) added.set(v[0], (a = { key, values: [], ids: [] }));

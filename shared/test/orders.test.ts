@@ -24,6 +24,7 @@ import {
   reservedByMeal,
   sellable,
   settle,
+  needsResolution,
   transfer,
   type NewOrder,
 } from '@fridgesync/shared';
@@ -199,16 +200,27 @@ describe('the same order id with different contents on both sides of a partition
     expect(cellView(c1, F1, M1)).toMatchObject({ R: 3, S: 7, drift: 0 });
   });
 
-  it('a retry of either variant is replayed; other contents still conflict; settling the id settles both', () => {
+  it('a retry of either variant is replayed; other contents still conflict; no customer settles it; a resolution settles both', () => {
     const { c1, g } = split();
     expect(reserve(c1, ORIGINS.api, order('dup', [[M1, 1]]))).toMatchObject({ ok: true, status: 'replayed' });
     expect(reserve(g, ORIGINS.kiosk, order('dup', [[M1, 2]]))).toMatchObject({ ok: true, status: 'replayed' });
     expect(reserve(g, ORIGINS.kiosk, order('dup', [[M1, 3]]))).toMatchObject({ ok: false, code: 'ORDER_CONFLICT' });
+    expect(needsResolution(foldOrder(g, oid('dup'))!)).toBe(true);
+    // A customer's cancel on either side would settle the other customer's claim too: refused, nothing written.
+    expect(settle(g, ORIGINS.kiosk, oid('dup'), 'cancelled', 3000, { customer: true })).toMatchObject({ ok: false, code: 'ORDER_NEEDS_RESOLUTION' });
+    expect(settle(c1, ORIGINS.api, oid('dup'), 'picked_up', 3000, { customer: true })).toMatchObject({ ok: false, code: 'ORDER_NEEDS_RESOLUTION' });
+    expect(foldOrder(g, oid('dup'))?.state).toBe('reserved');
+    expect(cellView(g, F1, M1)).toMatchObject({ R: 3 });
+    // An order without a conflict is the customer's alone.
+    expect(reserve(g, ORIGINS.kiosk, order('solo', [[M1, 1]]))).toMatchObject({ ok: true });
+    expect(settle(g, ORIGINS.kiosk, oid('solo'), 'cancelled', 3000, { customer: true })).toMatchObject({ ok: true, changed: true });
+    // The operator's resolution settles the whole id.
     expect(settle(g, ORIGINS.kiosk, oid('dup'), 'cancelled', 3000)).toMatchObject({ ok: true, changed: true });
     syncAll(c1, g);
     expect(foldOrder(c1, oid('dup'))).toMatchObject({ state: 'cancelled', contentConflict: true });
     expect(cellView(c1, F1, M1)).toMatchObject({ R: 0 });
-    expect(reconcileFridge(g, ORIGINS.reconciler, F1, { takerShare: 0 }, 3000)?.incremented).toBe(3);
+    // Both claims of `dup` (1 + 2) and the cancelled `solo` come back.
+    expect(reconcileFridge(g, ORIGINS.reconciler, F1, { takerShare: 0 }, 3000)?.incremented).toBe(4);
   });
 
   it('expires only when every variant’s hold passed by its own taker’s clock', () => {

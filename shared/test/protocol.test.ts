@@ -5,6 +5,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import {
+  MAX_HANDSHAKE_JSON,
   ProtocolError,
   decodeMessage,
   encodeAuthDenied,
@@ -42,6 +43,20 @@ describe('protocol codec', () => {
     const timedWelcome = { ...welcome, now: 1_700_000_000_456 };
     expect(decodeMessage(encodeWelcome(timedWelcome))).toEqual({ type: 'welcome', welcome: timedWelcome });
     expect(() => decodeMessage(encodeWelcome({ ...welcome, now: -1 }))).toThrow(/welcome/);
+  });
+
+  it('ignores keys a later version adds to hello and welcome, within the size bound', () => {
+    const app = (sub: number, json: string) => {
+      const e = encoding.createEncoder();
+      encoding.writeVarUint(e, 100);
+      encoding.writeVarUint(e, sub);
+      encoding.writeVarString(e, json);
+      return encoding.toUint8Array(e);
+    };
+    expect(decodeMessage(app(1, '{"clientIds":[1],"version":"9","feature":{"x":1}}'))).toEqual({ type: 'hello', hello: { clientIds: [1], version: '9' } });
+    expect(decodeMessage(app(2, '{"venueId":"v1","instance":"c1","version":"9","now":5,"later":true}'))).toEqual({ type: 'welcome', welcome: { venueId: 'v1', instance: 'c1', version: '9', now: 5 } });
+    const padded = JSON.stringify({ clientIds: [1], version: '9', pad: 'x'.repeat(MAX_HANDSHAKE_JSON) });
+    expect(() => decodeMessage(app(1, padded))).toThrow(/hello: longer than/);
   });
 
   it('speaks y-protocols: a step 1 from y-protocols decodes, our step 2 applies with y-protocols', () => {

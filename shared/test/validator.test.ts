@@ -13,6 +13,7 @@ import {
   decrement,
   increment,
   keys,
+  MAX_HOLD_SECONDS,
   reconcileFridge,
   recordSnapshot,
   reserve,
@@ -270,6 +271,25 @@ describe('validateUpdate rejects forged updates', () => {
     const b = forger(central, GW1, 11);
     b.d.ydoc.getArray(`r:${GW1}`).push([['zz/top', 1]]);
     expectVerdict(central, b.sent[0]!, sender, 'BAD_VALUE');
+  });
+
+  it('rejects an order held longer than the maximum hold after its creation (HOLD_TOO_LONG), and lines without a creation time (BAD_VALUE)', () => {
+    const { central, gw, sent, sender } = setup();
+    gw.transact(T, (w) => increment(w, F1, M1, 4));
+    for (const u of sent) central.applyUpdate(u, ORIGINS.upstream);
+    const now = 1_700_000_000_000;
+    // One day exactly is the longest hold the API grants: accepted.
+    const ok = forger(central, GW1, 11);
+    reserve(ok.d, ORIGINS.kiosk, { orderId: oid('day'), fridgeId: F1, lines: [{ mealId: M1, qty: 1 }], holdUntil: now + MAX_HOLD_SECONDS * 1000, now });
+    expectVerdict(central, Y.mergeUpdates(ok.sent), sender);
+    // A hold a year out would pin the order's units: refused, nothing applied.
+    const pin = forger(central, GW1, 11);
+    reserve(pin.d, ORIGINS.kiosk, { orderId: oid('pin'), fridgeId: F1, lines: [{ mealId: M1, qty: 1 }], holdUntil: now + 365 * 86_400_000, now });
+    expectVerdict(central, Y.mergeUpdates(pin.sent), sender, 'HOLD_TOO_LONG');
+    // Dropping the creation time to dodge the bound: refused.
+    const bare = forger(central, GW1, 11);
+    bare.d.transact(T, (w) => w.set(keys.order(oid('bare')), { f: F1, s: 0, t: now, l: [[M1, 1]], h: now + 365 * 86_400_000 }));
+    expectVerdict(central, bare.sent[0]!, sender, 'BAD_VALUE');
   });
 
   it('rejects writes of a retired replica after its retirement (RETIRED)', () => {

@@ -1,25 +1,100 @@
 /**
- * Cross-package: a gateway whose clock is an hour off (real central, real gateway agent with an
- * injected clock, embedded broker, LevelDB, a fridge over MQTT). Holds are judged by the clock of
- * the replica that took each order: central's 10-minute order stays reserved whatever the gateway's
- * clock says, a 2-second kiosk order at the skewed gateway expires by the gateway's own clock, and
- * the skew measured at the sync handshake shows in the gateway's `/status`, in central's venue view
- * and in central's metrics.
+ * Cross-package: a gateway whose clock is an hour off (real central and gateway on real sockets,
+ * started in this process by their factories; the gateway with an injected wall clock, embedded
+ * broker, LevelDB, a fridge over MQTT; the uplink through a relay the test can cut). Holds are
+ * judged by the clock of the replica that took each order: central's 10-minute order stays reserved
+ * whatever the gateway's clock says, central's 3-second order expires at the cut-off gateway about
+ * 3 s after creation, a 2-second kiosk order at the skewed gateway expires by the gateway's own
+ * clock, a step of the gateway's wall clock after the handshake changes none of it, and the skew
+ * measured at the sync handshake shows in the gateway's `/status`, in central's venue view and in
+ * central's metrics.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FRIDGE, MEALS, Stack, TOKENS, VENUE, waitFor } from '../e2e/helpers/stack.ts';
+import { LinkProxy } from '../e2e/helpers/link-proxy.ts';
 
 const HOUR = 3_600_000;
+
+/** Polls the gateway's kiosk API for an order's state until `until` holds; resolves to the time it did (ms). */
+async function stateAt(kiosk: string, id: string, until: (state: string) => boolean, timeoutMs: number): Promise<number> {
+  let seen = 0;
+  await waitFor(
+    async () => {
+      const r = await fetch(`${kiosk}/v1/orders/${id}`);
+      if (r.status !== 200) return false;
+      seen = Date.now();
+      return until(((await r.json()) as { state: string }).state);
+    },
+    timeoutMs,
+    `${id} at the gateway`,
+  );
+  return seen;
+}
 
 describe.each([
   ['+1 h', HOUR],
   ['−1 h', -HOUR],
 ])('a gateway whose clock is %s off', (_name, skew) => {
   let stack: Stack | undefined;
+  let proxy: LinkProxy | undefined;
   afterEach(async () => {
     await stack?.close();
+    await proxy?.close();
     stack = undefined;
+    proxy = undefined;
   });
+
+  it('expires central’s 3-second order about 3 s after creation while the link is cut', async () => {
+    stack = new Stack();
+    await stack.startCentral();
+    const s = stack;
+    proxy = new LinkProxy(() => s.centralPort);
+    await proxy.start();
+    await stack.startGateway({ centralPort: proxy.port, now: () => Date.now() + skew, sweepIntervalMs: 100 });
+    await stack.connectFridge();
+    const meal = MEALS[0];
+    await stack.snapshot({ [meal]: 20 });
+    await waitFor(async () => ((await stack!.venue()).fridges[0]?.cells.find((c) => c.mealId === meal)?.centralRights ?? 0) >= 1, 15_000, 'central holds rights');
+    const kiosk = `http://127.0.0.1:${stack.agent!.httpPort}`;
+
+    const created = Date.now();
+    expect((await stack.order('central-short', meal, 1, 3)).status).toBe(201);
+    await stateAt(kiosk, 'central-short', (st) => st === 'reserved', 2_500);
+    // Cut: central's own expiry cannot reach the gateway; the gateway judges the hold alone.
+    proxy.cut();
+    const expiredAt = await stateAt(kiosk, 'central-short', (st) => st === 'expired', 20_000);
+    const after = expiredAt - created;
+    // Central's clock as the gateway estimates it, plus the measurement's margin (about 1 s) and a
+    // sweep: not before the hold, not hours off, not the 8 s of a fixed guess.
+    expect(after).toBeGreaterThanOrEqual(3_000);
+    expect(after).toBeLessThan(6_500);
+  }, 60_000);
+
+  it('a step of the gateway’s wall clock after the handshake does not expire central’s order early', async () => {
+    stack = new Stack();
+    await stack.startCentral();
+    let wall = 0; // the gateway's wall clock starts right, then NTP steps it by the skew
+    await stack.startGateway({ now: () => Date.now() + wall, sweepIntervalMs: 100 });
+    await stack.connectFridge();
+    const meal = MEALS[0];
+    await stack.snapshot({ [meal]: 20 });
+    await waitFor(async () => ((await stack!.venue()).fridges[0]?.cells.find((c) => c.mealId === meal)?.centralRights ?? 0) >= 1, 15_000, 'central holds rights');
+    const kiosk = `http://127.0.0.1:${stack.agent!.httpPort}`;
+    expect((await stack.order('central-long', meal, 1, 600)).status).toBe(201);
+    await stateAt(kiosk, 'central-long', (st) => st === 'reserved', 10_000);
+    await waitFor(async () => ((await (await fetch(`${kiosk}/status`)).json()) as { clockSkew: { measured: boolean } }).clockSkew.measured, 10_000, 'skew measured');
+    wall = skew;
+    // Through 30 sweeps central's 10-minute order stays reserved …
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {
+      const st = ((await (await fetch(`${kiosk}/v1/orders/central-long`)).json()) as { state: string }).state;
+      expect(st).toBe('reserved');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // … and /status shows the step (the estimate of central's clock did not move with it).
+    const st = ((await (await fetch(`${kiosk}/status`)).json()) as { clockSkew: { offsetMs: number } }).clockSkew;
+    expect(Math.abs(st.offsetMs + skew)).toBeLessThan(5_000);
+  }, 60_000);
 
   it('central’s order keeps its hold, the kiosk order expires by the gateway’s clock, the skew is shown', async () => {
     stack = new Stack();

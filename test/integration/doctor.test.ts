@@ -39,12 +39,12 @@ describe('gateway doctor', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const config = (over: { token?: string; url?: string; port?: number; gatewayId?: string }) =>
+  const config = (over: { token?: string; url?: string; port?: number; gatewayId?: string; maxClockSkewMs?: number }) =>
     GatewayConfigSchema.parse({
       gatewayId: over.gatewayId ?? 'g1',
       venueId: 'v1',
       mqtt: { embedded: { host: '127.0.0.1', port: over.port ?? 0 } },
-      central: { url: over.url ?? url, token: over.token ?? 'right-token' },
+      central: { url: over.url ?? url, token: over.token ?? 'right-token', ...(over.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: over.maxClockSkewMs }) },
       storage: { dataDir: join(dir, 'data') },
     });
 
@@ -56,6 +56,13 @@ describe('gateway doctor', () => {
       expect(checks.map((c) => c.name)).toContain(name);
     }
     expect(text).toMatch(/^PASS {2}config/m);
+  });
+
+  it('warns about clock skew at central.maxClockSkewMs, the threshold /status alerts at', async () => {
+    const ahead = () => Date.now() + 10_000; // this host 10 s ahead of central
+    const skewCheck = async (maxClockSkewMs: number) => (await runDoctor(config({ maxClockSkewMs }), { now: ahead })).find((c) => c.name === 'clock skew');
+    expect(await skewCheck(30_000)).toMatchObject({ status: 'PASS' });
+    expect(await skewCheck(5_000)).toMatchObject({ status: 'WARN' });
   });
 
   it('fails on a wrong token, naming it', async () => {

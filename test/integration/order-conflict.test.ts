@@ -3,7 +3,9 @@
  * (real central, real gateway agent with its kiosk API, embedded broker, LevelDB, a real fridge over
  * MQTT; the link cut by a relay while both keep running). After healing, both sides report a
  * contents conflict with both variants by taker (order API, event feed, venue view), `R` holds both
- * customers' units, nothing is handed out twice, and cancelling the id settles both.
+ * customers' units, nothing is handed out twice, neither customer's cancel nor the kiosk's unlock
+ * nor a staff pickup settles the other customer's claim (ORDER_NEEDS_RESOLUTION), and an
+ * operator's explicit resolution settles the id.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { fridgeCells, type FridgeId } from '@fridgesync/shared';
@@ -30,7 +32,7 @@ describe('the same order id with different contents on both sides of a partition
     proxy = undefined;
   });
 
-  it('is reported as a contents conflict on both sides, R counts both customers, cancel settles both', async () => {
+  it('is reported as a contents conflict on both sides, R counts both customers, no customer settles the other’s claim, an operator resolves it', async () => {
     stack = new Stack();
     await stack.startCentral();
     const s = stack;
@@ -87,13 +89,28 @@ describe('the same order id with different contents on both sides of a partition
 
     // Either customer's retry is a replay, not a new reservation.
     expect((await stack.order(ORDER, meal, 1)).status).toBe(200);
-    // Cancelling the id settles both variants: all three units come back.
-    const cancel = await central(`/v1/orders/${ORDER}/cancel`, { method: 'POST' });
-    expect(cancel.status).toBe(200);
+    // Neither customer settles the other's claim: central's cancel, the kiosk's cancel and unlock,
+    // and a staff pickup naming no customer are refused; both claims stay held.
+    const refused = [
+      await central(`/v1/orders/${ORDER}/cancel`, { method: 'POST' }),
+      await fetch(`${kiosk}/v1/orders/${ORDER}/cancel`, { method: 'POST' }),
+      await fetch(`${kiosk}/v1/orders/${ORDER}/unlock`, { method: 'POST' }),
+      await fetch(`${stack.centralUrl}/v1/orders/${ORDER}/pickup`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.kitchen}` } }),
+    ];
+    for (const r of refused) expect({ status: r.status, code: ((await r.json()) as { code: string }).code }).toEqual({ status: 409, code: 'ORDER_NEEDS_RESOLUTION' });
+    expect(((await (await central(`/v1/orders/${ORDER}`)).json()) as OrderBody).state).toBe('reserved');
+    expect((await centralCell())?.R).toBe(3);
+    // The customer app cannot resolve; an operator can, explicitly, for the whole id.
+    const resolve = (token: string) =>
+      fetch(`${stack!.centralUrl}/v1/orders/${ORDER}/resolve`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ outcome: 'cancelled' }) });
+    expect((await resolve(TOKENS.app)).status).toBe(403);
+    const resolved = await resolve(TOKENS.admin);
+    expect(resolved.status).toBe(200);
+    expect(((await resolved.json()) as OrderBody).state).toBe('cancelled');
     await waitFor(async () => {
       const cc = await centralCell();
       const g = gatewayCell();
       return cc?.R === 0 && cc.S === 20 && g.R === 0 && g.S === 20;
-    }, 20_000, 'R = 0 and S = 20 after the cancel');
+    }, 20_000, 'R = 0 and S = 20 after the resolution');
   }, 90_000);
 });

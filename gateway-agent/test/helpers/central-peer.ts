@@ -51,6 +51,12 @@ export interface CentralPeerOptions {
   doc?: VenueDoc;
   /** Accept connections but never answer the sync exchange (a hung central). */
   mute?: boolean;
+  /**
+   * Behave as a central released before the hello's optional `now`: a hello with a key outside
+   * `replica`, `clientIds`, `version`, `joining` is refused with 4403 and zod's message, as that
+   * central's strict schema did.
+   */
+  legacyHello?: boolean;
 }
 
 /** A document of the replica `central:test`. */
@@ -135,6 +141,11 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
       }
       switch (msg.type) {
         case 'hello': {
+          const extra = Object.keys(msg.hello).filter((k) => !['replica', 'clientIds', 'version', 'joining'].includes(k));
+          if (o.legacyHello === true && extra.length > 0) {
+            ws.close(CLOSE_CODES.UPDATE_REJECTED, `hello: Unrecognized key: ${JSON.stringify(extra[0])}`);
+            return;
+          }
           if (msg.hello.replica !== undefined && (doc.index.retirements.get(msg.hello.replica)?.size ?? 0) > 0) {
             ws.close(CLOSE_CODES.REPLICA_RETIRED, 'replica retired');
             return;

@@ -1,4 +1,4 @@
-/** `POST /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/cancel`, `POST /v1/orders/{id}/pickup`. */
+/** `POST /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/cancel`, `POST /v1/orders/{id}/pickup`, `POST /v1/orders/{id}/resolve`. */
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -8,6 +8,8 @@ import type { RateLimitConfig } from './rate-limit.ts';
 import { roles } from './route-policy.ts';
 
 const OrderParams = z.object({ orderId: OrderIdSchema });
+/** An operator's resolution of an order: what became of every customer's claim under the id. */
+const ResolveBodySchema = z.strictObject({ outcome: z.enum(['cancelled', 'picked_up']) });
 const created = { 200: OrderResponseSchema, 201: OrderResponseSchema };
 const one = { 200: OrderResponseSchema };
 
@@ -37,15 +39,32 @@ export function registerOrderRoutes(app: FastifyInstance, orders: OrderService, 
   );
   r.post(
     '/v1/orders/:orderId/cancel',
-    { schema: { tags: ['orders'], summary: 'Cancel a reserved order', params: OrderParams, response: one }, config: { access: roles('app', 'admin'), errors: ['UNKNOWN_ORDER', 'ORDER_SETTLED', 'NOT_READY', 'STORAGE_FAILED'], rateLimit } },
+    {
+      schema: { tags: ['orders'], summary: 'Cancel a reserved order (a contents conflict answers ORDER_NEEDS_RESOLUTION: staff resolve it)', params: OrderParams, response: one },
+      config: { access: roles('app', 'admin'), errors: ['UNKNOWN_ORDER', 'ORDER_SETTLED', 'ORDER_NEEDS_RESOLUTION', 'NOT_READY', 'STORAGE_FAILED'], rateLimit },
+    },
     async (req) => orders.transition(req.params.orderId, 'cancelled'),
   );
   r.post(
     '/v1/orders/:orderId/pickup',
     {
-      schema: { tags: ['orders'], summary: 'Staff confirmation of a pickup (when the fridge cannot report it)', params: OrderParams, response: one },
-      config: { access: roles('kitchen', 'admin'), errors: ['UNKNOWN_ORDER', 'ORDER_SETTLED', 'NOT_READY', 'STORAGE_FAILED'], rateLimit },
+      schema: { tags: ['orders'], summary: 'Staff confirmation of a pickup (when the fridge cannot report it; a contents conflict answers ORDER_NEEDS_RESOLUTION)', params: OrderParams, response: one },
+      config: { access: roles('kitchen', 'admin'), errors: ['UNKNOWN_ORDER', 'ORDER_SETTLED', 'ORDER_NEEDS_RESOLUTION', 'NOT_READY', 'STORAGE_FAILED'], rateLimit },
     },
     async (req) => orders.transition(req.params.orderId, 'picked_up'),
+  );
+  r.post(
+    '/v1/orders/:orderId/resolve',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: 'Operator resolution: settle every customer claim under the id at once (`cancelled`: the units go back to stock; `picked_up`: staff handed the meals out). For contents conflicts, after staff spoke with the customers.',
+        params: OrderParams,
+        body: ResolveBodySchema,
+        response: one,
+      },
+      config: { access: roles('admin'), errors: ['UNKNOWN_ORDER', 'ORDER_SETTLED', 'NOT_READY', 'STORAGE_FAILED'], rateLimit },
+    },
+    async (req) => orders.transition(req.params.orderId, req.body.outcome, { resolve: true }),
   );
 }

@@ -26,6 +26,7 @@ import {
   type CloseCodeName,
   type GatewayId,
   type Hello,
+  type Welcome,
   type ReplicaId,
   type TxOrigin,
 } from '@fridgesync/shared';
@@ -55,7 +56,8 @@ export interface SessionLimits {
 export class SyncSession implements SyncPeer {
   readonly id: string;
   private host: VenueHost | undefined;
-  private queued: Uint8Array[] = [];
+  /** Frames received before the document was ready, with their arrival times (ms, central's clock). */
+  private queued: Array<{ data: Uint8Array; at: number }> = [];
   private queuedBytes = 0;
   private closed = false;
   /** Set after an accepted hello; fridgesync app messages are sent only then. */
@@ -86,13 +88,16 @@ export class SyncSession implements SyncPeer {
   /** Feeds one received frame (queued until the document is ready). */
   receive(data: Uint8Array): void {
     if (this.closed) return;
+    // The arrival time, not the time the frame is handled: a hello queued behind a document load
+    // would otherwise read the gateway's clock as behind by the load time (docs/operations.md "Clock skew").
+    const at = Date.now();
     if (this.host === undefined) {
       this.queuedBytes += data.byteLength;
       if (this.queued.length >= MAX_QUEUED_BEFORE_READY || this.queuedBytes > this.limits.maxBufferedBytes) return this.close('HANDSHAKE_TIMEOUT', 'too much sent before the document was ready');
-      this.queued.push(data);
+      this.queued.push({ data, at });
       return;
     }
-    this.handle(data);
+    this.handle(data, at);
   }
 
   /** The document is loaded: register, send sync-step1, process what was queued. */
@@ -104,7 +109,7 @@ export class SyncSession implements SyncPeer {
     const q = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
-    for (const m of q) if (!this.closed) this.handle(m);
+    for (const m of q) if (!this.closed) this.handle(m.data, m.at);
   }
 
   /** The socket closed (either side): unregister. */
@@ -143,7 +148,7 @@ export class SyncSession implements SyncPeer {
     if (this.principal.gatewayId !== undefined) this.presence.durable(this.venueId, this.principal.gatewayId);
   }
 
-  private handle(data: Uint8Array): void {
+  private handle(data: Uint8Array, at: number): void {
     const host = this.host!;
     if (this.principal.gatewayId !== undefined && this.helloed) this.presence.seen(this.venueId, this.principal.gatewayId);
     let msg;
@@ -157,7 +162,7 @@ export class SyncSession implements SyncPeer {
     if (this.principal.role === 'gateway' && !this.helloed && msg.type !== 'hello') return this.close('HANDSHAKE_TIMEOUT', 'a writer must send hello first');
     switch (msg.type) {
       case 'hello':
-        return this.hello(host, msg.hello);
+        return this.hello(host, msg.hello, at);
       case 'sync-step1': {
         // The diff is taken now but sent once everything in it is durable: a peer never holds
         // state central could lose in a crash (updates after this point are relayed when durable).
@@ -178,9 +183,8 @@ export class SyncSession implements SyncPeer {
     }
   }
 
-  private hello(host: VenueHost, hello: Hello): void {
+  private hello(host: VenueHost, hello: Hello, at: number): void {
     const p = this.principal;
-    if (hello.now !== undefined && p.gatewayId !== undefined) this.measureClock(p.gatewayId, hello.now);
     // A connection says hello once, and may upgrade once: from joining (read-only) to its new
     // replica, or from a stale epoch to a later one of the same gateway (docs/sync-protocol.md §2).
     if (this.helloed) {
@@ -189,7 +193,7 @@ export class SyncSession implements SyncPeer {
     }
     if (hello.replica === undefined) {
       if (this.helloed || (p.role === 'gateway' && hello.joining !== true)) return this.close('UPDATE_REJECTED', 'unexpected hello');
-      return this.welcome(host);
+      return this.welcome(host, hello, at);
     }
     if (p.role !== 'gateway') return this.close('UPDATE_REJECTED', `${p.role} tokens are read-only`);
     const parts = replicaParts(hello.replica);
@@ -211,7 +215,7 @@ export class SyncSession implements SyncPeer {
     this.replica = hello.replica;
     this.clients = new Set(hello.clientIds);
     host.replicaPeers.set(hello.replica, this.id);
-    if (!allocate) return this.welcome(host);
+    if (!allocate) return this.welcome(host, hello, at);
     // The allocation record is written in central's own structures and durable before the welcome:
     // a crash after the welcome can never forget an epoch a gateway was told it owns. Updates the
     // peer sends meanwhile are validated against the document that already holds the record.
@@ -219,7 +223,7 @@ export class SyncSession implements SyncPeer {
     this.metrics.epochsAllocated.inc();
     this.log.info({ replica: hello.replica }, 'allocated a new gateway epoch');
     void host.whenDurable().then(
-      () => this.welcome(host),
+      () => this.welcome(host, hello, at),
       () => this.close('GOING_AWAY', 'storage failed'),
     );
   }
@@ -255,9 +259,9 @@ export class SyncSession implements SyncPeer {
     return known ? undefined : true;
   }
 
-  /** The gateway's clock minus central's, from the time its hello carries (docs/operations.md "Clock skew"). */
-  private measureClock(gatewayId: string, gatewayNow: number): void {
-    const skewMs = gatewayNow - Date.now();
+  /** The gateway's clock minus central's, from the time its hello carries and the hello's arrival time (docs/operations.md "Clock skew"). */
+  private measureClock(gatewayId: string, gatewayNow: number, at: number): void {
+    const skewMs = gatewayNow - at;
     this.presence.clock(this.venueId, gatewayId, skewMs);
     this.metrics.gatewayClockSkew.set({ venue: this.venueId, gateway: gatewayId }, skewMs / 1000);
     const max = this.limits.maxClockSkewMs ?? 30_000;
@@ -266,11 +270,23 @@ export class SyncSession implements SyncPeer {
     }
   }
 
-  private welcome(host: VenueHost): void {
+  /**
+   * Accepts a hello. Only here, after every check, does its clock count: a hello refused (another
+   * connection holds the replica, a foreign epoch) must not overwrite the measurement of the
+   * gateway that is connected. A joining hello is read-only and measures nothing; the same
+   * connection's upgrade hello does.
+   */
+  private welcome(host: VenueHost, hello: Hello, at: number): void {
     this.helloed = true;
     clearTimeout(this.preAuthTimer);
-    if (this.principal.gatewayId !== undefined) this.presence.connected(this.venueId, this.principal.gatewayId, this.id, this.replica);
-    this.send(encodeWelcome({ venueId: host.venueId, instance: this.limits.instanceId, version: this.limits.version, now: Date.now() }));
+    const gatewayId = this.principal.gatewayId;
+    if (gatewayId !== undefined) this.presence.connected(this.venueId, gatewayId, this.id, this.replica);
+    if (gatewayId !== undefined && this.replica !== undefined && hello.now !== undefined) this.measureClock(gatewayId, hello.now, at);
+    // `now` only to a peer that sent one: a gateway older than the field refuses unknown keys
+    // (docs/sync-protocol.md "Compatibility").
+    const welcome: Welcome = { venueId: host.venueId, instance: this.limits.instanceId, version: this.limits.version };
+    if (hello.now !== undefined) welcome.now = Date.now();
+    this.send(encodeWelcome(welcome));
   }
 
   private update(host: VenueHost, update: Uint8Array): void {

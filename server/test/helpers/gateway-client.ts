@@ -17,6 +17,7 @@ import {
   encodeSyncStep2,
   encodeUpdate,
   isOrigin,
+  type Hello,
   type ReplicaId,
   type Welcome,
 } from '@fridgesync/shared';
@@ -36,6 +37,8 @@ export interface GatewayClientOptions {
   noHello?: boolean;
   /** Say hello for `replica` at once instead of joining first (a forged claim of an epoch). */
   direct?: boolean;
+  /** Extra hello fields (e.g. the optional `now`, or keys of a later version); none by default, as an older gateway sends. */
+  helloExtra?: () => Record<string, unknown>;
 }
 
 /** A test sync client. */
@@ -96,7 +99,7 @@ export class GatewayClient {
   }
 
   private sendHello(replica: ReplicaId | undefined, joining: boolean | undefined): void {
-    this.ws.send(encodeHello({ replica, clientIds: [this.doc.ydoc.clientID], version: 'test', ...(joining ? { joining } : {}) }));
+    this.ws.send(encodeHello({ replica, clientIds: [this.doc.ydoc.clientID], version: 'test', ...(joining ? { joining } : {}), ...this.opts.helloExtra?.() } as Hello));
   }
 
   private onMessage(bytes: Uint8Array): void {

@@ -49,6 +49,18 @@ describe('GET /v1/venues/{id}', () => {
     expect(r.json().gateways[0]).toMatchObject({ connected: false });
   });
 
+  it('lists open orders with the same conflict fields as the order API (conflicts only on a conflict)', async () => {
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 4 });
+    const r = await t.central.app.inject({ method: 'POST', url: '/v1/orders', headers: bearer(TOKENS.app), payload: { orderId: 'plain', venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 1 }] } });
+    expect(r.statusCode).toBe(201);
+    const api = (await get('/v1/orders/plain', TOKENS.app)).json();
+    const listed = (await get('/v1/venues/v1')).json().orders.find((o: { orderId: string }) => o.orderId === 'plain');
+    expect(api.conflict).toBe(false);
+    expect('conflicts' in api).toBe(false);
+    expect(listed.conflict).toBe(false);
+    expect('conflicts' in listed).toBe(false);
+  });
+
   it('answers UNKNOWN_VENUE', async () => {
     const r = await get('/v1/venues/nope');
     expect(r.statusCode).toBe(404);

@@ -16,7 +16,7 @@ export const CITY = 'Testville';
 export const FRIDGE = 'fr-e2e-1';
 export const GATEWAY = 'gw-e2e';
 export const MEALS = ['meal-bowl', 'meal-salad'] as const;
-export const TOKENS = { viewer: 'viewer-token-e2e', app: 'app-token-e2e', kitchen: 'kitchen-token-e2e', gateway: 'gateway-token-e2e' } as const;
+export const TOKENS = { viewer: 'viewer-token-e2e', app: 'app-token-e2e', kitchen: 'kitchen-token-e2e', admin: 'admin-token-e2e', gateway: 'gateway-token-e2e' } as const;
 const FRIDGE_SECRET = 'fridge-secret-e2e';
 
 /** Polls `cond` every 20 ms until true; throws naming `what` after `ms`. */
@@ -54,6 +54,7 @@ export class Stack {
         { role: 'viewer', name: 'dashboard', hash: hashToken(TOKENS.viewer) },
         { role: 'app', name: 'app', hash: hashToken(TOKENS.app) },
         { role: 'kitchen', name: 'kitchen', hash: hashToken(TOKENS.kitchen) },
+        { role: 'admin', name: 'operator', hash: hashToken(TOKENS.admin) },
         { role: 'gateway', name: 'gw', hash: hashToken(TOKENS.gateway), venueId: VENUE, gatewayId: GATEWAY },
       ],
       registry: {
@@ -128,12 +129,12 @@ export class Stack {
     c.stream.destroy();
   }
 
-  /** `POST /v1/orders` with the app token. */
-  async order(orderId: string, mealId: string, qty = 1): Promise<Response> {
+  /** `POST /v1/orders` with the app token (a 10-minute hold unless `holdSeconds`). */
+  async order(orderId: string, mealId: string, qty = 1, holdSeconds = 600): Promise<Response> {
     return fetch(`${this.centralUrl}/v1/orders`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKENS.app}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ orderId, venueId: VENUE, fridgeId: FRIDGE, items: [{ mealId, qty }], holdSeconds: 600 }),
+      body: JSON.stringify({ orderId, venueId: VENUE, fridgeId: FRIDGE, items: [{ mealId, qty }], holdSeconds }),
     });
   }
 
