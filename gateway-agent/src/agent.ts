@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import {
   CLOSE_CODES,
   RecallBackoff,
+  configIds,
   fridgeStatus,
   rightsOf,
   type FridgeId,
@@ -75,6 +76,8 @@ export interface AgentStatus {
   pendingUpdates: number;
   store: { updates: number; bytes: number; pendingWrites: number };
   rightsHeld: Record<string, Record<string, number>>;
+  /** The last rebuild of the store from central (local-replica.ts `rebuild`), if any. */
+  recovery: LocalReplica['recovery'];
 }
 
 /** Creates and starts an agent. Throws (after releasing what it opened) when any part fails to start. */
@@ -120,6 +123,14 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         () => metrics.commands.inc({ type: 'resend-inventory' }),
         (e: unknown) => logger.debug({ fridge, err: (e as Error).message }, 'could not ask the fridge for its totals'),
       );
+    // A store rebuilt from central (local-replica.ts `rebuild`) may have lost snapshots central
+    // never got: every fridge is asked for its totals — those connected once the kept entries are
+    // written again, the others when they next come online.
+    replica.on('reset', () => ingestor.forgetPresence());
+    replica.on('recovered', (rec) => {
+      if (rec.problems.length > 0) logger.error({ problems: rec.problems }, 'store rebuilt: some acknowledged entries could not be written again (see /status recovery)');
+      for (const fridge of configIds(replica.doc, 'fridge') as FridgeId[]) void askForInventory(fridge);
+    });
     // Fridges connected while the replica could write are dropped when it stops being writable.
     replica.on('state', (s) => {
       if (s !== 'active' && broker instanceof EmbeddedBroker) broker.disconnectAll();
@@ -199,6 +210,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         pendingUpdates: sync?.pendingCentral() ?? 0,
         store: { ...size, pendingWrites: store.pending() },
         rightsHeld,
+        recovery: replica.recovery,
       };
     };
 
@@ -208,7 +220,9 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       metrics,
       bodyLimitBytes: config.http.bodyLimitBytes,
       status,
-      ready: () => replica.writable && broker.status().up,
+      // Not ready while central refuses this gateway (sync-client.ts): fridges are still served and
+      // what they send is kept, but the venue is cut off from central until it recovers.
+      ready: () => replica.writable && broker.status().up && sync?.refusal === undefined,
       commands: broker,
       now,
     });

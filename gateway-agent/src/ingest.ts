@@ -117,6 +117,11 @@ export class Ingestor {
   }
 
   /** Stops the intake's timers (shutdown, after {@link flush}). */
+  /** Forgets what each fridge last said about its presence: its next status counts as coming online (and triggers `onOnline`). */
+  forgetPresence(): void {
+    this.presence.clear();
+  }
+
   stop(): void {
     this.intake?.stop();
   }

@@ -32,6 +32,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     /** 1 while the sync connection to central is up and welcomed. */
     centralConnected: new Gauge({ name: 'fridgesync_gateway_central_connected', help: '1 when connected to central', registers: [registry] }),
     /** Sync messages from central that were rejected, by reason. */
+    centralRefused: new Gauge({ name: 'fridgesync_gateway_central_refused', help: '1 while central refuses this gateway or what it sent (alert: see /status sync.refused)', registers: [registry] }),
+    storeRebuilds: new Counter({ name: 'fridgesync_gateway_store_rebuilds_total', help: 'Local store rebuilt from central under a new epoch, by reason (lost-writes, foreign-writes, refused)', labelNames: ['reason'] as const, registers: [registry] }),
     syncErrors: new Counter({ name: 'fridgesync_gateway_sync_errors_total', help: 'Sync connection errors, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     /** Reconciliation passes and what they did. */
     reconciled: new Counter({ name: 'fridgesync_gateway_reconcile_units_total', help: 'Units corrected or moved by the reconciler, by action', labelNames: ['action'] as const, registers: [registry] }),

@@ -61,12 +61,18 @@ export class ReconcileLoop {
   }
 
   start(): void {
-    const doc = this.o.replica.doc;
-    this.off = doc.onChange((summary, origin) => {
-      if (isOrigin(origin, 'reconciler')) return; // our own corrections do not retrigger us
-      this.recallsDue = true;
-      if (summary.config || summary.lifecycle) for (const f of this.assigned()) this.schedule(f);
-      for (const f of summary.fridges) this.schedule(f);
+    const subscribe = () =>
+      this.o.replica.doc.onChange((summary, origin) => {
+        if (isOrigin(origin, 'reconciler')) return; // our own corrections do not retrigger us
+        this.recallsDue = true;
+        if (summary.config || summary.lifecycle) for (const f of this.assigned()) this.schedule(f);
+        for (const f of summary.fridges) this.schedule(f);
+      });
+    this.off = subscribe();
+    // A rebuilt store comes with a new document object.
+    this.o.replica.on('reset', () => {
+      this.off?.();
+      this.off = subscribe();
     });
     this.o.replica.on('state', (s) => {
       if (s === 'active') this.sweep();
