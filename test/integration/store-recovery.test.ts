@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { observedSnapshot, type FridgeId } from '@fridgesync/shared';
+import { fridgeCells, isRetired, observedSnapshot, type FridgeId } from '@fridgesync/shared';
 import { createAgent, GatewayConfigSchema, hashSecret, type Agent } from '@fridgesync/gateway-agent';
 import { FRIDGE, GATEWAY, MEALS, Stack, TOKENS, VENUE, waitFor } from '../e2e/helpers/stack.ts';
 
@@ -60,8 +60,10 @@ class Rig {
       },
     };
     const online = () => {
-      c.subscribe(`fridges/${FRIDGE}/commands`, { qos: 1 }, () => undefined);
-      c.publish(`fridges/${FRIDGE}/status`, JSON.stringify({ online: true, ts: new Date().toISOString() }), { qos: 1, retain: true }, () => undefined);
+      // Subscribed to its commands before it says it is online (the gateway answers that with a command).
+      c.subscribe(`fridges/${FRIDGE}/commands`, { qos: 1 }, (err) => {
+        if (err === null || err === undefined) c.publish(`fridges/${FRIDGE}/status`, JSON.stringify({ online: true, ts: new Date().toISOString() }), { qos: 1, retain: true }, () => undefined);
+      });
     };
     c.on('connect', online);
     c.on('message', (_t, payload) => {
@@ -104,6 +106,18 @@ function newestLog(dir: string): string {
 }
 
 const observedSnapshotOf = (a: Agent) => observedSnapshot(a.replica.doc, FRIDGE as FridgeId);
+const kioskOrder = (a: Agent, orderId: string, mealId: string) =>
+  fetch(`http://127.0.0.1:${a.httpPort}/v1/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ orderId, venueId: VENUE, fridgeId: FRIDGE, items: [{ mealId, qty: 1 }], holdSeconds: 600 }),
+  });
+
+async function centralOrder(rig: Rig, orderId: string): Promise<{ state: string } | undefined> {
+  const r = await fetch(`${rig.stack.centralUrl}/v1/orders/${orderId}`, { headers: { authorization: `Bearer ${TOKENS.app}` } });
+  return r.status === 200 ? ((await r.json()) as { state: string }) : undefined;
+}
+
 const ready = async (a: Agent) => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status;
 
 describe('a store central refuses', () => {
@@ -120,21 +134,98 @@ describe('a store central refuses', () => {
     const a1 = await rig.gateway(gwDir);
     await waitFor(() => a1.sync?.state === 'synced', 15_000, 'first gateway synced');
     const f1 = await rig.fridge(a1);
-    for (let seq = 1; seq <= 30; seq++) await f1.publish({ [MEALS[0]]: 10 + seq, [MEALS[1]]: 3 });
+    for (let i = 1; i <= 30; i++) await f1.publish({ [MEALS[0]]: 10 + i, [MEALS[1]]: 3 });
     await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.T === 40, 15_000, 'central sees T = 40');
     await waitFor(() => a1.status().pendingUpdates === 0, 10_000, 'all durable at central');
     await f1.client.endAsync(true);
     await a1.close();
+    // The newest LevelDB log loses its second half (a crash of the disk's write cache, a bad copy).
     const log = newestLog(gwDir);
     truncateSync(log, Math.floor(statSync(log).size / 2));
 
-    console.log(readdirSync(gwDir).map((f) => `${f}:${statSync(join(gwDir, f)).size}`).join(' '));
-    const a2 = await rig.gateway(gwDir);
-    console.log('after restart', a2.replica.replica, a2.replica.state, JSON.stringify(observedSnapshotOf(a2)));
     const t0 = Date.now();
+    const a2 = await rig.gateway(gwDir);
+    // The damaged store opens as the same replica, behind what central holds of it.
+    expect(a2.replica.replica).toBe(`gw:${GATEWAY}:1`);
+    expect(observedSnapshotOf(a2)!.q).toBeLessThan(30);
     const f2 = await rig.fridge(a2, 30, { [MEALS[0]]: 40, [MEALS[1]]: 3 });
-    void f2.publish({ [MEALS[0]]: 50, [MEALS[1]]: 3 });
-    await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.T === 50, 30_000, 'central sees the snapshot acknowledged after the damage');
-    console.log('recovered in', Date.now() - t0, 'ms; replica', a2.replica.replica, 'ready', await ready(a2));
+    void f2.publish({ [MEALS[0]]: 50, [MEALS[1]]: 3 }).catch(() => undefined);
+    await waitFor(() => a2.replica.replica === `gw:${GATEWAY}:2` && a2.replica.writable, 15_000, 'active under a new epoch');
+    await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.T === 50, 15_000, 'central sees the snapshot acknowledged after the damage');
+    await waitFor(async () => (await ready(a2)) === 200, 10_000, 'ready again');
+    const recoveredMs = Date.now() - t0;
+    console.log(`damaged log: start to recovered (new epoch, central has the acknowledged snapshot, /readyz 200) in ${recoveredMs} ms`);
+    // Central's state is what the new epoch started from; the damaged epoch is retired there.
+    const doc = rig.stack.central!.registry.peek(VENUE as never)!.doc;
+    await waitFor(() => isRetired(doc, `gw:${GATEWAY}:1` as never), 10_000, 'old epoch retired at central');
+    // Never sent what contradicts central: no refusal, one rebuild for lost writes.
+    const m = await a2.metrics.registry.getMetricsAsJSON();
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      (m.find((x) => x.name === name)?.values ?? []).filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((n, v) => n + v.value, 0);
+    expect(value('fridgesync_gateway_sync_errors_total', { reason: 'close-4403' })).toBe(0);
+    expect(value('fridgesync_gateway_store_rebuilds_total', { reason: 'lost-writes' })).toBe(1);
+    expect(a2.status().recovery).toMatchObject({ reason: 'lost-writes', from: `gw:${GATEWAY}:1`, problems: [] });
+    // Every fridge was asked for its totals after the rebuild (what the damaged log lost comes again).
+    await waitFor(() => f2.resends > 0, 10_000, 'fridge asked to resend its totals');
+    // Both sides fold the same cells.
+    await waitFor(async () => {
+      const c = (await rig!.centralCells()).get(MEALS[0]);
+      const g = fridgeCells(a2.replica.doc, FRIDGE as FridgeId).find((x) => x.meal === MEALS[0]);
+      return c !== undefined && g !== undefined && c.T === g.T && c.S === g.S && c.R === g.R && c.S === c.T - c.R;
+    }, 15_000, 'same folds on both sides');
   }, 60_000);
+
+  it('a copy of a store that ran on elsewhere rejoins under a new epoch and brings its offline snapshot and kiosk order', async () => {
+    rig = new Rig();
+    await rig.stack.startCentral();
+    const dirA = join(rig.dir, 'a');
+    const dirB = join(rig.dir, 'b');
+    const a1 = await rig.gateway(dirA);
+    await waitFor(() => a1.sync?.state === 'synced', 15_000, 'original synced');
+    const fa = await rig.fridge(a1);
+    await fa.publish({ [MEALS[0]]: 20, [MEALS[1]]: 4 });
+    await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.S === 20, 15_000, 'central counts the stock in');
+    await waitFor(() => a1.status().pendingUpdates === 0 && Object.keys(a1.status().rightsHeld).length > 0, 10_000, 'gateway holds rights, all at central');
+    await fa.client.endAsync(true);
+    await a1.close();
+    cpSync(dirA, dirB, { recursive: true });
+    // The original runs on and central has what it writes.
+    const a2 = await rig.gateway(dirA);
+    await waitFor(() => a2.sync?.state === 'synced', 15_000, 'original synced again');
+    const fa2 = await rig.fridge(a2, fa.seq, fa.items);
+    await fa2.publish({ [MEALS[0]]: 19, [MEALS[1]]: 4 });
+    await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.T === 19, 15_000, 'central sees T = 19');
+    await waitFor(() => a2.status().pendingUpdates === 0, 10_000, 'original all at central');
+    await fa2.client.endAsync(true);
+    await a2.close();
+    await rig.stack.stopCentral();
+
+    // The copy starts with central unreachable: it sells and takes snapshots on its own.
+    const b = await rig.gateway(dirB);
+    expect(b.replica.replica).toBe(`gw:${GATEWAY}:1`);
+    expect(b.replica.writable).toBe(true);
+    const fb = await rig.fridge(b, fa2.seq, fa2.items);
+    await fb.publish({ [MEALS[0]]: 18, [MEALS[1]]: 4 });
+    const order = await kioskOrder(b, 'kiosk-offline-1', MEALS[0]);
+    expect(order.status).toBe(201);
+
+    const t0 = Date.now();
+    await rig.stack.startCentral();
+    await waitFor(() => b.replica.replica === `gw:${GATEWAY}:2` && b.replica.writable, 20_000, 'the copy active under a new epoch');
+    // The acknowledged snapshot and the confirmed kiosk order reach central under the new epoch.
+    await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.T === 18, 15_000, 'central sees the offline snapshot');
+    await waitFor(async () => (await centralOrder(rig!, 'kiosk-offline-1'))?.state === 'reserved', 15_000, 'central holds the offline kiosk order');
+    await waitFor(async () => (await ready(b)) === 200, 10_000, 'ready again');
+    console.log(`restored copy: central back to recovered (new epoch, snapshot and kiosk order at central, /readyz 200) in ${Date.now() - t0} ms`);
+    expect(b.status().recovery).toMatchObject({ reason: 'foreign-writes', from: `gw:${GATEWAY}:1`, problems: [] });
+    const m = await b.metrics.registry.getMetricsAsJSON();
+    const closes = (m.find((x) => x.name === 'fridgesync_gateway_sync_errors_total')?.values ?? []).filter((v) => v.labels.reason === 'close-4403');
+    expect(closes).toEqual([]);
+    const doc = rig.stack.central!.registry.peek(VENUE as never)!.doc;
+    await waitFor(() => isRetired(doc, `gw:${GATEWAY}:1` as never), 10_000, 'old epoch retired at central');
+    await waitFor(async () => {
+      const c = (await rig!.centralCells()).get(MEALS[0]);
+      return c !== undefined && c.R === 1 && c.S === c.T - c.R;
+    }, 15_000, 'central: R = 1, S = T - R');
+  }, 90_000);
 });
