@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { fridgeCells, isRetired, observedSnapshot, type FridgeId } from '@fridgesync/shared';
-import { createAgent, GatewayConfigSchema, hashSecret, type Agent } from '@fridgesync/gateway-agent';
+import { ORIGINS, VenueDoc, fridgeCells, gatewayReplicaId, isRetired, keys, observedSnapshot, type EntryWriter, type FridgeId, type GatewayId } from '@fridgesync/shared';
+import * as Y from 'yjs';
+import { createAgent, GatewayConfigSchema, hashSecret, openLevelStore, type Agent } from '@fridgesync/gateway-agent';
 import { FRIDGE, GATEWAY, MEALS, Stack, TOKENS, VENUE, waitFor } from '../e2e/helpers/stack.ts';
 
 const SECRET = 'fridge-secret-store';
@@ -116,6 +117,27 @@ const kioskOrder = (a: Agent, orderId: string, mealId: string) =>
 async function centralOrder(rig: Rig, orderId: string): Promise<{ state: string } | undefined> {
   const r = await fetch(`${rig.stack.centralUrl}/v1/orders/${orderId}`, { headers: { authorization: `Bearer ${TOKENS.app}` } });
   return r.status === 200 ? ((await r.json()) as { state: string }) : undefined;
+}
+
+/**
+ * Appends to a stopped gateway's store one update of its replica, written by `fn` on top of what
+ * the store holds (a store that holds something central will refuse).
+ */
+async function injectIntoStore(dir: string, epoch: number, fn: (w: EntryWriter) => void): Promise<void> {
+  const store = await openLevelStore(dir);
+  const stored = await store.load();
+  const doc = new VenueDoc({ replica: gatewayReplicaId(GATEWAY as GatewayId, epoch) });
+  doc.applyUpdate(Y.mergeUpdates(stored.updates), ORIGINS.storageLoad);
+  const before = Y.encodeStateVector(doc.ydoc);
+  doc.transact(ORIGINS.test, fn);
+  await store.append(Y.encodeStateAsUpdate(doc.ydoc, before));
+  await store.close();
+}
+
+/** Sum of a metric's values whose labels include `labels`. */
+async function metric(a: Agent, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await a.metrics.registry.getMetricsAsJSON();
+  return (m.find((x) => x.name === name)?.values ?? []).filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((n, v) => n + v.value, 0);
 }
 
 const ready = async (a: Agent) => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status;
@@ -228,4 +250,60 @@ describe('a store central refuses', () => {
       return c !== undefined && c.R === 1 && c.S === c.T - c.R;
     }, 15_000, 'central: R = 1, S = T - R');
   }, 90_000);
+  it('central refusing what the store sends: not ready, alert, and the retries back off', async () => {
+    rig = new Rig();
+    await rig.stack.startCentral();
+    const dir = join(rig.dir, 'gw');
+    const a1 = await rig.gateway(dir);
+    await waitFor(() => a1.sync?.state === 'synced' && a1.replica.writable, 15_000, 'gateway synced');
+    await a1.close();
+    // The store holds an entry only central may write: central refuses it (NOT_PERMITTED), which
+    // no new epoch can cure; the gateway must say so and wait ever longer between attempts.
+    await injectIntoStore(dir, 1, (w) => w.set(keys.delivery('d-forged' as never), { f: FRIDGE, i: { [MEALS[0]]: 1 }, at: Date.now() }));
+    const a = await rig.gateway(dir);
+    await waitFor(() => a.sync?.refusal !== undefined, 15_000, 'central refuses the gateway');
+    expect(a.sync!.refusal!.reason).toMatch(/^NOT_PERMITTED/);
+    expect(await ready(a)).toBe(503);
+    expect(await metric(a, 'fridgesync_gateway_central_refused')).toBe(1);
+    expect(a.status().sync).toMatchObject({ refused: { code: 4403 } });
+    // Attempts over a window: backoff 50 ms doubling to 2 s with full jitter makes a handful; a
+    // retry loop without growth (every 25–50 ms) would make dozens.
+    const before = await metric(a, 'fridgesync_gateway_sync_errors_total', { reason: 'close-4403' });
+    await new Promise((r) => setTimeout(r, 4_000));
+    const during = (await metric(a, 'fridgesync_gateway_sync_errors_total', { reason: 'close-4403' })) - before;
+    console.log(`refused store: ${during} refused attempts in 4 s (backoff 50 ms .. 2 s)`);
+    expect(during).toBeGreaterThan(0);
+    expect(during).toBeLessThan(15);
+    expect(a.sync!.refusal!.count).toBeGreaterThan(1);
+    expect(await ready(a)).toBe(503);
+    expect(await metric(a, 'fridgesync_gateway_store_rebuilds_total')).toBe(0);
+  }, 60_000);
+
+  it('central refusing the store as contradicting it rebuilds the store under a new epoch', async () => {
+    rig = new Rig();
+    await rig.stack.startCentral();
+    const dir = join(rig.dir, 'gw');
+    const a1 = await rig.gateway(dir);
+    await waitFor(() => a1.sync?.state === 'synced' && a1.replica.writable, 15_000, 'gateway synced');
+    const f = await rig.fridge(a1);
+    await f.publish({ [MEALS[0]]: 6 });
+    await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.S === 6, 15_000, 'central counts the stock in');
+    await f.client.endAsync(true);
+    await a1.close();
+    // The store's snapshot of the fridge goes backwards: central refuses it (NOT_FORWARD) although
+    // the store lost nothing central has and holds no foreign writes.
+    await injectIntoStore(dir, 1, (w) => {
+      const prev = w.get(keys.snapshot(FRIDGE as FridgeId)) as { ts: number; i: Record<string, number> };
+      w.set(keys.snapshot(FRIDGE as FridgeId), { b: 1, e: 0, q: 0, ts: prev.ts - 1_000, i: prev.i });
+    });
+    const t0 = Date.now();
+    const a = await rig.gateway(dir);
+    await waitFor(() => a.replica.replica === `gw:${GATEWAY}:2` && a.replica.writable, 15_000, 'active under a new epoch');
+    await waitFor(async () => (await ready(a)) === 200 && a.sync?.refusal === undefined, 15_000, 'accepted and ready again');
+    console.log(`store refused as contradicting central: recovered in ${Date.now() - t0} ms`);
+    expect(await metric(a, 'fridgesync_gateway_store_rebuilds_total', { reason: 'refused' })).toBe(1);
+    expect(await metric(a, 'fridgesync_gateway_central_refused')).toBe(0);
+    expect(a.status().recovery).toMatchObject({ reason: 'refused', from: `gw:${GATEWAY}:1` });
+    await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.S === 6, 15_000, 'central: S = 6');
+  }, 60_000);
 });
