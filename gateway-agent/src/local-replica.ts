@@ -39,7 +39,7 @@ import {
   type VenueId,
 } from '@fridgesync/shared';
 import { StoreCorruptError, StoreFailedError, type IntakeRecord, type ReplicaStore, type StoreMeta } from './replica-store.ts';
-import { applySalvage, collectSalvage, soldOut, type SalvageEntry, type SalvageProblem } from './store-recovery.ts';
+import { applySalvage, collectSalvage, type SalvageEntry, type SalvageProblem } from './store-recovery.ts';
 
 /** Where the replica is. */
 export type ReplicaState = 'joining' | 'active' | 'retired' | 'failed';
@@ -196,7 +196,7 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
         await this.saveMeta({ state: 'active', epoch: meta.epoch });
         this.doc.replica = replica;
         this.setState('active');
-        if (this.salvage.length > 0) void this.reapply(0);
+        if (this.salvage.length > 0) void this.reapply();
         return;
       }
     } else if (meta === undefined) {
@@ -324,34 +324,26 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
       declareTaker(w, true, now);
     });
     this.opts.logger.info({ replica }, 'replica active under a new epoch');
-    if (this.salvage.length > 0) void this.reapply(0);
+    if (this.salvage.length > 0) void this.reapply();
     return replica;
   }
 
-  /** Writes the entries kept by a rebuild again; orders short of rights are tried again a few times. */
-  private async reapply(attempt: number): Promise<void> {
+  /** Writes the entries kept by a rebuild again (store-recovery.ts), then forgets them. */
+  private async reapply(): Promise<void> {
     const rec = this.recovery;
     if (!this.writable || rec === undefined || this.salvage.length === 0) return;
     let result;
     try {
       result = await this.durably(() => applySalvage(this.doc, ORIGINS.lifecycle, this.salvage, this.now()));
     } catch (e) {
-      this.opts.logger.warn({ err: e }, 'could not write the kept entries again yet');
+      this.opts.logger.warn({ err: e }, 'could not write the kept entries again; they stay kept for the next start');
       return;
     }
     rec.reapplied += result.reapplied;
     rec.problems.push(...result.problems);
-    // The reconciler hands the new epoch its rights from its next pass on: give it a few.
-    const last = attempt + 1 >= REAPPLY_ATTEMPTS;
-    if (last) rec.problems.push(...soldOut(result.retry));
-    this.salvage = last ? [] : result.retry;
-    rec.waiting = this.salvage.length;
-    for (const p of result.problems) this.opts.logger.error({ key: p.key, problem: p.problem }, p.detail);
-    if (last) for (const p of soldOut(result.retry)) this.opts.logger.error({ key: p.key, problem: p.problem }, p.detail);
-    if (this.salvage.length > 0) {
-      setTimeout(() => void this.reapply(attempt + 1), REAPPLY_RETRY_MS).unref();
-      return;
-    }
+    for (const p of result.problems) this.opts.logger[p.problem === 'conflict' ? 'error' : 'warn']({ key: p.key, problem: p.problem }, p.detail);
+    this.salvage = [];
+    rec.waiting = 0;
     try {
       await this.saveMeta({ state: 'active', epoch: this.epochValue! });
     } catch {
@@ -486,11 +478,6 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     this.emit('fatal', e instanceof StoreFailedError ? e : new StoreFailedError(e));
   }
 }
-
-/** Attempts at reserving a kept order again before it is reported sold out. */
-const REAPPLY_ATTEMPTS = 10;
-/** Pause between those attempts, ms (the reconciler's passes hand the new epoch its rights). */
-const REAPPLY_RETRY_MS = 500;
 
 /** Opens the local replica over `store` (loads it before returning). */
 export async function openLocalReplica(opts: LocalReplicaOptions): Promise<LocalReplica> {

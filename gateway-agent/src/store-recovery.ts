@@ -6,9 +6,15 @@
  * entries of the old replica that central does not hold are kept: the facts this gateway
  * acknowledged (fridge snapshots, pickups, statuses) and the orders its kiosk confirmed. After the
  * new epoch is taken they are written again under it: facts as they are (a fact does not depend
- * on rights), orders through the ordinary reservation within the new epoch's rights. An order
- * that cannot be reserved again (sold out meanwhile, or the same id with other contents at
- * central) is reported as a recovery problem, never dropped silently.
+ * on rights), orders through the ordinary reservation within the new epoch's rights.
+ *
+ * A confirmed order is a promise to a customer: one the new epoch holds too few rights for (the
+ * old store sold from a stale view of its rights) is still recorded, as a reservation without
+ * rights, and reported (`unbacked`). It counts in `R` like any reservation, so the reconciler
+ * takes the units back from the replicas holding rights (central stops selling them), and if the
+ * fridge does not hold them the fold reports a shortage listing the order — what the venue must
+ * settle with the customer is visible, never hidden. An order id central holds with other
+ * contents is reported as a `conflict` and not written.
  *
  * Counters, transfers, requests, recalls and lifecycle entries are not kept: the old epoch's
  * rights flow back to the reconciler by the fold rule once the new epoch retires it, and the
@@ -60,8 +66,11 @@ export function collectSalvage(doc: VenueDoc, replica: ReplicaId, remote: Readon
 /** A kept entry that could not be written again as it was. */
 export interface SalvageProblem {
   key: string;
-  /** `sold-out`: the new epoch holds too few rights; `conflict`: central holds the order otherwise. */
-  problem: 'sold-out' | 'conflict';
+  /**
+   * `unbacked`: an order recorded without rights (the new epoch held too few; a shortage shows if
+   * the fridge lacks the units); `conflict`: central holds the order id with other contents.
+   */
+  problem: 'unbacked' | 'conflict';
   detail: string;
 }
 
@@ -69,8 +78,6 @@ export interface SalvageProblem {
 export interface SalvageResult {
   /** Entries written again (or already at central as they were). */
   reapplied: number;
-  /** Orders that may succeed on a later attempt (rights arrive with the reconciler's next pass). */
-  retry: SalvageEntry[];
   problems: SalvageProblem[];
 }
 
@@ -79,7 +86,7 @@ export interface SalvageResult {
  * order is reserved on its own. Call inside `LocalReplica.durably`.
  */
 export function applySalvage(doc: VenueDoc, origin: TxOrigin, entries: readonly SalvageEntry[], now: number): SalvageResult {
-  const res: SalvageResult = { reapplied: 0, retry: [], problems: [] };
+  const res: SalvageResult = { reapplied: 0, problems: [] };
   const orders: Array<[OrderId, OrderValue, string]> = [];
   doc.transact(origin, (w) => {
     for (const [key, value] of entries) {
@@ -118,13 +125,12 @@ export function applySalvage(doc: VenueDoc, origin: TxOrigin, entries: readonly 
     if (r.ok) {
       if (state === 'picked_up') settle(doc, origin, id, 'picked_up', now);
       res.reapplied++;
-    } else if (r.code === 'SOLD_OUT') res.retry.push([key, v]);
-    else res.problems.push({ key, problem: 'conflict', detail: `central holds order ${id} with other contents` });
+    } else if (r.code === 'SOLD_OUT') {
+      doc.transact(origin, (w) => w.set(keys.order(id), { ...v }));
+      res.reapplied++;
+      const lacking = r.lacking.map((l) => `${l.mealId}: ${l.requested} wanted, ${l.available} held`).join(', ');
+      res.problems.push({ key, problem: 'unbacked', detail: `order ${id} recorded again without rights (${lacking}); the reconciler takes the units back from other replicas, and a shortage lists the order if the fridge lacks them` });
+    } else res.problems.push({ key, problem: 'conflict', detail: `central holds order ${id} with other contents` });
   }
   return res;
-}
-
-/** Turns orders still sold out after the last attempt into reported problems. */
-export function soldOut(entries: readonly SalvageEntry[]): SalvageProblem[] {
-  return entries.map(([key]) => ({ key, problem: 'sold-out' as const, detail: `order ${key.slice(2)} could not be reserved again: the new epoch holds too few rights for it` }));
 }

@@ -49,7 +49,16 @@ class Rig {
    * `resend-inventory` with its current totals under the next sequence number.
    */
   async fridge(agent: Agent, seq = 0, items: Record<string, number> = {}): Promise<SimFridge> {
-    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${agent.mqttPort}`, { clientId: FRIDGE, username: FRIDGE, password: SECRET, protocolVersion: 4, reconnectPeriod: 100 });
+    // A gateway that cannot store messages yet (joining) refuses fridges: try again, as fridges do.
+    let c: MqttClient | undefined;
+    for (let i = 0; c === undefined; i++) {
+      try {
+        c = await mqtt.connectAsync(`mqtt://127.0.0.1:${agent.mqttPort}`, { clientId: FRIDGE, username: FRIDGE, password: SECRET, protocolVersion: 4, reconnectPeriod: 100 });
+      } catch (e) {
+        if (i >= 100) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     const f: SimFridge = {
       client: c,
       seq,
@@ -217,6 +226,10 @@ describe('a store central refuses', () => {
     const fa2 = await rig.fridge(a2, fa.seq, fa.items);
     await fa2.publish({ [MEALS[0]]: 19, [MEALS[1]]: 4 });
     await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.T === 19, 15_000, 'central sees T = 19');
+    // Its kiosk sells every unit the gateway holds rights for: the copy's view of them is stale.
+    let sold = 0;
+    for (let i = 0; i < 10; i++) if ((await kioskOrder(a2, `kiosk-original-${i}`, MEALS[0])).status === 201) sold++;
+    expect(sold).toBeGreaterThan(0);
     await waitFor(() => a2.status().pendingUpdates === 0, 10_000, 'original all at central');
     await fa2.client.endAsync(true);
     await a2.close();
@@ -239,16 +252,18 @@ describe('a store central refuses', () => {
     await waitFor(async () => (await centralOrder(rig!, 'kiosk-offline-1'))?.state === 'reserved', 15_000, 'central holds the offline kiosk order');
     await waitFor(async () => (await ready(b)) === 200, 10_000, 'ready again');
     console.log(`restored copy: central back to recovered (new epoch, snapshot and kiosk order at central, /readyz 200) in ${Date.now() - t0} ms`);
-    expect(b.status().recovery).toMatchObject({ reason: 'foreign-writes', from: `gw:${GATEWAY}:1`, problems: [] });
-    const m = await b.metrics.registry.getMetricsAsJSON();
-    const closes = (m.find((x) => x.name === 'fridgesync_gateway_sync_errors_total')?.values ?? []).filter((v) => v.labels.reason === 'close-4403');
-    expect(closes).toEqual([]);
+    // And it stays in sync: central refuses nothing of what follows (no FOREIGN_DELETE loop).
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await metric(b, 'fridgesync_gateway_sync_errors_total', { reason: 'close-4403' })).toBe(0);
+    expect(b.sync?.state).toBe('synced');
+    // The copy sold from a stale view of the rights: its confirmed order is recorded without them and reported.
+    expect(b.status().recovery).toMatchObject({ reason: 'foreign-writes', from: `gw:${GATEWAY}:1`, waiting: 0, problems: [{ key: 'o/kiosk-offline-1', problem: 'unbacked' }] });
     const doc = rig.stack.central!.registry.peek(VENUE as never)!.doc;
     await waitFor(() => isRetired(doc, `gw:${GATEWAY}:1` as never), 10_000, 'old epoch retired at central');
     await waitFor(async () => {
       const c = (await rig!.centralCells()).get(MEALS[0]);
-      return c !== undefined && c.R === 1 && c.S === c.T - c.R;
-    }, 15_000, 'central: R = 1, S = T - R');
+      return c !== undefined && c.R === sold + 1 && c.S === c.T - c.R;
+    }, 15_000, 'central: R = both kiosks\' orders, S = T - R');
   }, 90_000);
   it('central refusing what the store sends: not ready, alert, and the retries back off', async () => {
     rig = new Rig();
