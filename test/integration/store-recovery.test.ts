@@ -6,7 +6,7 @@
  * bring what it acknowledged meanwhile to central (docs/operations.md "Durability and recovery").
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -158,7 +158,18 @@ describe('a store central refuses', () => {
     rig = undefined;
   });
 
-  it('a store that lost the tail of its log recovers under a new epoch and central gets what was acknowledged', async () => {
+  it.each([
+    ['truncated', (log: string) => truncateSync(log, Math.floor(statSync(log).size / 2))],
+    [
+      'corrupted (8 bytes flipped)',
+      (log: string) => {
+        const bytes = readFileSync(log);
+        const at = Math.floor(bytes.length * 0.6);
+        for (let i = at; i < at + 8; i++) bytes[i] = bytes[i]! ^ 0xff;
+        writeFileSync(log, bytes);
+      },
+    ],
+  ] as const)('a store whose newest log is %s recovers under a new epoch and central gets what was acknowledged', async (_how, damage) => {
     rig = new Rig();
     await rig.stack.startCentral();
     const gwDir = join(rig.dir, 'gw');
@@ -170,9 +181,8 @@ describe('a store central refuses', () => {
     await waitFor(() => a1.status().pendingUpdates === 0, 10_000, 'all durable at central');
     await f1.client.endAsync(true);
     await a1.close();
-    // The newest LevelDB log loses its second half (a crash of the disk's write cache, a bad copy).
-    const log = newestLog(gwDir);
-    truncateSync(log, Math.floor(statSync(log).size / 2));
+    // The newest LevelDB log is damaged (a disk's lost write cache, a bad copy, bit rot).
+    damage(newestLog(gwDir));
 
     const t0 = Date.now();
     const a2 = await rig.gateway(gwDir);
