@@ -197,6 +197,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     let fullSync = false;
     /** Set once central's state is in and this store may go on: our own diff may go. */
     let checked = false;
+    /** Set when this store is given up: nothing more from this connection goes into the new document. */
+    let abandoned = false;
     let remoteSv: Uint8Array | undefined;
     /** The replica this connection's last hello spoke for (undefined: joining, read-only). */
     let announced: string | undefined;
@@ -218,6 +220,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       ws.send(encodeSyncStep1(Y.encodeStateVector(this.o.replica.doc.ydoc)));
     });
     ws.on('message', (data: Buffer) => {
+      if (abandoned) return;
       let msg;
       try {
         msg = decodeMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -243,7 +246,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           this.o.replica.doc.applyUpdate(msg.update, UPSTREAM);
           if (!fullSync) {
             fullSync = true;
-            void this.afterFullSync(ws, () => remoteSv, () => announced, announce).then((ok) => (checked = ok));
+            void this.afterFullSync(ws, () => remoteSv, () => announced, announce, () => (abandoned = true)).then((ok) => (checked = ok));
           }
           break;
         case 'update':
@@ -308,7 +311,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private diffSent = false;
 
   /** Resolves true when this store may go on and our diff went (or goes when central's sync-step1 arrives). */
-  private async afterFullSync(ws: WebSocket, remoteSv: () => Uint8Array | undefined, announced: () => string | undefined, announce: () => void): Promise<boolean> {
+  private async afterFullSync(ws: WebSocket, remoteSv: () => Uint8Array | undefined, announced: () => string | undefined, announce: () => void, abandon: () => void): Promise<boolean> {
     const r = this.o.replica;
     try {
       const stale = r.staleness();
@@ -323,6 +326,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
             : 'central holds writes of this replica that this store lost (damaged store); rebuilding from central under a new epoch',
         );
         this.o.metrics.syncErrors.inc({ reason: 'stale-store' });
+        abandon();
         await this.rebuild(stale, remoteSv());
         ws.close(CLOSE_CODES.GOING_AWAY, 'rebuilding under a new epoch');
         return false;
