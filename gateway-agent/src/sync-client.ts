@@ -71,6 +71,12 @@ const UPSTREAM: TxOrigin = { kind: 'upstream', peer: 'central' };
 /** Longest wait for central's durable-ack of the message in flight before the outbox goes anyway, ms. */
 const ACK_WAIT_MS = 1_000;
 
+/**
+ * After refusals, how long a session central accepted must last before the gateway counts as
+ * accepted again (ready, backoff reset), ms; at most `backoffMaxMs`.
+ */
+const ACCEPTED_AFTER_REFUSAL_MS = 5_000;
+
 /** Validator codes (shared/src/validator.ts) that say this store contradicts central: rebuild it. */
 const STALE_STORE_CODES = new Set(['NOT_FORWARD', 'FOREIGN_DELETE', 'MISSING_DEPENDENCY', 'RIGHTS_NEGATIVE']);
 
@@ -103,6 +109,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private readonly random: () => number;
   private readonly offDurable: () => void;
   private refused: SyncRefusal | undefined;
+  /** Clears {@link refused} once a session central accepted has lasted a while. */
+  private acceptTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SyncClientOptions) {
     super();
@@ -149,6 +157,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   async close(code: number = CLOSE_CODES.GOING_AWAY): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.acceptTimer);
     this.dropOutbox();
     this.offDurable();
     const ws = this.ws;
@@ -358,6 +367,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
 
   /** Central refused this gateway or what it sent: not ready, alert, and the backoff keeps growing. */
   private refuse(code: number, reason: string): void {
+    clearTimeout(this.acceptTimer);
+    this.acceptTimer = undefined;
     const prev = this.refused;
     this.refused = { code, reason, since: prev?.since ?? new Date().toISOString(), count: (prev?.count ?? 0) + 1 };
     this.o.metrics.centralRefused.set(1);
@@ -428,12 +439,22 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     }
     this.lastAckAt = Date.now();
     if (this.diffSent) {
-      // Central accepted what this connection sent: no longer refused; the backoff starts over.
-      this.attempt = 0;
-      if (this.refused !== undefined) {
-        this.o.logger.info({ refusals: this.refused.count, since: this.refused.since }, 'central accepts this gateway again');
-        this.refused = undefined;
-        this.o.metrics.centralRefused.set(0);
+      // Central accepted what this connection sent: the backoff starts over. After refusals, only
+      // once the session has also lasted a while without one, so a session that is accepted and
+      // then refused again (a refused update streamed after the diff) still backs off and is
+      // never reported ready in between.
+      if (this.refused === undefined) this.attempt = 0;
+      else if (this.acceptTimer === undefined) {
+        const ws = this.ws;
+        this.acceptTimer = setTimeout(() => {
+          this.acceptTimer = undefined;
+          if (this.ws !== ws || this.refused === undefined) return;
+          this.o.logger.info({ refusals: this.refused.count, since: this.refused.since }, 'central accepts this gateway again');
+          this.refused = undefined;
+          this.attempt = 0;
+          this.o.metrics.centralRefused.set(0);
+        }, Math.min(ACCEPTED_AFTER_REFUSAL_MS, this.o.backoffMaxMs));
+        this.acceptTimer.unref();
       }
     }
     // Central stores a client's structs in order, so the acknowledged entries are a prefix per
