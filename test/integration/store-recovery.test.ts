@@ -9,14 +9,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
+import { stringify } from 'yaml';
 import pino from 'pino';
 import { ORIGINS, VenueDoc, fridgeCells, gatewayReplicaId, isRetired, keys, observedSnapshot, type EntryWriter, type FridgeId, type GatewayId } from '@fridgesync/shared';
 import * as Y from 'yjs';
 import { createAgent, GatewayConfigSchema, hashSecret, openLevelStore, type Agent } from '@fridgesync/gateway-agent';
 import { FRIDGE, GATEWAY, MEALS, Stack, TOKENS, VENUE, waitFor } from '../e2e/helpers/stack.ts';
+import { freePort } from '../../gateway-agent/test/helpers/agent.ts';
 
 const SECRET = 'fridge-secret-store';
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 type Cell = { mealId: string; T: number; R: number; S: number };
 
@@ -48,12 +53,13 @@ class Rig {
    * A fridge as the contract describes it: reconnects, says it is online, and answers
    * `resend-inventory` with its current totals under the next sequence number.
    */
-  async fridge(agent: Agent, seq = 0, items: Record<string, number> = {}): Promise<SimFridge> {
+  async fridge(agent: Agent | number, seq = 0, items: Record<string, number> = {}): Promise<SimFridge> {
+    const port = typeof agent === 'number' ? agent : agent.mqttPort;
     // A gateway that cannot store messages yet (joining) refuses fridges: try again, as fridges do.
     let c: MqttClient | undefined;
     for (let i = 0; c === undefined; i++) {
       try {
-        c = await mqtt.connectAsync(`mqtt://127.0.0.1:${agent.mqttPort}`, { clientId: FRIDGE, username: FRIDGE, password: SECRET, protocolVersion: 4, reconnectPeriod: 100 });
+        c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: FRIDGE, username: FRIDGE, password: SECRET, protocolVersion: 4, reconnectPeriod: 100 });
       } catch (e) {
         if (i >= 100) throw e;
         await new Promise((r) => setTimeout(r, 100));
@@ -91,7 +97,39 @@ class Rig {
     return new Map((v.fridges.find((f) => f.fridgeId === FRIDGE)?.cells ?? []).map((c) => [c.mealId, c as Cell]));
   }
 
+  /**
+   * Runs a gateway as its own process (`fridgesync gateway run`) on fixed ports; `kill -9` it with
+   * `child.kill('SIGKILL')`.
+   */
+  async gatewayProcess(dataDir: string, ports: { mqtt: number; http: number }): Promise<ChildProcess> {
+    const file = join(this.dir, `gateway-${ports.http}.yaml`);
+    writeFileSync(
+      file,
+      stringify({
+        gatewayId: GATEWAY,
+        venueId: VENUE,
+        mqtt: { embedded: { host: '127.0.0.1', port: ports.mqtt }, fridges: { [FRIDGE]: await hashSecret(SECRET, 10) } },
+        central: { url: this.stack.centralUrl.replace(/^http/, 'ws'), token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 2_000 },
+        http: { host: '127.0.0.1', port: ports.http },
+        storage: { dataDir },
+        reconcile: { debounceMs: 10 },
+        presence: { minIntervalMs: 0 },
+        shutdown: { retire: 'never' },
+        logLevel: process.env.TEST_LOG ?? 'silent',
+      }),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'fridgesync.ts'), 'gateway', 'run', '--config', file], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+    this.children.push(child);
+    return child;
+  }
+  private children: ChildProcess[] = [];
+
   async close(): Promise<void> {
+    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await exited;
+    }
     for (const f of this.fridges) await f.endAsync(true).catch(() => undefined);
     for (const a of this.agents) await a.close().catch(() => undefined);
     await this.stack.close();
@@ -149,7 +187,17 @@ async function metric(a: Agent, name: string, labels: Record<string, string> = {
   return (m.find((x) => x.name === name)?.values ?? []).filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((n, v) => n + v.value, 0);
 }
 
-const ready = async (a: Agent) => (await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status;
+const ready = async (a: Agent | number) => (await fetch(`http://127.0.0.1:${typeof a === 'number' ? a : a.httpPort}/readyz`)).status;
+
+/** `/status` of a gateway process (undefined while it does not answer). */
+async function statusOf(httpPort: number): Promise<{ replica?: string; lifecycle: string; pendingUpdates: number; recovery?: { reason: string; from: string } } | undefined> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${httpPort}/status`);
+    return r.status === 200 ? ((await r.json()) as never) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 describe('a store central refuses', () => {
   let rig: Rig | undefined;
@@ -331,4 +379,33 @@ describe('a store central refuses', () => {
     expect(a.status().recovery).toMatchObject({ reason: 'refused', from: `gw:${GATEWAY}:1` });
     await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.S === 6, 15_000, 'central: S = 6');
   }, 60_000);
+  it('kill -9 of a gateway process, then its newest log truncated: the next process recovers by itself', async () => {
+    rig = new Rig();
+    await rig.stack.startCentral();
+    const dir = join(rig.dir, 'gw');
+    const ports = { mqtt: await freePort(), http: await freePort() };
+    const first = await rig.gatewayProcess(dir, ports);
+    await waitFor(async () => (await statusOf(ports.http))?.replica === `gw:${GATEWAY}:1` && (await ready(ports.http)) === 200, 30_000, 'gateway process ready');
+    const f = await rig.fridge(ports.mqtt);
+    for (let i = 1; i <= 30; i++) await f.publish({ [MEALS[0]]: 10 + i, [MEALS[1]]: 3 });
+    await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.T === 40, 15_000, 'central sees T = 40');
+    await waitFor(async () => (await statusOf(ports.http))?.pendingUpdates === 0, 10_000, 'all durable at central');
+    const killed = new Promise((r) => first.once('exit', r));
+    first.kill('SIGKILL');
+    await killed;
+    const log = newestLog(dir);
+    truncateSync(log, Math.floor(statSync(log).size / 2));
+
+    const t0 = Date.now();
+    await rig.gatewayProcess(dir, ports);
+    // The fridge reconnects by itself; what it sends next must reach central.
+    await waitFor(async () => (await statusOf(ports.http))?.replica === `gw:${GATEWAY}:2` && (await ready(ports.http)) === 200, 30_000, 'recovered under a new epoch, ready');
+    await f.publish({ [MEALS[0]]: 50, [MEALS[1]]: 3 });
+    await waitFor(async () => (await rig!.centralCells()).get(MEALS[0])?.T === 50, 15_000, 'central sees the next snapshot');
+    console.log(`kill -9 + truncated log: process start to recovered (new epoch, /readyz 200, central has the next snapshot) in ${Date.now() - t0} ms`);
+    expect((await statusOf(ports.http))?.recovery).toMatchObject({ reason: 'lost-writes', from: `gw:${GATEWAY}:1` });
+    const metrics = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`)).text();
+    expect(metrics).not.toMatch(/fridgesync_gateway_sync_errors_total\{reason="close-4403"\}/);
+    expect(metrics).toMatch(/fridgesync_gateway_store_rebuilds_total\{reason="lost-writes"\} 1/);
+  }, 90_000);
 });
