@@ -250,12 +250,15 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
       this.endClock = 0;
       this.listen();
       await this.wipe();
+      this.rebuilt = true;
       this.emit('reset');
     } finally {
       this.rebuilding = false;
     }
   }
   private rebuilding = false;
+  /** A rebuild in this process has not reached its new epoch yet (then `recovered` follows). */
+  private rebuilt = false;
   /** Entries kept by a rebuild, to be written again under the new epoch. */
   private salvage: SalvageEntry[] = [];
   /** The last rebuild (undefined: none since this store was created or repaired). */
@@ -324,17 +327,18 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
       declareTaker(w, true, now);
     });
     this.opts.logger.info({ replica }, 'replica active under a new epoch');
-    if (this.salvage.length > 0) void this.reapply();
+    if (this.salvage.length > 0 || this.rebuilt) void this.reapply();
     return replica;
   }
 
   /** Writes the entries kept by a rebuild again (store-recovery.ts), then forgets them. */
   private async reapply(): Promise<void> {
     const rec = this.recovery;
-    if (!this.writable || rec === undefined || this.salvage.length === 0) return;
-    let result;
+    if (!this.writable || rec === undefined) return;
+    this.rebuilt = false;
+    let result = { reapplied: 0, problems: [] as SalvageProblem[] };
     try {
-      result = await this.durably(() => applySalvage(this.doc, ORIGINS.lifecycle, this.salvage, this.now()));
+      if (this.salvage.length > 0) result = await this.durably(() => applySalvage(this.doc, ORIGINS.lifecycle, this.salvage, this.now()));
     } catch (e) {
       this.opts.logger.warn({ err: e }, 'could not write the kept entries again; they stay kept for the next start');
       return;
