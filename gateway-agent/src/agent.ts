@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import {
   CLOSE_CODES,
   RecallBackoff,
+  configIds,
   fridgeStatus,
+  keys,
   rightsOf,
   type FridgeId,
   type GatewayId,
@@ -29,6 +31,11 @@ import { ReconcileLoop } from './reconcile-loop.ts';
 import { SyncClient } from './sync-client.ts';
 import { ClockSkew, type ClockSkewStatus } from './clock-skew.ts';
 import { buildHttpApi } from './http-api.ts';
+
+/** After a rebuild, pause between requests for a fridge's totals, ms. */
+const RESEND_AFTER_REBUILD_MS = 1_000;
+/** After a rebuild, most requests for a fridge's totals. */
+const RESEND_AFTER_REBUILD_TRIES = 30;
 
 /** The agent's software version (reported in `hello`, `meta` and `/status`). */
 export const AGENT_VERSION = '0.1.0';
@@ -82,6 +89,8 @@ export interface AgentStatus {
   pendingUpdates: number;
   store: { updates: number; bytes: number; pendingWrites: number };
   rightsHeld: Record<string, Record<string, number>>;
+  /** The last rebuild of the store from central (local-replica.ts `rebuild`), if any. */
+  recovery: LocalReplica['recovery'];
 }
 
 /** Creates and starts an agent. Throws (after releasing what it opened) when any part fails to start. */
@@ -128,6 +137,30 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         () => metrics.commands.inc({ type: 'resend-inventory' }),
         (e: unknown) => logger.debug({ fridge, err: (e as Error).message }, 'could not ask the fridge for its totals'),
       );
+    // A store rebuilt from central (local-replica.ts `rebuild`) may have lost snapshots central
+    // never got: once the kept entries are written again, every fridge is asked for its totals,
+    // again every RESEND_AFTER_REBUILD_MS while it is connected, until a snapshot of it is written
+    // under the new epoch (a fridge coming back may not have subscribed to its commands yet when
+    // the first request goes out), at most RESEND_AFTER_REBUILD_TRIES times.
+    replica.on('reset', () => ingestor.forgetPresence());
+    let resendTimer: NodeJS.Timeout | undefined;
+    replica.on('recovered', (rec) => {
+      if (rec.problems.length > 0) logger.error({ problems: rec.problems }, 'store rebuilt: some acknowledged entries could not be written again (see /status recovery)');
+      const self = replica.replica;
+      if (self === undefined) return;
+      const owed = new Map((configIds(replica.doc, 'fridge') as FridgeId[]).map((f) => [f, replica.doc.get(self, keys.snapshot(f))]));
+      let tries = 0;
+      const ask = () => {
+        if (replica.replica !== self || !replica.writable) return;
+        for (const [f, before] of owed) if (replica.doc.get(self, keys.snapshot(f)) !== before) owed.delete(f);
+        if (owed.size === 0 || tries++ >= RESEND_AFTER_REBUILD_TRIES) return;
+        for (const f of owed.keys()) if (broker.fridgeConnected(f) !== false) void askForInventory(f);
+        resendTimer = setTimeout(ask, RESEND_AFTER_REBUILD_MS);
+        resendTimer.unref();
+      };
+      clearTimeout(resendTimer);
+      ask();
+    });
     // Fridges connected while the replica could write are dropped when it stops being writable.
     replica.on('state', (s) => {
       if (s !== 'active' && broker instanceof EmbeddedBroker) broker.disconnectAll();
@@ -239,6 +272,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         pendingUpdates: sync?.pendingCentral() ?? 0,
         store: { ...size, pendingWrites: store.pending() },
         rightsHeld,
+        recovery: replica.recovery,
       };
     };
 
@@ -264,6 +298,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
     const close = (): Promise<void> =>
       (closing ??= (async () => {
         logger.info('shutting down');
+        clearTimeout(resendTimer);
         // 1. Stop taking new work: no new fridge messages (in-flight ones finish), no new orders.
         await broker.close().catch((e: unknown) => logger.warn({ err: e }, 'broker close failed'));
         await app.close().catch(() => undefined);

@@ -4,7 +4,9 @@
  * codes"). A refusal is what retrying at once cannot fix — a token unknown or bound to another
  * gateway id or venue, an update central rejects, an epoch central never allocated, another process
  * speaking for this gateway — so the agent is not ready while it lasts (`/readyz` 503) and the sync
- * client keeps backing off. It is settled when central welcomes this gateway's replica again.
+ * client keeps backing off. It is settled once central has acknowledged what this gateway sent and
+ * the session has lasted a while (sync-client.ts), never by a welcome alone: central may still
+ * refuse the first update after it.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -23,6 +25,8 @@ export interface SyncRefusal {
   reason: string;
   /** ISO time of the first refusal in a row. */
   since: string;
+  /** Refusals in a row. */
+  count: number;
 }
 
 /**
@@ -60,18 +64,23 @@ export class CentralRefusal {
     return this.current;
   }
 
-  /** Central refused this gateway (again). Logged at error level once per run of refusals. */
-  refused(r: Omit<SyncRefusal, 'since'>): void {
-    const first = this.current === undefined;
-    this.current = { ...r, since: this.current?.since ?? new Date(this.now()).toISOString() };
+  /**
+   * Central refused this gateway (again). Every refusal is logged with central's reason: the first
+   * of a run at error (it needs a person unless the gateway recovers by itself), repeats at warn.
+   */
+  refused(r: Omit<SyncRefusal, 'since' | 'count'>, nextAttempt: number): void {
+    const prev = this.current;
+    this.current = { ...r, since: prev?.since ?? new Date(this.now()).toISOString(), count: (prev?.count ?? 0) + 1 };
     this.metrics.centralRefused.set(1);
-    if (first) this.logger.error({ ...r }, `central refuses this gateway: ${r.reason}`);
+    const log = { ...r, refusals: this.current.count, nextAttempt };
+    if (prev === undefined) this.logger.error(log, `central refuses this gateway: ${r.reason}`);
+    else this.logger.warn(log, `central refuses this gateway again: ${r.reason}`);
   }
 
-  /** Central welcomed this gateway's replica: whatever it refused before is settled. */
+  /** Central accepted what this gateway sent, for long enough: whatever it refused before is settled. */
   accepted(): void {
     if (this.current === undefined) return;
-    this.logger.info({ refusedSince: this.current.since }, 'central accepts this gateway again');
+    this.logger.info({ refusals: this.current.count, refusedSince: this.current.since }, 'central accepts this gateway again');
     this.current = undefined;
     this.metrics.centralRefused.set(0);
   }

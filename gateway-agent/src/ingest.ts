@@ -117,6 +117,11 @@ export class Ingestor {
   }
 
   /** Stops the intake's timers (shutdown, after {@link flush}). */
+  /** Forgets what each fridge last said about its presence: its next status counts as coming online (and triggers `onOnline`). */
+  forgetPresence(): void {
+    this.presence.clear();
+  }
+
   stop(): void {
     this.intake?.stop();
   }
@@ -212,13 +217,18 @@ export class Ingestor {
         if (last !== undefined && last.on === sp.online && last.door === door && sp.firmware === undefined && now - last.at < this.o.presenceMinIntervalMs) {
           return { kind, outcome: 'rate-limited' };
         }
-        this.presence.set(fridge, { on: sp.online, door, at: now });
+        const seen = { on: sp.online, door, at: now };
+        this.presence.set(fridge, seen);
         if (sp.online && last?.on !== true) this.o.onOnline?.(fridge);
         const value = statusFromPayload(sp);
         // A will is composed when the fridge connects, so its timestamp is older than the status
         // and telemetry that followed; going offline is stamped with the time it is heard.
         if (!sp.online) value.ts = Math.max(value.ts, now);
-        const written = await this.turn.add(fridge, (w) => recordStatus(w, fridge, value));
+        const written = await this.turn.add(fridge, (w) => recordStatus(w, fridge, value)).catch((e: unknown) => {
+          // Not stored (the replica stopped writing): the fridge's next status counts as new.
+          if (this.presence.get(fridge) === seen) this.presence.delete(fridge);
+          throw e;
+        });
         return { kind, outcome: written ? 'written' : 'stale' };
       }
       case 'telemetry': {

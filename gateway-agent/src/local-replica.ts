@@ -39,6 +39,7 @@ import {
   type VenueId,
 } from '@fridgesync/shared';
 import { StoreCorruptError, StoreFailedError, type IntakeRecord, type ReplicaStore, type StoreMeta } from './replica-store.ts';
+import { applySalvage, collectSalvage, type SalvageEntry, type SalvageProblem } from './store-recovery.ts';
 
 /** Where the replica is. */
 export type ReplicaState = 'joining' | 'active' | 'retired' | 'failed';
@@ -52,13 +53,40 @@ export class NotWritableError extends Error {
 }
 
 /**
+ * Why a store is rebuilt from central: it lost writes central holds (`lost-writes`), central holds
+ * writes of its replica it never made (`foreign-writes`), or central refused what it sent
+ * (`refused`).
+ */
+export type RebuildReason = 'lost-writes' | 'foreign-writes' | 'refused';
+
+/** The last rebuild of the store from central, for `/status`. */
+export interface RecoveryStatus {
+  reason: RebuildReason;
+  /** The replica given up. */
+  from: string;
+  at: string;
+  /** Entries of the old replica central lacked, kept to be written again under the new epoch. */
+  kept: number;
+  /** Kept entries written again so far. */
+  reapplied: number;
+  /** Entries still waiting for the new epoch (or for rights). */
+  waiting: number;
+  /** Kept entries that could not be written again (reported, not dropped silently). */
+  problems: SalvageProblem[];
+}
+
+/**
  * Events: `durable(update, origin, end)` for each durable update (`end`: `[client, clock]` after the
- * structs this process added in it, if any); `state(state)`; `fatal(error)`.
+ * structs this process added in it, if any); `state(state)`; `fatal(error)`; `reset()` when the
+ * document object was replaced by an empty one (a rebuild: listeners of the old one must
+ * subscribe again); `recovered(status)` when the kept entries of a rebuild were written again.
  */
 export interface LocalReplicaEvents {
   durable: [update: Uint8Array, origin: unknown, end: [number, number] | undefined];
   state: [state: ReplicaState];
   fatal: [error: Error];
+  reset: [];
+  recovered: [status: RecoveryStatus];
 }
 
 /** Options of {@link openLocalReplica}. */
@@ -76,7 +104,7 @@ export interface LocalReplicaOptions {
 
 /** The venue document with its store and lifecycle. */
 export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
-  readonly doc = new VenueDoc();
+  private d = new VenueDoc();
   private s: ReplicaState = 'joining';
   private epochValue: number | undefined;
   private captured: Array<Promise<void>> | undefined;
@@ -94,6 +122,10 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
   }
   get state(): ReplicaState {
     return this.s;
+  }
+  /** The venue document (a rebuild replaces it: read it here each time, never keep it). */
+  get doc(): VenueDoc {
+    return this.d;
   }
   get epoch(): number | undefined {
     return this.epochValue;
@@ -130,7 +162,16 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     const { store, gatewayId, venueId, logger } = this.opts;
     const stored = await store.load();
     this.loadedIntake = stored.intake;
-    if (stored.updates.length > 0) {
+    const rebuilding = stored.meta?.rebuild;
+    // A rebuild that did not take its new epoch yet: the stored document is the one given up.
+    const wiping = rebuilding !== undefined && stored.meta?.state !== 'active';
+    if (rebuilding !== undefined) {
+      // Kept entries not written again yet (the new epoch may already be taken).
+      this.salvage = rebuilding.entries;
+      this.recovery = { reason: rebuilding.reason, from: rebuilding.from, at: new Date(rebuilding.at).toISOString(), kept: rebuilding.entries.length, reapplied: 0, waiting: rebuilding.entries.length, problems: [] };
+    }
+    if (wiping) await this.wipe();
+    else if (stored.updates.length > 0) {
       try {
         this.doc.applyUpdate(Y.mergeUpdates(stored.updates), ORIGINS.storageLoad);
       } catch (e) {
@@ -139,7 +180,7 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     }
     // A fresh client id for this process, never one already in the document.
     if (this.doc.ydoc.store.clients.has(this.doc.ydoc.clientID)) this.freshClientId();
-    this.doc.ydoc.on('update', (u: Uint8Array, origin: unknown) => this.persist(u, origin));
+    this.listen();
     const meta = stored.meta;
     if (meta !== undefined && (meta.gatewayId !== gatewayId || meta.venueId !== venueId)) {
       throw new Error(`the store belongs to gateway ${meta.gatewayId} of venue ${meta.venueId}, not ${gatewayId} of ${venueId}; use another storage.dataDir`);
@@ -153,10 +194,13 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
         this.epochValue = meta.epoch;
         // Ours: what earlier processes recorded, and every client whose writes this store holds.
         this.knownClients = new Set([...(meta.clients ?? []), ...this.doc.clientsOf(replica)]);
+        // What the store holds of each: central holding more of one means the store lost writes.
+        for (const c of this.knownClients) this.loadedClocks.set(c, Y.getState(this.doc.ydoc.store, c));
         // Recorded before this process writes anything (see StoreMeta.clients).
         await this.saveMeta({ state: 'active', epoch: meta.epoch });
         this.doc.replica = replica;
         this.setState('active');
+        if (this.salvage.length > 0) void this.reapply();
         return;
       }
     } else if (meta === undefined) {
@@ -165,6 +209,66 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     this.epochValue = meta?.epoch;
     this.setState('joining');
   }
+
+  private listen(): void {
+    this.d.ydoc.on('update', (u: Uint8Array, origin: unknown) => this.persist(u, origin));
+  }
+
+  /** Replaces the stored document by an empty one (the salvage is in the meta already). */
+  private async wipe(): Promise<void> {
+    try {
+      await this.opts.store.compact(Y.encodeStateAsUpdate(new Y.Doc()));
+    } catch (e) {
+      this.fail(e as Error);
+      throw e;
+    }
+  }
+
+  /**
+   * Gives up this store's document and rebuilds it from central under a new epoch (see
+   * store-recovery.ts): keeps the entries of the current replica central lacks (`remote`: central's
+   * state vector), stops writing at once, records the kept entries in the meta durably, replaces
+   * the document by an empty one in memory and on disk, and waits as `joining` for the next full
+   * sync. The kept entries are written again once the new epoch is taken. Intake records stay.
+   */
+  async rebuild(reason: RebuildReason, remote: ReadonlyMap<number, number>): Promise<void> {
+    if (this.s === 'failed' || this.rebuilding) return;
+    this.rebuilding = true;
+    try {
+      const from = this.doc.replica;
+      const kept = from === undefined ? [] : collectSalvage(this.doc, from, remote);
+      // Entries kept by an earlier rebuild that were not written again yet stay kept.
+      const entries = [...new Map([...this.salvage, ...kept]).entries()];
+      this.setState('joining');
+      const at = this.now();
+      this.salvage = entries;
+      this.recovery = { reason, from: from ?? '(none)', at: new Date(at).toISOString(), kept: entries.length, reapplied: 0, waiting: entries.length, problems: [] };
+      this.opts.logger.error({ reason, replica: from, kept: entries.length }, 'rebuilding the local store from central under a new epoch; acknowledged entries central lacks are written again after it');
+      await this.saveMeta({ state: 'retired', epoch: this.epochValue ?? 0, rebuild: { reason, from: from ?? '(none)', at, entries } });
+      const old = this.d;
+      this.d = new VenueDoc();
+      old.ydoc.destroy();
+      this.knownClients = undefined;
+      this.loadedClocks.clear();
+      this.endClient = -1;
+      this.endClock = 0;
+      this.listen();
+      await this.wipe();
+      this.rebuilt = true;
+      this.emit('reset');
+    } finally {
+      this.rebuilding = false;
+    }
+  }
+  private rebuilding = false;
+  /** A rebuild in this process has not reached its new epoch yet (then `recovered` follows). */
+  private rebuilt = false;
+  /** Entries kept by a rebuild, to be written again under the new epoch. */
+  private salvage: SalvageEntry[] = [];
+  /** The last rebuild (undefined: none since this store was created or repaired). */
+  recovery: RecoveryStatus | undefined;
+  /** Clock of each known client of the epoch in the store at load. */
+  private readonly loadedClocks = new Map<number, number>();
 
   /**
    * Runs `fn` as one transaction of the local replica and resolves once its update is durable.
@@ -227,7 +331,34 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
       declareTaker(w, true, now);
     });
     this.opts.logger.info({ replica }, 'replica active under a new epoch');
+    if (this.salvage.length > 0 || this.rebuilt) void this.reapply();
     return replica;
+  }
+
+  /** Writes the entries kept by a rebuild again (store-recovery.ts), then forgets them. */
+  private async reapply(): Promise<void> {
+    const rec = this.recovery;
+    if (!this.writable || rec === undefined) return;
+    this.rebuilt = false;
+    let result = { reapplied: 0, problems: [] as SalvageProblem[] };
+    try {
+      if (this.salvage.length > 0) result = await this.durably(() => applySalvage(this.doc, ORIGINS.lifecycle, this.salvage, this.now()));
+    } catch (e) {
+      this.opts.logger.warn({ err: e }, 'could not write the kept entries again; they stay kept for the next start');
+      return;
+    }
+    rec.reapplied += result.reapplied;
+    rec.problems.push(...result.problems);
+    for (const p of result.problems) this.opts.logger[p.problem === 'conflict' ? 'error' : 'warn']({ key: p.key, problem: p.problem }, p.detail);
+    this.salvage = [];
+    rec.waiting = 0;
+    try {
+      await this.saveMeta({ state: 'active', epoch: this.epochValue! });
+    } catch {
+      return; // fatal, reported by `fatal`
+    }
+    this.opts.logger.info({ reapplied: rec.reapplied, problems: rec.problems.length }, 'acknowledged entries central lacked are written again under the new epoch');
+    this.emit('recovered', rec);
   }
 
   /** Retires this replica (graceful shutdown): writes the retirement durably, then stops writing. */
@@ -264,10 +395,21 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
    * epoch).
    */
   hasForeignWrites(): boolean {
+    return this.staleness() === 'foreign-writes';
+  }
+
+  /**
+   * After a full sync: why this store cannot go on as the replica it continues — `foreign-writes`
+   * (see {@link hasForeignWrites}) or `lost-writes`: central holds writes of one of this store's own
+   * clients that the store no longer has (it lost acknowledged writes, e.g. a damaged log). Either
+   * way what it would send next contradicts central; undefined when the store is intact.
+   */
+  staleness(): 'foreign-writes' | 'lost-writes' | undefined {
     const r = this.doc.replica;
-    if (r === undefined || this.knownClients === undefined || !this.writable) return false;
-    for (const c of this.doc.clientsOf(r)) if (!this.knownClients.has(c)) return true;
-    return false;
+    if (r === undefined || this.knownClients === undefined || !this.writable) return undefined;
+    for (const c of this.doc.clientsOf(r)) if (!this.knownClients.has(c)) return 'foreign-writes';
+    for (const [c, clock] of this.loadedClocks) if (Y.getState(this.doc.ydoc.store, c) > clock) return 'lost-writes';
+    return undefined;
   }
   /** Client ids recorded in the meta for the current epoch (undefined: not recorded). */
   private knownClients: Set<number> | undefined;
@@ -277,9 +419,13 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     await this.opts.store.close();
   }
 
-  private async saveMeta(m: Pick<StoreMeta, 'state' | 'epoch'>): Promise<void> {
+  private async saveMeta(m: Pick<StoreMeta, 'state' | 'epoch' | 'rebuild'>): Promise<void> {
     const meta: StoreMeta = { gatewayId: this.opts.gatewayId, venueId: this.opts.venueId, state: m.state, updatedAt: this.now() };
     if (m.epoch !== undefined) meta.epoch = m.epoch;
+    // Kept entries not yet written again survive a restart.
+    const rec = this.recovery;
+    const rebuild = m.rebuild ?? (this.salvage.length > 0 && rec !== undefined ? { reason: rec.reason, from: rec.from, at: Date.parse(rec.at), entries: this.salvage } : undefined);
+    if (rebuild !== undefined) meta.rebuild = rebuild;
     if (m.state === 'active' && this.knownClients !== undefined) {
       this.knownClients.add(this.doc.ydoc.clientID);
       meta.clients = [...this.knownClients].slice(-64);

@@ -72,19 +72,28 @@ export class ReconcileLoop {
   }
 
   start(): void {
-    const doc = this.o.replica.doc;
-    this.off = doc.onChange((summary, origin) => {
-      if (isOrigin(origin, 'reconciler')) return; // our own corrections do not retrigger us
-      this.recallsDue = true;
-      // The fold's reconciler changes with config, retirements and a replica's first entries (a new
-      // epoch): checked only then, so the ingest path pays one size comparison.
-      const replicas = doc.index.replicaEntryCount.size;
-      if (summary.config || summary.lifecycle || replicas !== this.replicasSeen) {
-        this.replicasSeen = replicas;
-        this.checkReconcilership();
-      }
-      if (summary.config || summary.lifecycle) for (const f of this.assigned()) this.schedule(f);
-      for (const f of summary.fridges) this.schedule(f);
+    const subscribe = () => {
+      const doc = this.o.replica.doc;
+      return doc.onChange((summary, origin) => {
+        if (isOrigin(origin, 'reconciler')) return; // our own corrections do not retrigger us
+        this.recallsDue = true;
+        // The fold's reconciler changes with config, retirements and a replica's first entries (a new
+        // epoch): checked only then, so the ingest path pays one size comparison.
+        const replicas = doc.index.replicaEntryCount.size;
+        if (summary.config || summary.lifecycle || replicas !== this.replicasSeen) {
+          this.replicasSeen = replicas;
+          this.checkReconcilership();
+        }
+        if (summary.config || summary.lifecycle) for (const f of this.assigned()) this.schedule(f);
+        for (const f of summary.fridges) this.schedule(f);
+      });
+    };
+    this.off = subscribe();
+    // A rebuilt store comes with a new document object.
+    this.o.replica.on('reset', () => {
+      this.off?.();
+      this.replicasSeen = -1;
+      this.off = subscribe();
     });
     this.o.replica.on('state', (s) => {
       if (s === 'active') this.sweep();

@@ -29,6 +29,12 @@ export interface StoreMeta {
    * only copy (restored from a backup, or cloned): it then rejoins under a new epoch.
    */
   clients?: number[];
+  /**
+   * Set while the store is rebuilt from central (local-replica.ts `rebuild`): the stored document
+   * is given up (load ignores it), and `entries` — what the given-up replica acknowledged and
+   * central lacked — are written again once the new epoch is taken.
+   */
+  rebuild?: { reason: 'lost-writes' | 'foreign-writes' | 'refused'; from: string; at: number; entries: Array<[string, unknown]> };
   /** When the meta was last written (ms since the epoch). */
   updatedAt: number;
 }

@@ -9,10 +9,21 @@
  * local-replica.ts), and it ignores the type-100 `durable-ack` we track for `/status`. The protocol
  * is small, so this client owns it end to end.
  *
- * Session: open → `hello` → `sync-step1`; answer central's `sync-step1` with our own diff; apply
- * central's `sync-step2` and `update`s (origin `upstream`, never echoed); after the first full sync
- * a joining replica takes its epoch and says `hello` again. Reconnects use full-jitter exponential
- * backoff; every reconnect resyncs by state vectors, so hours offline converge in one exchange.
+ * Session: open → `hello` → `sync-step1`; apply central's `sync-step2` and `update`s (origin
+ * `upstream`, never echoed); once central's state is in, check that this store may go on as its
+ * replica (local-replica.ts `staleness`), and only then answer central's `sync-step1` with our own
+ * diff; after the first full sync a joining replica takes its epoch and says `hello` again.
+ * Reconnects use full-jitter exponential backoff; every reconnect resyncs by state vectors, so
+ * hours offline converge in one exchange.
+ *
+ * Refusals: a close by central that refuses this gateway or what it sent (4403, 4409, HTTP
+ * 401/403) puts the client in a refused state ({@link SyncClient.refusal}: `/readyz` 503, the
+ * `fridgesync_gateway_central_refused` gauge, an error log with central's reason) until central
+ * accepts a full exchange again, and the backoff keeps growing across refusals (it resets only on
+ * central's durable-ack of our diff). A refusal that says the store contradicts central (it goes
+ * backwards, deletes or depends on what central never had, or spends rights it does not hold)
+ * rebuilds the store from central under a new epoch (docs/operations.md "Durability and
+ * recovery").
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
@@ -74,6 +85,15 @@ const UPSTREAM: TxOrigin = { kind: 'upstream', peer: 'central' };
 /** Longest wait for central's durable-ack of the message in flight before the outbox goes anyway, ms. */
 const ACK_WAIT_MS = 1_000;
 
+/**
+ * After refusals, how long a session central accepted must last before the gateway counts as
+ * accepted again (ready, backoff reset), ms; at most `backoffMaxMs`.
+ */
+const ACCEPTED_AFTER_REFUSAL_MS = 5_000;
+
+/** Validator codes (shared/src/validator.ts) that say this store contradicts central: rebuild it. */
+const STALE_STORE_CODES = new Set(['NOT_FORWARD', 'FOREIGN_DELETE', 'MISSING_DEPENDENCY', 'RIGHTS_NEGATIVE']);
+
 /** The sync client. Events: `state(state)`, `synced()`. */
 export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }> {
   private ws: WebSocket | undefined;
@@ -96,6 +116,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private readonly refusals: CentralRefusal;
   private readonly random: () => number;
   private readonly offDurable: () => void;
+  /** Settles the refusal once a session central accepted after refusals has lasted a while. */
+  private acceptTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SyncClientOptions) {
     super();
@@ -133,12 +155,6 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     return this.refusals.refusal;
   }
 
-  /** Central welcomed our replica: the backoff starts over and any refusal is settled. */
-  private accepted(): void {
-    this.attempt = 0;
-    this.refusals.accepted();
-  }
-
   /** Starts connecting (and reconnecting) until {@link close}. */
   start(): void {
     this.stopped = false;
@@ -149,6 +165,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   async close(code: number = CLOSE_CODES.GOING_AWAY): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.acceptTimer);
     this.dropOutbox();
     this.offDurable();
     const ws = this.ws;
@@ -193,19 +210,21 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     ws.binaryType = 'nodebuffer';
     this.ws = ws;
     this.streaming = false;
+    this.diffSent = false;
     let fullSync = false;
+    /** Set once central's state is in and this store may go on: our own diff may go. */
+    let checked = false;
+    /** Set when this store is given up: nothing more from this connection goes into the new document. */
+    let abandoned = false;
     let remoteSv: Uint8Array | undefined;
     /** The replica this connection's last hello spoke for (undefined: joining, read-only). */
     let announced: string | undefined;
     /** This gateway's monotonic clock when the last hello went out (the welcome answering it measures the offset). */
     let helloAt: number | undefined;
-    /** Hellos on this connection central has not welcomed yet. */
-    let unwelcomed = 0;
     const announce = () => {
       const h = this.hello();
       announced = h.replica;
       helloAt = this.o.clock?.monoNow();
-      unwelcomed++;
       ws.send(encodeHello(h));
     };
     let stuck: NodeJS.Timeout | undefined;
@@ -221,6 +240,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       ws.send(encodeSyncStep1(Y.encodeStateVector(this.o.replica.doc.ydoc)));
     });
     ws.on('message', (data: Buffer) => {
+      if (abandoned) return;
       let msg;
       try {
         msg = decodeMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -233,15 +253,20 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       switch (msg.type) {
         case 'sync-step1':
           remoteSv = msg.stateVector;
-          // Our structs go only on a connection whose hello named the replica writing them.
-          if (announced !== undefined && announced === this.o.replica.replica && this.o.replica.writable) void this.answerStep1(ws, msg.stateVector);
-          else ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(new Y.Doc()))); // joining: nothing of ours yet
+          // Our structs go only on a connection whose hello named the replica writing them, and
+          // only once central's state has shown that this store may go on (afterFullSync).
+          if (announced !== undefined && announced === this.o.replica.replica && this.o.replica.writable) {
+            if (checked) void this.answerStep1(ws, msg.stateVector);
+          } else {
+            ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(new Y.Doc()))); // joining: nothing of ours yet
+            this.diffSent = true;
+          }
           break;
         case 'sync-step2':
           this.o.replica.doc.applyUpdate(msg.update, UPSTREAM);
           if (!fullSync) {
             fullSync = true;
-            void this.afterFullSync(ws, remoteSv, () => announced, announce);
+            void this.afterFullSync(ws, () => remoteSv, () => announced, announce, () => (abandoned = true)).then((ok) => (checked = ok));
           }
           break;
         case 'update':
@@ -254,9 +279,6 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
           if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.o.clock.monoNow(), msg.welcome.now);
           helloAt = undefined;
-          // Only a welcome of the hello naming our replica shows central accepts us (a join's
-          // welcome precedes the hello central may still refuse).
-          if (--unwelcomed === 0 && announced !== undefined) this.accepted();
           break;
         case 'auth-denied':
           logger.error({ reason: msg.reason }, 'central denied access');
@@ -274,14 +296,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       this.o.metrics.syncErrors.inc({ reason: `http-${status}` });
       // Central's error body says why ({statusCode, code, message}).
       void upgradeRefusalReason(res).then((reason) => {
-        if (isRefusal({ status })) this.refusals.refused({ status, reason });
+        if (isRefusal({ status })) this.refuse({ status, reason });
         else logger.warn({ status, reason }, 'central refused the sync connection');
         ws.terminate();
       });
     });
     ws.on('close', (code: number, reason: Buffer) => {
       clearTimeout(stuck);
-      this.onClose(ws, code, reason.toString());
+      this.onClose(ws, code, reason.toString(), remoteSv).catch((e: unknown) => logger.error({ err: e }, 'could not rebuild the store'));
     });
   }
 
@@ -309,43 +331,68 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     // The diff carries everything durable so far, including what waited in the outbox.
     this.dropOutbox();
     ws.send(encodeSyncStep2(encodeOwnDiff(r.doc.ydoc, sv, new Set(r.ownClients()))));
+    this.diffSent = true;
     // From here on every durable local update is streamed; the ones before are in the diff.
     this.streaming = true;
   }
   /** True once this connection carried our own diff: durable local updates are then sent as they come. */
   private streaming = false;
+  /** True once this connection carried our diff (or, joining, the empty one): central's next durable-ack accepts it. */
+  private diffSent = false;
 
-  private async afterFullSync(ws: WebSocket, remoteSv: Uint8Array | undefined, announced: () => string | undefined, announce: () => void): Promise<void> {
+  /** Resolves true when this store may go on and our diff went (or goes when central's sync-step1 arrives). */
+  private async afterFullSync(ws: WebSocket, remoteSv: () => Uint8Array | undefined, announced: () => string | undefined, announce: () => void, abandon: () => void): Promise<boolean> {
     const r = this.o.replica;
     try {
-      if (r.hasForeignWrites()) {
-        // Central holds writes of our replica this store never made: restored from a backup or
-        // cloned. Our rights view is stale; stop writing and rejoin under a new epoch.
-        this.o.logger.error({ replica: r.replica }, 'central holds writes of this replica that this store never made (restored backup or clone); rejoining under a new epoch');
+      const stale = r.staleness();
+      if (stale !== undefined) {
+        // Central holds writes of our replica this store never made (restored from a backup or
+        // cloned), or writes this store lost (a damaged log). What we would send contradicts
+        // central: rebuild from central's state under a new epoch, keeping what central lacks.
+        this.o.logger.error(
+          { replica: r.replica, reason: stale },
+          stale === 'foreign-writes'
+            ? 'central holds writes of this replica that this store never made (restored backup or clone); rebuilding from central under a new epoch'
+            : 'central holds writes of this replica that this store lost (damaged store); rebuilding from central under a new epoch',
+        );
         this.o.metrics.syncErrors.inc({ reason: 'stale-store' });
-        await r.markRetired();
-        ws.close(CLOSE_CODES.GOING_AWAY, 'rejoining under a new epoch');
-        return;
+        abandon();
+        await this.rebuild(stale, remoteSv());
+        ws.close(CLOSE_CODES.GOING_AWAY, 'rebuilding under a new epoch');
+        return false;
       }
       if (r.state === 'joining') await r.becomeActive();
-      if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+      if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return false;
       if (r.writable && announced() !== r.replica) {
         // The one hello upgrade per connection: from joining (or a stale epoch) to the new replica.
         announce();
-        // Our lifecycle entries became durable before the upgrade; the own diff carries them.
-        if (remoteSv !== undefined) await this.answerStep1(ws, remoteSv);
       }
+      // Our lifecycle entries became durable before the upgrade; the own diff carries them.
+      const sv = remoteSv();
+      if (r.writable && sv !== undefined) await this.answerStep1(ws, sv);
     } catch (e) {
       this.o.logger.error({ err: e }, 'could not take a new epoch after the first full sync');
       ws.close(CLOSE_CODES.GOING_AWAY, 'epoch failed');
-      return;
+      return false;
     }
-    // The backoff restarts only once central welcomed our replica (see `accepted`): a gateway
-    // central refuses after each full sync must not reconnect at the shortest delay forever.
     this.lastSyncAt = Date.now();
     this.setState('synced');
     this.emit('synced');
+    return true;
   }
+
+  private async rebuild(reason: 'lost-writes' | 'foreign-writes' | 'refused', remoteSv: Uint8Array | undefined): Promise<void> {
+    this.o.metrics.storeRebuilds.inc({ reason });
+    await this.o.replica.rebuild(reason, remoteSv === undefined ? new Map() : Y.decodeStateVector(remoteSv));
+  }
+
+  /** Central refused this gateway or what it sent: not ready, alert, and the backoff keeps growing. */
+  private refuse(r: { code?: number; status?: number; reason: string }): void {
+    clearTimeout(this.acceptTimer);
+    this.acceptTimer = undefined;
+    this.refusals.refused(r, this.attempt + 1);
+  }
+
 
   private onDurable(update: Uint8Array, origin: unknown, end: [number, number] | undefined): void {
     if (isOrigin(origin, 'upstream')) return; // never echo what central sent
@@ -406,6 +453,23 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       return;
     }
     this.lastAckAt = Date.now();
+    if (this.diffSent) {
+      // Central accepted what this connection sent: the backoff starts over. After refusals, only
+      // once the session has also lasted a while without one, so a session that is accepted and
+      // then refused again (a refused update streamed after the diff) still backs off and is
+      // never reported ready in between.
+      if (this.refusals.refusal === undefined) this.attempt = 0;
+      else if (this.acceptTimer === undefined) {
+        const ws = this.ws;
+        this.acceptTimer = setTimeout(() => {
+          this.acceptTimer = undefined;
+          if (this.ws !== ws || this.refusals.refusal === undefined) return;
+          this.refusals.accepted();
+          this.attempt = 0;
+        }, Math.min(ACCEPTED_AFTER_REFUSAL_MS, this.o.backoffMaxMs));
+        this.acceptTimer.unref();
+      }
+    }
     // Central stores a client's structs in order, so the acknowledged entries are a prefix per
     // client; entries of a client this process no longer writes with (an earlier epoch central
     // retired) can never be acknowledged and are dropped.
@@ -420,12 +484,13 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     }
   }
 
-  private onClose(ws: WebSocket, code: number, reason: string): void {
-    if (this.ws !== ws) return;
+  private onClose(ws: WebSocket, code: number, reason: string, remoteSv: Uint8Array | undefined): Promise<void> {
+    if (this.ws !== ws) return Promise.resolve();
     this.ws = undefined;
     this.streaming = false;
     this.dropOutbox();
     const { logger } = this.o;
+    let recovering: Promise<void> = Promise.resolve();
     if (code === CLOSE_CODES.REPLICA_RETIRED) {
       logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');
       void this.o.replica.markRetired();
@@ -435,22 +500,30 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       this.legacyCentral = true;
       logger.warn({ code, reason }, "central predates this gateway's hello (it refuses the clock field): retrying without it; upgrade central (docs/sync-protocol.md \"Compatibility\"); central's clock stays unmeasured until then");
     } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
+      this.refuse({ code, reason });
       logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');
-      this.refusals.refused({ code, reason });
+    } else if (code === CLOSE_CODES.UPDATE_REJECTED) {
+      this.refuse({ code, reason });
+      // `<validator code>: <detail>` (server/src/sync/sync-session.ts).
+      const rejected = /^([A-Z_]+):/.exec(reason)?.[1];
+      if (rejected !== undefined && STALE_STORE_CODES.has(rejected) && this.o.replica.writable && !this.stopped) recovering = this.rebuild('refused', remoteSv);
     } else if (isRefusal({ code })) {
-      this.refusals.refused({ code, reason });
+      this.refuse({ code, reason });
     } else if (code >= 4000) {
       logger.warn({ code, reason }, 'central closed the sync connection');
     } else {
       logger.debug({ code, reason }, 'sync connection closed');
     }
     if (code >= 4000) this.o.metrics.syncErrors.inc({ reason: `close-${code}` });
-    if (this.stopped) return;
+    if (this.stopped) return recovering;
     this.setState(this.refusals.refusal !== undefined ? 'refused' : 'backoff');
     // Full jitter (AWS architecture blog): uniform in [0, min(max, min·2^attempt)].
     const cap = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * 2 ** Math.min(this.attempt, 30));
     const delay = Math.max(this.o.backoffMinMs / 2, this.random() * cap);
     this.attempt++;
-    this.timer = setTimeout(() => this.connect(), delay);
+    // A rebuild replaces the document: the next session starts once it is done.
+    return recovering.finally(() => {
+      if (!this.stopped) this.timer = setTimeout(() => this.connect(), delay);
+    });
   }
 }

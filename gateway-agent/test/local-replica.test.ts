@@ -6,6 +6,7 @@ import { connectFridge, fridgeHashes, inventory, startAgent, testConfig } from '
 import { useTeardown } from './helpers/teardown.ts';
 
 const { defer, tempDir } = useTeardown();
+const F1 = FridgeIdSchema.parse('f1');
 
 async function activeMemoryStore(): Promise<MemoryStore> {
   const store = new MemoryStore();
@@ -64,5 +65,37 @@ describe('local replica', () => {
     const store = new MemoryStore();
     await store.writeMeta({ gatewayId: 'other', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
     await expect(startAgent(testConfig(tempDir()), defer, { store })).rejects.toThrow(/belongs to gateway other/);
+  });
+});
+
+describe('rebuilding the store from central', () => {
+  it('a rebuild cut short by a crash resumes at the next start: old document dropped, kept entries written under the new epoch', async () => {
+    const { openLevelStore } = await import('../src/level-store.ts');
+    const { openLocalReplica } = await import('../src/local-replica.ts');
+    const pino = (await import('pino')).default;
+    const dir = tempDir();
+    // A store of epoch 1 holding a snapshot, whose rebuild wrote its meta and crashed before the wipe.
+    const s1 = await openLevelStore(dir);
+    const r1 = await openLocalReplica({ gatewayId: 'gw1' as never, venueId: 'v1' as never, store: s1, logger: pino({ level: 'silent' }), version: 't', compactEveryUpdates: 1000 });
+    await r1.becomeActive();
+    await r1.write({ kind: 'mqtt' }, (w) => w.set('s/f1', { b: 1, e: 0, q: 3, ts: 1, i: { m1: 3 } }));
+    const kept: Array<[string, unknown]> = [['s/f1', { b: 1, e: 0, q: 3, ts: 1, i: { m1: 3 } }]];
+    await s1.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'retired', updatedAt: 1, rebuild: { reason: 'lost-writes', from: 'gw:gw1:1', at: 1, entries: kept } });
+    await s1.close();
+
+    const s2 = await openLevelStore(dir);
+    const r2 = await openLocalReplica({ gatewayId: 'gw1' as never, venueId: 'v1' as never, store: s2, logger: pino({ level: 'silent' }), version: 't', compactEveryUpdates: 1000 });
+    defer(() => r2.close());
+    expect(r2.state).toBe('joining');
+    expect(r2.doc.replicas()).toEqual([]); // the given-up document is not loaded
+    expect(r2.recovery).toMatchObject({ reason: 'lost-writes', from: 'gw:gw1:1', kept: 1, waiting: 1 });
+    const recovered = new Promise((r) => r2.once('recovered', r));
+    expect(await r2.becomeActive()).toBe('gw:gw1:2');
+    await recovered;
+    expect(observedSnapshot(r2.doc, F1)?.q).toBe(3);
+    expect(r2.doc.get('gw:gw1:2' as never, 's/f1')).toMatchObject({ q: 3 });
+    expect(r2.recovery).toMatchObject({ reapplied: 1, waiting: 0, problems: [] });
+    // Done: the meta no longer asks for a rebuild.
+    expect((await s2.load()).meta).not.toHaveProperty('rebuild');
   });
 });
