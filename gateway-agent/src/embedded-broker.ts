@@ -92,10 +92,12 @@ export class EmbeddedBroker implements FridgeBroker {
       windowMs: e.authFailureWindowMs,
       maxFailuresPerAddress: e.maxAuthFailuresPerAddress,
       maxFailuresPerFridge: e.maxAuthFailuresPerFridge,
+      ipv6PrefixLength: e.ipv6PrefixLength,
     });
     this.pending = new PendingConnections({
       maxPending: e.maxPendingConnections,
       maxPerAddress: e.maxPendingPerAddress,
+      ipv6PrefixLength: e.ipv6PrefixLength,
       onRefused: (reason, address) => {
         o.metrics.refused.inc({ reason });
         o.logger.debug({ remote: address, reason }, 'pending MQTT connection closed');
@@ -273,7 +275,7 @@ export class EmbeddedBroker implements FridgeBroker {
       const wasBlocked = this.throttle.blocked(address);
       this.throttle.failed(address, fridge);
       if (!wasBlocked && this.throttle.blocked(address)) {
-        logger.warn({ remote: addressKey(address), fridge: client.id, windowMs: this.o.config.embedded.authFailureWindowMs }, 'too many failed MQTT connects from this address: its connections are refused for the rest of the window');
+        logger.warn({ remote: addressKey(address, this.o.config.embedded.ipv6PrefixLength), fridge: client.id, windowMs: this.o.config.embedded.authFailureWindowMs }, 'too many failed MQTT connects from this address: its connections are refused for the rest of the window');
       }
       return refuse(reason === 'credentials' ? 4 : 3, reason, msg);
     };
