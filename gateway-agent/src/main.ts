@@ -2,7 +2,8 @@
  * The gateway agent's entry point: `fridgesync gateway [run|config check|repair|doctor|add-fridge|hash-secret]`.
  * Reads argv and the environment (the only place that does), validates the config once, wires the
  * agent with `createAgent`, and owns the signals: SIGTERM/SIGINT shut down gracefully within
- * `shutdown.graceMs`; a second signal exits at once.
+ * `shutdown.graceMs`; a second signal, more than a second after the first, exits at once (a repeat
+ * within it is the same Ctrl-C delivered twice: shared signals.ts).
  *
  * Exit codes (docs/operations.md "Exit status"): 0 ok, 1 runtime failure (fatal store error, start
  * failure, shutdown over its grace period), 2 usage or invalid config, 3 data directory not
@@ -11,7 +12,7 @@
 import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile } from '@fridgesync/shared';
+import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
 import { AGENT_VERSION, createAgent } from './agent.ts';
 import { MIN_SECRET_CHARS, generateSecret, hashSecret } from './fridge-secrets.ts';
@@ -217,7 +218,7 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   }
   const a = agent;
   return new Promise<number>((resolve) => {
-    let signals = 0;
+    const signalKind = stopSignals();
     let stopping = false;
     const finish = (code: number) => {
       process.off('SIGTERM', onSignal);
@@ -249,8 +250,9 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
       );
     };
     function onSignal(sig: NodeJS.Signals) {
-      signals++;
-      if (signals > 1) {
+      const kind = signalKind();
+      if (kind === 'same') return;
+      if (kind === 'again') {
         logger.warn({ signal: sig }, 'second signal: exiting now');
         finish(130);
         return;
