@@ -8,7 +8,8 @@
  *   unavailable" while the replica cannot write (joining, retired, failed): nothing is acknowledged
  *   that could not be stored, and fridges keep their QoS 1 messages and retry.
  * - Before CONNECT: connections waiting for their CONNECT are bounded per address and in all, apart
- *   from the fridges' slots, and wait at most `connectTimeoutMs` (pending-connections.ts).
+ *   from the fridges' slots, and wait at most `connectTimeoutMs` (pending-connections.ts). On the
+ *   websocket port the same holds from the TCP accept, through the HTTP upgrade, to CONNECT.
  * - ACL: a fridge publishes only under `{prefix}fridges/{its id}/`, its will included (checked at
  *   connect and again when aedes publishes it), and subscribes only to its `commands` topic, the
  *   one topic the contract sends to fridges (README "Contracts"). `$SYS`, `#`, `+` and other
@@ -183,15 +184,38 @@ export class EmbeddedBroker implements FridgeBroker {
 
   /** MQTT over websocket: each connection becomes a byte stream through the same guard and broker. */
   private async listenWebsocket(port: number, host: string): Promise<void> {
-    const http = createHttpServer((_req, res) => {
-      res.statusCode = 426;
-      res.end();
+    const e = this.o.config.embedded;
+    const http = createHttpServer(
+      {
+        // A connection must finish its upgrade request within the MQTT connect timeout, like a TCP
+        // connection its CONNECT; the check runs often enough for that bound to hold.
+        headersTimeout: e.connectTimeoutMs,
+        requestTimeout: e.connectTimeoutMs,
+        connectionsCheckingInterval: Math.min(1_000, e.connectTimeoutMs),
+      },
+      (_req, res) => {
+        res.statusCode = 426;
+        res.end();
+      },
+    );
+    // headersTimeout counts only once bytes arrive: a socket that sends nothing is closed when idle
+    // this long (the websocket library clears the idle timeout at the upgrade).
+    http.timeout = e.connectTimeoutMs;
+    // The same file-descriptor bound as the TCP listener (see start).
+    http.maxConnections = e.maxConnections + e.maxPendingConnections + 64;
+    // Before the upgrade, a connection is pending like a TCP one that has not sent CONNECT: blocked
+    // addresses are closed as accepted, and the per-address and global pending bounds apply.
+    http.on('connection', (socket: Socket) => {
+      if (!this.accepting || this.refuseBlocked(socket.remoteAddress)) return socket.destroy();
+      socket.on('error', () => socket.destroy());
+      if (!this.admitPending(socket, socket.remoteAddress)) return socket.destroy();
     });
     this.wsServer = http;
-    this.wss = new WebSocketServer({ server: http, maxPayload: this.o.config.embedded.maxPacketBytes + 16 });
+    this.wss = new WebSocketServer({ server: http, maxPayload: e.maxPacketBytes + 16 });
     this.wss.on('connection', (ws, req) => {
+      // Upgraded: the socket leaves the pending set, its MQTT connection takes its place below.
+      this.leavePending(req.socket);
       if (!this.accepting || this.broker === undefined) return ws.terminate();
-      const e = this.o.config.embedded;
       const address = req.socket.remoteAddress;
       if (this.refuseBlocked(address)) return ws.terminate();
       if (this.wss!.clients.size > e.maxConnections + e.maxPendingConnections) return ws.close(1013, 'too many connections');
@@ -225,7 +249,7 @@ export class EmbeddedBroker implements FridgeBroker {
   }
 
   /** Counts `conn` as pending until its CONNECT; false when the pending bound refuses it. */
-  private admitPending(conn: MqttConnection, address: string | undefined): boolean {
+  private admitPending(conn: MqttConnection | Socket, address: string | undefined): boolean {
     if (!this.pending.admit(conn, address)) return false;
     this.addressOf.set(conn, address ?? '?');
     this.o.metrics.mqttPending.set(this.pending.size);
@@ -234,7 +258,7 @@ export class EmbeddedBroker implements FridgeBroker {
   }
 
   private leavePending(conn: object): void {
-    this.pending.leave(conn as MqttConnection);
+    this.pending.leave(conn as MqttConnection | Socket);
     this.o.metrics.mqttPending.set(this.pending.size);
   }
 

@@ -4,6 +4,7 @@
  * the fridge's commands, pre-CONNECT connections bounded per address and in all.
  */
 import { describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
 import type { Socket } from 'node:net';
 import { FridgeIdSchema, fridgeStatus } from '@fridgesync/shared';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
@@ -89,5 +90,29 @@ describe('embedded broker bounds', () => {
     await eventually(async () => expect(await metric(agent, 'fridgesync_gateway_mqtt_pending_connections')).toBe(0));
     const f = await fridgeFrom(port, '127.0.0.9', 'f1', 'secret-f1');
     await f.endAsync(true);
+  });
+  it('bounds connections to the websocket port before their upgrade like TCP ones before CONNECT', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    const embedded = { websocketPort: 0, maxPendingPerAddress: 4, maxPendingConnections: 16, connectTimeoutMs: 500 };
+    const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(['f1']), mqtt: { embedded } }), defer);
+    const wsPort = (agent.broker as unknown as { websocketPort: number }).websocketPort;
+    // Per address: 10 idle sockets (no upgrade request) from one address, 4 admitted.
+    const one = await idleFlood(wsPort, ['127.0.0.9'], 10);
+    const closed = (ss: Socket[]) => ss.filter((x) => x.destroyed || x.readyState === 'closed').length;
+    await eventually(() => expect(closed(one)).toBe(6));
+    expect(await metric(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'pending-per-address' })).toBe(6);
+    // In all: 150 idle sockets from 50 addresses never hold more than 16 pending slots.
+    const many = await idleFlood(wsPort, Array.from({ length: 50 }, (_, i) => `127.0.1.${2 + i}`), 3);
+    await eventually(async () => expect(await metric(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'pending-evicted' })).toBeGreaterThanOrEqual(150 + 4 - 16));
+    expect(await metric(agent, 'fridgesync_gateway_mqtt_pending_connections')).toBeLessThanOrEqual(16);
+    // The idle ones that were admitted are closed after connectTimeoutMs, the slots freed.
+    await eventually(() => expect(closed([...one, ...many])).toBe(160), 10_000);
+    await eventually(async () => expect(await metric(agent, 'fridgesync_gateway_mqtt_pending_connections')).toBe(0));
+    // A fridge over websocket still connects and is acknowledged.
+    const f = await mqtt.connectAsync(`ws://127.0.0.1:${wsPort}`, { clientId: 'f1', username: 'f1', password: 'secret-f1', protocolVersion: 4, reconnectPeriod: 0 });
+    defer(() => f.endAsync(true));
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 1 }), { qos: 1 });
+    await eventually(async () => expect(await metric(agent, 'fridgesync_gateway_mqtt_pending_connections')).toBe(0));
   });
 });
