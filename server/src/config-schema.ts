@@ -155,6 +155,12 @@ export const CentralConfigSchema = z
       retainMs: z.number().int().min(1000).default(300_000),
       /** SSE heartbeat comment interval, ms. Default 15 000 (below common proxy idle timeouts). */
       heartbeatMs: z.number().int().min(100).default(15_000),
+      /**
+       * Open `/v1/events` streams per token; a further one is answered 429. Default 32: the viewer
+       * token is shared by every dashboard and kiosk screen of a deployment, so size it to the
+       * screens that may be open at once (each stream holds up to 4 MiB while its client is slow).
+       */
+      maxStreamsPerToken: z.number().int().min(1).max(100_000).default(32),
     })
     .prefault({}),
   /** Bearer tokens by role (hashes only). */
