@@ -43,11 +43,10 @@ export function isLoopbackHost(host: string): boolean {
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-/** True when `req` carries `Authorization: Bearer <expected>`. */
+/** True when `req` carries `Authorization: Bearer <expected>` (scheme in any case, RFC 7235 §2.1). */
 function bearerMatches(req: FastifyRequest, expected: Buffer): boolean {
-  const h = req.headers.authorization;
-  if (typeof h !== 'string' || !h.startsWith('Bearer ')) return false;
-  const token = h.slice(7).trim();
+  const m = /^bearer[ \t]+(\S.*)$/i.exec(req.headers.authorization ?? '');
+  const token = m?.[1]?.trim() ?? '';
   return token.length > 0 && timingSafeEqual(digest(token), expected);
 }
 

@@ -167,7 +167,12 @@ async function assemble(
   // registration order): a 401 still carries helmet's headers, and a refused websocket upgrade is
   // still marked as one, so its socket is destroyed.
   await app.register(helmet, SECURITY_HEADERS);
-  const routes = installRoutePolicy(app, { auth, metricsTokenHash: config.http.metricsTokenHash });
+  const routes = installRoutePolicy(app, {
+    auth,
+    metricsTokenHash: config.http.metricsTokenHash,
+    maxAuthFailuresPerAddress: config.http.maxAuthFailuresPerAddress,
+    authFailureWindowMs: config.http.authFailureWindowMs,
+  });
 
   const knownVenues = new Set<string>(config.registry.venues.map((v) => v.id));
   for (const v of await storage.listVenues()) knownVenues.add(v);

@@ -94,6 +94,16 @@ export const CentralConfigSchema = z
        * a scraper needs no setup. Set it whenever `host` serves a network.
        */
       metricsTokenHash: TokenHashSchema.optional(),
+      /**
+       * Failed authentications (401: missing, unknown or malformed token) one source address may
+       * make per `authFailureWindowMs` before every request of it that needs a token is answered
+       * 429 until the window ends. Default 30. Clients with a valid token never fail; behind a
+       * reverse proxy every client shares the proxy's address unless `trustProxy`-style forwarding
+       * is set up, so raise it there.
+       */
+      maxAuthFailuresPerAddress: z.number().int().min(1).max(1_000_000).default(30),
+      /** Window of `maxAuthFailuresPerAddress`, ms. Default 60 000. */
+      authFailureWindowMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
     })
     .prefault({}),
   storage: z
