@@ -168,9 +168,10 @@ const HttpSchema = z.strictObject({
    */
   kioskToken: z.string().min(16).max(4096).optional(),
   /**
-   * Bearer token Prometheus must send to read `/metrics` (a secret: use
-   * `FRIDGESYNC_HTTP__METRICS_TOKEN_FILE`; at least 16 characters). Default: unset, `/metrics` open
-   * (counts and latencies, no ids or secrets); set it when `host` serves a network.
+   * Bearer token Prometheus must send to read `/metrics`, also required on `/status` (central's
+   * URL, fridge ids, rights held) (a secret: use `FRIDGESYNC_HTTP__METRICS_TOKEN_FILE`; at least 16
+   * characters). Default: unset, both open (metrics hold counts and latencies, labelled at most by
+   * venue and gateway id, no secrets); set it when `host` serves a network.
    */
   metricsToken: z.string().min(16).max(4096).optional(),
 });

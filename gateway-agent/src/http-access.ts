@@ -8,8 +8,9 @@
  *   on this host happens to show: its `Host` must be a loopback name (a DNS-rebinding page sends its
  *   own name) and a browser's `Origin`, when sent, must be that same loopback origin (a cross-site
  *   page sends its own). Either refusal is `403 FORBIDDEN`.
- * - `metrics` (`/metrics`): `Authorization: Bearer <http.metricsToken>` when set, else open.
- * - `public`: health, `/status` and the API documentation.
+ * - `metrics` (`/metrics`, and `/status`, which names central's URL, fridge ids and rights held):
+ *   `Authorization: Bearer <http.metricsToken>` when set, else open.
+ * - `public`: health and the API documentation.
  *
  * Tokens are compared as SHA-256 digests in constant time, so timing tells nothing about them.
  */

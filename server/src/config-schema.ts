@@ -90,7 +90,7 @@ export const CentralConfigSchema = z
       /**
        * Hash (`sha256:…`, from `fridgesync central hash-token`) of the token Prometheus must send as
        * `Authorization: Bearer` to read `/metrics`. Default: unset, `/metrics` open — it carries
-       * counts and latencies only (no ids, no tokens), the default listen address is loopback, and
+       * counts and latencies labelled at most by venue and gateway id (no secrets, no customer or order ids), the default listen address is loopback, and
        * a scraper needs no setup. Set it whenever `host` serves a network.
        */
       metricsTokenHash: TokenHashSchema.optional(),
