@@ -11,10 +11,13 @@
  *   from the fridges' slots, and wait at most `connectTimeoutMs` (pending-connections.ts). On the
  *   websocket port the same holds from the TCP accept, through the HTTP upgrade, to CONNECT.
  * - ACL: a fridge publishes only under `{prefix}fridges/{its id}/`, its will included (checked at
- *   connect and again when aedes publishes it), and subscribes only to its `commands` topic, the
- *   one topic the contract sends to fridges (README "Contracts"). `$SYS`, `#`, `+` and other
- *   fridges are refused: a refused subscription gets SUBACK failure, a publish into another
- *   fridge's subtree closes the connection (MQTT 3.1.1 has no negative PUBACK). A publish on any
+ *   connect and again when aedes publishes it), and subscribes only to filters within its own
+ *   subtree (`fridges/{id}/commands`, or `fridges/{id}/#` as some firmware does). Whatever the
+ *   filter, only its `commands` topic, the one topic the contract sends to fridges (README
+ *   "Contracts"), is ever delivered to it (`authorizeForward`): nothing a fridge publishes is queued
+ *   for a subscriber, not even for itself. `$SYS`, `#`, `+` and other fridges' subtrees are
+ *   refused: a refused subscription gets SUBACK failure, a publish into another fridge's subtree
+ *   closes the connection (MQTT 3.1.1 has no negative PUBACK). A publish on any
  *   other topic of its own subtree is acknowledged and dropped by ingest (counted by reason
  *   `topic`), so firmware with a wrong topic is not caught in a redelivery loop.
  * - Retained messages: none are kept. Fridges set retain on `status` (for external brokers, whose
@@ -138,8 +141,9 @@ export class EmbeddedBroker implements FridgeBroker {
       authenticate: toAuthenticate(async (client, username, password) => this.authenticate(client, username, password)),
       authorizePublish: toAuthorizePublish((client, packet) => this.authorizePublish(client, packet)),
       authorizeSubscribe: toAuthorizeSubscribe(async (client, sub) => this.authorizeSubscribe(client, sub)),
-      // Defense in depth: never forward anything outside the receiving fridge's subtree.
-      authorizeForward: (client, packet) => (client !== null && packet.topic.startsWith(this.subtree(client.id)) ? packet : null),
+      // Only the receiving fridge's commands topic is ever delivered, whatever filter matched it:
+      // a fridge subscribed to its whole subtree gets no echo of what it publishes itself.
+      authorizeForward: (client, packet) => (client !== null && packet.topic === `${this.subtree(client.id)}commands` ? packet : null),
     });
     const broker = this.broker;
     metrics.setRetainedSource(async () => {
@@ -343,11 +347,11 @@ export class EmbeddedBroker implements FridgeBroker {
   }
 
   private async authorizeSubscribe(client: Client, sub: Subscription): Promise<Subscription | null> {
-    // Only the fridge's own commands topic, exactly: no wildcard can match what fridges publish,
-    // so nothing a fridge sends is ever queued for a subscriber.
-    if (sub.topic === `${this.subtree(client.id)}commands`) return sub;
+    // Any filter within the fridge's own subtree (fridge ids hold no wildcard characters, so the
+    // prefix is literal); delivery is narrowed to its commands topic by authorizeForward.
+    if (sub.topic.startsWith(this.subtree(client.id))) return sub;
     this.o.metrics.refused.inc({ reason: 'acl-subscribe' });
-    this.o.logger.warn({ fridge: client.id, topic: sub.topic }, 'subscription outside the fridge subtree refused');
+    this.o.logger.warn({ fridge: client.id, topic: sub.topic }, 'subscription outside the fridge subtree refused (a fridge may subscribe only within fridges/<its id>/)');
     return null;
   }
 

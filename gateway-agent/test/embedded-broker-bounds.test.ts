@@ -54,11 +54,26 @@ describe('embedded broker bounds', () => {
     await eventually(() => expect(fridgeStatus(agent.replica.doc, F1)?.on).toBe(true));
     // Nothing of it is held by the broker.
     expect(await metric(agent, 'fridgesync_gateway_mqtt_retained_messages')).toBe(0);
-    // A fridge may subscribe to its commands only: no subscription could receive what fridges publish.
-    for (const topic of ['fridges/f1/#', 'fridges/f1/+', 'fridges/f1/status', 'fridges/f1/junk/1']) {
+    // A fridge may subscribe only within its own subtree; no subscription receives what fridges publish.
+    for (const topic of ['#', '+/+/+', 'fridges/#', 'fridges/+/commands', 'fridges/f2/commands', '$SYS/#']) {
       await expect(f.subscribeAsync(topic, { qos: 1 }), topic).rejects.toThrow(/Subscribe error/);
     }
     expect((await f.subscribeAsync('fridges/f1/commands', { qos: 1 }))[0]?.qos).toBe(1);
+  });
+
+  it('delivers the commands to a fridge subscribed to its whole subtree (fridges/<id>/#), and nothing it publishes', async () => {
+    const { agent, port } = await agentWith();
+    const f = await connectFridge(port, 'f1', defer);
+    const got: string[] = [];
+    f.on('message', (topic) => got.push(topic));
+    for (const topic of ['fridges/f1/#', 'fridges/f1/+']) expect((await f.subscribeAsync(topic, { qos: 1 }))[0]?.qos, topic).toBe(1);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 2 }), { qos: 1 });
+    await f.publishAsync('fridges/f1/status', JSON.stringify({ online: true, ts: new Date().toISOString() }), { qos: 1 });
+    await f.publishAsync('fridges/f1/junk/1', 'x', { qos: 1 });
+    await agent.broker.sendCommand(F1, { type: 'resend-inventory' });
+    await eventually(() => expect(got).toContain('fridges/f1/commands'));
+    // The command arrives (once per matching subscription at most); its own publishes never come back.
+    expect(got.every((t) => t === 'fridges/f1/commands')).toBe(true);
   });
 
   it('serves a fridge while 2,000 idle connections from 100 addresses flood it before CONNECT', async () => {
