@@ -30,6 +30,12 @@ const SECRET_BYTES = 24;
  * A keyed hash is fast to check, so a short secret would be guessable offline from a leaked config.
  */
 export const MIN_SECRET_CHARS = 22;
+
+/**
+ * Shortest secret `hash-secret --allow-short` accepts, to move a fridge whose secret cannot be
+ * changed yet off an scrypt hash; it warns (docs/operations.md "Fridge secrets").
+ */
+export const MIN_SHORT_SECRET_CHARS = 8;
 /** Legacy (scrypt) verifications waiting behind the one running; more are refused at once. */
 export const LEGACY_QUEUE = 8;
 

@@ -15,7 +15,7 @@ import pino from 'pino';
 import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
 import { AGENT_VERSION, createAgent } from './agent.ts';
-import { MIN_SECRET_CHARS, generateSecret, hashSecret } from './fridge-secrets.ts';
+import { MIN_SECRET_CHARS, MIN_SHORT_SECRET_CHARS, generateSecret, hashSecret } from './fridge-secrets.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
 import { openLevelStore } from './level-store.ts';
 import { StoreCorruptError, StoreLockedError, StoreReadOnlyError } from './replica-store.ts';
@@ -35,6 +35,8 @@ Commands:
                   line to add under mqtt.fridges (its keyed hash; the secret is stored nowhere)
   hash-secret     read an existing fridge secret (at least ${MIN_SECRET_CHARS} characters) on stdin, print
                   its keyed hash for mqtt.fridges
+    --allow-short   accept a shorter secret (at least ${MIN_SHORT_SECRET_CHARS}) with a warning: to move a fridge whose
+                  secret cannot be changed yet off an scrypt hash
 
 Options:
   --config FILE   YAML configuration (or FRIDGESYNC_CONFIG); FRIDGESYNC_* variables override
@@ -71,11 +73,14 @@ interface Args {
   config: string | undefined;
   /** `add-fridge`: the fridge id as typed. */
   fridge?: string;
+  /** `hash-secret --allow-short`. */
+  allowShort?: boolean;
 }
 
 function parseArgs(argv: string[], env: MainIo['env']): Args | string {
   let config = env.FRIDGESYNC_CONFIG;
   const words: string[] = [];
+  let allowShort = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') return { command: 'help', config };
@@ -84,6 +89,7 @@ function parseArgs(argv: string[], env: MainIo['env']): Args | string {
       config = argv[++i];
       if (config === undefined) return '--config needs a file';
     } else if (a.startsWith('--config=')) config = a.slice('--config='.length);
+    else if (a === '--allow-short') allowShort = true;
     else if (a.startsWith('-')) return `unknown option ${a}`;
     else words.push(a);
   }
@@ -93,7 +99,8 @@ function parseArgs(argv: string[], env: MainIo['env']): Args | string {
   if (cmd === 'config check') return { command: 'config-check', config };
   if (cmd === 'repair') return { command: 'repair', config };
   if (cmd === 'doctor') return { command: 'doctor', config };
-  if (cmd === 'hash-secret') return { command: 'hash-secret', config };
+  if (cmd === 'hash-secret') return { command: 'hash-secret', config, allowShort };
+  if (allowShort) return '--allow-short applies to hash-secret only';
   if (words[0] === 'add-fridge') {
     if (words.length !== 2) return 'add-fridge needs one fridge id';
     return { command: 'add-fridge', config, fridge: words[1] };
@@ -135,8 +142,14 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   if (args.command === 'add-fridge') return addFridge(args.fridge!, io);
   if (args.command === 'hash-secret') {
     const secret = (await io.stdin()).replace(/\r?\n$/, '');
+    const least = args.allowShort ? MIN_SHORT_SECRET_CHARS : MIN_SECRET_CHARS;
+    if (secret.length < least) {
+      const hint = args.allowShort ? '' : ' (`--allow-short` to migrate an existing shorter one)';
+      return io.err(`the secret must be at least ${least} characters (${MIN_SECRET_CHARS} hold 128 random bits)${hint}; \`fridgesync gateway add-fridge ID\` generates one`), 2;
+    }
     if (secret.length < MIN_SECRET_CHARS) {
-      return io.err(`the secret must be at least ${MIN_SECRET_CHARS} characters (128 random bits); \`fridgesync gateway add-fridge ID\` generates one`), 2;
+      // The keyed hash is fast to check: a short secret is only as strong as its length allows.
+      io.err(`warning: a ${secret.length}-character secret can be guessed offline from a leaked config; replace it with \`fridgesync gateway add-fridge ID\` as soon as the fridge allows (docs/operations.md "Fridge secrets")`);
     }
     io.out(hashSecret(secret));
     return 0;

@@ -75,6 +75,13 @@ describe('main', () => {
     expect(await verifySecret('a-fridge-secret-of-32-characters', o.output[1]!)).toBe(true);
     // A secret too short to hold 128 random bits is refused.
     expect(await main(['hash-secret'], { ...io(), stdin: async () => 'short-secret\n' })).toBe(2);
+    // --allow-short migrates an existing shorter secret, with a warning; still not an empty one.
+    const short = { ...io(), stdin: async () => 'short-secret\n' };
+    expect(await main(['gateway', 'hash-secret', '--allow-short'], short)).toBe(0);
+    expect(await verifySecret('short-secret', short.output[0]!)).toBe(true);
+    expect(short.errors.join('\n')).toMatch(/warning: a 12-character secret/);
+    expect(await main(['hash-secret', '--allow-short'], { ...io(), stdin: async () => 'tiny\n' })).toBe(2);
+    expect(await main(['doctor', '--allow-short'], io())).toBe(2);
     expect(await main(['frobnicate'], o)).toBe(2);
   });
 
