@@ -91,7 +91,7 @@ export class EmbeddedBroker implements FridgeBroker {
 
   constructor(private readonly o: EmbeddedBrokerOptions) {
     const e = o.config.embedded;
-    this.auth = new FridgeAuthenticator(o.config.fridges);
+    this.auth = new FridgeAuthenticator(o.config.fridges, () => o.metrics.legacyVerifications.inc());
     this.throttle = new AuthThrottle({
       windowMs: e.authFailureWindowMs,
       maxFailuresPerAddress: e.maxAuthFailuresPerAddress,

@@ -109,7 +109,11 @@ export class FridgeAuthenticator {
   private readonly queue: Array<() => void> = [];
   private running = false;
 
-  constructor(private readonly hashes: Readonly<Record<string, string>>) {}
+  /** `onLegacyVerification` is called for every scrypt verification run (a metric). */
+  constructor(
+    private readonly hashes: Readonly<Record<string, string>>,
+    private readonly onLegacyVerification: () => void = () => {},
+  ) {}
 
   /** Configured fridges whose hash has the older (scrypt) format. */
   legacyFridges(): string[] {
@@ -132,7 +136,10 @@ export class FridgeAuthenticator {
     const seen = this.verified.get(fridgeId);
     if (seen !== undefined && timingSafeEqual(seen, digest)) return 'ok';
     if (this.running && this.queue.length >= LEGACY_QUEUE) return 'busy';
-    return this.serialized(() => verifyLegacy(secret, stored)).then((ok) => {
+    return this.serialized(() => {
+      this.onLegacyVerification();
+      return verifyLegacy(secret, stored);
+    }).then((ok) => {
       if (!ok) return 'bad';
       this.verified.set(fridgeId, digest);
       return 'ok';
