@@ -213,10 +213,26 @@ async function repair(config: GatewayConfig, io: MainIo): Promise<number> {
 
 async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   const logger = pino({ level: config.logLevel });
+  // Installed before the agent starts: a stop signal during the start (the HTTP port may already
+  // answer) is kept and acted on once the agent runs, instead of the default action ending the
+  // process halfway through opening its store and ports.
+  const signalKind = stopSignals();
+  let signalDuringStart: NodeJS.Signals | undefined;
+  let handleSignal = (sig: NodeJS.Signals) => {
+    if (signalKind() === 'first') signalDuringStart = sig;
+  };
+  const onSignal = (sig: NodeJS.Signals) => handleSignal(sig);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const releaseSignals = () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
   let agent;
   try {
     agent = await createAgent(config, { logger, defaultMetrics: true });
   } catch (e) {
+    releaseSignals();
     if (e instanceof StoreReadOnlyError) {
       io.err(e.message);
       return EXIT_UNWRITABLE;
@@ -231,11 +247,9 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   }
   const a = agent;
   return new Promise<number>((resolve) => {
-    const signalKind = stopSignals();
     let stopping = false;
     const finish = (code: number) => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
+      releaseSignals();
       resolve(code);
     };
     // A fatal error during a graceful shutdown still makes the exit status a failure.
@@ -262,7 +276,7 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
         },
       );
     };
-    function onSignal(sig: NodeJS.Signals) {
+    handleSignal = (sig: NodeJS.Signals) => {
       const kind = signalKind();
       if (kind === 'same') return;
       if (kind === 'again') {
@@ -272,9 +286,11 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
       }
       logger.info({ signal: sig, graceMs: config.shutdown.graceMs }, 'shutting down gracefully (signal again to exit now)');
       stop(0);
+    };
+    if (signalDuringStart !== undefined) {
+      logger.info({ signal: signalDuringStart, graceMs: config.shutdown.graceMs }, 'shutting down gracefully (signal received during start)');
+      stop(0);
     }
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
     void a.fatal.then((e) => {
       logger.fatal({ err: e }, 'fatal: exiting so the store can be recovered');
       stop(1);

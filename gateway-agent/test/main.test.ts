@@ -181,4 +181,18 @@ describe('main', () => {
     const agent = await startAgent(testConfig(dir), defer);
     expect(agent.replica.replica).toBe('gw:gw1:1');
   });
+
+  it('takes a signal repeated within a second as the same request: one graceful shutdown, exit 0', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    const httpPort = await freePort();
+    const file = join(tempDir(), 'gw.yaml');
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', logLevel: 'info', storage: { dataDir: dir }, http: { host: '127.0.0.1', port: httpPort }, mqtt: { embedded: { host: '127.0.0.1', port: 0 } } }));
+    const { child, stderr } = spawnAgent(file);
+    await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/livez`)).ok, 20_000);
+    // As one Ctrl-C delivered twice (the terminal's SIGINT and npm's forwarded copy).
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    expect(await exited(child), stderr()).toBe(0);
+  });
 });
