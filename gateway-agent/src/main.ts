@@ -248,10 +248,9 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   const a = agent;
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const finish = (code: number) => {
-      releaseSignals();
-      resolve(code);
-    };
+    // The handlers stay until the process exits: a copy of the signal arriving after a fast
+    // shutdown must not end the process by the default action (exit status 130 instead of 0).
+    const finish = (code: number) => resolve(code);
     // A fatal error during a graceful shutdown still makes the exit status a failure.
     let result = 0;
     // Every way out closes the agent within `shutdown.graceMs` and then resolves: the caller exits

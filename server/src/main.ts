@@ -176,10 +176,9 @@ async function run(config: CentralConfig): Promise<number> {
   } catch (e) {
     central.app.log.error({ err: e }, 'shutdown failed');
     return 1;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
+  // The handlers stay until the process exits: a copy of the signal arriving after a fast
+  // shutdown must not end the process by the default action.
   return failed ? 1 : 0;
 }
 
