@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { hashSecret } from '@fridgesync/gateway-agent';
+import { stopSignals } from '@fridgesync/shared';
 import { hashToken } from '@fridgesync/server';
 import { createFleet, generateFleet, parseFaults, parseKitchenSchedule, type Fleet, type FleetSpec } from '@fridgesync/simulators';
 import { startLinkProxy, type LinkProxy } from './demo/link-proxy.ts';
@@ -238,8 +239,12 @@ export async function main(argv: string[]): Promise<number> {
   let stopping = false;
   let resolveStop!: () => void;
   const stopped = new Promise<void>((r) => (resolveStop = r));
+  // One Ctrl-C may arrive twice (from the terminal and forwarded by npm): see shared signals.ts.
+  const signalKind = stopSignals();
   const onSignal = () => {
-    if (stopping) {
+    const kind = signalKind();
+    if (kind === 'same') return;
+    if (kind === 'again') {
       say('\nsecond signal: exiting now');
       for (const c of children) c.kill('SIGKILL');
       process.exit(130);

@@ -9,9 +9,11 @@
  *   from many addresses) is verified only for addresses without a failure in the window; the real
  *   fridge, whose address has none, still connects with its secret.
  *
- * Addresses are keyed as IPv4, or by their /64 for IPv6 (one host holds a whole /64). Both maps are
- * bounded ({@link MAX_TRACKED} keys, oldest dropped first), so a flood from ever new addresses
- * cannot grow them.
+ * Addresses are keyed as IPv4, and IPv6 by their first `ipv6PrefixLength` bits: 128 (the whole
+ * address) by default, because a venue LAN is one /64 and every link-local address falls in
+ * fe80::/64, so a shorter key would let one host lock out every fridge. Both maps are bounded
+ * ({@link MAX_TRACKED} keys, oldest dropped first), so a flood from ever new addresses cannot grow
+ * them whatever the key.
  */
 import { isIPv6 } from 'node:net';
 
@@ -26,6 +28,8 @@ export interface AuthThrottleOptions {
   maxFailuresPerAddress: number;
   /** Failures a fridge id may have in a window before only clean addresses are verified for it. */
   maxFailuresPerFridge: number;
+  /** Bits of an IPv6 address that form its key (see {@link addressKey}). Default 128. */
+  ipv6PrefixLength?: number;
   /** Clock, ms (tests). */
   now?: () => number;
 }
@@ -33,17 +37,27 @@ export interface AuthThrottleOptions {
 /** Why an attempt is refused before verification. */
 export type ThrottleReason = 'throttled-address' | 'throttled-fridge';
 
-/** The key an address is counted under: IPv4 as is, IPv6 by its /64. */
-export function addressKey(address: string | undefined): string {
+/**
+ * The key an address is counted under: IPv4 (and IPv4-mapped IPv6) as is, IPv6 by its first
+ * `ipv6PrefixLength` bits (default 128, the whole address), written as `groups/length`.
+ */
+export function addressKey(address: string | undefined, ipv6PrefixLength = 128): string {
   if (address === undefined) return '?';
   if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
-  if (!isIPv6(address)) return address;
-  // Expand `::` so the first four groups are the /64.
-  const [head = '', tail = ''] = address.split('::');
+  // A zone (`fe80::1%eth0`) names the interface, not the host.
+  const bare = address.split('%')[0]!;
+  if (!isIPv6(bare)) return address;
+  // Expand `::` to all eight groups, then keep the prefix bits.
+  const [head = '', tail = ''] = bare.split('::');
   const h = head === '' ? [] : head.split(':');
   const t = tail === '' ? [] : tail.split(':');
-  const groups = address.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups = bare.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  const masked = groups.map((g, i) => {
+    const keep = Math.min(16, Math.max(0, ipv6PrefixLength - 16 * i));
+    const v = Number.parseInt(g, 16) & (keep === 0 ? 0 : (0xffff << (16 - keep)) & 0xffff);
+    return v.toString(16);
+  });
+  return `${masked.join(':')}/${ipv6PrefixLength}`;
 }
 
 /** Failures per key in fixed windows, bounded in keys. */
@@ -85,21 +99,23 @@ class FailureCounts {
 export class AuthThrottle {
   private readonly byAddress: FailureCounts;
   private readonly byFridge: FailureCounts;
+  private readonly key: (address: string) => string;
 
   constructor(private readonly o: AuthThrottleOptions) {
     const now = o.now ?? Date.now;
     this.byAddress = new FailureCounts(o.windowMs, now);
     this.byFridge = new FailureCounts(o.windowMs, now);
+    this.key = (address) => addressKey(address, o.ipv6PrefixLength);
   }
 
   /** Whether connections from `address` are refused for now. */
   blocked(address: string): boolean {
-    return this.byAddress.get(addressKey(address)) >= this.o.maxFailuresPerAddress;
+    return this.byAddress.get(this.key(address)) >= this.o.maxFailuresPerAddress;
   }
 
   /** Whether a CONNECT for `fridgeId` from `address` may be verified; the reason it may not otherwise. */
   admit(fridgeId: string, address: string): ThrottleReason | undefined {
-    const failures = this.byAddress.get(addressKey(address));
+    const failures = this.byAddress.get(this.key(address));
     if (failures >= this.o.maxFailuresPerAddress) return 'throttled-address';
     if (failures > 0 && this.byFridge.get(fridgeId) >= this.o.maxFailuresPerFridge) return 'throttled-fridge';
     return undefined;
@@ -110,7 +126,7 @@ export class AuthThrottle {
    * configured are not tracked (they would only fill the map).
    */
   failed(address: string, fridgeId: string | undefined): void {
-    this.byAddress.add(addressKey(address));
+    this.byAddress.add(this.key(address));
     if (fridgeId !== undefined) this.byFridge.add(fridgeId);
   }
 

@@ -47,11 +47,20 @@ const EmbeddedSchema = z.strictObject({
    */
   maxPendingConnections: z.number().int().min(1).max(100_000).default(512),
   /**
-   * Most connections waiting for their CONNECT from one source address (IPv4, or IPv6 /64).
+   * Most connections waiting for their CONNECT from one source address (IPv4, or IPv6 as keyed
+   * by `ipv6PrefixLength`).
    * Default 32; a further one is closed as it is accepted (and retries). Fridges behind one NAT
    * address share it: raise it to the number of fridges that may reconnect there at the same moment.
    */
   maxPendingPerAddress: z.number().int().min(1).max(100_000).default(32),
+  /**
+   * Bits of an IPv6 source address that the per-address limits (`maxPendingPerAddress`,
+   * `maxAuthFailuresPerAddress`) count together. Default 128: each address on its own. A venue LAN
+   * is one /64 and link-local addresses all fall in fe80::/64, so 64 would let one host lock out
+   * every fridge there. Lower it (e.g. 64) only where fridges never share a prefix with untrusted
+   * hosts, such as a gateway reachable from the internet over IPv6.
+   */
+  ipv6PrefixLength: z.number().int().min(32).max(128).default(128),
   /**
    * Window of the failed-CONNECT counts, ms (see `maxAuthFailuresPerAddress`,
    * `maxAuthFailuresPerFridge`). Default 60 000: a blocked address may try again after at most a minute.
@@ -159,9 +168,10 @@ const HttpSchema = z.strictObject({
    */
   kioskToken: z.string().min(16).max(4096).optional(),
   /**
-   * Bearer token Prometheus must send to read `/metrics` (a secret: use
-   * `FRIDGESYNC_HTTP__METRICS_TOKEN_FILE`; at least 16 characters). Default: unset, `/metrics` open
-   * (counts and latencies, no ids or secrets); set it when `host` serves a network.
+   * Bearer token Prometheus must send to read `/metrics`, also required on `/status` (central's
+   * URL, fridge ids, rights held) (a secret: use `FRIDGESYNC_HTTP__METRICS_TOKEN_FILE`; at least 16
+   * characters). Default: unset, both open (metrics hold counts and latencies, labelled at most by
+   * venue and gateway id, no secrets); set it when `host` serves a network.
    */
   metricsToken: z.string().min(16).max(4096).optional(),
 });

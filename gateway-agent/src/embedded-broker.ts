@@ -8,12 +8,16 @@
  *   unavailable" while the replica cannot write (joining, retired, failed): nothing is acknowledged
  *   that could not be stored, and fridges keep their QoS 1 messages and retry.
  * - Before CONNECT: connections waiting for their CONNECT are bounded per address and in all, apart
- *   from the fridges' slots, and wait at most `connectTimeoutMs` (pending-connections.ts).
+ *   from the fridges' slots, and wait at most `connectTimeoutMs` (pending-connections.ts). On the
+ *   websocket port the same holds from the TCP accept, through the HTTP upgrade, to CONNECT.
  * - ACL: a fridge publishes only under `{prefix}fridges/{its id}/`, its will included (checked at
- *   connect and again when aedes publishes it), and subscribes only to its `commands` topic, the
- *   one topic the contract sends to fridges (README "Contracts"). `$SYS`, `#`, `+` and other
- *   fridges are refused: a refused subscription gets SUBACK failure, a publish into another
- *   fridge's subtree closes the connection (MQTT 3.1.1 has no negative PUBACK). A publish on any
+ *   connect and again when aedes publishes it), and subscribes only to filters within its own
+ *   subtree (`fridges/{id}/commands`, or `fridges/{id}/#` as some firmware does). Whatever the
+ *   filter, only its `commands` topic, the one topic the contract sends to fridges (README
+ *   "Contracts"), is ever delivered to it (`authorizeForward`): nothing a fridge publishes is queued
+ *   for a subscriber, not even for itself. `$SYS`, `#`, `+` and other fridges' subtrees are
+ *   refused: a refused subscription gets SUBACK failure, a publish into another fridge's subtree
+ *   closes the connection (MQTT 3.1.1 has no negative PUBACK). A publish on any
  *   other topic of its own subtree is acknowledged and dropped by ingest (counted by reason
  *   `topic`), so firmware with a wrong topic is not caught in a redelivery loop.
  * - Retained messages: none are kept. Fridges set retain on `status` (for external brokers, whose
@@ -87,15 +91,17 @@ export class EmbeddedBroker implements FridgeBroker {
 
   constructor(private readonly o: EmbeddedBrokerOptions) {
     const e = o.config.embedded;
-    this.auth = new FridgeAuthenticator(o.config.fridges);
+    this.auth = new FridgeAuthenticator(o.config.fridges, () => o.metrics.legacyVerifications.inc());
     this.throttle = new AuthThrottle({
       windowMs: e.authFailureWindowMs,
       maxFailuresPerAddress: e.maxAuthFailuresPerAddress,
       maxFailuresPerFridge: e.maxAuthFailuresPerFridge,
+      ipv6PrefixLength: e.ipv6PrefixLength,
     });
     this.pending = new PendingConnections({
       maxPending: e.maxPendingConnections,
       maxPerAddress: e.maxPendingPerAddress,
+      ipv6PrefixLength: e.ipv6PrefixLength,
       onRefused: (reason, address) => {
         o.metrics.refused.inc({ reason });
         o.logger.debug({ remote: address, reason }, 'pending MQTT connection closed');
@@ -135,8 +141,9 @@ export class EmbeddedBroker implements FridgeBroker {
       authenticate: toAuthenticate(async (client, username, password) => this.authenticate(client, username, password)),
       authorizePublish: toAuthorizePublish((client, packet) => this.authorizePublish(client, packet)),
       authorizeSubscribe: toAuthorizeSubscribe(async (client, sub) => this.authorizeSubscribe(client, sub)),
-      // Defense in depth: never forward anything outside the receiving fridge's subtree.
-      authorizeForward: (client, packet) => (client !== null && packet.topic.startsWith(this.subtree(client.id)) ? packet : null),
+      // Only the receiving fridge's commands topic is ever delivered, whatever filter matched it:
+      // a fridge subscribed to its whole subtree gets no echo of what it publishes itself.
+      authorizeForward: (client, packet) => (client !== null && packet.topic === `${this.subtree(client.id)}commands` ? packet : null),
     });
     const broker = this.broker;
     metrics.setRetainedSource(async () => {
@@ -181,15 +188,38 @@ export class EmbeddedBroker implements FridgeBroker {
 
   /** MQTT over websocket: each connection becomes a byte stream through the same guard and broker. */
   private async listenWebsocket(port: number, host: string): Promise<void> {
-    const http = createHttpServer((_req, res) => {
-      res.statusCode = 426;
-      res.end();
+    const e = this.o.config.embedded;
+    const http = createHttpServer(
+      {
+        // A connection must finish its upgrade request within the MQTT connect timeout, like a TCP
+        // connection its CONNECT; the check runs often enough for that bound to hold.
+        headersTimeout: e.connectTimeoutMs,
+        requestTimeout: e.connectTimeoutMs,
+        connectionsCheckingInterval: Math.min(1_000, e.connectTimeoutMs),
+      },
+      (_req, res) => {
+        res.statusCode = 426;
+        res.end();
+      },
+    );
+    // headersTimeout counts only once bytes arrive: a socket that sends nothing is closed when idle
+    // this long (the websocket library clears the idle timeout at the upgrade).
+    http.timeout = e.connectTimeoutMs;
+    // The same file-descriptor bound as the TCP listener (see start).
+    http.maxConnections = e.maxConnections + e.maxPendingConnections + 64;
+    // Before the upgrade, a connection is pending like a TCP one that has not sent CONNECT: blocked
+    // addresses are closed as accepted, and the per-address and global pending bounds apply.
+    http.on('connection', (socket: Socket) => {
+      if (!this.accepting || this.refuseBlocked(socket.remoteAddress)) return socket.destroy();
+      socket.on('error', () => socket.destroy());
+      if (!this.admitPending(socket, socket.remoteAddress)) return socket.destroy();
     });
     this.wsServer = http;
-    this.wss = new WebSocketServer({ server: http, maxPayload: this.o.config.embedded.maxPacketBytes + 16 });
+    this.wss = new WebSocketServer({ server: http, maxPayload: e.maxPacketBytes + 16 });
     this.wss.on('connection', (ws, req) => {
+      // Upgraded: the socket leaves the pending set, its MQTT connection takes its place below.
+      this.leavePending(req.socket);
       if (!this.accepting || this.broker === undefined) return ws.terminate();
-      const e = this.o.config.embedded;
       const address = req.socket.remoteAddress;
       if (this.refuseBlocked(address)) return ws.terminate();
       if (this.wss!.clients.size > e.maxConnections + e.maxPendingConnections) return ws.close(1013, 'too many connections');
@@ -223,7 +253,7 @@ export class EmbeddedBroker implements FridgeBroker {
   }
 
   /** Counts `conn` as pending until its CONNECT; false when the pending bound refuses it. */
-  private admitPending(conn: MqttConnection, address: string | undefined): boolean {
+  private admitPending(conn: MqttConnection | Socket, address: string | undefined): boolean {
     if (!this.pending.admit(conn, address)) return false;
     this.addressOf.set(conn, address ?? '?');
     this.o.metrics.mqttPending.set(this.pending.size);
@@ -232,7 +262,7 @@ export class EmbeddedBroker implements FridgeBroker {
   }
 
   private leavePending(conn: object): void {
-    this.pending.leave(conn as MqttConnection);
+    this.pending.leave(conn as MqttConnection | Socket);
     this.o.metrics.mqttPending.set(this.pending.size);
   }
 
@@ -273,7 +303,7 @@ export class EmbeddedBroker implements FridgeBroker {
       const wasBlocked = this.throttle.blocked(address);
       this.throttle.failed(address, fridge);
       if (!wasBlocked && this.throttle.blocked(address)) {
-        logger.warn({ remote: addressKey(address), fridge: client.id, windowMs: this.o.config.embedded.authFailureWindowMs }, 'too many failed MQTT connects from this address: its connections are refused for the rest of the window');
+        logger.warn({ remote: addressKey(address, this.o.config.embedded.ipv6PrefixLength), fridge: client.id, windowMs: this.o.config.embedded.authFailureWindowMs }, 'too many failed MQTT connects from this address: its connections are refused for the rest of the window');
       }
       return refuse(reason === 'credentials' ? 4 : 3, reason, msg);
     };
@@ -317,11 +347,11 @@ export class EmbeddedBroker implements FridgeBroker {
   }
 
   private async authorizeSubscribe(client: Client, sub: Subscription): Promise<Subscription | null> {
-    // Only the fridge's own commands topic, exactly: no wildcard can match what fridges publish,
-    // so nothing a fridge sends is ever queued for a subscriber.
-    if (sub.topic === `${this.subtree(client.id)}commands`) return sub;
+    // Any filter within the fridge's own subtree (fridge ids hold no wildcard characters, so the
+    // prefix is literal); delivery is narrowed to its commands topic by authorizeForward.
+    if (sub.topic.startsWith(this.subtree(client.id))) return sub;
     this.o.metrics.refused.inc({ reason: 'acl-subscribe' });
-    this.o.logger.warn({ fridge: client.id, topic: sub.topic }, 'subscription outside the fridge subtree refused');
+    this.o.logger.warn({ fridge: client.id, topic: sub.topic }, 'subscription outside the fridge subtree refused (a fridge may subscribe only within fridges/<its id>/)');
     return null;
   }
 

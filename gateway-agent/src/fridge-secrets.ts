@@ -30,6 +30,12 @@ const SECRET_BYTES = 24;
  * A keyed hash is fast to check, so a short secret would be guessable offline from a leaked config.
  */
 export const MIN_SECRET_CHARS = 22;
+
+/**
+ * Shortest secret `hash-secret --allow-short` accepts, to move a fridge whose secret cannot be
+ * changed yet off an scrypt hash; it warns (docs/operations.md "Fridge secrets").
+ */
+export const MIN_SHORT_SECRET_CHARS = 8;
 /** Legacy (scrypt) verifications waiting behind the one running; more are refused at once. */
 export const LEGACY_QUEUE = 8;
 
@@ -103,7 +109,11 @@ export class FridgeAuthenticator {
   private readonly queue: Array<() => void> = [];
   private running = false;
 
-  constructor(private readonly hashes: Readonly<Record<string, string>>) {}
+  /** `onLegacyVerification` is called for every scrypt verification run (a metric). */
+  constructor(
+    private readonly hashes: Readonly<Record<string, string>>,
+    private readonly onLegacyVerification: () => void = () => {},
+  ) {}
 
   /** Configured fridges whose hash has the older (scrypt) format. */
   legacyFridges(): string[] {
@@ -126,7 +136,10 @@ export class FridgeAuthenticator {
     const seen = this.verified.get(fridgeId);
     if (seen !== undefined && timingSafeEqual(seen, digest)) return 'ok';
     if (this.running && this.queue.length >= LEGACY_QUEUE) return 'busy';
-    return this.serialized(() => verifyLegacy(secret, stored)).then((ok) => {
+    return this.serialized(() => {
+      this.onLegacyVerification();
+      return verifyLegacy(secret, stored);
+    }).then((ok) => {
       if (!ok) return 'bad';
       this.verified.set(fridgeId, digest);
       return 'ok';

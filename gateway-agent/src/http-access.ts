@@ -8,8 +8,9 @@
  *   on this host happens to show: its `Host` must be a loopback name (a DNS-rebinding page sends its
  *   own name) and a browser's `Origin`, when sent, must be that same loopback origin (a cross-site
  *   page sends its own). Either refusal is `403 FORBIDDEN`.
- * - `metrics` (`/metrics`): `Authorization: Bearer <http.metricsToken>` when set, else open.
- * - `public`: health, `/status` and the API documentation.
+ * - `metrics` (`/metrics`, and `/status`, which names central's URL, fridge ids and rights held):
+ *   `Authorization: Bearer <http.metricsToken>` when set, else open.
+ * - `public`: health and the API documentation.
  *
  * Tokens are compared as SHA-256 digests in constant time, so timing tells nothing about them.
  */
@@ -43,11 +44,10 @@ export function isLoopbackHost(host: string): boolean {
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-/** True when `req` carries `Authorization: Bearer <expected>`. */
+/** True when `req` carries `Authorization: Bearer <expected>` (scheme in any case, RFC 7235 §2.1). */
 function bearerMatches(req: FastifyRequest, expected: Buffer): boolean {
-  const h = req.headers.authorization;
-  if (typeof h !== 'string' || !h.startsWith('Bearer ')) return false;
-  const token = h.slice(7).trim();
+  const m = /^bearer[ \t]+(\S.*)$/i.exec(req.headers.authorization ?? '');
+  const token = m?.[1]?.trim() ?? '';
   return token.length > 0 && timingSafeEqual(digest(token), expected);
 }
 

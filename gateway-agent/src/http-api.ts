@@ -113,7 +113,8 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
     if (why.length === 0) return READYZ_BODY;
     return reply.status(503).send(new FridgesyncError('NOT_READY', `not ready: ${why.join('; ')}`).toBody());
   });
-  app.get('/status', { ...open, schema: { tags: ['ops'], summary: 'Lifecycle, broker, sync, store and rights held (JSON)' } }, async () => o.status());
+  // /status names central's URL, fridge ids and rights held: guarded like /metrics (http-access.ts).
+  app.get('/status', { config: { gatewayAccess: 'metrics' }, schema: { tags: ['ops'], summary: 'Lifecycle, broker, sync, store and rights held (JSON)' } }, async () => o.status());
   app.get('/metrics', { config: { gatewayAccess: 'metrics' }, schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

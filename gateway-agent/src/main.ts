@@ -2,7 +2,8 @@
  * The gateway agent's entry point: `fridgesync gateway [run|config check|repair|doctor|add-fridge|hash-secret]`.
  * Reads argv and the environment (the only place that does), validates the config once, wires the
  * agent with `createAgent`, and owns the signals: SIGTERM/SIGINT shut down gracefully within
- * `shutdown.graceMs`; a second signal exits at once.
+ * `shutdown.graceMs`; a second signal, more than a second after the first, exits at once (a repeat
+ * within it is the same Ctrl-C delivered twice: shared signals.ts).
  *
  * Exit codes (docs/operations.md "Exit status"): 0 ok, 1 runtime failure (fatal store error, start
  * failure, shutdown over its grace period), 2 usage or invalid config, 3 data directory not
@@ -11,10 +12,10 @@
 import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile } from '@fridgesync/shared';
+import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
 import { AGENT_VERSION, createAgent } from './agent.ts';
-import { MIN_SECRET_CHARS, generateSecret, hashSecret } from './fridge-secrets.ts';
+import { MIN_SECRET_CHARS, MIN_SHORT_SECRET_CHARS, generateSecret, hashSecret } from './fridge-secrets.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
 import { openLevelStore } from './level-store.ts';
 import { StoreCorruptError, StoreLockedError, StoreReadOnlyError } from './replica-store.ts';
@@ -34,6 +35,8 @@ Commands:
                   line to add under mqtt.fridges (its keyed hash; the secret is stored nowhere)
   hash-secret     read an existing fridge secret (at least ${MIN_SECRET_CHARS} characters) on stdin, print
                   its keyed hash for mqtt.fridges
+    --allow-short   accept a shorter secret (at least ${MIN_SHORT_SECRET_CHARS}) with a warning: to move a fridge whose
+                  secret cannot be changed yet off an scrypt hash
 
 Options:
   --config FILE   YAML configuration (or FRIDGESYNC_CONFIG); FRIDGESYNC_* variables override
@@ -70,11 +73,14 @@ interface Args {
   config: string | undefined;
   /** `add-fridge`: the fridge id as typed. */
   fridge?: string;
+  /** `hash-secret --allow-short`. */
+  allowShort?: boolean;
 }
 
 function parseArgs(argv: string[], env: MainIo['env']): Args | string {
   let config = env.FRIDGESYNC_CONFIG;
   const words: string[] = [];
+  let allowShort = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') return { command: 'help', config };
@@ -83,6 +89,7 @@ function parseArgs(argv: string[], env: MainIo['env']): Args | string {
       config = argv[++i];
       if (config === undefined) return '--config needs a file';
     } else if (a.startsWith('--config=')) config = a.slice('--config='.length);
+    else if (a === '--allow-short') allowShort = true;
     else if (a.startsWith('-')) return `unknown option ${a}`;
     else words.push(a);
   }
@@ -92,7 +99,8 @@ function parseArgs(argv: string[], env: MainIo['env']): Args | string {
   if (cmd === 'config check') return { command: 'config-check', config };
   if (cmd === 'repair') return { command: 'repair', config };
   if (cmd === 'doctor') return { command: 'doctor', config };
-  if (cmd === 'hash-secret') return { command: 'hash-secret', config };
+  if (cmd === 'hash-secret') return { command: 'hash-secret', config, allowShort };
+  if (allowShort) return '--allow-short applies to hash-secret only';
   if (words[0] === 'add-fridge') {
     if (words.length !== 2) return 'add-fridge needs one fridge id';
     return { command: 'add-fridge', config, fridge: words[1] };
@@ -134,8 +142,14 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   if (args.command === 'add-fridge') return addFridge(args.fridge!, io);
   if (args.command === 'hash-secret') {
     const secret = (await io.stdin()).replace(/\r?\n$/, '');
+    const least = args.allowShort ? MIN_SHORT_SECRET_CHARS : MIN_SECRET_CHARS;
+    if (secret.length < least) {
+      const hint = args.allowShort ? '' : ' (`--allow-short` to migrate an existing shorter one)';
+      return io.err(`the secret must be at least ${least} characters (${MIN_SECRET_CHARS} hold 128 random bits)${hint}; \`fridgesync gateway add-fridge ID\` generates one`), 2;
+    }
     if (secret.length < MIN_SECRET_CHARS) {
-      return io.err(`the secret must be at least ${MIN_SECRET_CHARS} characters (128 random bits); \`fridgesync gateway add-fridge ID\` generates one`), 2;
+      // The keyed hash is fast to check: a short secret is only as strong as its length allows.
+      io.err(`warning: a ${secret.length}-character secret can be guessed offline from a leaked config; replace it with \`fridgesync gateway add-fridge ID\` as soon as the fridge allows (docs/operations.md "Fridge secrets")`);
     }
     io.out(hashSecret(secret));
     return 0;
@@ -199,10 +213,26 @@ async function repair(config: GatewayConfig, io: MainIo): Promise<number> {
 
 async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   const logger = pino({ level: config.logLevel });
+  // Installed before the agent starts: a stop signal during the start (the HTTP port may already
+  // answer) is kept and acted on once the agent runs, instead of the default action ending the
+  // process halfway through opening its store and ports.
+  const signalKind = stopSignals();
+  let signalDuringStart: NodeJS.Signals | undefined;
+  let handleSignal = (sig: NodeJS.Signals) => {
+    if (signalKind() === 'first') signalDuringStart = sig;
+  };
+  const onSignal = (sig: NodeJS.Signals) => handleSignal(sig);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const releaseSignals = () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
   let agent;
   try {
     agent = await createAgent(config, { logger, defaultMetrics: true });
   } catch (e) {
+    releaseSignals();
     if (e instanceof StoreReadOnlyError) {
       io.err(e.message);
       return EXIT_UNWRITABLE;
@@ -217,13 +247,10 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
   }
   const a = agent;
   return new Promise<number>((resolve) => {
-    let signals = 0;
     let stopping = false;
-    const finish = (code: number) => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve(code);
-    };
+    // The handlers stay until the process exits: a copy of the signal arriving after a fast
+    // shutdown must not end the process by the default action (exit status 130 instead of 0).
+    const finish = (code: number) => resolve(code);
     // A fatal error during a graceful shutdown still makes the exit status a failure.
     let result = 0;
     // Every way out closes the agent within `shutdown.graceMs` and then resolves: the caller exits
@@ -248,18 +275,21 @@ async function run(config: GatewayConfig, io: MainIo): Promise<number> {
         },
       );
     };
-    function onSignal(sig: NodeJS.Signals) {
-      signals++;
-      if (signals > 1) {
+    handleSignal = (sig: NodeJS.Signals) => {
+      const kind = signalKind();
+      if (kind === 'same') return;
+      if (kind === 'again') {
         logger.warn({ signal: sig }, 'second signal: exiting now');
         finish(130);
         return;
       }
       logger.info({ signal: sig, graceMs: config.shutdown.graceMs }, 'shutting down gracefully (signal again to exit now)');
       stop(0);
+    };
+    if (signalDuringStart !== undefined) {
+      logger.info({ signal: signalDuringStart, graceMs: config.shutdown.graceMs }, 'shutting down gracefully (signal received during start)');
+      stop(0);
     }
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
     void a.fatal.then((e) => {
       logger.fatal({ err: e }, 'fatal: exiting so the store can be recovered');
       stop(1);

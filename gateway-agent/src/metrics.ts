@@ -34,6 +34,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
      * `max-connections`, `not-writable`, `acl-publish`, `acl-subscribe`, `acl-will`, `packet-size`.
      */
     refused: new Counter({ name: 'fridgesync_gateway_mqtt_refused_total', help: 'MQTT connections, connects, publishes and subscribes refused, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    /**
+     * scrypt verifications of fridge secrets run (older `scrypt$…` hashes in `mqtt.fridges`, 50–400
+     * ms of a libuv thread each). A fridge's secret is verified once and then remembered: a count
+     * that keeps rising means fridges with wrong secrets or guessing; migrate the hashes
+     * (docs/operations.md "Fridge secrets").
+     */
+    legacyVerifications: new Counter({ name: 'fridgesync_gateway_mqtt_legacy_verifications_total', help: 'scrypt verifications of fridge secrets run (older hash format)', registers: [registry] }),
     /** Connections to the embedded broker that have not sent CONNECT yet (bounded by `maxPendingConnections`). */
     mqttPending: new Gauge({ name: 'fridgesync_gateway_mqtt_pending_connections', help: 'Embedded broker connections waiting for their CONNECT', registers: [registry] }),
     /** Retained messages the embedded broker holds (it keeps none: a non-zero value is a defect). */

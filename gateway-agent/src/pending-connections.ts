@@ -2,7 +2,7 @@
  * Connections that have not sent their CONNECT yet, bounded apart from the fridges' slots so that
  * a flood of idle TCP connections cannot take them:
  *
- * - at most `maxPerAddress` from one address (IPv4, or IPv6 /64): a further one is closed as it is
+ * - at most `maxPerAddress` from one address (IPv4, IPv6 by `ipv6PrefixLength` bits, see auth-throttle.ts): a further one is closed as it is
  *   accepted;
  * - at most `maxPending` in all: a further one closes the oldest pending connection. A fridge sends
  *   CONNECT right after its TCP handshake, so the oldest is the one least likely to be a fridge,
@@ -26,6 +26,8 @@ export type PendingRefusal = 'pending-per-address' | 'pending-evicted';
 export interface PendingConnectionsOptions {
   maxPending: number;
   maxPerAddress: number;
+  /** Bits of an IPv6 address that form its key ({@link addressKey}). Default 128. */
+  ipv6PrefixLength?: number;
   /** Called for every connection closed by a bound. */
   onRefused: (reason: PendingRefusal, address: string) => void;
 }
@@ -40,7 +42,7 @@ export class PendingConnections {
 
   /** Registers a new connection; false (the caller closes it) when its address has too many pending. */
   admit(conn: Closable, address: string | undefined): boolean {
-    const key = addressKey(address);
+    const key = addressKey(address, this.o.ipv6PrefixLength);
     if ((this.perAddress.get(key) ?? 0) >= this.o.maxPerAddress) {
       this.o.onRefused('pending-per-address', key);
       return false;

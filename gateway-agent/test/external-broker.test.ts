@@ -79,6 +79,22 @@ describe.skipIf(!hasMosquitto)('external broker (real Mosquitto)', () => {
     await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'f1', username: 'f1', password: 'wrong', protocolVersion: 4, reconnectPeriod: 0 })).rejects.toThrow();
   });
 
+  it('the shipped ACL delivers commands to a fridge subscribed to fridges/<id>/#, and none of its own reports', async () => {
+    const { port, cfg } = await setup();
+    const agent = await startAgent(cfg, defer);
+    await eventually(() => expect(agent.broker.status().up).toBe(true));
+    const f1 = await fridge(port, 'f1');
+    const got: string[] = [];
+    f1.on('message', (topic) => got.push(topic));
+    await f1.subscribeAsync('fridges/f1/#', { qos: 1 });
+    await f1.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 1 }), { qos: 1 });
+    await f1.publishAsync('fridges/f1/status', JSON.stringify({ online: true, ts: new Date().toISOString() }), { qos: 1 });
+    await eventually(() => expect(observedSnapshot(agent.replica.doc, FridgeIdSchema.parse('f1'))?.q).toBe(1));
+    await agent.broker.sendCommand(FridgeIdSchema.parse('f1'), { type: 'resend-inventory' });
+    await eventually(() => expect(got).toContain('fridges/f1/commands'));
+    expect(got.every((t) => t === 'fridges/f1/commands')).toBe(true);
+  });
+
   it('messages published while the agent is down are delivered when it returns (persistent session)', async () => {
     const { port, cfg } = await setup();
     const { agent: a1, f1 } = await subscribedAgentAndFridge(port, cfg);

@@ -119,12 +119,17 @@ describe('kiosk token', () => {
 });
 
 describe('metrics token', () => {
-  it('with http.metricsToken set, /metrics needs it; without, it is open', async () => {
+  it('with http.metricsToken set, /metrics and /status need it (scheme in any case); without, they are open', async () => {
     const { port } = await stocked({ metricsToken: METRICS });
-    for (const headers of [{}, { authorization: 'Bearer nope' }] as Array<Record<string, string>>) expect((await call(port, 'GET', '/metrics', headers)).json).toMatchObject({ statusCode: 401, code: 'UNAUTHENTICATED' });
+    for (const path of ['/metrics', '/status']) {
+      for (const headers of [{}, { authorization: 'Bearer nope' }] as Array<Record<string, string>>) expect((await call(port, 'GET', path, headers)).json, path).toMatchObject({ statusCode: 401, code: 'UNAUTHENTICATED' });
+    }
     const ok = await call(port, 'GET', '/metrics', { authorization: `Bearer ${METRICS}` });
     expect(ok.status).toBe(200);
     expect(String(ok.json)).toContain('fridgesync_gateway_');
+    const status = await call(port, 'GET', '/status', { authorization: `bearer ${METRICS}` });
+    expect(status.status).toBe(200);
+    expect(status.json.rightsHeld).toEqual({ f1: { m1: 5 } });
     // The kiosk token is not the metrics token, and the other way round.
     expect((await call(port, 'GET', '/v1/orders/x', { authorization: `Bearer ${METRICS}` })).status).toBe(404);
   });

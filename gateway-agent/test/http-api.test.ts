@@ -37,7 +37,7 @@ describe('kiosk API', () => {
     expect((await call('POST', '/v1/orders', body('o1', 2, { holdSeconds: 60 }))).status).toBe(200);
     expect((await call('POST', '/v1/orders', body('o1', 3))).body).toMatchObject({ statusCode: 409, code: 'ORDER_CONFLICT' });
     const sold = await call('POST', '/v1/orders', body('o2', 4));
-    expect(sold.body).toEqual({ statusCode: 409, code: 'SOLD_OUT', message: 'Not enough stock can be reserved here right now: m1: asked 4, 3 can be sold here now.', lacking: [{ mealId: 'm1', requested: 4, sellableHere: 3 }] });
+    expect(sold.body).toEqual({ statusCode: 409, code: 'SOLD_OUT', message: 'Not enough stock can be reserved here right now: m1: asked 4, 3 can be sold here now.', lacking: [{ mealId: 'm1', requested: 4, sellableHere: 3, available: 3 }] });
     expect((await call('POST', '/v1/orders', body('o3', 3))).status).toBe(201);
   });
 

@@ -75,6 +75,13 @@ describe('main', () => {
     expect(await verifySecret('a-fridge-secret-of-32-characters', o.output[1]!)).toBe(true);
     // A secret too short to hold 128 random bits is refused.
     expect(await main(['hash-secret'], { ...io(), stdin: async () => 'short-secret\n' })).toBe(2);
+    // --allow-short migrates an existing shorter secret, with a warning; still not an empty one.
+    const short = { ...io(), stdin: async () => 'short-secret\n' };
+    expect(await main(['gateway', 'hash-secret', '--allow-short'], short)).toBe(0);
+    expect(await verifySecret('short-secret', short.output[0]!)).toBe(true);
+    expect(short.errors.join('\n')).toMatch(/warning: a 12-character secret/);
+    expect(await main(['hash-secret', '--allow-short'], { ...io(), stdin: async () => 'tiny\n' })).toBe(2);
+    expect(await main(['doctor', '--allow-short'], io())).toBe(2);
     expect(await main(['frobnicate'], o)).toBe(2);
   });
 
@@ -173,5 +180,22 @@ describe('main', () => {
     // The lock is released: the store opens again, still at epoch 1 (offline: not retired).
     const agent = await startAgent(testConfig(dir), defer);
     expect(agent.replica.replica).toBe('gw:gw1:1');
+  });
+
+  it('one Ctrl-C delivered twice, 10 ms apart, ends in one graceful shutdown with exit 0', async () => {
+    const dir = tempDir();
+    await seedActiveStore(dir);
+    const httpPort = await freePort();
+    const file = join(tempDir(), 'gw.yaml');
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', logLevel: 'info', storage: { dataDir: dir }, http: { host: '127.0.0.1', port: httpPort }, mqtt: { embedded: { host: '127.0.0.1', port: 0 } } }));
+    const { child, stderr } = spawnAgent(file);
+    await eventually(async () => (await fetch(`http://127.0.0.1:${httpPort}/livez`)).ok, 20_000);
+    // As one Ctrl-C delivered twice (the terminal's SIGINT and npm's forwarded copy, a little later:
+    // two signals sent at once would merge into one pending signal). The copy may come during the
+    // shutdown (the same request) or after it (it must not end the process by the default action).
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGINT');
+    expect(await exited(child), stderr()).toBe(0);
   });
 });

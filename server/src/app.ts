@@ -167,7 +167,12 @@ async function assemble(
   // registration order): a 401 still carries helmet's headers, and a refused websocket upgrade is
   // still marked as one, so its socket is destroyed.
   await app.register(helmet, SECURITY_HEADERS);
-  const routes = installRoutePolicy(app, { auth, metricsTokenHash: config.http.metricsTokenHash });
+  const routes = installRoutePolicy(app, {
+    auth,
+    metricsTokenHash: config.http.metricsTokenHash,
+    maxAuthFailuresPerAddress: config.http.maxAuthFailuresPerAddress,
+    authFailureWindowMs: config.http.authFailureWindowMs,
+  });
 
   const knownVenues = new Set<string>(config.registry.venues.map((v) => v.id));
   for (const v of await storage.listVenues()) knownVenues.add(v);
@@ -188,7 +193,7 @@ async function assemble(
   registerSyncRoute(app, { config, auth, registry, metrics, presence, sessions, venueKnown: (v) => knownVenues.has(v) });
   registerOrderRoutes(app, orders, limit);
   registerReadRoutes(app, model, presence, registry, config.sync.maxClockSkewMs);
-  const endStreams = registerEventsRoute(app, hub, model, metrics, config.events.heartbeatMs);
+  const endStreams = registerEventsRoute(app, hub, model, metrics, config.events);
   registerKitchenRoutes(app, kitchen, promotions, limit);
   registerAdminRoutes(app, { registry, model, writer, rateLimit: limit, knownVenues, gatewayTokens });
   registerDashboardRoute(app, deps.dashboardDir ?? resolve(import.meta.dirname, '..', 'dashboard'));

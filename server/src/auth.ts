@@ -24,6 +24,15 @@ export function hashToken(token: string): string {
   return 'sha256:' + createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/**
+ * The token of an `Authorization: Bearer <token>` header, or `undefined`. The scheme name is
+ * matched case-insensitively (RFC 7235 §2.1), so `bearer` and `BEARER` work as well.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^bearer[ \t]+(\S.*)$/i.exec(header);
+  return m === null ? undefined : m[1]!.trim();
+}
+
 /** Resolves tokens to principals. */
 export class Authenticator {
   private readonly configured: Array<{ digest: Buffer; entry: TokenEntry }>;
@@ -60,8 +69,8 @@ export class Authenticator {
 
   /** The principal of a request: `Authorization: Bearer …`, or `?token=` (websocket clients, EventSource). */
   fromRequest(req: FastifyRequest): Principal | undefined {
-    const h = req.headers.authorization;
-    if (typeof h === 'string' && h.startsWith('Bearer ')) return this.resolve(h.slice(7).trim());
+    const bearer = bearerToken(req.headers.authorization);
+    if (bearer !== undefined) return this.resolve(bearer);
     // From the raw URL: route schemas may strip query keys they do not declare.
     const url = req.raw.url ?? '';
     const i = url.indexOf('?');

@@ -90,10 +90,20 @@ export const CentralConfigSchema = z
       /**
        * Hash (`sha256:…`, from `fridgesync central hash-token`) of the token Prometheus must send as
        * `Authorization: Bearer` to read `/metrics`. Default: unset, `/metrics` open — it carries
-       * counts and latencies only (no ids, no tokens), the default listen address is loopback, and
+       * counts and latencies labelled at most by venue and gateway id (no secrets, no customer or order ids), the default listen address is loopback, and
        * a scraper needs no setup. Set it whenever `host` serves a network.
        */
       metricsTokenHash: TokenHashSchema.optional(),
+      /**
+       * Failed authentications (401: missing, unknown or malformed token) one source address may
+       * make per `authFailureWindowMs` before every request of it that needs a token is answered
+       * 429 until the window ends. Default 30. Clients with a valid token never fail; behind a
+       * reverse proxy every client shares the proxy's address unless `trustProxy`-style forwarding
+       * is set up, so raise it there.
+       */
+      maxAuthFailuresPerAddress: z.number().int().min(1).max(1_000_000).default(30),
+      /** Window of `maxAuthFailuresPerAddress`, ms. Default 60 000. */
+      authFailureWindowMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
     })
     .prefault({}),
   storage: z
@@ -155,6 +165,12 @@ export const CentralConfigSchema = z
       retainMs: z.number().int().min(1000).default(300_000),
       /** SSE heartbeat comment interval, ms. Default 15 000 (below common proxy idle timeouts). */
       heartbeatMs: z.number().int().min(100).default(15_000),
+      /**
+       * Open `/v1/events` streams per token; a further one is answered 429. Default 32: the viewer
+       * token is shared by every dashboard and kiosk screen of a deployment, so size it to the
+       * screens that may be open at once (each stream holds up to 4 MiB while its client is slow).
+       */
+      maxStreamsPerToken: z.number().int().min(1).max(100_000).default(32),
     })
     .prefault({}),
   /** Bearer tokens by role (hashes only). */

@@ -6,12 +6,12 @@
  *
  * Exit codes (docs/operations.md "Exit status"): 0 ok, 1 runtime failure (fatal storage error,
  * start failure, shutdown over its grace period), 2 usage or invalid config, 3 data directory not
- * writable.
+ * writable, 130 a second signal (more than a second after the first) during shutdown.
  */
 import { readFileSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, envOverrides, loadConfig, parseConfigFile } from '@fridgesync/shared';
+import { ConfigError, envOverrides, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
 import { buildApp, type Central } from './app.ts';
 import { hashToken } from './auth.ts';
@@ -146,18 +146,30 @@ async function run(config: CentralConfig): Promise<number> {
     return 1;
   }
   process.stdout.write(`central listening on ${url} (dashboard ${url}/dashboard/, API docs ${url}/documentation)\n`);
+  // One Ctrl-C may arrive twice (from the terminal and forwarded by npm): a repeat within a second
+  // is the same request; a later one exits at once, as the default signal action would.
+  const signalKind = stopSignals();
+  let resolveAgain!: () => void;
+  const again = new Promise<void>((r) => (resolveAgain = r));
   const onSignal = (sig: string) => {
-    central.app.log.info({ signal: sig }, 'shutting down');
-    resolveExit();
+    const kind = signalKind();
+    if (kind === 'first') {
+      central.app.log.info({ signal: sig }, 'shutting down');
+      resolveExit();
+    } else if (kind === 'again') {
+      central.app.log.warn({ signal: sig }, 'second signal: exiting now');
+      resolveAgain();
+    }
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   await exit;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
   if (failed) central.app.log.fatal({ graceMs: config.http.shutdownGraceMs }, 'fatal: exiting so central can be restarted on its stored log');
   try {
-    if (!(await bounded(central.close(), config.http.shutdownGraceMs))) {
+    const closed = bounded(central.close(), config.http.shutdownGraceMs);
+    const outcome = await Promise.race([closed, again.then(() => 'again' as const)]);
+    if (outcome === 'again') return 130;
+    if (!outcome) {
       central.app.log.error({ graceMs: config.http.shutdownGraceMs }, 'graceful shutdown took too long; exiting');
       return 1;
     }
@@ -165,6 +177,8 @@ async function run(config: CentralConfig): Promise<number> {
     central.app.log.error({ err: e }, 'shutdown failed');
     return 1;
   }
+  // The handlers stay until the process exits: a copy of the signal arriving after a fast
+  // shutdown must not end the process by the default action.
   return failed ? 1 : 0;
 }
 

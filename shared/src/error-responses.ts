@@ -8,7 +8,14 @@ import { ERROR_CODES, type ErrorCode } from './errors.ts';
 
 /** The extra field of a `SOLD_OUT` body (see `SoldOutError`). */
 const SoldOutLines = z
-  .array(z.object({ mealId: z.string(), requested: z.number().int(), sellableHere: z.number().int() }))
+  .array(
+    z.object({
+      mealId: z.string(),
+      requested: z.number().int(),
+      sellableHere: z.number().int(),
+      available: z.number().int().describe('deprecated: the same value as sellableHere, under its earlier name'),
+    }),
+  )
   .describe('SOLD_OUT only: per lacking meal, what was asked and what this order taker can sell now');
 
 /**

@@ -138,6 +138,11 @@ export interface SoldOutLine {
    * the refusal asks the fridge's reconciler for rights, so a retry shortly after may succeed.
    */
   sellableHere: number;
+  /**
+   * @deprecated The same value as `sellableHere`, under the field's earlier name, for clients
+   * written against it (docs/operations.md "Upgrading"); read `sellableHere`.
+   */
+  available: number;
 }
 
 /**
@@ -147,7 +152,7 @@ export interface SoldOutLine {
 export class SoldOutError extends FridgesyncError {
   readonly lacking: SoldOutLine[];
   constructor(lacking: ReadonlyArray<{ mealId: MealId; requested: number; available: number }>) {
-    const lines = lacking.map((l) => ({ mealId: l.mealId, requested: l.requested, sellableHere: l.available }));
+    const lines = lacking.map((l) => ({ mealId: l.mealId, requested: l.requested, sellableHere: l.available, available: l.available }));
     super('SOLD_OUT', `Not enough stock can be reserved here right now: ${lines.map((l) => `${l.mealId}: asked ${l.requested}, ${l.sellableHere} can be sold here now`).join('; ')}.`);
     this.lacking = lines;
   }

@@ -25,3 +25,4 @@ export * from './validator.ts';
 export * from './protocol.ts';
 export * from './config-loader.ts';
 export * from './data-dir.ts';
+export * from './signals.ts';

@@ -72,11 +72,16 @@ describe.runIf(linux)('the fridgesync launcher and signals', () => {
     await until('no process of the command left', () => tree.every((pid) => !alive(pid)), 15_000);
   });
 
-  it('one Ctrl-C on npm start stops the demo once and cleanly', async () => {
+  // With bash as the script shell, `bash -c` execs the command: the demo is npm's own child, gets
+  // the group's SIGINT and npm's forwarded copy, and must still stop once.
+  const shells = ['default', ...(existsSync('/bin/bash') ? ['/bin/bash'] : [])];
+  if (!shells.includes('/bin/bash')) console.warn('SKIPPED npm start with --script-shell=/bin/bash: install bash');
+  it.each(shells)('one Ctrl-C on npm start (script shell %s) stops the demo once and cleanly', async (shell) => {
     const data = tempDir(defer, 'fs-demo-');
     // A terminal's foreground job: npm and everything it starts share one process group, and
     // Ctrl-C sends SIGINT to that whole group.
-    const p = spawnCli(defer, ['start', '--', '--data', data, '--seed', '1'], { command: 'npm', cwd: ROOT, detached: true, env: { ...process.env, CI: 'true' } });
+    const npmArgs = [...(shell === 'default' ? [] : [`--script-shell=${shell}`]), 'start', '--', '--data', data, '--seed', '1'];
+    const p = spawnCli(defer, npmArgs, { command: 'npm', cwd: ROOT, detached: true, env: { ...process.env, CI: 'true' } });
     await until('demo running', () => p.output().includes('Ctrl-C stops everything'), 150_000);
     const tree = [p.child.pid!, ...descendants(p.child.pid!)];
     expect(tree.length).toBeGreaterThanOrEqual(5); // npm, the demo, central, three gateways (and a shell)

@@ -6,12 +6,15 @@
  * Authentication runs in an `onRequest` hook, before the body is parsed and validated: a caller
  * without a valid token learns `401`, a token of another role `403`, and nothing about the schema.
  * The same declarations write the OpenAPI description: the roles per route (`x-roles`, `security`)
- * and every error response (`errorResponses`, from the one catalog).
+ * and every error response (`errorResponses`, from the one catalog). Failed authentications are
+ * counted per source address (auth-failures.ts): past the bound, the address gets 429 on every
+ * route that needs a token until its window ends.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { FridgesyncError, errorResponses, type ErrorCode } from '@fridgesync/shared';
-import type { Authenticator } from '../auth.ts';
+import { bearerToken, type Authenticator } from '../auth.ts';
+import { AuthFailures } from './auth-failures.ts';
 import type { Role } from '../config-schema.ts';
 
 /** Who may call a route. */
@@ -53,6 +56,10 @@ export interface RoutePolicyOptions {
   auth: Authenticator;
   /** `sha256:<hex>` of the metrics token; unset leaves `/metrics` open. */
   metricsTokenHash: string | undefined;
+  /** Failed authentications per address and window before 429 (`http.maxAuthFailuresPerAddress`). */
+  maxAuthFailuresPerAddress: number;
+  /** `http.authFailureWindowMs`. */
+  authFailureWindowMs: number;
 }
 
 /**
@@ -61,6 +68,7 @@ export interface RoutePolicyOptions {
  */
 export function installRoutePolicy(app: FastifyInstance, o: RoutePolicyOptions): readonly RouteInfo[] {
   const table: RouteInfo[] = [];
+  const failures = new AuthFailures({ windowMs: o.authFailureWindowMs, maxFailures: o.maxAuthFailuresPerAddress });
   const metricsDigest = o.metricsTokenHash === undefined ? undefined : Buffer.from(o.metricsTokenHash.slice('sha256:'.length), 'hex');
 
   app.addHook('onRoute', (route: RouteOptions) => {
@@ -69,8 +77,8 @@ export function installRoutePolicy(app: FastifyInstance, o: RoutePolicyOptions):
     if (access === undefined) throw new Error(`route ${methods.join(',')} ${route.url} declares no config.access`);
     const schema = (route.schema ?? {}) as Record<string, unknown>;
     const errors = new Set<ErrorCode>(route.config?.errors ?? []);
-    if ('roles' in access) errors.add('UNAUTHENTICATED').add('FORBIDDEN');
-    if ('metrics' in access && metricsDigest !== undefined) errors.add('UNAUTHENTICATED');
+    if ('roles' in access) errors.add('UNAUTHENTICATED').add('FORBIDDEN').add('RATE_LIMITED');
+    if ('metrics' in access && metricsDigest !== undefined) errors.add('UNAUTHENTICATED').add('RATE_LIMITED');
     if (schema.body !== undefined || schema.params !== undefined || schema.querystring !== undefined) errors.add('VALIDATION_FAILED');
     if (schema.body !== undefined) errors.add('PAYLOAD_TOO_LARGE');
     const rateLimited = route.config?.rateLimit !== undefined && route.config.rateLimit !== false;
@@ -96,16 +104,20 @@ export function installRoutePolicy(app: FastifyInstance, o: RoutePolicyOptions):
   app.addHook('onRequest', async (req) => {
     const access = req.routeOptions.config.access;
     if (access === undefined || 'public' in access) return; // unmatched routes answer 404
+    if ('metrics' in access && metricsDigest === undefined) return;
+    if (failures.blocked(req.ip)) throw new FridgesyncError('RATE_LIMITED', 'too many failed authentications from this address; try again later');
+    const unauthenticated = () => {
+      failures.failed(req.ip);
+      return new FridgesyncError('UNAUTHENTICATED');
+    };
     if ('metrics' in access) {
-      if (metricsDigest === undefined) return;
-      const h = req.headers.authorization;
-      const token = typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7).trim() : '';
+      const token = bearerToken(req.headers.authorization) ?? '';
       const digest = createHash('sha256').update(token, 'utf8').digest();
-      if (token.length === 0 || !timingSafeEqual(digest, metricsDigest)) throw new FridgesyncError('UNAUTHENTICATED');
+      if (token.length === 0 || !timingSafeEqual(digest, metricsDigest!)) throw unauthenticated();
       return;
     }
     const p = o.auth.fromRequest(req);
-    if (p === undefined) throw new FridgesyncError('UNAUTHENTICATED');
+    if (p === undefined) throw unauthenticated();
     if (!access.roles.includes(p.role)) throw new FridgesyncError('FORBIDDEN', `role ${p.role} may not use this route`);
     req.principal = p;
   });

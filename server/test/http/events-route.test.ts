@@ -136,4 +136,30 @@ describe('live fridge events under a stream of changes', () => {
     expect(nextRefreshInterval(60)).toBe(600);
     expect(nextRefreshInterval(1_000)).toBe(2_000);
   });
+  it('caps open streams per token: 429 with the error body beyond events.maxStreamsPerToken, a slot freed when a stream closes', async () => {
+    t = await startCentral({ listen: true, over: { events: { maxStreamsPerToken: 2 } } });
+    const a = await openStream(`${t.url}/v1/events`, bearer(TOKENS.viewer));
+    const b = await openStream(`${t.url}/v1/events`, bearer(TOKENS.viewer));
+    expect([a.res.status, b.res.status]).toEqual([200, 200]);
+    const refused = await fetch(`${t.url}/v1/events?token=${TOKENS.viewer}`);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED', message: 'too many event streams for this token' });
+    // Another token has slots of its own.
+    const admin = await openStream(`${t.url}/v1/events`, bearer(TOKENS.admin));
+    expect(admin.res.status).toBe(200);
+    admin.close();
+    // When a stream closes, its slot is free again.
+    a.close();
+    await waitFor(
+      async () => {
+        const c = await fetch(`${t.url}/v1/events`, { headers: bearer(TOKENS.viewer) });
+        if (c.status !== 200) return undefined;
+        await c.body?.cancel();
+        return true;
+      },
+      3000,
+      'a freed stream slot',
+    );
+    b.close();
+  });
 });

@@ -65,7 +65,7 @@ describe('POST /v1/orders', () => {
       statusCode: 409,
       code: 'SOLD_OUT',
       message: 'Not enough stock can be reserved here right now: m1: asked 9, 8 can be sold here now.',
-      lacking: [{ mealId: 'm1', requested: 9, sellableHere: 8 }],
+      lacking: [{ mealId: 'm1', requested: 9, sellableHere: 8, available: 8 }],
     });
     // What it says can be bought, can be bought.
     expect((await post(order('so-2', [{ mealId: 'm1', qty: 8 }]))).statusCode).toBe(201);

@@ -13,7 +13,9 @@ import { bearer, startCentral, TOKENS, type TestCentral } from '../helpers/centr
 
 let t: TestCentral;
 beforeAll(async () => {
-  t = await startCentral();
+  // These tests send hundreds of requests without a token from one address: the failed-auth bound
+  // is tested on a central of its own below.
+  t = await startCentral({ over: { http: { maxAuthFailuresPerAddress: 1_000_000, host: '127.0.0.1', port: 0 } } });
 });
 afterAll(async () => t.close());
 
@@ -21,6 +23,37 @@ const TOKEN_OF = { app: TOKENS.app, kitchen: TOKENS.kitchen, admin: TOKENS.admin
 /** A concrete URL for a route pattern; `bad` puts an invalid value in every parameter. */
 const concrete = (url: string, bad: boolean) => url.replace(/:[A-Za-z]+/g, bad ? '%20bad%20id%20' : 'x').replace('*', 'x');
 const openapiPath = (url: string) => url.replace(/:([A-Za-z]+)/g, '{$1}');
+
+/**
+ * Every `METHOD url` fastify itself serves (HEAD aside), parsed from `printRoutes`, whose tree
+ * prints each node's path below its parent's, e.g. `│   └── /:orderId (GET, HEAD)`. A wildcard
+ * child prints as `*` without its slash, so both sides are compared with `/*` written `*`.
+ */
+function servedRoutes(tree: string): string[] {
+  const stack: string[] = [];
+  const out: string[] = [];
+  for (const line of tree.split('\n')) {
+    const m = /^((?:│ {3}| {4})*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (m === null) continue;
+    const depth = m[1]!.length / 4;
+    const path = (stack[depth - 1] ?? '') + m[2]!;
+    stack[depth] = path;
+    stack.length = depth + 1;
+    for (const method of (m[3] ?? '').split(', ').filter((x) => x !== '' && x !== 'HEAD')) out.push(`${method} ${path}`);
+  }
+  return out.sort();
+}
+const wild = (url: string) => url.replace(/\/\*$/, '*');
+
+describe('the route table', () => {
+  it('holds every route fastify serves, so none escapes the policy', () => {
+    const served = servedRoutes(t.central.app.printRoutes({ commonPrefix: false }));
+    expect(served.length).toBeGreaterThan(25);
+    expect(served).toContain('POST /v1/orders/:orderId/cancel');
+    const table = t.central.routes.map((r) => `${r.method} ${wild(r.url)}`).sort();
+    expect(served).toEqual(table);
+  });
+});
 
 describe('authentication before validation', () => {
   it('every route that needs a token answers 401 to a request without one, whatever its body and parameters', async () => {
@@ -51,7 +84,7 @@ describe('authentication before validation', () => {
 
   it('a route that declares no access cannot be registered', async () => {
     const app = Fastify();
-    installRoutePolicy(app, { auth: new Authenticator([]), metricsTokenHash: undefined });
+    installRoutePolicy(app, { auth: new Authenticator([]), metricsTokenHash: undefined, maxAuthFailuresPerAddress: 10, authFailureWindowMs: 60_000 });
     expect(() => app.post('/v1/new-thing', async () => ({}))).toThrow(/declares no config.access/);
     await app.close();
   });
@@ -139,5 +172,40 @@ describe('/metrics token', () => {
 
   it('without it, /metrics stays open (the documented default)', async () => {
     expect((await t.central.app.inject({ url: '/metrics' })).statusCode).toBe(200);
+  });
+});
+
+describe('failed authentications', () => {
+  it('past http.maxAuthFailuresPerAddress 401s an address gets 429 on every guarded route until the window ends; other addresses are unaffected', async () => {
+    const c = await startCentral({ over: { http: { maxAuthFailuresPerAddress: 3, host: '127.0.0.1', port: 0 } } });
+    try {
+      const from = (remoteAddress: string, headers: Record<string, string>) => c.central.app.inject({ url: '/v1/venues', headers, remoteAddress });
+      for (let i = 0; i < 3; i++) expect((await from('10.0.0.1', bearer(`guess-${i}`))).statusCode).toBe(401);
+      const refused = await from('10.0.0.1', bearer(TOKENS.viewer));
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toMatchObject({ code: 'RATE_LIMITED' });
+      expect((await from('10.0.0.1', {})).statusCode).toBe(429);
+      // Public routes stay open to it; another address keeps its own count.
+      expect((await c.central.app.inject({ url: '/livez', remoteAddress: '10.0.0.1' })).statusCode).toBe(200);
+      expect((await from('10.0.0.2', bearer(TOKENS.viewer))).statusCode).toBe(200);
+      // A token of the wrong role is authenticated: 403 counts as no failure.
+      for (let i = 0; i < 5; i++) expect((await c.central.app.inject({ method: 'PUT', url: '/v1/admin/meals/m9', headers: bearer(TOKENS.viewer), remoteAddress: '10.0.0.3' })).statusCode).toBe(403);
+      expect((await from('10.0.0.3', bearer(TOKENS.viewer))).statusCode).toBe(200);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('accepts the Bearer scheme in any case (RFC 7235), for role tokens and the metrics token', async () => {
+    const c = await startCentral({ over: { http: { metricsTokenHash: hashToken('scrape-me'), host: '127.0.0.1', port: 0 } } });
+    try {
+      for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+        expect((await c.central.app.inject({ url: '/v1/venues', headers: { authorization: `${scheme} ${TOKENS.viewer}` } })).statusCode, scheme).toBe(200);
+        expect((await c.central.app.inject({ url: '/metrics', headers: { authorization: `${scheme} scrape-me` } })).statusCode, scheme).toBe(200);
+      }
+      expect((await c.central.app.inject({ url: '/v1/venues', headers: { authorization: `Bearer${TOKENS.viewer}` } })).statusCode).toBe(401);
+    } finally {
+      await c.close();
+    }
   });
 });
