@@ -28,6 +28,7 @@ import {
   type Hello,
   type Welcome,
   type ReplicaId,
+  type RightsFlag,
   type TxOrigin,
 } from '@fridgesync/shared';
 import type { Principal } from '../auth.ts';
@@ -304,10 +305,27 @@ export class SyncSession implements SyncPeer {
     if (!v.ok) return this.reject(v.code, v.reason);
     const before = host.appendSeq;
     doc.applyUpdate(update, peerOrigin(this.id));
+    if (v.flags.length > 0) this.flagged(host, v.flags);
     // Nothing new (a replay): acknowledge once what is already stored is durable.
     if (host.appendSeq === before) {
       const sv = stateVector();
       void host.whenDurable().then(() => this.durable(sv), () => undefined);
+    }
+  }
+
+  /**
+   * Increments accepted beyond what central expects of this replica (docs/sync-protocol.md, "Rights
+   * creation beyond stock"): accepted, because an honest gateway sends them after a partition and a
+   * refusal would stop it syncing; counted, logged and listed in the venue detail, because a
+   * gateway token can send them to mint stock. Central's own order taking never reserves beyond
+   * what the fridge holds as central sees it, so such rights do not become oversold orders here.
+   */
+  private flagged(host: VenueHost, flags: RightsFlag[]): void {
+    const gatewayId = this.principal.gatewayId;
+    for (const f of flags) {
+      this.metrics.rightsFlagged.inc({ venue: host.venueId, code: f.code });
+      this.log.warn({ code: f.code, replica: this.replica, fridge: f.fridge, meal: f.meal, reason: f.reason }, 'increment accepted beyond what this replica should create: rights above stock, or not the reconciler');
+      if (gatewayId !== undefined) this.presence.flagged(host.venueId, gatewayId, { fridgeId: f.fridge, mealId: f.meal, code: f.code, replica: this.replica!, reason: f.reason });
     }
   }
 
