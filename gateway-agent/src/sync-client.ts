@@ -133,7 +133,12 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     return this.refusals.refusal;
   }
 
-  /** Central welcomed our replica: the backoff starts over and any refusal is settled. */
+  /**
+   * Central stored this connection's own diff (a durable-ack covering it, after the welcome of the
+   * hello naming our replica): the backoff starts over and any refusal is settled. Not at the
+   * welcome: central validates the full-state diff after it and may still close with 4403, and a
+   * gateway refused after every welcome would otherwise reconnect at the shortest delay forever.
+   */
   private accepted(): void {
     this.attempt = 0;
     this.refusals.accepted();
@@ -193,6 +198,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     ws.binaryType = 'nodebuffer';
     this.ws = ws;
     this.streaming = false;
+    this.acceptAt = undefined;
     let fullSync = false;
     let remoteSv: Uint8Array | undefined;
     /** The replica this connection's last hello spoke for (undefined: joining, read-only). */
@@ -249,14 +255,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           break;
         case 'durable-ack':
           this.onAck(msg.stateVector);
+          if (unwelcomed === 0 && announced !== undefined && ws === this.ws) this.acceptedIfCovered(msg.stateVector);
           break;
         case 'welcome':
           logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
           if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.o.clock.monoNow(), msg.welcome.now);
           helloAt = undefined;
-          // Only a welcome of the hello naming our replica shows central accepts us (a join's
-          // welcome precedes the hello central may still refuse).
-          if (--unwelcomed === 0 && announced !== undefined) this.accepted();
+          // Not yet accepted: central may still refuse the own diff that follows (see `accepted`).
+          unwelcomed--;
           break;
         case 'auth-denied':
           logger.error({ reason: msg.reason }, 'central denied access');
@@ -309,8 +315,28 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     // The diff carries everything durable so far, including what waited in the outbox.
     this.dropOutbox();
     ws.send(encodeSyncStep2(encodeOwnDiff(r.doc.ydoc, sv, new Set(r.ownClients()))));
+    this.acceptAt = new Map(r.ownClients().map((c) => [c, Y.getState(r.doc.ydoc.store, c)]));
     // From here on every durable local update is streamed; the ones before are in the diff.
     this.streaming = true;
+  }
+  /**
+   * Our own clients' clocks when this connection's own diff went out: a durable-ack covering them
+   * shows central validated and stored the diff (see `accepted`). Undefined before the diff and
+   * once accepted.
+   */
+  private acceptAt: Map<number, number> | undefined;
+
+  private acceptedIfCovered(sv: Uint8Array): void {
+    if (this.acceptAt === undefined) return;
+    let acked: Map<number, number>;
+    try {
+      acked = Y.decodeStateVector(sv);
+    } catch {
+      return;
+    }
+    for (const [c, clock] of this.acceptAt) if ((acked.get(c) ?? 0) < clock) return;
+    this.acceptAt = undefined;
+    this.accepted();
   }
   /** True once this connection carried our own diff: durable local updates are then sent as they come. */
   private streaming = false;
@@ -340,7 +366,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       ws.close(CLOSE_CODES.GOING_AWAY, 'epoch failed');
       return;
     }
-    // The backoff restarts only once central welcomed our replica (see `accepted`): a gateway
+    // The backoff restarts only once central stored our own diff (see `accepted`): a gateway
     // central refuses after each full sync must not reconnect at the shortest delay forever.
     this.lastSyncAt = Date.now();
     this.setState('synced');
