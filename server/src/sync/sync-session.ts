@@ -242,8 +242,10 @@ export class SyncSession implements SyncPeer {
     const known = epochAllocated(doc, gatewayId, epoch) || doc.index.replicaEntryCount.has(replica) || doc.clientsOf(replica).size > 0;
     const next = nextEpoch(doc, gatewayId);
     // Only the one upgrade of an admitted connection allocates: after a join (read-only, with the
-    // full state, so the peer computed the epoch from what central has) or from a stale epoch.
-    if (!known && (!this.helloed || epoch < next)) {
+    // full state, so the peer computed the epoch from what central has) or from a stale epoch. It
+    // allocates exactly the next epoch: a token that could take any larger one could take the
+    // largest, after which the real gateway's next epoch would not parse.
+    if (!known && (!this.helloed || epoch !== next)) {
       this.close('EPOCH_NOT_ALLOCATED', `epoch ${epoch} of gateway ${gatewayId} was never allocated (the next is ${next}); a new epoch is taken only by joining`);
       return false;
     }
