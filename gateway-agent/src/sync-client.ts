@@ -84,6 +84,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
    * "Compatibility"). Later hellos go without it; the skew is then not measured.
    */
   private legacyCentral = false;
+  /**
+   * Central answered our replica's hello with 4411: it never allocated that epoch (an upgrade
+   * hello lost to a dropped link, a 4412 or central's crash before it stored the allocation).
+   * Connections then join first and upgrade to the same epoch after the full sync, which central
+   * allocates when it is still the gateway's next one (docs/sync-protocol.md, "Epoch
+   * allocation"). A 4411 on such a connection is a refusal. Cleared once central accepts us.
+   */
+  private joinFirst = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   /**
@@ -141,6 +149,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
    */
   private accepted(): void {
     this.attempt = 0;
+    this.joinFirst = false;
     this.refusals.accepted();
   }
 
@@ -207,8 +216,12 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     let helloAt: number | undefined;
     /** Hellos on this connection central has not welcomed yet. */
     let unwelcomed = 0;
+    /** This connection's first hello joins although the replica is active (see `joinFirst`). */
+    const joiningFirst = this.joinFirst && this.o.replica.writable;
+    this.connJoinedFirst = joiningFirst;
+    let hellosSent = 0;
     const announce = () => {
-      const h = this.hello();
+      const h = this.hello(joiningFirst && hellosSent++ === 0);
       announced = h.replica;
       helloAt = this.o.clock?.monoNow();
       unwelcomed++;
@@ -295,11 +308,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     return (this.o.now ?? Date.now)();
   }
 
-  private hello(): Hello {
+  /** True when the current connection's first hello joined although the replica is active. */
+  private connJoinedFirst = false;
+
+  private hello(join = false): Hello {
     const r = this.o.replica;
     const h: Hello = { clientIds: r.ownClients(), version: this.o.version };
     if (!this.legacyCentral) h.now = Math.round(this.clockNow());
-    if (r.writable && r.replica !== undefined) h.replica = r.replica;
+    if (!join && r.writable && r.replica !== undefined) h.replica = r.replica;
     else h.joining = true;
     return h;
   }
@@ -460,6 +476,10 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       // the venue syncs during a rolling upgrade, and say which side to upgrade.
       this.legacyCentral = true;
       logger.warn({ code, reason }, "central predates this gateway's hello (it refuses the clock field): retrying without it; upgrade central (docs/sync-protocol.md \"Compatibility\"); central's clock stays unmeasured until then");
+    } else if (code === CLOSE_CODES.EPOCH_NOT_ALLOCATED && !this.connJoinedFirst && this.o.replica.writable) {
+      // An epoch taken locally whose allocation central never stored: join again and upgrade to it.
+      this.joinFirst = true;
+      logger.warn({ code, reason, replica: this.o.replica.replica }, 'central never allocated this epoch (its upgrade was interrupted); joining again to have it allocated');
     } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
       logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');
       this.refusals.refused({ code, reason });
