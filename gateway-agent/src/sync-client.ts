@@ -74,6 +74,16 @@ const UPSTREAM: TxOrigin = { kind: 'upstream', peer: 'central' };
 /** Longest wait for central's durable-ack of the message in flight before the outbox goes anyway, ms. */
 const ACK_WAIT_MS = 1_000;
 
+/**
+ * The later epoch of this gateway named by central's 4410 reason (`<replica> is retired by <a>, …`),
+ * when it is not `own` itself: a retirement this process did not make (docs/operations.md, "Trust").
+ */
+export function retiredBySuccessor(reason: string, gatewayId: string, own: string | undefined): string | undefined {
+  const m = / is retired by (.*)$/.exec(reason);
+  if (m === null) return undefined;
+  return m[1]!.split(', ').find((a) => a.startsWith(`gw:${gatewayId}:`) && a !== own);
+}
+
 /** The sync client. Events: `state(state)`, `synced()`. */
 export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }> {
   private ws: WebSocket | undefined;
@@ -208,6 +218,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     this.ws = ws;
     this.streaming = false;
     this.acceptAt = undefined;
+    this.diffAcked = false;
     let fullSync = false;
     let remoteSv: Uint8Array | undefined;
     /** The replica this connection's last hello spoke for (undefined: joining, read-only). */
@@ -268,14 +279,16 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           break;
         case 'durable-ack':
           this.onAck(msg.stateVector);
-          if (unwelcomed === 0 && announced !== undefined && ws === this.ws) this.acceptedIfCovered(msg.stateVector);
+          // The ack of the own diff may overtake the welcome of the hello it followed (central sends
+          // both once the allocation is durable): acceptance waits for both.
+          if (ws === this.ws && this.acceptedIfCovered(msg.stateVector) && unwelcomed === 0 && announced !== undefined) this.accepted();
           break;
         case 'welcome':
           logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
           if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.o.clock.monoNow(), msg.welcome.now);
           helloAt = undefined;
-          // Not yet accepted: central may still refuse the own diff that follows (see `accepted`).
-          unwelcomed--;
+          // Not accepted by the welcome alone: central may still refuse the own diff (see `accepted`).
+          if (--unwelcomed === 0 && announced !== undefined && ws === this.ws && this.diffAcked) this.accepted();
           break;
         case 'auth-denied':
           logger.error({ reason: msg.reason }, 'central denied access');
@@ -332,6 +345,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     this.dropOutbox();
     ws.send(encodeSyncStep2(encodeOwnDiff(r.doc.ydoc, sv, new Set(r.ownClients()))));
     this.acceptAt = new Map(r.ownClients().map((c) => [c, Y.getState(r.doc.ydoc.store, c)]));
+    this.diffAcked = false;
     // From here on every durable local update is streamed; the ones before are in the diff.
     this.streaming = true;
   }
@@ -342,17 +356,22 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
    */
   private acceptAt: Map<number, number> | undefined;
 
-  private acceptedIfCovered(sv: Uint8Array): void {
-    if (this.acceptAt === undefined) return;
+  /** True once a durable-ack on this connection covered its own diff. */
+  private diffAcked = false;
+
+  /** Records whether `sv` (a durable-ack) covers this connection's own diff; returns the record. */
+  private acceptedIfCovered(sv: Uint8Array): boolean {
+    if (this.diffAcked || this.acceptAt === undefined) return this.diffAcked;
     let acked: Map<number, number>;
     try {
       acked = Y.decodeStateVector(sv);
     } catch {
-      return;
+      return false;
     }
-    for (const [c, clock] of this.acceptAt) if ((acked.get(c) ?? 0) < clock) return;
+    for (const [c, clock] of this.acceptAt) if ((acked.get(c) ?? 0) < clock) return false;
     this.acceptAt = undefined;
-    this.accepted();
+    this.diffAcked = true;
+    return true;
   }
   /** True once this connection carried our own diff: durable local updates are then sent as they come. */
   private streaming = false;
@@ -469,7 +488,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     this.dropOutbox();
     const { logger } = this.o;
     if (code === CLOSE_CODES.REPLICA_RETIRED) {
-      logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');
+      const successor = retiredBySuccessor(reason, this.o.gatewayId, this.o.replica.replica);
+      if (successor !== undefined) {
+        // A later epoch of this gateway id retired us, and this process never joined as it: the
+        // refused state (error log, gauge, /readyz) lasts until central accepts our new epoch.
+        this.refusals.refused({ code, reason: `this replica was retired by ${successor} (another process joined with this gateway's token?)` });
+      } else {
+        logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');
+      }
       void this.o.replica.markRetired();
     } else if (code === CLOSE_CODES.UPDATE_REJECTED && !this.legacyCentral && /^hello: Unrecognized key.*"now"/.test(reason)) {
       // A central released before the optional `now` refuses unknown keys: speak its dialect so

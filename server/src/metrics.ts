@@ -43,7 +43,12 @@ export function createMetrics() {
       registers: r,
     }),
     syncCloses: new Counter({ name: 'fridgesync_sync_closes_total', help: 'Sync sockets closed by central, by close code name.', labelNames: ['reason'], registers: r }),
-    epochsAllocated: new Counter({ name: 'fridgesync_epochs_allocated_total', help: 'Gateway epochs allocated to joining gateways (docs/sync-protocol.md, "Epoch allocation").', registers: r }),
+    epochsAllocated: new Counter({
+      name: 'fridgesync_epochs_allocated_total',
+      help: 'Gateway epochs allocated to joining gateways, by the state of the gateway\'s previous epoch: none, retired, or live (it never retired itself: a lost store, or another process joining with the gateway\'s token; docs/operations.md "Trust").',
+      labelNames: ['previous'],
+      registers: r,
+    }),
     syncRelayedBytes: new Counter({ name: 'fridgesync_sync_relayed_bytes_total', help: 'Bytes relayed to sync peers.', registers: r }),
     storageAppendSeconds: new Histogram({
       name: 'fridgesync_storage_append_duration_seconds',

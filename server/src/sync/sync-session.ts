@@ -21,6 +21,7 @@ import {
   encodeSyncStep2,
   encodeWelcome,
   isRetired,
+  mayRetire,
   replicaParts,
   validateUpdate,
   type CloseCodeName,
@@ -203,7 +204,12 @@ export class SyncSession implements SyncPeer {
       const prev = replicaParts(this.replica);
       if (prev.kind !== 'gateway' || parts.epoch <= prev.epoch) return this.close('UPDATE_REJECTED', 'a connection may only move to a later epoch');
     }
-    if (isRetired(host.doc, hello.replica)) return this.close('REPLICA_RETIRED', `${hello.replica} is retired`);
+    if (isRetired(host.doc, hello.replica)) {
+      // Name who retired it: a gateway retired by a later epoch of its own id it did not start
+      // learns that another process joined with its token (docs/operations.md, "Trust").
+      const by = [...(host.doc.index.retirements.get(hello.replica)?.keys() ?? [])].filter((a) => mayRetire(a as ReplicaId, hello.replica!));
+      return this.close('REPLICA_RETIRED', `${hello.replica} is retired by ${by.join(', ')}`);
+    }
     const other = host.replicaPeers.get(hello.replica);
     if (other !== undefined && other !== this.id) return this.close('DUPLICATE_REPLICA', `${hello.replica} is already connected`);
     for (const c of hello.clientIds) {
@@ -220,9 +226,19 @@ export class SyncSession implements SyncPeer {
     // The allocation record is written in central's own structures and durable before the welcome:
     // a crash after the welcome can never forget an epoch a gateway was told it owns. Updates the
     // peer sends meanwhile are validated against the document that already holds the record.
+    const previous = this.previousEpoch(host, parts.gatewayId, parts.epoch);
     host.doc.transact(ALLOCATION, (w) => allocateEpoch(w, parts.gatewayId, parts.epoch, Date.now()));
-    this.metrics.epochsAllocated.inc();
-    this.log.info({ replica: hello.replica }, 'allocated a new gateway epoch');
+    this.metrics.epochsAllocated.inc({ previous: previous.state });
+    if (previous.state === 'live') {
+      // The join will retire a replica that never retired itself: a wiped or restored store, or
+      // another process holding this gateway's token (docs/operations.md, "Trust").
+      this.log.warn(
+        { replica: hello.replica, previous: previous.replica },
+        `allocated ${hello.replica} while ${previous.replica} had not retired: the gateway lost its store, or another process joined with this gateway's token`,
+      );
+    } else {
+      this.log.info({ replica: hello.replica, previous: previous.replica }, 'allocated a new gateway epoch');
+    }
     void host.whenDurable().then(
       () => this.welcome(host, hello, at),
       () => this.close('GOING_AWAY', 'storage failed'),
@@ -279,6 +295,18 @@ export class SyncSession implements SyncPeer {
    * gateway that is connected. A joining hello is read-only and measures nothing; the same
    * connection's upgrade hello does.
    */
+  /**
+   * The gateway's latest epoch below `epoch` the document knows of (entries, retirements or an
+   * allocation record), and whether it is retired (by itself on shutdown, by an operator or a
+   * successor) or live: a join retiring a live epoch is worth a warning.
+   */
+  private previousEpoch(host: VenueHost, gatewayId: GatewayId, epoch: number): { state: 'none' | 'retired' | 'live'; replica: ReplicaId | undefined } {
+    const prev = nextEpoch(host.doc, gatewayId) - 1;
+    if (prev < 1 || prev >= epoch) return { state: 'none', replica: undefined };
+    const replica = ReplicaIdSchema.parse(`gw:${gatewayId}:${prev}`);
+    return { state: isRetired(host.doc, replica) ? 'retired' : 'live', replica };
+  }
+
   private welcome(host: VenueHost, hello: Hello, at: number): void {
     this.helloed = true;
     clearTimeout(this.preAuthTimer);
