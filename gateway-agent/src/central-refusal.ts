@@ -31,7 +31,8 @@ export interface SyncRefusal {
 
 /**
  * Close codes by which central refuses this gateway rather than ending one connection. 4410 is not
- * one: the replica rejoins under a new epoch.
+ * one: the replica rejoins under a new epoch (the sync client raises a refusal itself when the
+ * retirer is a later epoch of its own gateway id, see `retiredBySuccessor`).
  */
 const REFUSING_CLOSE_CODES: ReadonlySet<number> = new Set([
   CLOSE_CODES.UNAUTHORIZED,

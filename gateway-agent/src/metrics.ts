@@ -62,13 +62,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     pendingCentral: new Gauge({ name: 'fridgesync_gateway_updates_pending_central', help: 'Local updates not yet durable at central', registers: [registry] }),
     /** 1 while the sync connection to central is up and welcomed. */
     centralConnected: new Gauge({ name: 'fridgesync_gateway_central_connected', help: '1 when connected to central', registers: [registry] }),
-    /** Fridges assigned to this gateway that another replica reconciles. */
+    /** Fridges assigned to this gateway whose reconciler by the fold is another replica. */
     reconcilerLost: new Gauge({
       name: 'fridgesync_gateway_reconciler_lost',
       help: 'Fridges configured to this gateway that another replica reconciles (a later epoch of the same gateway id: a clone or a stolen token); alert when > 0',
       registers: [registry],
     }),
-    /** 1 while central refuses this gateway (central-refusal.ts). */
+    /** 1 while central refuses this gateway (see central-refusal.ts). */
     centralRefused: new Gauge({
       name: 'fridgesync_gateway_central_refused',
       help: '1 while central refuses this gateway (token, gateway id, epoch or update refused; see /status sync.refusal; alert when 1)',
@@ -76,6 +76,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     /** Stores rebuilt from central under a new epoch, by reason. */
     storeRebuilds: new Counter({ name: 'fridgesync_gateway_store_rebuilds_total', help: 'Local store rebuilt from central under a new epoch, by reason (lost-writes, foreign-writes, refused)', labelNames: ['reason'] as const, registers: [registry] }),
+    /** Sync connection errors and central's closes, by reason. */
     syncErrors: new Counter({ name: 'fridgesync_gateway_sync_errors_total', help: 'Sync connection errors, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     /** Reconciliation passes and what they did. */
     reconciled: new Counter({ name: 'fridgesync_gateway_reconcile_units_total', help: 'Units corrected or moved by the reconciler, by action', labelNames: ['action'] as const, registers: [registry] }),

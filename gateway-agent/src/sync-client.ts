@@ -94,6 +94,16 @@ const ACCEPTED_AFTER_REFUSAL_MS = 5_000;
 /** Validator codes (shared/src/validator.ts) that say this store contradicts central: rebuild it. */
 const STALE_STORE_CODES = new Set(['NOT_FORWARD', 'FOREIGN_DELETE', 'MISSING_DEPENDENCY', 'RIGHTS_NEGATIVE']);
 
+/**
+ * The later epoch of this gateway named by central's 4410 reason (`<replica> is retired by <a>, …`),
+ * when it is not `own` itself: a retirement this process did not make (docs/operations.md, "Trust").
+ */
+export function retiredBySuccessor(reason: string, gatewayId: string, own: string | undefined): string | undefined {
+  const m = / is retired by (.*)$/.exec(reason);
+  if (m === null) return undefined;
+  return m[1]!.split(', ').find((a) => a.startsWith(`gw:${gatewayId}:`) && a !== own);
+}
+
 /** The sync client. Events: `state(state)`, `synced()`. */
 export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }> {
   private ws: WebSocket | undefined;
@@ -104,6 +114,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
    * "Compatibility"). Later hellos go without it; the skew is then not measured.
    */
   private legacyCentral = false;
+  /**
+   * Central answered our replica's hello with 4411: it never allocated that epoch (an upgrade
+   * hello lost to a dropped link, a 4412 or central's crash before it stored the allocation).
+   * Connections then join first and upgrade to the same epoch after the full sync, which central
+   * allocates when it is still the gateway's next one (docs/sync-protocol.md, "Epoch
+   * allocation"). A 4411 on such a connection is a refusal. Cleared once central accepts us.
+   */
+  private joinFirst = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   /**
@@ -153,6 +171,31 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   /** Why central refuses this gateway, while it does. */
   get refusal(): SyncRefusal | undefined {
     return this.refusals.refusal;
+  }
+
+  /**
+   * Central stored this connection's own diff (a durable-ack covering it, after the welcome of the
+   * hello naming our replica): the backoff starts over and any refusal is settled. Not at the
+   * welcome: central validates the full-state diff after it and may still close with 4403, and a
+   * gateway refused after every welcome would otherwise reconnect at the shortest delay forever.
+   * After refusals, only once the session has also lasted a while without one, so a session that
+   * is accepted and then refused again (a refused update streamed after the diff) still backs off
+   * and is never reported ready in between.
+   */
+  private accepted(): void {
+    const settle = () => {
+      this.attempt = 0;
+      this.joinFirst = false;
+      this.refusals.accepted();
+    };
+    if (this.refusals.refusal === undefined) return settle();
+    if (this.acceptTimer !== undefined) return;
+    const ws = this.ws;
+    this.acceptTimer = setTimeout(() => {
+      this.acceptTimer = undefined;
+      if (this.ws === ws && this.refusals.refusal !== undefined) settle();
+    }, Math.min(ACCEPTED_AFTER_REFUSAL_MS, this.o.backoffMaxMs));
+    this.acceptTimer.unref();
   }
 
   /** Starts connecting (and reconnecting) until {@link close}. */
@@ -210,7 +253,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     ws.binaryType = 'nodebuffer';
     this.ws = ws;
     this.streaming = false;
-    this.diffSent = false;
+    this.acceptAt = undefined;
+    this.diffAcked = false;
     let fullSync = false;
     /** Set once central's state is in and this store may go on: our own diff may go. */
     let checked = false;
@@ -221,10 +265,17 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     let announced: string | undefined;
     /** This gateway's monotonic clock when the last hello went out (the welcome answering it measures the offset). */
     let helloAt: number | undefined;
+    /** Hellos on this connection central has not welcomed yet. */
+    let unwelcomed = 0;
+    /** This connection's first hello joins although the replica is active (see `joinFirst`). */
+    const joiningFirst = this.joinFirst && this.o.replica.writable;
+    this.connJoinedFirst = joiningFirst;
+    let hellosSent = 0;
     const announce = () => {
-      const h = this.hello();
+      const h = this.hello(joiningFirst && hellosSent++ === 0);
       announced = h.replica;
       helloAt = this.o.clock?.monoNow();
+      unwelcomed++;
       ws.send(encodeHello(h));
     };
     let stuck: NodeJS.Timeout | undefined;
@@ -259,7 +310,6 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
             if (checked) void this.answerStep1(ws, msg.stateVector);
           } else {
             ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(new Y.Doc()))); // joining: nothing of ours yet
-            this.diffSent = true;
           }
           break;
         case 'sync-step2':
@@ -274,11 +324,16 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
           break;
         case 'durable-ack':
           this.onAck(msg.stateVector);
+          // The ack of the own diff may overtake the welcome of the hello it followed (central sends
+          // both once the allocation is durable): acceptance waits for both.
+          if (ws === this.ws && this.acceptedIfCovered(msg.stateVector) && unwelcomed === 0 && announced !== undefined) this.accepted();
           break;
         case 'welcome':
           logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
           if (msg.welcome.now !== undefined && helloAt !== undefined) this.o.clock?.record(helloAt, this.o.clock.monoNow(), msg.welcome.now);
           helloAt = undefined;
+          // Not accepted by the welcome alone: central may still refuse the own diff (see `accepted`).
+          if (--unwelcomed === 0 && announced !== undefined && ws === this.ws && this.diffAcked) this.accepted();
           break;
         case 'auth-denied':
           logger.error({ reason: msg.reason }, 'central denied access');
@@ -311,11 +366,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     return (this.o.now ?? Date.now)();
   }
 
-  private hello(): Hello {
+  /** True when the current connection's first hello joined although the replica is active. */
+  private connJoinedFirst = false;
+
+  private hello(join = false): Hello {
     const r = this.o.replica;
     const h: Hello = { clientIds: r.ownClients(), version: this.o.version };
     if (!this.legacyCentral) h.now = Math.round(this.clockNow());
-    if (r.writable && r.replica !== undefined) h.replica = r.replica;
+    if (!join && r.writable && r.replica !== undefined) h.replica = r.replica;
     else h.joining = true;
     return h;
   }
@@ -331,14 +389,37 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     // The diff carries everything durable so far, including what waited in the outbox.
     this.dropOutbox();
     ws.send(encodeSyncStep2(encodeOwnDiff(r.doc.ydoc, sv, new Set(r.ownClients()))));
-    this.diffSent = true;
+    this.acceptAt = new Map(r.ownClients().map((c) => [c, Y.getState(r.doc.ydoc.store, c)]));
+    this.diffAcked = false;
     // From here on every durable local update is streamed; the ones before are in the diff.
     this.streaming = true;
   }
+  /**
+   * Our own clients' clocks when this connection's own diff went out: a durable-ack covering them
+   * shows central validated and stored the diff (see `accepted`). Undefined before the diff and
+   * once accepted.
+   */
+  private acceptAt: Map<number, number> | undefined;
+
+  /** True once a durable-ack on this connection covered its own diff. */
+  private diffAcked = false;
+
+  /** Records whether `sv` (a durable-ack) covers this connection's own diff; returns the record. */
+  private acceptedIfCovered(sv: Uint8Array): boolean {
+    if (this.diffAcked || this.acceptAt === undefined) return this.diffAcked;
+    let acked: Map<number, number>;
+    try {
+      acked = Y.decodeStateVector(sv);
+    } catch {
+      return false;
+    }
+    for (const [c, clock] of this.acceptAt) if ((acked.get(c) ?? 0) < clock) return false;
+    this.acceptAt = undefined;
+    this.diffAcked = true;
+    return true;
+  }
   /** True once this connection carried our own diff: durable local updates are then sent as they come. */
   private streaming = false;
-  /** True once this connection carried our diff (or, joining, the empty one): central's next durable-ack accepts it. */
-  private diffSent = false;
 
   /** Resolves true when this store may go on and our diff went (or goes when central's sync-step1 arrives). */
   private async afterFullSync(ws: WebSocket, remoteSv: () => Uint8Array | undefined, announced: () => string | undefined, announce: () => void, abandon: () => void): Promise<boolean> {
@@ -375,6 +456,8 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       ws.close(CLOSE_CODES.GOING_AWAY, 'epoch failed');
       return false;
     }
+    // The backoff restarts only once central stored our own diff (see `accepted`): a gateway
+    // central refuses after each full sync must not reconnect at the shortest delay forever.
     this.lastSyncAt = Date.now();
     this.setState('synced');
     this.emit('synced');
@@ -453,23 +536,6 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       return;
     }
     this.lastAckAt = Date.now();
-    if (this.diffSent) {
-      // Central accepted what this connection sent: the backoff starts over. After refusals, only
-      // once the session has also lasted a while without one, so a session that is accepted and
-      // then refused again (a refused update streamed after the diff) still backs off and is
-      // never reported ready in between.
-      if (this.refusals.refusal === undefined) this.attempt = 0;
-      else if (this.acceptTimer === undefined) {
-        const ws = this.ws;
-        this.acceptTimer = setTimeout(() => {
-          this.acceptTimer = undefined;
-          if (this.ws !== ws || this.refusals.refusal === undefined) return;
-          this.refusals.accepted();
-          this.attempt = 0;
-        }, Math.min(ACCEPTED_AFTER_REFUSAL_MS, this.o.backoffMaxMs));
-        this.acceptTimer.unref();
-      }
-    }
     // Central stores a client's structs in order, so the acknowledged entries are a prefix per
     // client; entries of a client this process no longer writes with (an earlier epoch central
     // retired) can never be acknowledged and are dropped.
@@ -492,13 +558,24 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     const { logger } = this.o;
     let recovering: Promise<void> = Promise.resolve();
     if (code === CLOSE_CODES.REPLICA_RETIRED) {
-      logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');
+      const successor = retiredBySuccessor(reason, this.o.gatewayId, this.o.replica.replica);
+      if (successor !== undefined) {
+        // A later epoch of this gateway id retired us, and this process never joined as it: the
+        // refused state (error log, gauge, /readyz) lasts until central accepts our new epoch.
+        this.refuse({ code, reason: `this replica was retired by ${successor} (another process joined with this gateway's token?)` });
+      } else {
+        logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');
+      }
       void this.o.replica.markRetired();
     } else if (code === CLOSE_CODES.UPDATE_REJECTED && !this.legacyCentral && /^hello: Unrecognized key.*"now"/.test(reason)) {
       // A central released before the optional `now` refuses unknown keys: speak its dialect so
       // the venue syncs during a rolling upgrade, and say which side to upgrade.
       this.legacyCentral = true;
       logger.warn({ code, reason }, "central predates this gateway's hello (it refuses the clock field): retrying without it; upgrade central (docs/sync-protocol.md \"Compatibility\"); central's clock stays unmeasured until then");
+    } else if (code === CLOSE_CODES.EPOCH_NOT_ALLOCATED && !this.connJoinedFirst && this.o.replica.writable) {
+      // An epoch taken locally whose allocation central never stored: join again and upgrade to it.
+      this.joinFirst = true;
+      logger.warn({ code, reason, replica: this.o.replica.replica }, 'central never allocated this epoch (its upgrade was interrupted); joining again to have it allocated');
     } else if (code === CLOSE_CODES.DUPLICATE_REPLICA) {
       this.refuse({ code, reason });
       logger.error({ code, reason }, 'another live connection speaks for this replica (cloned gateway?)');

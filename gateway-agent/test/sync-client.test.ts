@@ -164,4 +164,24 @@ describe('sync client backoff', () => {
     expect(client.status().state).not.toBe('synced');
     expect(replica.state).toBe('joining'); // never writable without a full sync
   });
+
+  it('keeps backing off from a central that welcomes the replica, then refuses its full-state diff with 4403', async () => {
+    const c = await startCentralPeer({ venueId: 'v1', tokens: { 'tok-gw1': 'gw1' }, refuseWrites: 'BAD_VALUE: refused for the test' });
+    defer(() => c.close());
+    const logger = pino({ level: 'silent' });
+    const replica = await openLocalReplica({ gatewayId: GatewayIdSchema.parse('gw1'), venueId: VenueIdSchema.parse('v1'), store: new MemoryStore(), logger, version: 't', compactEveryUpdates: 1000 });
+    const metrics = createMetrics();
+    const client = new SyncClient({ url: c.url, token: 'tok-gw1', gatewayId: 'gw1', venueId: 'v1', replica, logger, metrics, version: 't', backoffMinMs: 40, backoffMaxMs: 640, maxMessageBytes: 1 << 20, connectTimeoutMs: 1000, random: () => 1 });
+    const starts: number[] = [];
+    client.on('state', (s) => s === 'connecting' && starts.push(performance.now()));
+    client.start();
+    defer(() => client.close());
+    // Each session: hello with the replica, welcome, own diff, 4403. The attempts grow.
+    await eventually(() => expect(c.rejected.length).toBeGreaterThanOrEqual(5), 10_000);
+    expect(client.status().reconnectAttempt).toBeGreaterThanOrEqual(4);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    expect(gaps.at(-1)).toBeGreaterThanOrEqual(300);
+    expect(client.refusal).toMatchObject({ code: 4403 });
+    expect(c.hellos.filter((h) => h.replica === 'gw:gw1:1').length).toBeGreaterThanOrEqual(4);
+  });
 });

@@ -104,6 +104,8 @@ function normaliseGateway(g, id) {
     clockSkewAlert: g.clockSkewAlert === true,
     // Fridges assigned to this gateway that another replica reconciles (central's venue detail).
     reconcilerLost: arr(g.reconcilerLost).map((x) => ({ fridgeId: String(x.fridgeId), reconciler: x.reconciler ?? null })),
+    // Increments central accepted and flagged: rights above stock, or not the fridge's reconciler.
+    rightsFlagged: arr(g.rightsFlagged).map((x) => ({ fridgeId: String(x.fridgeId), mealId: String(x.mealId), code: String(x.code), replica: x.replica ?? null })),
   };
 }
 
@@ -191,6 +193,13 @@ export function problemsOf(venue) {
         key: `rec-lost:${venue.venueId}:${g.gatewayId}:${l.fridgeId}`,
         level: 'bad',
         text: `Gateway ${g.gatewayId} at ${venue.name} is connected as ${g.replica ?? '?'} but fridge ${l.fridgeId} is reconciled by ${l.reconciler ?? 'no replica'} (another process with its id and token?)`,
+      });
+    }
+    for (const x of g.rightsFlagged) {
+      out.push({
+        key: `rights-flag:${venue.venueId}:${g.gatewayId}:${x.fridgeId}:${x.mealId}`,
+        level: 'warn',
+        text: `${x.replica ?? g.gatewayId} created rights for ${x.mealId} in fridge ${x.fridgeId} at ${venue.name} ${x.code === 'OVER_STOCK' ? 'above any stock a snapshot reported' : 'without being its reconciler'} (after a partition this can be honest; otherwise a tampered gateway)`,
       });
     }
   }

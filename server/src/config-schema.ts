@@ -147,6 +147,14 @@ export const CentralConfigSchema = z
        * host stays within 100 ms.
        */
       maxClockSkewMs: z.number().int().min(100).default(30_000),
+      /**
+       * Interval of websocket pings on sync sockets, ms; a socket that misses two pongs in a row is
+       * terminated, so a half-open connection (a gateway whose host lost power, a dropped NAT
+       * mapping) stops holding its replica (4409) or gateway (4412) after two to three intervals.
+       * Default 15 000 (a reconnecting gateway is admitted again within 45 s); lower it for faster
+       * takeover, at one small frame per socket per interval.
+       */
+      pingIntervalMs: z.number().int().min(50).default(15_000),
     })
     .prefault({}),
   orders: z

@@ -36,8 +36,19 @@ export function createMetrics() {
     syncConnections: new Gauge({ name: 'fridgesync_sync_connections', help: 'Open sync websockets by role.', labelNames: ['role'], registers: r }),
     syncMessages: new Counter({ name: 'fridgesync_sync_messages_total', help: 'Sync messages received by type.', labelNames: ['type'], registers: r }),
     syncRejected: new Counter({ name: 'fridgesync_sync_rejected_updates_total', help: 'Updates refused by the validator, by reason code.', labelNames: ['code'], registers: r }),
+    rightsFlagged: new Counter({
+      name: 'fridgesync_rights_flagged_total',
+      help: 'Increments accepted beyond what the sender should create, by venue and code: OVER_STOCK (rights above any stock a snapshot reported) or NOT_RECONCILER (docs/sync-protocol.md, "Rights creation beyond stock").',
+      labelNames: ['venue', 'code'],
+      registers: r,
+    }),
     syncCloses: new Counter({ name: 'fridgesync_sync_closes_total', help: 'Sync sockets closed by central, by close code name.', labelNames: ['reason'], registers: r }),
-    epochsAllocated: new Counter({ name: 'fridgesync_epochs_allocated_total', help: 'Gateway epochs allocated to joining gateways (docs/sync-protocol.md, "Epoch allocation").', registers: r }),
+    epochsAllocated: new Counter({
+      name: 'fridgesync_epochs_allocated_total',
+      help: 'Gateway epochs allocated to joining gateways, by the state of the gateway\'s previous epoch: none, retired, or live (it never retired itself: a lost store, or another process joining with the gateway\'s token; docs/operations.md "Trust").',
+      labelNames: ['previous'],
+      registers: r,
+    }),
     syncRelayedBytes: new Counter({ name: 'fridgesync_sync_relayed_bytes_total', help: 'Bytes relayed to sync peers.', registers: r }),
     storageAppendSeconds: new Histogram({
       name: 'fridgesync_storage_append_duration_seconds',

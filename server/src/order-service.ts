@@ -65,6 +65,9 @@ export class OrderService {
         lines: body.items,
         holdUntil: now + (body.holdSeconds ?? DEFAULT_HOLD_SECONDS) * 1000,
         now,
+        // Rights accepted beyond stock (docs/sync-protocol.md, "Rights creation beyond stock")
+        // never become more orders than the fridge holds as central sees it.
+        capToStock: true,
       });
       if (!outcome.ok && outcome.code === 'SOLD_OUT') this.askForRights(host, body, outcome.lacking);
       return { host, outcome };

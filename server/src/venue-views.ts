@@ -98,6 +98,11 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
                 .filter(([, f]) => f.view.config?.reconciler === id && f.view.reconciler !== link.replica)
                 .map(([fridgeId, f]) => ({ fridgeId, reconciler: f.view.reconciler ?? null }))
             : [],
+        // Increments central accepted beyond what it expected of this gateway (not its fridge's
+        // reconciler, or rights above any stock a snapshot reported), since central started:
+        // after a partition an honest gateway can send them too (docs/sync-protocol.md, "Rights
+        // creation beyond stock").
+        rightsFlagged: [...(link?.rightsFlagged.values() ?? [])].map((r) => ({ fridgeId: r.fridgeId, mealId: r.mealId, code: r.code, replica: r.replica, reason: r.reason, at: iso(r.at) })),
       };
     }),
     deliveries: [...vm.deliveries.keys()].sort(),

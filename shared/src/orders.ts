@@ -5,7 +5,7 @@
  */
 import type { FridgeId, MealId, OrderId, ReplicaId } from './ids.ts';
 import { keys, STATE_CODE, type OrderValue, type RequestValue } from './entries.ts';
-import { foldOrder, isRetired, reservedOrders, type FoldSource, type OrderFold } from './fold.ts';
+import { cellView, foldOrder, isRetired, reservedOrders, type FoldSource, type OrderFold } from './fold.ts';
 import { decrement, localRights } from './counter.ts';
 import type { EntryWriter, VenueDoc } from './venue-doc.ts';
 import type { TxOrigin } from './origins.ts';
@@ -23,6 +23,12 @@ export interface NewOrder {
   lines: OrderLine[];
   holdUntil: number;
   now: number;
+  /**
+   * Reserve no more of a meal than the fridge holds as this replica sees it, `T_eff − R`, whatever
+   * rights it holds (central's order taking, docs/sync-protocol.md "Rights creation beyond
+   * stock"): rights a rogue reconciler minted then never become oversold orders here.
+   */
+  capToStock?: boolean;
 }
 
 /** Lines aggregated per meal and sorted, the canonical form stored in the document. */
@@ -53,10 +59,18 @@ export function reserve(doc: VenueDoc, origin: TxOrigin, o: NewOrder): ReserveRe
     const same = existing.variants.length === 0 ? existing.fridge === o.fridgeId : existing.variants.some((v) => v.fridge === o.fridgeId && JSON.stringify(v.lines) === want);
     return same ? { ok: true, status: 'replayed', order: existing } : { ok: false, code: 'ORDER_CONFLICT', order: existing };
   }
+  // Read before the transaction writes anything: the cap is what the fridge holds before this order.
+  const stock = new Map<MealId, number>();
+  if (o.capToStock === true) {
+    for (const [mealId] of lines) {
+      const c = cellView(doc, o.fridgeId, mealId);
+      stock.set(mealId, Math.max(0, c.Teff - c.R));
+    }
+  }
   const lacking = doc.transact(origin, (w) => {
     const short: Array<{ mealId: MealId; requested: number; available: number }> = [];
     for (const [mealId, qty] of lines) {
-      const available = localRights(w, o.fridgeId, mealId);
+      const available = Math.min(localRights(w, o.fridgeId, mealId), stock.get(mealId) ?? Infinity);
       if (qty > available) short.push({ mealId, requested: qty, available });
     }
     if (short.length > 0) return short;

@@ -10,8 +10,10 @@
  * - per key, the sender only moves forward (counters and transfers grow, states climb their lattice)
  *   and deletes only what may be pruned;
  * - the sender's rights stay `≥ 0` for every fridge and meal it touched;
- * - increments (which create rights) come only from the fridge's reconciler by the fold, and only
- *   within what observed stock allows (see {@link creationBound});
+ * - increments (which create rights) from a replica that is not the fridge's reconciler by the fold,
+ *   or beyond what observed stock allows (see {@link creationBound}), are accepted and *flagged*
+ *   (docs/sync-protocol.md, "Rights creation beyond stock"): an honest gateway can send either
+ *   after a partition, and a refused update would stop it syncing for good;
  * - deletions of other clients' items are accepted only when those items are already deleted here
  *   (full-state updates carry the whole delete set; such entries change nothing).
  */
@@ -34,12 +36,21 @@ export type RejectCode =
   | 'FOREIGN_DELETE'
   | 'MISSING_DEPENDENCY'
   | 'RETIRED'
-  | 'NOT_RECONCILER'
-  | 'OVER_STOCK'
   | 'HOLD_TOO_LONG';
 
-/** The validator's verdict. */
-export type Verdict = { ok: true; entries: number; deletions: number } | { ok: false; code: RejectCode; reason: string };
+/** Why an accepted update's rights creation was flagged (docs/sync-protocol.md, "Rights creation beyond stock"). */
+export type RightsFlagCode = 'NOT_RECONCILER' | 'OVER_STOCK';
+
+/** One flagged increment of an accepted update. */
+export interface RightsFlag {
+  code: RightsFlagCode;
+  fridge: FridgeId;
+  meal: MealId;
+  reason: string;
+}
+
+/** The validator's verdict; `flags` lists increments accepted beyond what the sender should create. */
+export type Verdict = { ok: true; entries: number; deletions: number; flags: RightsFlag[] } | { ok: false; code: RejectCode; reason: string };
 
 const reject = (code: RejectCode, reason: string): Verdict => ({ ok: false, code, reason });
 
@@ -219,15 +230,18 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
   const afterDoc = () => (after ??= stateAfter(doc, update));
   /** `R` per fridge before the update, folded once per fridge however many meals it increments. */
   const reservedCache = new Map<FridgeId, Map<MealId, number>>();
+  const flags: RightsFlag[] = [];
   for (const [f, m, inc] of increments(doc, sender.replica, added)) {
-    // Rights are created only where the fold makes the sender the fridge's reconciler
-    // (docs/sync-protocol.md, "Refusals of rights creation"): judged on the state after the update, which may carry the sender's first entries or
-    // its retirement of a predecessor epoch; the copy is made only when the live document does not
-    // already say so.
+    // Rights are expected only where the fold makes the sender the fridge's reconciler
+    // (docs/sync-protocol.md, "Rights creation beyond stock"): judged on the state after the
+    // update, which may carry the sender's first entries or its retirement of a predecessor epoch;
+    // the copy is made only when the live document does not already say so. Otherwise the update is
+    // accepted and flagged: a gateway reassigned while offline increments honestly too.
     if (currentReconciler(doc, f) !== sender.replica && !formerReconciler(doc, sender.replica, f, m) && currentReconciler(afterDoc(), f) !== sender.replica) {
-      throw new Rejection('NOT_RECONCILER', `${sender.replica} is not the reconciler of ${f}; it may not increment ${f}/${m}`);
+      flags.push({ code: 'NOT_RECONCILER', fridge: f, meal: m, reason: `${sender.replica} is not the reconciler of ${f} and increments ${f}/${m}` });
     }
-    creationBound(doc, f, m, inc, added, afterDoc, reservedCache);
+    const over = creationBound(doc, f, m, inc, added, afterDoc, reservedCache);
+    if (over !== undefined) flags.push({ code: 'OVER_STOCK', fridge: f, meal: m, reason: over });
   }
   for (const [f, m] of touchedCells.values()) {
     const own = ownPartAfter(doc, sender.replica, f, m, added, addedTargets);
@@ -238,7 +252,7 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
     // scratch copy (only on this rare path; the live document is never touched).
     if (rightsOf(afterDoc(), sender.replica, f, m) < 0) throw new Rejection('RIGHTS_NEGATIVE', `rights of ${sender.replica} for ${f}/${m} would be negative`);
   }
-  return { ok: true, entries, deletions };
+  return { ok: true, entries, deletions, flags };
 }
 
 /**
@@ -268,7 +282,7 @@ function increments(doc: VenueDoc, replica: ReplicaId, added: Map<string, { key:
 }
 
 /**
- * The bound on creating rights (docs/sync-protocol.md, "Refusals of rights creation"): after the
+ * The bound on creating rights (docs/sync-protocol.md, "Rights creation beyond stock"): after the
  * update, `S + R ≤ T_hi`, where `T_hi` is the largest total for the meal in any snapshot the
  * document holds (every replica's latest), the update carries (the sender's snapshots sent with the
  * increment), or the document held and saw replaced since it was loaded
@@ -283,7 +297,9 @@ function increments(doc: VenueDoc, replica: ReplicaId, added: Map<string, { key:
  * reconciled against; pickups only lower `T_eff`, so they are left out; reservations move units
  * from `S` to `R` and cancellations back, so `R` is taken at its lower value. The bound stops rights
  * minted beyond any stock a fridge reported; it cannot stop a gateway whose token reports false
- * snapshots.
+ * snapshots. It is not a proof of forgery either: a reconciler's own diff after a partition no
+ * longer carries the snapshots it replaced, so an honest update can exceed it. Returns the reason
+ * when the update exceeds the bound (the caller flags it), `undefined` within it.
  */
 function creationBound(
   doc: VenueDoc,
@@ -293,7 +309,7 @@ function creationBound(
   added: Map<string, { key: EntryKey; values: unknown[] }>,
   afterDoc: () => VenueDoc,
   reservedCache: Map<FridgeId, Map<MealId, number>>,
-): void {
+): string | undefined {
   let tHi = doc.index.replacedPeak.get(f)?.get(m) ?? 0;
   for (const snap of doc.index.snapshots.get(f)?.values() ?? []) tHi = Math.max(tHi, snap.i[m] ?? 0);
   for (const a of added.values()) if (a.key.kind === 'snapshot' && a.key.fridge === f) for (const v of a.values) tHi = Math.max(tHi, (v as SnapshotValue).i[m] ?? 0);
@@ -301,12 +317,12 @@ function creationBound(
   let reserved = reservedCache.get(f);
   if (reserved === undefined) reservedCache.set(f, (reserved = reservedByMeal(doc, f)));
   const rBefore = reserved.get(m) ?? 0;
-  if (sAfter + rBefore <= tHi) return;
+  if (sAfter + rBefore <= tHi) return undefined;
   // Only when the update itself may lower R (a cancellation sent with the correction) is the
   // state after it needed.
   const rAfter = reservedByMeal(afterDoc(), f).get(m) ?? 0;
-  if (sAfter + Math.min(rBefore, rAfter) <= tHi) return;
-  throw new Rejection('OVER_STOCK', `S would be ${sAfter} with ${Math.min(rBefore, rAfter)} reserved for ${f}/${m}, beyond the ${tHi} any snapshot reports`);
+  if (sAfter + Math.min(rBefore, rAfter) <= tHi) return undefined;
+  return `S would be ${sAfter} with ${Math.min(rBefore, rAfter)} reserved for ${f}/${m}, beyond the ${tHi} any snapshot reports`;
 }
 
 /** A read-only copy of `doc` with `update` applied. */

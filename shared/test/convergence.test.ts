@@ -19,7 +19,7 @@ describe('convergence of random venue histories', () => {
     let forged = 0;
     let oracle = 0;
     let paused = 0;
-    const totals = { reserved: 0, soldOut: 0, replayed: 0, contentConflicts: 0, recalls: 0, epochChanges: 0, validated: 0 };
+    const totals = { reserved: 0, soldOut: 0, rightsAboveStock: 0, replayed: 0, contentConflicts: 0, recalls: 0, epochChanges: 0, validated: 0 };
     const result = fc.check(
       fc.property(historyArb(cfg.maxSteps, cfg.oracleEvery), fc.noBias(fc.nat({ max: 99 })), (h, k) => {
         const forgeries = k < cfg.forgeryPercent;
@@ -29,6 +29,7 @@ describe('convergence of random venue histories', () => {
         if (h.pauses === true) paused++;
         totals.reserved += s.reserved;
         totals.soldOut += s.soldOut;
+        totals.rightsAboveStock += s.rightsAboveStock;
         totals.replayed += s.replayed;
         totals.contentConflicts += s.contentConflicts;
         totals.recalls += s.recalls;
@@ -42,7 +43,7 @@ describe('convergence of random venue histories', () => {
     // A plain line for CI logs (the count and the seed that replays this run).
     process.stdout.write(
       `convergence: ${result.numRuns} histories, seed ${cfg.seed}, ${failures} failures, ${secs}s ` +
-        `(${oracle} with Automerge oracle, ${forged} with forgeries, ${paused} with top-up pauses after recalls; ${totals.reserved} reservations, ${totals.soldOut} sold out, ` +
+        `(${oracle} with Automerge oracle, ${forged} with forgeries, ${paused} with top-up pauses after recalls; ${totals.reserved} reservations, ${totals.soldOut} sold out (${totals.rightsAboveStock} at central with rights above stock), ` +
         `${totals.replayed} replays, ${totals.contentConflicts} contents conflicts, ${totals.recalls} units recalled, ${totals.epochChanges} epoch changes, ${totals.validated} updates validated)\n`,
     );
     if (result.failed) {

@@ -126,7 +126,27 @@ describe('validateUpdate accepts honest updates', () => {
       recordSnapshot(w, F1, inv(1, 3, 3000, { m1: 9 }));
       increment(w, F1, M1, 1);
     });
-    expectVerdict(central, Y.mergeUpdates(other.sent), { replica: g3, clients: new Set([31]) }, 'NOT_RECONCILER');
+    expect(expectVerdict(central, Y.mergeUpdates(other.sent), { replica: g3, clients: new Set([31]) })).toMatchObject({ ok: true, flags: [{ code: 'NOT_RECONCILER', fridge: F1, meal: M1 }] });
+  });
+
+  it('accepts, flagged and never refused, a reconciler’s diff after a partition in which a delivery was counted in, granted, and taken back after walk-ins', () => {
+    // Central and g1 agree on 10 meals. Offline, g1 sees a delivery (20), increments and grants a
+    // share to central; walk-ins follow (5), and g1 decrements and recalls. Its diff no longer
+    // carries the 20-snapshot it replaced, so central sees rights above any snapshot it knows of.
+    const { central, gw, sent, sender } = setup();
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 1, 1000, { m1: 10 })));
+    reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 1000);
+    for (const u of sent.splice(0)) central.applyUpdate(u, ORIGINS.upstream);
+    syncInto(gw, central);
+    sent.splice(0);
+    expect(cellView(central, F1, M1)).toMatchObject({ T: 10, S: 10 });
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 2, 2000, { m1: 20 })));
+    reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 2000);
+    gw.transact(T, (w) => recordSnapshot(w, F1, inv(1, 3, 3000, { m1: 5 })));
+    reconcileFridge(gw, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, 3000);
+    const diff = Y.encodeStateAsUpdate(gw.ydoc, Y.encodeStateVector(central.ydoc));
+    const v = expectVerdict(central, diff, sender);
+    expect(v).toMatchObject({ ok: true, flags: [{ code: 'OVER_STOCK', fridge: F1, meal: M1 }] });
   });
 
   it('accepts a replay of an old update after the keys it set were overwritten (regression)', () => {

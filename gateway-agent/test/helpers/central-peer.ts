@@ -57,6 +57,11 @@ export interface CentralPeerOptions {
    * central's strict schema did.
    */
   legacyHello?: boolean;
+  /**
+   * Welcome every hello, then close with 4403 and this reason on the first update carrying the
+   * replica's structs (a central that refuses this gateway's data, e.g. its full-state diff).
+   */
+  refuseWrites?: string;
 }
 
 /** A document of the replica `central:test`. */
@@ -174,6 +179,11 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
               rejected.push(`writes before hello with a replica (${msg.type}, hellos so far ${c.helloCount}, ${JSON.stringify(Y.decodeUpdate(msg.update).structs.map((s) => [s.id.client, s.id.clock, s.length]))})`);
               ws.close(CLOSE_CODES.UPDATE_REJECTED, 'read-only');
             }
+            return;
+          }
+          if (o.refuseWrites !== undefined && Y.decodeUpdate(msg.update).structs.length > 0) {
+            rejected.push(o.refuseWrites);
+            ws.close(CLOSE_CODES.UPDATE_REJECTED, o.refuseWrites);
             return;
           }
           const clients = new Set([...c.clients, ...doc.clientsOf(c.replica)]);

@@ -14,6 +14,21 @@ export interface GatewayLink {
   disconnectedAt: number | undefined;
   /** The gateway's clock minus central's at its last hello, ms (within one network latency); undefined if it sent none. */
   clockSkewMs: number | undefined;
+  /**
+   * Increments of this gateway central accepted and flagged since it started (docs/sync-protocol.md,
+   * "Rights creation beyond stock"), the latest per fridge and meal.
+   */
+  rightsFlagged: Map<string, RightsFlagRecord>;
+}
+
+/** A flagged increment as the venue detail lists it. */
+export interface RightsFlagRecord {
+  fridgeId: string;
+  mealId: string;
+  code: string;
+  replica: string;
+  reason: string;
+  at: number;
 }
 
 /** Per venue and gateway link state. */
@@ -26,7 +41,7 @@ export class GatewayPresence {
     if (m === undefined) this.links.set(venue, (m = new Map()));
     let l = m.get(gw);
     if (l === undefined) {
-      l = { connected: false, replica: undefined, peerId: undefined, connectedAt: undefined, lastMessageAt: undefined, lastDurableAt: undefined, disconnectedAt: undefined, clockSkewMs: undefined };
+      l = { connected: false, replica: undefined, peerId: undefined, connectedAt: undefined, lastMessageAt: undefined, lastDurableAt: undefined, disconnectedAt: undefined, clockSkewMs: undefined, rightsFlagged: new Map() };
       m.set(gw, l);
     }
     return l;
@@ -39,6 +54,10 @@ export class GatewayPresence {
   /** Records the skew measured from a gateway's hello. */
   clock(venue: string, gw: string, skewMs: number): void {
     this.link(venue, gw).clockSkewMs = skewMs;
+  }
+  /** Records a flagged increment of a gateway's replica. */
+  flagged(venue: string, gw: string, flag: Omit<RightsFlagRecord, 'at'>): void {
+    this.link(venue, gw).rightsFlagged.set(`${flag.fridgeId}/${flag.mealId}`, { ...flag, at: this.now() });
   }
   seen(venue: string, gw: string): void {
     this.link(venue, gw).lastMessageAt = this.now();

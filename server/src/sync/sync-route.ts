@@ -85,7 +85,23 @@ export function registerSyncRoute(app: FastifyInstance, deps: SyncRouteDeps): vo
       }
     });
     socket.on('error', (e) => log.warn({ err: e }, 'sync socket error'));
+    // Heartbeat: a half-open socket would otherwise hold its replica (4409) and its gateway (4412)
+    // for as long as the OS keeps it, locking the real gateway out after it reconnects.
+    let missedPongs = 0;
+    socket.on('pong', () => (missedPongs = 0));
+    const heartbeat = setInterval(() => {
+      if (missedPongs >= 2) {
+        log.warn({ missedPongs }, 'sync peer stopped answering pings; terminating the socket');
+        deps.metrics.syncCloses.inc({ reason: 'PING_TIMEOUT' });
+        socket.terminate();
+        return;
+      }
+      missedPongs++;
+      socket.ping();
+    }, deps.config.sync.pingIntervalMs);
+    heartbeat.unref();
     socket.on('close', (code: number) => {
+      clearInterval(heartbeat);
       if (code === CLOSE_CODES.MESSAGE_TOO_BIG) deps.metrics.syncCloses.inc({ reason: 'MESSAGE_TOO_BIG' });
       session.closedBySocket();
       deps.sessions.delete(session);

@@ -21,6 +21,7 @@ import {
   encodeSyncStep2,
   encodeWelcome,
   isRetired,
+  mayRetire,
   replicaParts,
   validateUpdate,
   type CloseCodeName,
@@ -28,6 +29,7 @@ import {
   type Hello,
   type Welcome,
   type ReplicaId,
+  type RightsFlag,
   type TxOrigin,
 } from '@fridgesync/shared';
 import type { Principal } from '../auth.ts';
@@ -202,7 +204,12 @@ export class SyncSession implements SyncPeer {
       const prev = replicaParts(this.replica);
       if (prev.kind !== 'gateway' || parts.epoch <= prev.epoch) return this.close('UPDATE_REJECTED', 'a connection may only move to a later epoch');
     }
-    if (isRetired(host.doc, hello.replica)) return this.close('REPLICA_RETIRED', `${hello.replica} is retired`);
+    if (isRetired(host.doc, hello.replica)) {
+      // Name who retired it: a gateway retired by a later epoch of its own id it did not start
+      // learns that another process joined with its token (docs/operations.md, "Trust").
+      const by = [...(host.doc.index.retirements.get(hello.replica)?.keys() ?? [])].filter((a) => mayRetire(a as ReplicaId, hello.replica!));
+      return this.close('REPLICA_RETIRED', `${hello.replica} is retired by ${by.join(', ')}`);
+    }
     const other = host.replicaPeers.get(hello.replica);
     if (other !== undefined && other !== this.id) return this.close('DUPLICATE_REPLICA', `${hello.replica} is already connected`);
     for (const c of hello.clientIds) {
@@ -219,9 +226,19 @@ export class SyncSession implements SyncPeer {
     // The allocation record is written in central's own structures and durable before the welcome:
     // a crash after the welcome can never forget an epoch a gateway was told it owns. Updates the
     // peer sends meanwhile are validated against the document that already holds the record.
+    const previous = this.previousEpoch(host, parts.gatewayId, parts.epoch);
     host.doc.transact(ALLOCATION, (w) => allocateEpoch(w, parts.gatewayId, parts.epoch, Date.now()));
-    this.metrics.epochsAllocated.inc();
-    this.log.info({ replica: hello.replica }, 'allocated a new gateway epoch');
+    this.metrics.epochsAllocated.inc({ previous: previous.state });
+    if (previous.state === 'live') {
+      // The join will retire a replica that never retired itself: a wiped or restored store, or
+      // another process holding this gateway's token (docs/operations.md, "Trust").
+      this.log.warn(
+        { replica: hello.replica, previous: previous.replica },
+        `allocated ${hello.replica} while ${previous.replica} had not retired: the gateway lost its store, or another process joined with this gateway's token`,
+      );
+    } else {
+      this.log.info({ replica: hello.replica, previous: previous.replica }, 'allocated a new gateway epoch');
+    }
     void host.whenDurable().then(
       () => this.welcome(host, hello, at),
       () => this.close('GOING_AWAY', 'storage failed'),
@@ -241,8 +258,10 @@ export class SyncSession implements SyncPeer {
     const known = epochAllocated(doc, gatewayId, epoch) || doc.index.replicaEntryCount.has(replica) || doc.clientsOf(replica).size > 0;
     const next = nextEpoch(doc, gatewayId);
     // Only the one upgrade of an admitted connection allocates: after a join (read-only, with the
-    // full state, so the peer computed the epoch from what central has) or from a stale epoch.
-    if (!known && (!this.helloed || epoch < next)) {
+    // full state, so the peer computed the epoch from what central has) or from a stale epoch. It
+    // allocates exactly the next epoch: a token that could take any larger one could take the
+    // largest, after which the real gateway's next epoch would not parse.
+    if (!known && (!this.helloed || epoch !== next)) {
       this.close('EPOCH_NOT_ALLOCATED', `epoch ${epoch} of gateway ${gatewayId} was never allocated (the next is ${next}); a new epoch is taken only by joining`);
       return false;
     }
@@ -276,6 +295,18 @@ export class SyncSession implements SyncPeer {
    * gateway that is connected. A joining hello is read-only and measures nothing; the same
    * connection's upgrade hello does.
    */
+  /**
+   * The gateway's latest epoch below `epoch` the document knows of (entries, retirements or an
+   * allocation record), and whether it is retired (by itself on shutdown, by an operator or a
+   * successor) or live: a join retiring a live epoch is worth a warning.
+   */
+  private previousEpoch(host: VenueHost, gatewayId: GatewayId, epoch: number): { state: 'none' | 'retired' | 'live'; replica: ReplicaId | undefined } {
+    const prev = nextEpoch(host.doc, gatewayId) - 1;
+    if (prev < 1 || prev >= epoch) return { state: 'none', replica: undefined };
+    const replica = ReplicaIdSchema.parse(`gw:${gatewayId}:${prev}`);
+    return { state: isRetired(host.doc, replica) ? 'retired' : 'live', replica };
+  }
+
   private welcome(host: VenueHost, hello: Hello, at: number): void {
     this.helloed = true;
     clearTimeout(this.preAuthTimer);
@@ -304,10 +335,27 @@ export class SyncSession implements SyncPeer {
     if (!v.ok) return this.reject(v.code, v.reason);
     const before = host.appendSeq;
     doc.applyUpdate(update, peerOrigin(this.id));
+    if (v.flags.length > 0) this.flagged(host, v.flags);
     // Nothing new (a replay): acknowledge once what is already stored is durable.
     if (host.appendSeq === before) {
       const sv = stateVector();
       void host.whenDurable().then(() => this.durable(sv), () => undefined);
+    }
+  }
+
+  /**
+   * Increments accepted beyond what central expects of this replica (docs/sync-protocol.md, "Rights
+   * creation beyond stock"): accepted, because an honest gateway sends them after a partition and a
+   * refusal would stop it syncing; counted, logged and listed in the venue detail, because a
+   * gateway token can send them to mint stock. Central's own order taking never reserves beyond
+   * what the fridge holds as central sees it, so such rights do not become oversold orders here.
+   */
+  private flagged(host: VenueHost, flags: RightsFlag[]): void {
+    const gatewayId = this.principal.gatewayId;
+    for (const f of flags) {
+      this.metrics.rightsFlagged.inc({ venue: host.venueId, code: f.code });
+      this.log.warn({ code: f.code, replica: this.replica, fridge: f.fridge, meal: f.meal, reason: f.reason }, 'increment accepted beyond what this replica should create: rights above stock, or not the reconciler');
+      if (gatewayId !== undefined) this.presence.flagged(host.venueId, gatewayId, { fridgeId: f.fridge, mealId: f.meal, code: f.code, replica: this.replica!, reason: f.reason });
     }
   }
 

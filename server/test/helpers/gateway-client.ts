@@ -37,6 +37,8 @@ export interface GatewayClientOptions {
   noHello?: boolean;
   /** Say hello for `replica` at once instead of joining first (a forged claim of an epoch). */
   direct?: boolean;
+  /** Answer central's pings (default true); false plays a half-open peer that stopped answering. */
+  autoPong?: boolean;
   /** Extra hello fields (e.g. the optional `now`, or keys of a later version); none by default, as an older gateway sends. */
   helloExtra?: () => Record<string, unknown>;
 }
@@ -65,7 +67,7 @@ export class GatewayClient {
   constructor(opts: GatewayClientOptions) {
     this.opts = opts;
     this.doc = opts.doc ?? new VenueDoc(opts.replica !== undefined ? { replica: opts.replica } : {});
-    this.ws = new WebSocket(`${opts.wsUrl}/sync/${opts.venue}`, { headers: { authorization: `Bearer ${opts.token}` } });
+    this.ws = new WebSocket(`${opts.wsUrl}/sync/${opts.venue}`, { headers: { authorization: `Bearer ${opts.token}` }, autoPong: opts.autoPong ?? true });
     this.ws.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());

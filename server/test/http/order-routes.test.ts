@@ -1,6 +1,20 @@
 /** Orders at central: create/replay/conflict/sold-out, roles, transitions, expiry, concurrency. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hasOpenRequest, rightsOf, centralReplicaId, type FridgeId, type InstanceId, type MealId, type VenueId } from '@fridgesync/shared';
+import * as Y from 'yjs';
+import {
+  ORIGINS,
+  VenueDoc,
+  gatewayReplicaId,
+  hasOpenRequest,
+  recordSnapshot,
+  rightsOf,
+  centralReplicaId,
+  type FridgeId,
+  type GatewayId,
+  type InstanceId,
+  type MealId,
+  type VenueId,
+} from '@fridgesync/shared';
 import { bearer, startCentral, stockViaGateway, TOKENS, waitFor, type TestCentral } from '../helpers/central.ts';
 
 let t: TestCentral;
@@ -69,6 +83,24 @@ describe('POST /v1/orders', () => {
     });
     // What it says can be bought, can be bought.
     expect((await post(order('so-2', [{ mealId: 'm1', qty: 8 }]))).statusCode).toBe(201);
+  });
+
+  it('never reserves beyond what the fridge holds as central sees it (T_eff − R), whatever rights central holds', async () => {
+    // Central holds 8 rights; then a snapshot reports 3 meals (walk-ins, or a reconciler that
+    // minted rights beyond stock) before any recall reaches central.
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 10 });
+    const host = t.central.registry.peek('v1' as VenueId)!;
+    const g2 = new VenueDoc({ replica: gatewayReplicaId('g2' as GatewayId, 1) });
+    g2.applyUpdate(Y.encodeStateAsUpdate(host.doc.ydoc), ORIGINS.upstream);
+    const sv = Y.encodeStateVector(g2.ydoc);
+    g2.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, 'f1' as FridgeId, { boot: 1, seq: 2, ts: new Date().toISOString(), items: { m1: 3 } as never }));
+    host.doc.applyUpdate(Y.encodeStateAsUpdate(g2.ydoc, sv), { kind: 'upstream', peer: 'test-gateway' });
+    expect(rightsOf(host.doc, central, 'f1' as FridgeId, 'm1' as MealId)).toBe(8);
+    const r = await post(order('cap-1', [{ mealId: 'm1', qty: 4 }]));
+    expect(r.statusCode).toBe(409);
+    expect(r.json()).toMatchObject({ code: 'SOLD_OUT', lacking: [{ mealId: 'm1', requested: 4, sellableHere: 3 }] });
+    expect((await post(order('cap-2', [{ mealId: 'm1', qty: 3 }]))).statusCode).toBe(201);
+    expect((await post(order('cap-3', [{ mealId: 'm1', qty: 1 }]))).json()).toMatchObject({ code: 'SOLD_OUT', lacking: [{ sellableHere: 0 }] });
   });
 
   it('reserves all lines or none', async () => {

@@ -1,6 +1,8 @@
 /**
  * Forged input on the sync endpoint: every kind is refused with a close code, counted, and changes
- * nothing in central's document (state vector and folds compared before and after).
+ * nothing in central's document (state vector and folds compared before and after). Increments
+ * beyond what the sender should create are accepted, counted and listed instead
+ * (docs/sync-protocol.md, "Rights creation beyond stock").
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -100,25 +102,6 @@ describe('forged updates are rejected and change nothing', () => {
     await expectRejected(() => c.doc.transact(ORIGINS.reconciler, (w) => w.set(keys.counter(f1, m1), [5, 9])));
   });
 
-  it('an increment beyond what any snapshot reports, from the real reconciler (OVER_STOCK)', async () => {
-    await expectRejected(() => c.doc.transact(ORIGINS.reconciler, (w) => increment(w, f1, m1, 500)));
-    expect(c.closeReason).toMatch(/^OVER_STOCK/);
-    expect(cellView(host().doc, f1, m1).S).toBe(5);
-  });
-
-  it('an increment by a gateway that is not the fridge’s reconciler (NOT_RECONCILER)', async () => {
-    await c.close();
-    c = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw2, replica: gatewayReplicaId('g2' as GatewayId, 1) }).ready();
-    await expectRejected(() =>
-      c.doc.transact(ORIGINS.reconciler, (w) => {
-        recordSnapshot(w, f1, { boot: 1, seq: 2, ts: new Date().toISOString(), items: { m1: 9 } as never });
-        increment(w, f1, m1, 4);
-      }),
-    );
-    expect(c.closeReason).toMatch(/^NOT_RECONCILER/);
-    expect(cellView(host().doc, f1, m1).S).toBe(5);
-  });
-
   it('malformed bytes: an unknown message and a garbage update', async () => {
     await expectRejected(() => c.sendRaw(Uint8Array.from([0, 2, 200, 1, 2])));
     c = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw1, replica: g1 }).ready();
@@ -137,6 +120,60 @@ describe('forged updates are rejected and change nothing', () => {
     const forged = new VenueDoc({ replica: g1 });
     forged.transact(ORIGINS.reconciler, (w) => increment(w, f1, 'm2' as MealId, 50));
     await expectRejected(() => viewer.sendRaw(encodeUpdate(Y.encodeStateAsUpdate(forged.ydoc))));
+  });
+});
+
+/** The venue detail's flagged increments of gateway `gw`. */
+async function flaggedOf(gw: string): Promise<Array<{ fridgeId: string; mealId: string; code: string; replica: string }>> {
+  const d = (await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json() as { gateways: Array<{ gatewayId: string; rightsFlagged: Array<{ fridgeId: string; mealId: string; code: string; replica: string }> }> };
+  return d.gateways.find((g) => g.gatewayId === gw)?.rightsFlagged ?? [];
+}
+
+/** The value of `fridgesync_rights_flagged_total` for `code` in venue v1. */
+async function flaggedCount(code: string): Promise<number> {
+  const text = (await t.central.app.inject({ url: '/metrics' })).body;
+  const m = new RegExp(`^fridgesync_rights_flagged_total\\{venue="v1",code="${code}"\\} (\\d+)`, 'm').exec(text);
+  return m === null ? 0 : Number(m[1]);
+}
+
+describe('increments beyond what the sender should create are accepted and flagged (docs/sync-protocol.md, "Rights creation beyond stock")', () => {
+  it('an increment beyond what any snapshot reports, from the real reconciler (OVER_STOCK): applied, counted, listed; the connection stays open', async () => {
+    c.doc.transact(ORIGINS.reconciler, (w) => increment(w, f1, m1, 500));
+    await c.durable();
+    expect(c.closeCode).toBeUndefined();
+    expect(cellView(host().doc, f1, m1).S).toBe(505);
+    expect(await flaggedCount('OVER_STOCK')).toBe(1);
+    expect(await flaggedOf('g1')).toMatchObject([{ fridgeId: 'f1', mealId: 'm1', code: 'OVER_STOCK', replica: 'gw:g1:1' }]);
+    // The dashboard turns it into a warning (its model module runs in the browser and in node).
+    const modelPath = '../../dashboard/model.js';
+    const model = (await import(modelPath)) as { normaliseVenue: (b: unknown) => unknown; problemsOf: (v: unknown) => Array<{ key: string; level: string; text: string }> };
+    const detail = (await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json();
+    expect(model.problemsOf(model.normaliseVenue(detail))).toContainEqual({ key: 'rights-flag:v1:g1:f1:m1', level: 'warn', text: expect.stringMatching(/gw:g1:1 created rights for m1 in fridge f1 .* above any stock a snapshot reported/) });
+  });
+
+  it('an increment by a gateway that is not the fridge’s reconciler (NOT_RECONCILER): applied, counted, listed', async () => {
+    await c.close();
+    c = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw2, replica: gatewayReplicaId('g2' as GatewayId, 1) }).ready();
+    c.doc.transact(ORIGINS.reconciler, (w) => {
+      recordSnapshot(w, f1, { boot: 1, seq: 2, ts: new Date().toISOString(), items: { m1: 9 } as never });
+      increment(w, f1, m1, 4);
+    });
+    await c.durable();
+    expect(c.closeCode).toBeUndefined();
+    expect(cellView(host().doc, f1, m1).S).toBe(9);
+    expect(await flaggedCount('NOT_RECONCILER')).toBe(1);
+    expect(await flaggedCount('OVER_STOCK')).toBe(0);
+    expect(await flaggedOf('g2')).toMatchObject([{ fridgeId: 'f1', mealId: 'm1', code: 'NOT_RECONCILER', replica: 'gw:g2:1' }]);
+  });
+
+  it('an honest increment within the stock a snapshot reports is not flagged', async () => {
+    c.doc.transact(ORIGINS.reconciler, (w) => {
+      recordSnapshot(w, f1, { boot: 1, seq: 2, ts: new Date().toISOString(), items: { m1: 8 } as never });
+      increment(w, f1, m1, 3);
+    });
+    await c.durable();
+    expect(await flaggedCount('OVER_STOCK')).toBe(0);
+    expect(await flaggedOf('g1')).toEqual([]);
   });
 });
 

@@ -137,6 +137,21 @@ describe('gateway session', () => {
     expect(await dup.closed).toBe(4409);
   });
 
+  it('terminates a socket that stops answering pings, so a fresh connection for the same replica is admitted', async () => {
+    t = await startCentral({ listen: true, over: { sync: { pingIntervalMs: 300 } } });
+    const silent = await gateway({ autoPong: false }).ready();
+    // While it is within two missed pongs, it still holds the replica.
+    const early = gateway();
+    expect(await early.closed).toBe(4409);
+    expect(await silent.closed).toBe(1006); // terminated: no close frame
+    const fresh = await gateway().ready();
+    expect(fresh.closeCode).toBeUndefined();
+    // A peer that answers pings stays connected over many intervals.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(fresh.closeCode).toBeUndefined();
+    expect((await t.central.app.inject({ url: '/metrics' })).body).toMatch(/^fridgesync_sync_closes_total\{reason="PING_TIMEOUT"\} 1$/m);
+  });
+
   it('refuses a replica of another gateway with 4403', async () => {
     t = await startCentral({ listen: true });
     const c = gateway({ replica: gatewayReplicaId('g2' as GatewayId, 1) });

@@ -49,6 +49,8 @@ export interface HistoryStats {
   steps: number;
   reserved: number;
   soldOut: number;
+  /** Orders at a central taker that held rights above `T_eff − R` (capped: docs/sync-protocol.md, "Rights creation beyond stock"). */
+  rightsAboveStock: number;
   replayed: number;
   conflicts: number;
   /** Orders that two takers confirmed with different contents (a contents conflict). */

@@ -117,7 +117,7 @@ class Run {
   maintained = false;
   /** Last checked state and fold of each node. */
   private readonly checked = new Map<NodeName, { state: string; view: ReturnType<typeof fridgeView> }>();
-  readonly stats: HistoryStats = { steps: 0, reserved: 0, soldOut: 0, replayed: 0, conflicts: 0, contentConflicts: 0, recalls: 0, epochChanges: 0, validated: 0, deferred: 0 };
+  readonly stats: HistoryStats = { steps: 0, reserved: 0, soldOut: 0, rightsAboveStock: 0, replayed: 0, conflicts: 0, contentConflicts: 0, recalls: 0, epochChanges: 0, validated: 0, deferred: 0 };
 
   /** Top-up pauses after recalls (in steps: one step is one millisecond), when the history has them. */
   private readonly backoff: RecallBackoff | undefined;
@@ -258,12 +258,25 @@ class Run {
       lines = own();
     }
     const d = this.doc(s.at);
-    const r = reserve(d, s.at.startsWith('g') ? ORIGINS.kiosk : ORIGINS.api, {
+    const central = !s.at.startsWith('g');
+    // What the model expects this taker can reserve per meal: its rights, and at a central taker no
+    // more than the fridge holds as that taker sees it (T_eff − R). An honest central can hold
+    // rights above that for a while: walk-ins it heard of before the reconciler's recall.
+    const replica = this.net.node(s.at).replica;
+    const canReserve = new Map<MealId, number>();
+    for (const c of fridgeCells(d, F1, lines.map(([m]) => m))) {
+      const rights = c.rights[replica] ?? 0;
+      canReserve.set(c.meal, central ? Math.min(rights, Math.max(0, c.Teff - c.R)) : rights);
+      if (central && rights > Math.max(0, c.Teff - c.R)) this.stats.rightsAboveStock++;
+    }
+    const fits = lines.every(([m, q]) => q <= (canReserve.get(m) ?? 0));
+    const r = reserve(d, central ? ORIGINS.api : ORIGINS.kiosk, {
       orderId: oid(id),
       fridgeId: F1,
       lines: lines.map(([mealId, qty]) => ({ mealId, qty })),
       holdUntil: this.now + HOLD_MS[s.hold]!,
       now: this.now,
+      capToStock: central,
     });
     let o = prev;
     if (o === undefined) {
@@ -271,6 +284,7 @@ class Run {
       this.orders.push(o);
     }
     if (r.ok && r.status === 'created') {
+      if (!fits) this.fail(`${s.at} reserved ${JSON.stringify(lines)} beyond what it may: ${JSON.stringify([...canReserve])}`);
       if (this.maintained && [...o.states].some((x) => x !== 'reserved')) o.recreated = true;
       this.stats.reserved++;
       o.createdAt.add(s.at);
@@ -286,6 +300,7 @@ class Run {
       this.stats.soldOut++;
       // Refused because some line exceeds this replica's rights: check that is true.
       for (const l of r.lacking) if (l.requested <= l.available) this.fail(`SOLD_OUT with enough rights: ${JSON.stringify(l)}`);
+      if (fits) this.fail(`${s.at} SOLD_OUT although the model expects ${JSON.stringify([...canReserve])} for ${JSON.stringify(lines)}`);
     } else {
       this.stats.conflicts++;
       // Other contents under an id this replica knows: refused, nothing written (a contents
