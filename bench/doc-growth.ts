@@ -1,5 +1,5 @@
 /**
- * bench/doc-growth — does the venue document stay bounded by live state? (issue 2)
+ * bench/doc-growth — does the venue document stay bounded by live state?
  *
  * Applies bounded-counter operations across 50 meals × 5 fridges × 4 replicas, interleaved (random
  * cell and replica per op), to three layouts side by side in one run:

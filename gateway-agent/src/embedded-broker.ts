@@ -1,5 +1,5 @@
 /**
- * The embedded MQTT 3.1.1 broker (aedes 1.x) fridges connect to (issue 3 "MQTT: Embedded").
+ * The embedded MQTT 3.1.1 broker (aedes 1.x) fridges connect to.
  *
  * - Authentication: client id = username = fridge id, password checked against the fridge's keyed
  *   hash (fridge-secrets.ts). Failed CONNECTs are counted per source address and per fridge id

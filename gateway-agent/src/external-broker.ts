@@ -1,5 +1,5 @@
 /**
- * External broker mode (issue 3 "MQTT: External"): the agent is an MQTT 3.1.1 client of a broker
+ * External broker mode: the agent is an MQTT 3.1.1 client of a broker
  * such as Mosquitto (clean session off, QoS 1 subscription to `{prefix}fridges/+/{kind}`), feeding
  * the same {@link Ingestor} as the embedded broker. The broker enforces the per-fridge ACL (see
  * deploy/mosquitto/); the agent still checks the topic grammar, and the fridge id comes from the

@@ -1,7 +1,7 @@
 /**
  * The agent's local HTTP port (fastify): the kiosk order API and the operator endpoints.
  *
- * Kiosk (issue 3): `POST /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/cancel`,
+ * Kiosk: `POST /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/cancel`,
  * `POST /v1/orders/{id}/unlock` (sends `unlock` to the order's fridge), using
  * the shared `reserve`/`settle` within this gateway's own rights, online or offline. A reservation
  * answers only after its transaction is durable locally; lacking rights is `409 SOLD_OUT` at once

@@ -1,6 +1,6 @@
 /**
  * The one ingest path for fridge messages, shared by the embedded broker and the external-broker
- * client (issue 3 "Ingest"). A message is parsed with the shared zod schemas, applied to the venue
+ * client. A message is parsed with the shared zod schemas, applied to the venue
  * document in one transaction (origin `mqtt`) and resolved only after that transaction's update is
  * durable in the local store; callers acknowledge (PUBACK) on resolve. Messages arriving in the same
  * event-loop turn share that transaction (see {@link TurnBatcher} below).
@@ -202,7 +202,7 @@ export class Ingestor {
         const out = await this.turn.add(fridge, (w) => recordPickup(w, fridge, pp, this.now(), gap));
         this.o.metrics.pickupOrders.inc({ order: out.order });
         if (out.order !== 'settled') {
-          // Issue 3: pickups of unknown or already-settled orders are reported, never silently eaten.
+          // Pickups of unknown or already-settled orders are reported, never silently eaten.
           this.o.logger.warn({ fridge, orderId: pp.orderId, order: out.order, pickup: out.pickup }, 'pickup for an order that was not reserved');
         }
         return { kind, outcome: out.pickup, order: out.order };

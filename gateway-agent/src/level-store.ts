@@ -1,6 +1,6 @@
 /**
  * The LevelDB implementation of {@link ReplicaStore} (classic-level). Not y-leveldb: it swallows
- * write errors and never syncs (issue 3), so acknowledged data could vanish on power loss.
+ * write errors and never syncs, so acknowledged data could vanish on power loss.
  *
  * Layout (utf8 keys, binary values):
  * - `meta`            JSON {@link StoreMeta}

@@ -1,5 +1,5 @@
 /**
- * Gateway tokens registered through the admin API (issue 4: gateways have a venue and a token
+ * Gateway tokens registered through the admin API (gateways have a venue and a token
  * hash in central's registry). They are central-private: kept in the storage's meta area, never in
  * a venue document (venue documents sync to gateways). Config-file tokens always apply as well.
  */

@@ -1,5 +1,5 @@
 /**
- * Kitchen deliveries and the refill plan (issue 4, "Kitchen and promotions"). A delivery is an
+ * Kitchen deliveries and the refill plan. A delivery is an
  * announced restock written by central as `dl/<deliveryId>`; it shows as `incoming` until a fridge
  * snapshot newer than the announcement arrives, then as `observed` with the discrepancy between what
  * was announced and what the fridge reports. The refill plan says per fridge and meal what to bring

@@ -1,5 +1,5 @@
 /**
- * Order taking at central, a taker replica (issue 4, DESIGN §3.2/§3.5). Reservations run inside the
+ * Order taking at central, a taker replica (README "The semantics, in plain words"). Reservations run inside the
  * process's own rights through the shared `reserve`; a shortfall answers `SOLD_OUT` at once and
  * writes a rights request for the reconciler when none is open. Orders on one fridge run one at a
  * time (a {@link KeyedQueue} per fridge) and nothing on the path waits for the network: only for

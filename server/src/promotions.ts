@@ -1,5 +1,5 @@
 /**
- * Promotion imports (issue 4): CSV as operators export it from a spreadsheet, or JSON. Every row is
+ * Promotion imports: CSV as operators export it from a spreadsheet, or JSON. Every row is
  * validated (schema, known venue/meal/fridge, `from < until`) and every problem is reported with its
  * row number; `dryRun` shows what would change. An import is applied all or nothing: every venue
  * document is loaded first, then all rows are written with no await in between, each venue in one

@@ -1,6 +1,6 @@
 /**
  * The in-memory read model behind `/v1/venues`, `/v1/catalog`, the refill plan and the change
- * feed (issue 4, "Read side"). It is updated from document changes: each transaction marks the
+ * feed. It is updated from document changes: each transaction marks the
  * fridges it touched dirty, and only dirty fridges are folded again, once, before the next read or
  * on the next tick. Requests never fold a whole venue. The model outlives an unloaded document
  * (nothing changes while a document is unloaded: every write goes through a loaded one).

@@ -1,5 +1,5 @@
 /**
- * The convergence property of issue 2 §3: random histories on a simulated network of four
+ * The convergence property (shared/test/README.md): random histories on a simulated network of four
  * replicas (two central takers, the reconciler gateway, an HA standby gateway), with faults, checked
  * after every step and at quiescence; Automerge counters and a sequential model as oracles.
  *

@@ -1,5 +1,5 @@
 /**
- * The doc-growth report: the side-by-side table, the three target ratios of issue 2 and a plain
+ * The doc-growth report: the side-by-side table, the three target ratios (docs/benchmarks.md) and a plain
  * verdict for each. Pure formatting; the entry point prints it.
  */
 import type { RunResult } from './run.ts';
@@ -10,7 +10,7 @@ export interface Row {
   result: RunResult;
 }
 
-/** One target of issue 2 with its measured ratio. */
+/** One target (docs/benchmarks.md) with its measured ratio. */
 export interface Target {
   name: string;
   /** Measured value of the ratio. */

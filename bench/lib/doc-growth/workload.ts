@@ -24,7 +24,7 @@ export interface WorkloadShape {
   replicas: readonly string[];
 }
 
-/** The default shape of issue 2: 50 meals × 5 fridges × 4 replicas (two gateways, two central processes). */
+/** The default shape (docs/benchmarks.md): 50 meals × 5 fridges × 4 replicas (two gateways, two central processes). */
 export const DEFAULT_SHAPE: WorkloadShape = {
   fridges: 5,
   meals: 50,

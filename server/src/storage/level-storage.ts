@@ -2,7 +2,7 @@
  * LevelDB {@link DocStorage} (classic-level). Keys are `u!<venue>!<position, 16 hex digits>` so a
  * venue's log is one ordered range. Every write is `{sync: true}`; appends that arrive while a
  * write is in flight are group-committed into the next single synced batch, so N concurrent
- * appends cost about one fsync, not N (issue 4, Performance).
+ * appends cost about one fsync, not N (docs/benchmarks.md).
  */
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';

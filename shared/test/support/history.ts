@@ -1,5 +1,5 @@
 /**
- * Random venue histories for the convergence property (issue 2 §3): a fridge with two meals, two
+ * Random venue histories for the convergence property (shared/test/README.md): a fridge with two meals, two
  * central order takers (`central:c1`, `central:c2`), the reconciler gateway `gw:g1:1` (later
  * `gw:g1:2`) and an HA standby gateway `gw:g2:1` that hears the same fridge. A history is a short
  * list of steps (fridge messages, orders, rights traffic, network faults, an epoch change);
