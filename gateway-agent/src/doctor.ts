@@ -4,11 +4,10 @@
  * and the token accepted for this gateway id and venue, clock skew against central, free disk space. Exit status 1 on any FAIL.
  * Nothing is changed except a probe file in the data directory that is removed again.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import { GATEWAY_ID_HEADER, whyNotWritable } from '@fridgesync/shared';
+import { GATEWAY_ID_HEADER, probeSyncedWrite, whyNotWritable } from '@fridgesync/shared';
 import type { GatewayConfig } from './config-schema.ts';
 import { upgradeRefusalReason } from './central-refusal.ts';
 
@@ -29,16 +28,8 @@ function checkDataDir(dir: string): DoctorCheck {
     return { status: 'FAIL', name: 'data directory', detail: `${dir} is not writable: ${why}. The store was not changed: make the directory writable (fsck first if the file system went read-only after errors); do not run repair` };
   }
   try {
-    mkdirSync(dir, { recursive: true });
-    const probe = join(dir, `.doctor-${process.pid}`);
-    const fd = openSync(probe, 'w');
-    try {
-      writeSync(fd, 'probe');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-      rmSync(probe, { force: true });
-    }
+    // whyNotWritable names the errors that mean "cannot write here"; this reports any other.
+    probeSyncedWrite(dir);
     return { status: 'PASS', name: 'data directory', detail: `${dir} is writable and fsync works` };
   } catch (e) {
     return { status: 'FAIL', name: 'data directory', detail: `${dir}: ${(e as Error).message}` };

@@ -39,6 +39,22 @@ function nearestExisting(dir: string): string {
 }
 
 /**
+ * Writes, fsyncs and removes a probe file in the existing directory `dir`; throws the file
+ * system's error when it cannot.
+ */
+export function probeSyncedWrite(dir: string): void {
+  const probe = join(dir, `.write-probe-${process.pid}`);
+  const fd = openSync(probe, 'w');
+  try {
+    writeSync(fd, 'probe');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+    rmSync(probe, { force: true });
+  }
+}
+
+/**
  * Why `dir` cannot take a synced write by this process — a read-only file system, or no
  * permission on the directory or on a file in it — or `undefined` when it can (or when the failure
  * is of another kind, which the caller reports as it is). Creates the directory if it is missing,
@@ -57,16 +73,8 @@ export function whyNotWritable(dir: string): string | undefined {
     }
     return reason(e, `creating ${dir}`);
   }
-  const probe = join(dir, `.write-probe-${process.pid}`);
   try {
-    const fd = openSync(probe, 'w');
-    try {
-      writeSync(fd, 'probe');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-      rmSync(probe, { force: true });
-    }
+    probeSyncedWrite(dir);
   } catch (e) {
     return reason(e, `writing in ${dir}`);
   }
