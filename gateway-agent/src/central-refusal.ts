@@ -2,8 +2,9 @@
  * "Central refuses this gateway": the one place that decides which answers of central are
  * refusals, keeps the reason while they last, and reports them (docs/sync-protocol.md, "Close
  * codes"). A refusal is what retrying at once cannot fix — a token unknown or bound to another
- * gateway id or venue, an update central rejects, an epoch central never allocated, another process
- * speaking for this gateway — so the agent is not ready while it lasts (`/readyz` 503) and the sync
+ * gateway id or venue, an update central rejects, an epoch central never allocated (except a first
+ * 4411 after an interrupted upgrade, which the sync client answers by joining again), another
+ * process speaking for this gateway — so the agent is not ready while it lasts (`/readyz` 503) and the sync
  * client keeps backing off. It is settled once central has acknowledged what this gateway sent and
  * the session has lasted a while (sync-client.ts), never by a welcome alone: central may still
  * refuse the first update after it.

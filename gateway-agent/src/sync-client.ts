@@ -16,11 +16,14 @@
  * Reconnects use full-jitter exponential backoff; every reconnect resyncs by state vectors, so
  * hours offline converge in one exchange.
  *
- * Refusals: a close by central that refuses this gateway or what it sent (4403, 4409, HTTP
- * 401/403) puts the client in a refused state ({@link SyncClient.refusal}: `/readyz` 503, the
- * `fridgesync_gateway_central_refused` gauge, an error log with central's reason) until central
- * accepts a full exchange again, and the backoff keeps growing across refusals (it resets only on
- * central's durable-ack of our diff). A refusal that says the store contradicts central (it goes
+ * Refusals: a close by central that refuses this gateway or what it sent (central-refusal.ts; a
+ * first 4411 for an epoch whose allocation was interrupted rejoins instead) puts the client in a
+ * refused state ({@link SyncClient.refusal}: `/readyz` 503, the
+ * `fridgesync_gateway_central_refused` gauge, an error log with central's reason), and the backoff
+ * keeps growing across refusals. Both end by `accepted`: central welcomed the hello naming our
+ * replica and acknowledged this connection's own diff, and, after refusals, the session lasted
+ * ACCEPTED_AFTER_REFUSAL_MS (docs/sync-protocol.md "When central refuses a gateway"). A refusal
+ * that says the store contradicts central (it goes
  * backwards, deletes or depends on what central never had, or spends rights it does not hold)
  * rebuilds the store from central under a new epoch (docs/operations.md "Durability and
  * recovery").
@@ -553,6 +556,9 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private onClose(ws: WebSocket, code: number, reason: string, remoteSv: Uint8Array | undefined): Promise<void> {
     if (this.ws !== ws) return Promise.resolve();
     this.ws = undefined;
+    // A wait for this session to count as accepted ends with it (the next session starts its own).
+    clearTimeout(this.acceptTimer);
+    this.acceptTimer = undefined;
     this.streaming = false;
     this.dropOutbox();
     const { logger } = this.o;

@@ -184,4 +184,27 @@ describe('sync client backoff', () => {
     expect(client.refusal).toMatchObject({ code: 4403 });
     expect(c.hellos.filter((h) => h.replica === 'gw:gw1:1').length).toBeGreaterThanOrEqual(4);
   });
+
+  it('settles a refusal on a session accepted after a connection drop that cut short the previous acceptance', async () => {
+    const c = await startCentralPeer({ venueId: 'v1', tokens: { 'tok-gw1': 'gw1' }, refuseWrites: 'BAD_VALUE: refused for the test' });
+    defer(() => c.close());
+    const logger = pino({ level: 'silent' });
+    const replica = await openLocalReplica({ gatewayId: GatewayIdSchema.parse('gw1'), venueId: VenueIdSchema.parse('v1'), store: new MemoryStore(), logger, version: 't', compactEveryUpdates: 1000 });
+    const metrics = createMetrics();
+    // After refusals a session counts as accepted once it has lasted min(5 s, backoffMaxMs) = 1 s.
+    const client = new SyncClient({ url: c.url, token: 'tok-gw1', gatewayId: 'gw1', venueId: 'v1', replica, logger, metrics, version: 't', backoffMinMs: 40, backoffMaxMs: 1_000, maxMessageBytes: 1 << 20, connectTimeoutMs: 1000, random: () => 1 });
+    client.start();
+    defer(() => client.close());
+    await eventually(() => expect(client.refusal).toBeDefined(), 10_000);
+    c.refuseWrites(undefined);
+    // Session A: accepted by central, its settling wait starts; then the network drops it.
+    await eventually(() => expect(client.status().state).toBe('synced'), 10_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(client.refusal).toBeDefined();
+    c.dropConnections();
+    // Session B, idle, accepted again: the refusal settles one wait after it, not never.
+    await eventually(() => expect(client.status().state).toBe('synced'), 10_000);
+    await eventually(() => expect(client.refusal).toBeUndefined(), 3_000);
+    expect(client.status().reconnectAttempt).toBe(0);
+  });
 });

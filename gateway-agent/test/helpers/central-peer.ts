@@ -96,12 +96,17 @@ export interface CentralPeer {
   connections(): number;
   /** Retires `replica` as central's registry does (declared dead) and closes its connections with 4410. */
   retire(replica: string): void;
+  /** Sets or clears `refuseWrites` for the sessions that follow. */
+  refuseWrites(reason: string | undefined): void;
+  /** Drops every connection without a close frame (a network failure). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
 /** Starts the peer. */
 export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPeer> {
   const doc = o.doc ?? centralDoc();
+  let refuseWrites = o.refuseWrites;
   const conns = new Set<Conn>();
   const rejected: string[] = [];
   const hellos: Array<{ replica?: string; joining?: boolean }> = [];
@@ -181,9 +186,9 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
             }
             return;
           }
-          if (o.refuseWrites !== undefined && Y.decodeUpdate(msg.update).structs.length > 0) {
-            rejected.push(o.refuseWrites);
-            ws.close(CLOSE_CODES.UPDATE_REJECTED, o.refuseWrites);
+          if (refuseWrites !== undefined && Y.decodeUpdate(msg.update).structs.length > 0) {
+            rejected.push(refuseWrites);
+            ws.close(CLOSE_CODES.UPDATE_REJECTED, refuseWrites);
             return;
           }
           const clients = new Set([...c.clients, ...doc.clientsOf(c.replica)]);
@@ -234,6 +239,12 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
     retire(replica) {
       doc.transact(ORIGINS.test, (w) => retire(w, replica as ReplicaId, Date.now()));
       for (const c of conns) if (c.replica === replica) c.ws.close(CLOSE_CODES.REPLICA_RETIRED, 'replica retired');
+    },
+    refuseWrites(reason) {
+      refuseWrites = reason;
+    },
+    dropConnections() {
+      for (const c of conns) c.ws.terminate();
     },
     async close() {
       doc.ydoc.off('update', onUpdate);
