@@ -88,6 +88,16 @@ export class CentralRefusal {
   }
 }
 
+/**
+ * The later epoch of this gateway named by central's 4410 reason (`<replica> is retired by <a>, …`),
+ * when it is not `own` itself: a retirement this process did not make (docs/operations.md, "Trust").
+ */
+export function retiredBySuccessor(reason: string, gatewayId: string, own: string | undefined): string | undefined {
+  const m = / is retired by (.*)$/.exec(reason);
+  if (m === null) return undefined;
+  return m[1]!.split(', ').find((a) => a.startsWith(`gw:${gatewayId}:`) && a !== own);
+}
+
 /** Most bytes of a refused upgrade's body read for its reason (central's bodies are short JSON). */
 const MAX_BODY_BYTES = 2048;
 

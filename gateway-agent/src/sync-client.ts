@@ -48,7 +48,8 @@ import {
 import type { LocalReplica } from './local-replica.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { ClockSkew } from './clock-skew.ts';
-import { CentralRefusal, isRefusal, upgradeRefusalReason, type SyncRefusal } from './central-refusal.ts';
+import { CentralRefusal, isRefusal, retiredBySuccessor, upgradeRefusalReason, type SyncRefusal } from './central-refusal.ts';
+import { UpstreamOutbox } from './upstream-outbox.ts';
 
 export type { SyncRefusal } from './central-refusal.ts';
 
@@ -85,8 +86,6 @@ export interface SyncClientOptions {
 
 const UPSTREAM: TxOrigin = { kind: 'upstream', peer: 'central' };
 
-/** Longest wait for central's durable-ack of the message in flight before the outbox goes anyway, ms. */
-const ACK_WAIT_MS = 1_000;
 
 /**
  * After refusals, how long a session central accepted must last before the gateway counts as
@@ -96,16 +95,6 @@ const ACCEPTED_AFTER_REFUSAL_MS = 5_000;
 
 /** Validator codes (shared/src/validator.ts) that say this store contradicts central: rebuild it. */
 const STALE_STORE_CODES = new Set(['NOT_FORWARD', 'FOREIGN_DELETE', 'MISSING_DEPENDENCY', 'RIGHTS_NEGATIVE']);
-
-/**
- * The later epoch of this gateway named by central's 4410 reason (`<replica> is retired by <a>, …`),
- * when it is not `own` itself: a retirement this process did not make (docs/operations.md, "Trust").
- */
-export function retiredBySuccessor(reason: string, gatewayId: string, own: string | undefined): string | undefined {
-  const m = / is retired by (.*)$/.exec(reason);
-  if (m === null) return undefined;
-  return m[1]!.split(', ').find((a) => a.startsWith(`gw:${gatewayId}:`) && a !== own);
-}
 
 /** The sync client. Events: `state(state)`, `synced()`. */
 export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }> {
@@ -139,9 +128,15 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
   private readonly offDurable: () => void;
   /** Settles the refusal once a session central accepted after refusals has lasted a while. */
   private acceptTimer: NodeJS.Timeout | undefined;
+  /** Durable local updates on their way to central, one message in flight. */
+  private readonly outbox: UpstreamOutbox;
 
   constructor(private readonly o: SyncClientOptions) {
     super();
+    this.outbox = new UpstreamOutbox({
+      canSend: () => this.streaming && this.ws?.readyState === WebSocket.OPEN,
+      send: (update) => this.ws!.send(encodeUpdate(update)),
+    });
     this.random = o.random ?? Math.random;
     this.refusals = new CentralRefusal(o.logger, o.metrics);
     const onDurable = (update: Uint8Array, origin: unknown, end: [number, number] | undefined) => this.onDurable(update, origin, end);
@@ -212,7 +207,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.acceptTimer);
-    this.dropOutbox();
+    this.outbox.drop();
     this.offDurable();
     const ws = this.ws;
     this.setState('closed');
@@ -390,7 +385,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     for (let i = 0; i < 400 && r.store.pending() > 0; i++) await new Promise((res) => setTimeout(res, 5));
     if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
     // The diff carries everything durable so far, including what waited in the outbox.
-    this.dropOutbox();
+    this.outbox.drop();
     ws.send(encodeSyncStep2(encodeOwnDiff(r.doc.ydoc, sv, new Set(r.ownClients()))));
     this.acceptAt = new Map(r.ownClients().map((c) => [c, Y.getState(r.doc.ydoc.store, c)]));
     this.diffAcked = false;
@@ -487,47 +482,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     if (end !== undefined) this.unacked.push(end);
     this.o.metrics.pendingCentral.set(this.unacked.length);
     if (!this.streaming) return; // the own diff of the next session carries it
-    this.outbox.push(update);
-    if (end !== undefined) this.outboxTo.set(end[0], Math.max(end[1], this.outboxTo.get(end[0]) ?? 0));
-    this.sendOutbox();
-  }
-
-  /**
-   * Sends what waits in the outbox as one update, unless the previous one is still on its way to
-   * central's disk: durable local updates are paced by central's durable-acks, one message in
-   * flight. An idle link sends each update at once; under load, everything that became durable
-   * while central stored the last message goes in the next one, so central validates, applies and
-   * stores a few large updates instead of a stream of small ones (it keeps up instead of falling
-   * behind and taking the cores the gateway needs). A missing ack holds the outbox
-   * {@link ACK_WAIT_MS} at most.
-   */
-  private sendOutbox(): void {
-    const ws = this.ws;
-    if (this.outbox.length === 0 || this.inFlight !== undefined || !this.streaming || ws === undefined || ws.readyState !== WebSocket.OPEN) return;
-    const update = this.outbox.length === 1 ? this.outbox[0]! : Y.mergeUpdates(this.outbox);
-    this.inFlight = this.outboxTo;
-    this.outbox = [];
-    this.outboxTo = new Map();
-    ws.send(encodeUpdate(update));
-    this.inFlightTimer = setTimeout(() => {
-      this.inFlight = undefined;
-      this.sendOutbox();
-    }, ACK_WAIT_MS);
-  }
-  /** Durable local updates waiting for the message in flight to be acknowledged. */
-  private outbox: Uint8Array[] = [];
-  /** End clocks of the outbox. */
-  private outboxTo = new Map<number, number>();
-  /** End clocks of the message in flight (undefined: none). */
-  private inFlight: Map<number, number> | undefined;
-  private inFlightTimer: NodeJS.Timeout | undefined;
-
-  /** Forgets the outbox (the connection is gone: the next session's own diff carries everything). */
-  private dropOutbox(): void {
-    clearTimeout(this.inFlightTimer);
-    this.outbox = [];
-    this.outboxTo = new Map();
-    this.inFlight = undefined;
+    this.outbox.push(update, end);
   }
 
   private onAck(sv: Uint8Array): void {
@@ -545,12 +500,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     const own = new Set(this.o.replica.ownClients());
     this.unacked = this.unacked.filter(([client, clock]) => own.has(client) && clock > (acked.get(client) ?? 0));
     this.o.metrics.pendingCentral.set(this.unacked.length);
-    const flying = this.inFlight;
-    if (flying !== undefined && [...flying].every(([client, clock]) => clock <= (acked.get(client) ?? 0))) {
-      clearTimeout(this.inFlightTimer);
-      this.inFlight = undefined;
-      this.sendOutbox();
-    }
+    this.outbox.acked(acked);
   }
 
   private onClose(ws: WebSocket, code: number, reason: string, remoteSv: Uint8Array | undefined): Promise<void> {
@@ -560,7 +510,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     clearTimeout(this.acceptTimer);
     this.acceptTimer = undefined;
     this.streaming = false;
-    this.dropOutbox();
+    this.outbox.drop();
     const { logger } = this.o;
     let recovering: Promise<void> = Promise.resolve();
     if (code === CLOSE_CODES.REPLICA_RETIRED) {
