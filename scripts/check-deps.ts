@@ -1,5 +1,5 @@
 /**
- * Dependency direction and cycle check (STYLE.md "Layout"): fails when `shared` imports another
+ * Dependency direction and cycle check (README "How it fits together"): fails when `shared` imports another
  * package of ours, when `server` and `gateway-agent` import each other, when `simulators` import
  * anything of ours but `shared`, or when any import cycle exists among our source files.
  * Usage: `tsx scripts/check-deps.ts` (exit 1 on any violation, every violation listed).

@@ -1,6 +1,6 @@
 /**
- * aedes' callback hooks adapted once into async functions (STYLE.md; aedes issues #185 and #483:
- * a hook that throws, or calls back twice or never, wedges or crashes the broker). Each adapter
+ * aedes' callback hooks adapted once into async functions (a hook
+ * that throws, or calls back twice or never, wedges or crashes the broker). Each adapter
  * calls aedes' callback exactly once: with the async function's result, or with its error when
  * it throws or rejects, synchronously or not. `authorizePublish`, which runs for every message,
  * may also return at once (no promise): aedes is then called back in the same call.

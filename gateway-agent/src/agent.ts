@@ -307,7 +307,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         ingestor.stop();
         reconciler.stop();
         await reconciler.idle();
-        // 2. Retire (DESIGN §3.6) and let central store it, within the grace period.
+        // 2. Retire (docs/design.md "Replica lifecycle") and let central store it, within the grace period.
         const online = sync?.state === 'synced';
         const retire = config.shutdown.retire === 'always' || (config.shutdown.retire === 'when-online' && online);
         if (retire && replica.writable) {

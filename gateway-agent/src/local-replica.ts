@@ -1,6 +1,6 @@
 /**
- * The local replica: the one owner of the venue document's lifecycle in the agent (STYLE.md
- * "One owner per document lifecycle with an explicit state"). It loads the document from the store
+ * The local replica: the one owner of the venue document's lifecycle in the agent, with an
+ * explicit state. It loads the document from the store
  * before anything is served, persists every transaction, knows the replica's epoch and whether it
  * may write, and tells the sync client which local updates are durable.
  *
@@ -13,9 +13,9 @@
  *   never contradict what central already has (a lost-but-sent reservation could otherwise be
  *   re-decided differently and oversell).
  * - Each process writes with a fresh Yjs client id (never one already in the document): reusing a
- *   client id across histories corrupts documents (DESIGN §3 pitfalls).
+ *   client id across histories corrupts documents (docs/design.md "Yjs pitfalls designed around").
  * - A new, restored or retired store is `joining`: it writes nothing until the sync client reports a
- *   full sync and it has taken a new epoch (DESIGN §3.6).
+ *   full sync and it has taken a new epoch (docs/design.md "Replica lifecycle").
  * - A failed synced write is fatal: the state becomes `failed`, nothing more is acknowledged.
  */
 import { EventEmitter } from 'node:events';
@@ -391,7 +391,7 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
   /**
    * After a full sync: true when the document holds writes of this replica by a client no process
    * on this store used — the store is a restored backup or a clone, so its view of its own rights
-   * is stale. The caller retires the epoch and rejoins (DESIGN §3.6: a restored store takes a new
+   * is stale. The caller retires the epoch and rejoins (docs/design.md "Replica lifecycle": a restored store takes a new
    * epoch).
    */
   hasForeignWrites(): boolean {

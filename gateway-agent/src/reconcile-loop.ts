@@ -1,5 +1,5 @@
 /**
- * Runs the shared reconciler for the fridges this gateway's replica reconciles (DESIGN §3.4, §3.5):
+ * Runs the shared reconciler for the fridges this gateway's replica reconciles (docs/design.md "Reconciliation", "Rights placement"):
  * after every change that touches a fridge (new snapshot, pickup, order created or settled,
  * rights requested, config), debounced per fridge, and on a sweep timer that expires holds and
  * housekeeps orders. `reconcileFridges` skips, writing nothing, every fridge whose reconciler is not

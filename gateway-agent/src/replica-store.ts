@@ -10,7 +10,7 @@
  * the store refuses every later write, so nothing is acknowledged after a lost fsync.
  */
 
-/** Where this store's replica is in its life (DESIGN §3.6). */
+/** Where this store's replica is in its life (docs/design.md "Replica lifecycle"). */
 export interface StoreMeta {
   /** The gateway that owns this store; a store is never reused by another gateway or venue. */
   gatewayId: string;

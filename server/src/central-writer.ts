@@ -1,5 +1,5 @@
 /**
- * Central's own writes as replica `central:<instanceId>` (DESIGN §3): operator data in `cfg/…`
+ * Central's own writes as replica `central:<instanceId>` (docs/design.md): operator data in `cfg/…`
  * entries versioned by a hybrid logical clock, the order-taker declaration, answers to the
  * reconcilers' recalls, hold expiry and order housekeeping. Everything goes through the shared
  * operations; this file decides only *when* central writes.

@@ -1,9 +1,9 @@
 /**
- * The one owner of venue document lifecycles (STYLE.md "one owner per document lifecycle"). Each
+ * The one owner of venue document lifecycles. Each
  * venue is in exactly one state: absent → `loading` → ready (a {@link VenueHost}) → unloading →
  * absent; or `loading` → failed → absent. A document is handed out only once its stored state is
  * loaded. A failed load writes nothing: no empty document ever reaches storage, and the next
- * `acquire` tries again (hocuspocus #382/#954 are the bugs this prevents).
+ * `acquire` tries again (an empty document stored after a failed load would overwrite the venue).
  */
 import * as Y from 'yjs';
 import type { Logger } from 'pino';

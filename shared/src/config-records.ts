@@ -1,7 +1,7 @@
 /**
  * Operator data kept in the venue document: venues, fridges, meals, gateways, promotions.
  * One logical writer (central); each record is versioned by an HLC timestamp and the fold keeps the
- * greatest, so two central processes editing concurrently converge (DESIGN §3, operator data).
+ * greatest, so two central processes editing concurrently converge (docs/design.md "Replicas and the venue document").
  */
 import { z } from 'zod';
 import { CitySchema, FridgeIdSchema, GatewayIdSchema, MealIdSchema, VenueIdSchema } from './ids.ts';
@@ -20,7 +20,7 @@ export type VenueRecord = z.infer<typeof VenueRecordSchema>;
 export const FridgeRecordSchema = z.strictObject({
   venueId: VenueIdSchema,
   name: z.string().min(1).max(120).optional(),
-  /** The gateway whose current replica is this fridge's reconciler (DESIGN §3.4). */
+  /** The gateway whose current replica is this fridge's reconciler (docs/design.md "Reconciliation"). */
   reconciler: GatewayIdSchema,
   /** Par level per meal: the stock the kitchen aims to have after a refill. */
   par: z.record(MealIdSchema, z.number().int().min(0).max(MAX_UNITS_PER_MEAL)).default({}),

@@ -1,5 +1,5 @@
 /**
- * The bounded counter (escrow PN-counter; DESIGN §3.3, Balegas et al. SRDS 2015). Each replica only
+ * The bounded counter (escrow PN-counter; docs/design.md "The bounded counter"; Balegas et al. SRDS 2015). Each replica only
  * grows its own `[inc, dec]` and `xfer[i→j]` entries; a decrement or transfer is checked against the
  * replica's rights as this replica knows them. Rights another replica grants can only add to that
  * view, so a local check is a safe lower bound and `S ≥ 0` holds under any partition.

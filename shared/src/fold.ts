@@ -1,6 +1,6 @@
 /**
  * Folds: the deterministic functions from all replicas' entries to every value anyone reads
- * (DESIGN §3). Two replicas whose documents hold the same entries compute the same results.
+ * (docs/design.md). Two replicas whose documents hold the same entries compute the same results.
  * Nothing here writes; operations live in counter.ts, orders.ts, reconcile.ts and lifecycle.ts.
  */
 import { replicaParts, type FridgeId, type MealId, type OrderId, type ReplicaId } from './ids.ts';
@@ -55,7 +55,7 @@ export function mayRetire(author: ReplicaId, replica: ReplicaId): boolean {
 
 /**
  * True when `replica` is retired: a valid author retired it and this document holds every write of
- * the replica up to the retirement's state vector, so its final rights are known (DESIGN §3.6).
+ * the replica up to the retirement's state vector, so its final rights are known (docs/design.md "Replica lifecycle").
  */
 export function isRetired(src: FoldSource, replica: ReplicaId): boolean {
   const byAuthor = src.index.retirements.get(replica);
@@ -89,7 +89,7 @@ export function currentGatewayReplica(src: FoldSource, gatewayId: string): Repli
   return best;
 }
 
-/** The reconciler replica of a fridge: the current replica of its assigned gateway (DESIGN §3.4). */
+/** The reconciler replica of a fridge: the current replica of its assigned gateway (docs/design.md "Reconciliation"). */
 export function currentReconciler(src: FoldSource, fridge: FridgeId): ReplicaId | undefined {
   return src.index.memo('reconciler', fridge, () => {
     const cfg = configRecord(src, 'fridge', fridge) as FridgeRecord | undefined;
@@ -305,9 +305,9 @@ export function retiredPool(src: FoldSource, fridge: FridgeId, meal: MealId): nu
 }
 
 /**
- * Rights of every replica for one fridge and meal (DESIGN §3.3):
+ * Rights of every replica for one fridge and meal (docs/design.md "The bounded counter"):
  * `inc[i] + Σ xfer[j→i] − Σ xfer[i→j] − dec[i]`. A retired replica holds nothing; what it held flows
- * to the fridge's current reconciler (DESIGN §3.6), so the sum of all rights equals `S`.
+ * to the fridge's current reconciler (docs/design.md "Replica lifecycle"), so the sum of all rights equals `S`.
  */
 export function rightsFold(src: FoldSource, fridge: FridgeId, meal: MealId): RightsFold {
   const rights = new Map<ReplicaId, number>();

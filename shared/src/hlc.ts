@@ -1,5 +1,5 @@
 /**
- * Hybrid logical clock for operator data (DESIGN §3: "edits are ordered by a hybrid logical clock").
+ * Hybrid logical clock for operator data (docs/design.md "Replicas and the venue document").
  * A timestamp is a fixed-width string, so plain string comparison orders timestamps:
  * `<wall ms, 13 digits>.<logical, 6 digits>.<node>`. The node part breaks ties deterministically.
  */

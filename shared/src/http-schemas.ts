@@ -1,6 +1,6 @@
 /**
  * zod schemas of the HTTP bodies shared by central, the gateway kiosk and the simulators
- * (DESIGN §4). Sizes are bounded at the edge.
+ * (README "Contracts"). Sizes are bounded at the edge.
  */
 import { z } from 'zod';
 import { DeliveryIdSchema, FridgeIdSchema, MealIdSchema, OrderIdSchema, VenueIdSchema, type VenueId } from './ids.ts';

@@ -34,7 +34,7 @@ export type InstanceId = z.infer<typeof InstanceIdSchema>;
 
 /**
  * A replica is a writer of the venue document: `gw:<gatewayId>:<epoch>` or `central:<instanceId>`.
- * Epochs are positive integers and a replica id is never reused (DESIGN §3.6).
+ * Epochs are positive integers and a replica id is never reused (docs/design.md "Replica lifecycle").
  */
 export const ReplicaIdSchema = z
   .string()

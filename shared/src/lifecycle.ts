@@ -1,5 +1,5 @@
 /**
- * Replica lifecycle (DESIGN §3.6). A gateway whose store is new, restored or repaired takes a new
+ * Replica lifecycle (docs/design.md "Replica lifecycle"). A gateway whose store is new, restored or repaired takes a new
  * epoch and writes nothing before its first full sync with central; a replica id is never reused;
  * a retired replica's rights flow to the reconciler by the fold rule in fold.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * zod schemas for the MQTT contract (DESIGN §4): what fridges publish and what gateways send back.
+ * zod schemas for the MQTT contract (README "Contracts"): what fridges publish and what gateways send back.
  * Sizes are bounded so a bad or hostile fridge cannot make the gateway allocate without limit.
  */
 import { z } from 'zod';

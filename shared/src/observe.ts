@@ -1,5 +1,5 @@
 /**
- * Fridge observations into the venue document (DESIGN §3.1): snapshots of full totals, pickup
+ * Fridge observations into the venue document (docs/design.md "Observed totals"): snapshots of full totals, pickup
  * events and presence. Written by gateways; any number of gateways may hear the same fridge (an HA
  * pair) because the fold takes the greatest tag, never a sum.
  *

@@ -1,5 +1,5 @@
 /**
- * Orders (DESIGN §3.2): reservations with a client-chosen id, hold expiry and a state lattice.
+ * Orders (docs/design.md "Orders"): reservations with a client-chosen id, hold expiry and a state lattice.
  * Reserving moves units from `S` to `R` in one transaction (a decrement within this replica's
  * rights plus the order entry), so the reconciler never sees a drift from a reservation.
  */
@@ -116,7 +116,7 @@ export function writeTransition(w: EntryWriter, orderId: OrderId, fridge: Fridge
   const prev = w.get(keys.order(orderId)) as OrderValue | undefined;
   const next: OrderValue = { ...(prev ?? { f: fridge }), f: prev?.f ?? fridge, s: STATE_CODE[state], t: now };
   // A pickup overriding this replica's own cancel/expiry: the entry is the writer's only record of
-  // the order, so keep the earlier terminal state or the conflict (DESIGN §3.2) would vanish.
+  // the order, so keep the earlier terminal state or the conflict (docs/design.md "Orders") would vanish.
   if (prev !== undefined && (prev.s === 1 || prev.s === 2) && next.s === 3) next.x = prev.s;
   w.set(keys.order(orderId), next);
 }

@@ -1,5 +1,5 @@
 /**
- * Reconciliation and rights placement (DESIGN §3.4, §3.5). The reconciler of a fridge (the current
+ * Reconciliation and rights placement (docs/design.md "Reconciliation", "Rights placement"). The reconciler of a fridge (the current
  * replica of the gateway assigned to it) keeps `S = max(0, T_eff − R)` by writing its own counter
  * entries, grants rights to order takers as stock arrives, answers their requests, and recalls
  * unused rights when it must decrement more than it holds. Takers answer recalls. All of it is

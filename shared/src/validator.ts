@@ -1,5 +1,5 @@
 /**
- * The update validator (DESIGN §3, "Yjs has no authorization"). Given an encoded Yjs update, the
+ * The update validator (docs/design.md "Yjs pitfalls designed around"). Given an encoded Yjs update, the
  * sender's replica id and the Yjs client ids registered to it, it decides accept or reject without
  * touching the live document:
  *

@@ -1,6 +1,6 @@
 /**
  * The venue document: one Yjs document per venue in which every replica writes only into its own
- * top-level array `r:<replicaId>` (DESIGN §3: single-writer structures, created by name, so two
+ * top-level array `r:<replicaId>` (docs/design.md "Replicas and the venue document": single-writer structures, created by name, so two
  * replicas never create the same nested type). Each array is a *keyed log*: setting a key appends
  * `[key, value]` and deletes the key's previous item. Deleted runs of one writer's consecutive items
  * merge into one tombstone, so the encoded size follows the live entries, not the history (the
@@ -369,7 +369,7 @@ export class EntryWriter {
 
 /**
  * What `remoteStateVector` lacks of the given clients' structs (a `sync-step2` that carries only
- * the sender's own writes; DESIGN §3: a replica never relays others' structures). Foreign
+ * the sender's own writes; docs/design.md "Replicas and the venue document": a replica never relays others' structures). Foreign
  * clients are treated as fully known, so their structs are left out; pending (not yet integrated)
  * content is left out; the delete set covers integrated items, and the receiver's validator accepts
  * entries for items it already has deleted.

@@ -128,7 +128,7 @@ export class VenueIndex {
 
   /**
    * A number that changes whenever any replica's snapshot or pickup entry of `fridge` changes in
-   * the index: what a snapshot is judged against (DESIGN §3.1) is the same while it is the same.
+   * the index: what a snapshot is judged against (docs/design.md "Observed totals") is the same while it is the same.
    */
   observations(fridge: FridgeId): number {
     return this.observed.get(fridge) ?? 0;

@@ -1,4 +1,4 @@
-/** The MQTT payload schemas (DESIGN §4): what a fridge may send. */
+/** The MQTT payload schemas (README "Contracts"): what a fridge may send. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';

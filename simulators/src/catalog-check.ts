@@ -1,6 +1,6 @@
 /**
  * Client-side convergence check: once the run is quiet, central's catalog must show for every
- * fridge and meal the fridge's totals minus the units still reserved, `max(0, T − R)` (DESIGN §3,
+ * fridge and meal the fridge's totals minus the units still reserved, `max(0, T − R)` (docs/design.md "Reconciliation",
  * "at quiescence"). Polls `GET /v1/catalog` until it matches or a timeout passes; an unreachable
  * central is reported as a failed check with its error, never thrown.
  */

@@ -1,5 +1,5 @@
 /**
- * One simulated fridge's MQTT connection (DESIGN §4): client id and username are the fridge id,
+ * One simulated fridge's MQTT connection (README "Contracts"): client id and username are the fridge id,
  * the password is its secret; `status` is retained and also the will (`online:false`); inventory
  * and pickups go out at QoS 1 (or the `--qos` chosen), telemetry at QoS 0; commands come in on
  * `fridges/{id}/commands`. Publishes pass through a bounded {@link InflightWindow}; a snapshot

@@ -1,6 +1,6 @@
 /**
  * The physical model of one fridge: how many units of each meal are inside, and the `(boot, seq)`
- * tags its firmware puts on every report (DESIGN §3.1). Pure and synchronous; the MQTT client
+ * tags its firmware puts on every report (docs/design.md "Observed totals"). Pure and synchronous; the MQTT client
  * ({@link ./fridge-client.ts}) publishes what this model produces.
  *
  * Walk-ins take meals (totals fall), pickups take an order's meals and produce a pickup event, the

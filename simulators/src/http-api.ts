@@ -1,5 +1,5 @@
 /**
- * The simulator's HTTP client for central and for gateway kiosks (DESIGN §4): orders, cancels,
+ * The simulator's HTTP client for central and for gateway kiosks (README "Contracts"): orders, cancels,
  * kitchen deliveries and the catalog. Every call has a timeout and turns transport failures into
  * values, so a central that is down is counted and reported, never a crash.
  */

@@ -1,7 +1,7 @@
 /**
  * A load generator for benchmarks (e.g. `bench/gateway-ingest`): many fridges publishing
  * inventory snapshots at a target total rate, each through its bounded in-flight window, and the
- * publish → PUBACK latency (PUBACK = durable at the gateway, DESIGN §4). No HTTP, no checks.
+ * publish → PUBACK latency (PUBACK = durable at the gateway, README "Contracts"). No HTTP, no checks.
  */
 import { FridgeClient } from './fridge-client.ts';
 import { FridgeModel } from './fridge-model.ts';

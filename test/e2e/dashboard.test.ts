@@ -54,7 +54,7 @@ describe.skipIf(exe === undefined)('dashboard end to end (central + gateway + MQ
   });
 
   it('moves a unit from sellable to reserved when an order is placed', async () => {
-    // Central can reserve only within rights the reconciler granted it (DESIGN §3.5): wait for them.
+    // Central can reserve only within rights the reconciler granted it (docs/design.md "Rights placement"): wait for them.
     await expect
       .poll(async () => (await stack.venue()).fridges.find((f) => f.fridgeId === FRIDGE)?.cells.find((c) => c.mealId === 'meal-bowl')?.centralRights ?? 0, { timeout: 10_000 })
       .toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 /**
- * Subject "naive Y.Map": the layout the DESIGN pitfall warns about. One top-level `Y.Map` named
+ * Subject "naive Y.Map": the layout docs/design.md "Yjs pitfalls designed around" warns about. One top-level `Y.Map` named
  * `counters`, one key per `<fridge>/<meal>/<replica>` holding `[inc, dec]`, overwritten on every
  * operation. Keys have a single writer, so no value is lost, but every overwrite leaves an item
  * that Yjs must keep (only its content is garbage-collected).

@@ -1,6 +1,6 @@
 /**
- * The contract every {@link ReplicaStore} implementation passes (STYLE.md "Boundaries": one suite,
- * run by each implementation's test file).
+ * The contract every {@link ReplicaStore} implementation passes: one suite, run by each
+ * implementation's test file, so the implementations cannot drift apart.
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';

@@ -1,11 +1,11 @@
 /**
  * The storage port of central: a per-venue log of Yjs updates. Implementations: LevelDB
  * (level-storage.ts, the default) and in-memory (memory-storage.ts); both run the contract suite in
- * server/test/storage/storage-contract.ts. A Redis adapter comes with the scale-out issue.
+ * server/test/storage/storage-contract.ts. A Redis adapter is not written yet.
  *
  * Durability: when `append` resolves, the update survives `kill -9` (LevelDB: synced write). A
- * rejected `append` means nothing is acknowledged; callers treat it as fatal (STYLE.md: "An fsync
- * error is fatal").
+ * rejected `append` means nothing is acknowledged; callers treat it as fatal
+ * (docs/operations.md "Durability and recovery").
  */
 import type { VenueId } from '@fridgesync/shared';
 

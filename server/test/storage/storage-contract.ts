@@ -1,6 +1,6 @@
 /**
- * The contract every {@link DocStorage} implementation runs (STYLE.md: "every port is a small
- * interface with a contract suite"). `make` returns a fresh, opened store; `reopen` (when the
+ * The contract every {@link DocStorage} implementation runs, so the implementations cannot
+ * drift apart. `make` returns a fresh, opened store; `reopen` (when the
  * implementation persists) closes it and opens the same data again.
  */
 import { describe, expect, it } from 'vitest';

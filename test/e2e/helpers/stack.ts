@@ -101,7 +101,7 @@ export class Stack {
     });
     this.agent = await createAgent(config, opts.now === undefined ? {} : { now: opts.now });
     // A new replica writes nothing (and its broker refuses fridges) before its first full sync
-    // with central (DESIGN §3.6).
+    // with central (docs/design.md "Replica lifecycle").
     await waitFor(() => this.agent!.replica.writable, 15_000, 'gateway replica writable');
   }
 
