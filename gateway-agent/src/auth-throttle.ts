@@ -16,6 +16,7 @@
  * them whatever the key.
  */
 import { isIPv6 } from 'node:net';
+import { WindowedCounts } from '@fridgesync/shared';
 
 /** Most addresses, and most fridge ids, tracked at once. */
 export const MAX_TRACKED = 10_000;
@@ -60,51 +61,16 @@ export function addressKey(address: string | undefined, ipv6PrefixLength = 128):
   return `${masked.join(':')}/${ipv6PrefixLength}`;
 }
 
-/** Failures per key in fixed windows, bounded in keys. */
-class FailureCounts {
-  private readonly m = new Map<string, { since: number; count: number }>();
-  constructor(
-    private readonly windowMs: number,
-    private readonly now: () => number,
-  ) {}
-
-  get(key: string): number {
-    const e = this.m.get(key);
-    if (e === undefined) return 0;
-    if (this.now() - e.since >= this.windowMs) {
-      this.m.delete(key);
-      return 0;
-    }
-    return e.count;
-  }
-
-  add(key: string): void {
-    const now = this.now();
-    const e = this.m.get(key);
-    if (e !== undefined && now - e.since < this.windowMs) {
-      e.count++;
-      return;
-    }
-    this.m.delete(key);
-    if (this.m.size >= MAX_TRACKED) this.m.delete(this.m.keys().next().value!);
-    this.m.set(key, { since: now, count: 1 });
-  }
-
-  get size(): number {
-    return this.m.size;
-  }
-}
-
 /** The failure counts of one broker. */
 export class AuthThrottle {
-  private readonly byAddress: FailureCounts;
-  private readonly byFridge: FailureCounts;
+  private readonly byAddress: WindowedCounts;
+  private readonly byFridge: WindowedCounts;
   private readonly key: (address: string) => string;
 
   constructor(private readonly o: AuthThrottleOptions) {
     const now = o.now ?? Date.now;
-    this.byAddress = new FailureCounts(o.windowMs, now);
-    this.byFridge = new FailureCounts(o.windowMs, now);
+    this.byAddress = new WindowedCounts(o.windowMs, MAX_TRACKED, now);
+    this.byFridge = new WindowedCounts(o.windowMs, MAX_TRACKED, now);
     this.key = (address) => addressKey(address, o.ipv6PrefixLength);
   }
 

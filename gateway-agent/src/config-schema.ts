@@ -5,9 +5,8 @@
  * repository root shows them all.
  */
 import { z } from 'zod';
-import { FridgeIdSchema, GatewayIdSchema, VenueIdSchema } from '@fridgesync/shared';
+import { FridgeIdSchema, GatewayIdSchema, isLoopbackHost, VenueIdSchema } from '@fridgesync/shared';
 import { SECRET_HASH_PATTERN } from './fridge-secrets.ts';
-import { isLoopbackHost } from './http-access.ts';
 
 const port = z.number().int().min(0).max(65_535);
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);

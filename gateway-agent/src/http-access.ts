@@ -16,7 +16,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { FridgesyncError, errorResponses, type ErrorCode } from '@fridgesync/shared';
+import { FridgesyncError, errorResponses, isLoopbackHost, type ErrorCode } from '@fridgesync/shared';
 
 /** Who may call a route of the gateway. */
 export type GatewayAccess = 'kiosk' | 'metrics' | 'public';
@@ -34,12 +34,6 @@ declare module 'fastify' {
 export interface GatewayAccessOptions {
   kioskToken: string | undefined;
   metricsToken: string | undefined;
-}
-
-/** True for a listen address or host name only this host can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();

@@ -116,12 +116,12 @@ export class Ingestor {
     await this.intake?.flush();
   }
 
-  /** Stops the intake's timers (shutdown, after {@link flush}). */
   /** Forgets what each fridge last said about its presence: its next status counts as coming online (and triggers `onOnline`). */
   forgetPresence(): void {
     this.presence.clear();
   }
 
+  /** Stops the intake's timers (shutdown, after {@link flush}). */
   stop(): void {
     this.intake?.stop();
   }

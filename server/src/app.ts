@@ -13,7 +13,7 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { centralLogger } from './logger.ts';
-import { FridgesyncError, centralReplicaId, type VenueId } from '@fridgesync/shared';
+import { FridgesyncError, centralReplicaId, isLoopbackHost, type VenueId } from '@fridgesync/shared';
 import type { CentralConfig } from './config-schema.ts';
 import type { DocStorage } from './storage/storage-port.ts';
 import { createLevelStorage } from './storage/level-storage.ts';
@@ -230,7 +230,7 @@ async function assemble(
     routes,
     async listen() {
       const url = await app.listen({ host: config.http.host, port: config.http.port });
-      if (config.http.metricsTokenHash === undefined && !isLoopback(config.http.host)) log.warn({ host: config.http.host }, '/metrics is open to the network: set http.metricsTokenHash');
+      if (config.http.metricsTokenHash === undefined && !isLoopbackHost(config.http.host)) log.warn({ host: config.http.host }, '/metrics is open to the network: set http.metricsTokenHash');
       return url;
     },
     async close() {
@@ -248,6 +248,3 @@ async function assemble(
 }
 
 /** True for a listen address only this host can reach. */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}

@@ -26,3 +26,5 @@ export * from './protocol.ts';
 export * from './config-loader.ts';
 export * from './data-dir.ts';
 export * from './signals.ts';
+export * from './windowed-counts.ts';
+export * from './loopback.ts';

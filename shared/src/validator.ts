@@ -201,6 +201,10 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
   const touchedCells = new Map<string, [FridgeId, MealId]>();
   /** `x/<f>/<m>/` → transfer targets the update sets (so a cell's check is O(its targets)) */
   const addedTargets = new Map<string, Set<string>>();
+  /** Cells whose counter the update increments, with the sender's net change of `S` there. */
+  const incremented: Array<[FridgeId, MealId, number]> = [];
+  /** Per fridge and meal, the largest total in the snapshots the update carries. */
+  const updatePeak = new Map<FridgeId, Map<MealId, number>>();
   for (const k of new Set([...added.keys(), ...deleted.keys()])) {
     const key = parseKey(k);
     if (key === undefined) continue;
@@ -214,9 +218,18 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
       throw new Rejection('NOT_FORWARD', `${k} may not be deleted`);
     }
     if (prev !== undefined) for (const v of a?.values ?? []) if (!isForwardStep(key.kind, prev, v)) throw new Rejection('NOT_FORWARD', `${k} moves backwards`);
-    if (key.kind === 'counter' && a !== undefined && !sender.replica.startsWith('gw:')) {
-      const next = a.values.reduce((x, y) => joinValues('counter', x, y), prev ?? [0, 0]) as [number, number];
-      if (next[0] > ((prev as [number, number] | undefined)?.[0] ?? 0)) throw new Rejection('NOT_PERMITTED', 'only gateways increment stock');
+    if (key.kind === 'counter' && a !== undefined) {
+      const before = (prev as [number, number] | undefined) ?? [0, 0];
+      const next = a.values.reduce((x, y) => joinValues('counter', x, y), before) as [number, number];
+      if (next[0] > before[0]) {
+        if (!sender.replica.startsWith('gw:')) throw new Rejection('NOT_PERMITTED', 'only gateways increment stock');
+        incremented.push([key.fridge, key.meal, next[0] - before[0] - (next[1] - before[1])]);
+      }
+    }
+    if (key.kind === 'snapshot' && a !== undefined) {
+      let peak = updatePeak.get(key.fridge);
+      if (peak === undefined) updatePeak.set(key.fridge, (peak = new Map()));
+      for (const v of a.values) for (const [meal, n] of Object.entries((v as SnapshotValue).i)) if (n > (peak.get(meal as MealId) ?? 0)) peak.set(meal as MealId, n);
     }
     if ((key.kind === 'counter' || key.kind === 'xfer') && a !== undefined) touchedCells.set(`${key.fridge}/${key.meal}`, [key.fridge, key.meal]);
     if (key.kind === 'xfer' && a !== undefined) {
@@ -231,7 +244,7 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
   /** `R` per fridge before the update, folded once per fridge however many meals it increments. */
   const reservedCache = new Map<FridgeId, Map<MealId, number>>();
   const flags: RightsFlag[] = [];
-  for (const [f, m, inc] of increments(doc, sender.replica, added)) {
+  for (const [f, m, dS] of incremented) {
     // Rights are expected only where the fold makes the sender the fridge's reconciler
     // (docs/sync-protocol.md, "Rights creation beyond stock"): judged on the state after the
     // update, which may carry the sender's first entries or its retirement of a predecessor epoch;
@@ -240,7 +253,7 @@ function check(doc: VenueDoc, update: Uint8Array, structs: AnyStruct[], ds: Dele
     if (currentReconciler(doc, f) !== sender.replica && !formerReconciler(doc, sender.replica, f, m) && currentReconciler(afterDoc(), f) !== sender.replica) {
       flags.push({ code: 'NOT_RECONCILER', fridge: f, meal: m, reason: `${sender.replica} is not the reconciler of ${f} and increments ${f}/${m}` });
     }
-    const over = creationBound(doc, f, m, inc, added, afterDoc, reservedCache);
+    const over = creationBound(doc, f, m, dS, updatePeak.get(f)?.get(m) ?? 0, afterDoc, reservedCache);
     if (over !== undefined) flags.push({ code: 'OVER_STOCK', fridge: f, meal: m, reason: over });
   }
   for (const [f, m] of touchedCells.values()) {
@@ -269,18 +282,6 @@ function formerReconciler(doc: VenueDoc, replica: ReplicaId, f: FridgeId, m: Mea
   return p.kind === 'gateway' && currentGatewayReplica(doc, p.gatewayId) === replica;
 }
 
-/** Cells whose counter the sender's update increments, with the sender's net change of `S` there. */
-function increments(doc: VenueDoc, replica: ReplicaId, added: Map<string, { key: EntryKey; values: unknown[] }>): Array<[FridgeId, MealId, { dS: number }]> {
-  const out: Array<[FridgeId, MealId, { dS: number }]> = [];
-  for (const [k, a] of added) {
-    if (a.key.kind !== 'counter') continue;
-    const prev = (doc.get(replica, k) as [number, number] | undefined) ?? [0, 0];
-    const next = a.values.reduce((x, y) => joinValues('counter', x, y), prev) as [number, number];
-    if (next[0] > prev[0]) out.push([a.key.fridge, a.key.meal, { dS: next[0] - prev[0] - (next[1] - prev[1]) }]);
-  }
-  return out;
-}
-
 /**
  * The bound on creating rights (docs/sync-protocol.md, "Rights creation beyond stock"): after the
  * update, `S + R ≤ T_hi`, where `T_hi` is the largest total for the meal in any snapshot the
@@ -305,15 +306,14 @@ function creationBound(
   doc: VenueDoc,
   f: FridgeId,
   m: MealId,
-  change: { dS: number },
-  added: Map<string, { key: EntryKey; values: unknown[] }>,
+  dS: number,
+  updatePeak: number,
   afterDoc: () => VenueDoc,
   reservedCache: Map<FridgeId, Map<MealId, number>>,
 ): string | undefined {
-  let tHi = doc.index.replacedPeak.get(f)?.get(m) ?? 0;
+  let tHi = Math.max(updatePeak, doc.index.replacedPeak.get(f)?.get(m) ?? 0);
   for (const snap of doc.index.snapshots.get(f)?.values() ?? []) tHi = Math.max(tHi, snap.i[m] ?? 0);
-  for (const a of added.values()) if (a.key.kind === 'snapshot' && a.key.fridge === f) for (const v of a.values) tHi = Math.max(tHi, (v as SnapshotValue).i[m] ?? 0);
-  const sAfter = sellable(doc, f, m) + change.dS;
+  const sAfter = sellable(doc, f, m) + dS;
   let reserved = reservedCache.get(f);
   if (reserved === undefined) reservedCache.set(f, (reserved = reservedByMeal(doc, f)));
   const rBefore = reserved.get(m) ?? 0;

@@ -7,6 +7,7 @@
  * {@link MAX_TRACKED_ADDRESSES} addresses, oldest dropped first, so a flood from ever new addresses
  * cannot grow it.
  */
+import { WindowedCounts } from '@fridgesync/shared';
 
 /** Most addresses tracked at once. */
 export const MAX_TRACKED_ADDRESSES = 10_000;
@@ -23,40 +24,24 @@ export interface AuthFailuresOptions {
 
 /** The failed-authentication counts of one central. */
 export class AuthFailures {
-  private readonly m = new Map<string, { since: number; count: number }>();
-  private readonly now: () => number;
+  private readonly counts: WindowedCounts;
 
   constructor(private readonly o: AuthFailuresOptions) {
-    this.now = o.now ?? Date.now;
-  }
-
-  private current(address: string): { since: number; count: number } | undefined {
-    const e = this.m.get(address);
-    if (e !== undefined && this.now() - e.since >= this.o.windowMs) {
-      this.m.delete(address);
-      return undefined;
-    }
-    return e;
+    this.counts = new WindowedCounts(o.windowMs, MAX_TRACKED_ADDRESSES, o.now ?? Date.now);
   }
 
   /** Whether `address` has used up its failures for the current window. */
   blocked(address: string): boolean {
-    return (this.current(address)?.count ?? 0) >= this.o.maxFailures;
+    return this.counts.get(address) >= this.o.maxFailures;
   }
 
   /** Counts one failed authentication from `address`. */
   failed(address: string): void {
-    const e = this.current(address);
-    if (e !== undefined) {
-      e.count++;
-      return;
-    }
-    if (this.m.size >= MAX_TRACKED_ADDRESSES) this.m.delete(this.m.keys().next().value!);
-    this.m.set(address, { since: this.now(), count: 1 });
+    this.counts.add(address);
   }
 
   /** Addresses with failures in their current window. */
   get size(): number {
-    return this.m.size;
+    return this.counts.size;
   }
 }

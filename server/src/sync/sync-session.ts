@@ -256,11 +256,12 @@ export class SyncSession implements SyncPeer {
     // Replicas the document knows from before allocation records existed stay admitted, so an
     // existing deployment keeps syncing across the upgrade of central.
     const known = epochAllocated(doc, gatewayId, epoch) || doc.index.replicaEntryCount.has(replica) || doc.clientsOf(replica).size > 0;
-    const next = nextEpoch(doc, gatewayId);
     // Only the one upgrade of an admitted connection allocates: after a join (read-only, with the
     // full state, so the peer computed the epoch from what central has) or from a stale epoch. It
     // allocates exactly the next epoch: a token that could take any larger one could take the
     // largest, after which the real gateway's next epoch would not parse.
+    // The next epoch walks the document: worked out only for a replica it does not know.
+    const next = known ? undefined : nextEpoch(doc, gatewayId);
     if (!known && (!this.helloed || epoch !== next)) {
       this.close('EPOCH_NOT_ALLOCATED', `epoch ${epoch} of gateway ${gatewayId} was never allocated (the next is ${next}); a new epoch is taken only by joining`);
       return false;
@@ -290,12 +291,6 @@ export class SyncSession implements SyncPeer {
   }
 
   /**
-   * Accepts a hello. Only here, after every check, does its clock count: a hello refused (another
-   * connection holds the replica, a foreign epoch) must not overwrite the measurement of the
-   * gateway that is connected. A joining hello is read-only and measures nothing; the same
-   * connection's upgrade hello does.
-   */
-  /**
    * The gateway's latest epoch below `epoch` the document knows of (entries, retirements or an
    * allocation record), and whether it is retired (by itself on shutdown, by an operator or a
    * successor) or live: a join retiring a live epoch is worth a warning.
@@ -307,6 +302,12 @@ export class SyncSession implements SyncPeer {
     return { state: isRetired(host.doc, replica) ? 'retired' : 'live', replica };
   }
 
+  /**
+   * Accepts a hello. Only here, after every check, does its clock count: a hello refused (another
+   * connection holds the replica, a foreign epoch) must not overwrite the measurement of the
+   * gateway that is connected. A joining hello is read-only and measures nothing; the same
+   * connection's upgrade hello does.
+   */
   private welcome(host: VenueHost, hello: Hello, at: number): void {
     this.helloed = true;
     clearTimeout(this.preAuthTimer);
