@@ -54,7 +54,7 @@ async function loadOrCreateState(dir: string): Promise<DemoState> {
   const file = join(dir, 'demo-state.json');
   if (existsSync(file)) {
     const state = JSON.parse(readFileSync(file, 'utf8')) as DemoState;
-    // A state written before kiosks had tokens gets them now, kept for the next runs.
+    // A state file without kiosk tokens gets them, written back so the next runs use the same ones.
     if (state.tokens.kiosks === undefined) {
       state.tokens.kiosks = Object.fromEntries(state.fleet.venues.map((v) => [v.venueId, token()]));
       writeFileSync(file, JSON.stringify(state, null, 2), { mode: 0o600 });
