@@ -4,7 +4,7 @@ import { FridgeIdSchema, observedSnapshot } from '@fridgesync/shared';
 import { MemoryStore } from '../src/memory-store.ts';
 import { inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { MOSQUITTO_MISSING, mosquittoBinary, startMosquitto } from './helpers/mosquitto.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
 const hasMosquitto = mosquittoBinary() !== undefined;

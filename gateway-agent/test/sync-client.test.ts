@@ -9,7 +9,7 @@ import { openLocalReplica } from '../src/local-replica.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { SyncClient } from '../src/sync-client.ts';
 import { centralDoc, startCentralPeer, writeFridgeConfig } from './helpers/central-peer.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
 const F1 = FridgeIdSchema.parse('f1');
