@@ -1,8 +1,7 @@
 /**
  * Dependency direction and cycle check (README "How it fits together"): fails when `shared` imports another
  * package of ours, when `server` and `gateway-agent` import each other, when `simulators` import
- * anything of ours but `shared`, when a file outside a `test/` folder imports the test harness
- * (`@fridgesync/shared/test-harness`), or when any import cycle exists among our source files.
+ * anything of ours but `shared`, or when any import cycle exists among our source files.
  * Usage: `tsx scripts/check-deps.ts` (exit 1 on any violation, every violation listed).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -36,6 +35,7 @@ for (const pkg of PACKAGES) {
       const spec = m[1] ?? m[2]!;
       const rel = relative(root, file);
       const ours = /^@fridgesync\/([a-z-]+)/.exec(spec);
+      // The test harness (shared/test/support/harness.ts) runs on vitest: tests only, never src/.
       if (spec === '@fridgesync/shared/test-harness' && !rel.split('/').includes('test')) problems.push(`${rel}: only tests may import ${spec}`);
       if (ours) {
         const target = ours[1] as Pkg;

@@ -11,8 +11,9 @@
  */
 import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import pino from 'pino';
-import { ConfigError, EXIT_USAGE, formatUsageError, FridgeIdSchema, loadConfig, parseCommandLine, parseConfigFile, stopSignals, UsageError } from '@fridgesync/shared';
+import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
 import { AGENT_VERSION, createAgent } from './agent.ts';
 import { MIN_SECRET_CHARS, MIN_SHORT_SECRET_CHARS, generateSecret, hashSecret } from './fridge-secrets.ts';

@@ -10,8 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
+import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, envOverrides, EXIT_USAGE, formatUsageError, loadConfig, parseCommandLine, parseConfigFile, stopSignals, UsageError } from '@fridgesync/shared';
+import { ConfigError, envOverrides, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
 import { buildApp, type Central } from './app.ts';
 import { hashToken } from './auth.ts';
@@ -97,7 +98,10 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  if (cmd !== 'run') return usage(`unknown command "${cmd}"`);
+  if (cmd !== 'run') {
+    process.stderr.write(formatUsageError(COMMAND, [`unknown command "${cmd}"`]));
+    return 2;
+  }
   return run(config);
 }
 

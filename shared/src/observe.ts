@@ -17,8 +17,9 @@
  * post-reboot snapshot, subtracted from `T_eff` until the new sequence overtook it).
  * The rule reads only the folded document state and the message, so two gateways that have synced
  * decide the same; before they sync, each writes a tag the fold orders deterministically, and the
- * next snapshot settles it. No sequence gap is needed: a fridge that forgets its counter while its
- * sequence is still low is recognised at its first report.
+ * next snapshot settles it. (An earlier rule required the sequence to fall by more than a gap; a
+ * fridge that forgot its counter while its sequence was still below the gap then had every report
+ * ignored as stale until the new sequence overtook the old one.)
  */
 import type { FridgeId, OrderId, ReplicaId } from './ids.ts';
 import { compareSnapshots, compareTag, keys, STATE_CODE, type OrderValue, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
