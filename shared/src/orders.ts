@@ -78,7 +78,7 @@ export function reserve(doc: VenueDoc, origin: TxOrigin, o: NewOrder): ReserveRe
       const r = decrement(w, o.fridgeId, mealId, qty);
       if (!r.ok) throw new Error(`decrement refused after rights check: ${r.code}`);
     }
-    const value: OrderValue = { f: o.fridgeId, s: STATE_CODE.reserved, t: o.now, l: lines, h: o.holdUntil, c: o.now };
+    const value: OrderValue = { f: o.fridgeId, s: 0, t: o.now, l: lines, h: o.holdUntil, c: o.now };
     w.set(keys.order(o.orderId), value);
     return short;
   });
@@ -117,7 +117,7 @@ export function writeTransition(w: EntryWriter, orderId: OrderId, fridge: Fridge
   const next: OrderValue = { ...(prev ?? { f: fridge }), f: prev?.f ?? fridge, s: STATE_CODE[state], t: now };
   // A pickup overriding this replica's own cancel/expiry: the entry is the writer's only record of
   // the order, so keep the earlier terminal state or the conflict (docs/design.md "Orders") would vanish.
-  if (prev !== undefined && (prev.s === STATE_CODE.cancelled || prev.s === STATE_CODE.expired) && next.s === STATE_CODE.picked_up) next.x = prev.s;
+  if (prev !== undefined && (prev.s === 1 || prev.s === 2) && next.s === 3) next.x = prev.s;
   w.set(keys.order(orderId), next);
 }
 
@@ -221,8 +221,8 @@ export function maintainOrders(doc: VenueDoc, origin: TxOrigin, now: number, ret
     if (own === undefined) continue;
     const fold = foldOrder(doc, id as OrderId);
     if (fold === undefined || fold.state === 'reserved') continue;
-    if (own.s === STATE_CODE.reserved) adopt.push(fold);
-    else if ([...byReplica.values()].every((e) => e.s !== STATE_CODE.reserved) && fold.updatedAt + retentionMs <= now) prune.push(id as OrderId);
+    if (own.s === 0) adopt.push(fold);
+    else if ([...byReplica.values()].every((e) => e.s !== 0) && fold.updatedAt + retentionMs <= now) prune.push(id as OrderId);
   }
   if (adopt.length + prune.length > 0) {
     doc.transact(origin, (w) => {
