@@ -24,6 +24,7 @@ import {
   encodeUpdate,
   encodeWelcome,
   isOrigin,
+  mayRetire,
   retire,
   keys,
   validateUpdate,
@@ -62,6 +63,11 @@ export interface CentralPeerOptions {
    * replica's structs (a central that refuses this gateway's data, e.g. its full-state diff).
    */
   refuseWrites?: string;
+  /**
+   * Ping interval, ms (central's `sync.pingIntervalMs`, default 15 000): a connection that missed
+   * two pongs is terminated, as central does.
+   */
+  pingIntervalMs?: number;
 }
 
 /** A document of the replica `central:test`. */
@@ -138,7 +144,17 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
   function serve(ws: WebSocket, gatewayId: string): void {
     const c: Conn = { ws, gatewayId, replica: undefined, clients: new Set(), helloCount: 0 };
     conns.add(c);
-    ws.on('close', () => conns.delete(c));
+    let missedPongs = 0;
+    ws.on('pong', () => (missedPongs = 0));
+    const heartbeat = setInterval(() => {
+      if (missedPongs >= 2) return ws.terminate();
+      missedPongs++;
+      ws.ping();
+    }, o.pingIntervalMs ?? 15_000);
+    ws.on('close', () => {
+      clearInterval(heartbeat);
+      conns.delete(c);
+    });
     ws.send(encodeSyncStep1(Y.encodeStateVector(doc.ydoc)));
     ws.on('message', (data: Buffer) => {
       if (o.mute === true) return;
@@ -156,8 +172,9 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
             ws.close(CLOSE_CODES.UPDATE_REJECTED, `hello: Unrecognized key: ${JSON.stringify(extra[0])}`);
             return;
           }
-          if (msg.hello.replica !== undefined && (doc.index.retirements.get(msg.hello.replica)?.size ?? 0) > 0) {
-            ws.close(CLOSE_CODES.REPLICA_RETIRED, 'replica retired');
+          const retirers = msg.hello.replica === undefined ? [] : [...(doc.index.retirements.get(msg.hello.replica)?.keys() ?? [])].filter((a) => mayRetire(a as ReplicaId, msg.hello.replica!));
+          if (retirers.length > 0) {
+            ws.close(CLOSE_CODES.REPLICA_RETIRED, `${msg.hello.replica} is retired by ${retirers.join(', ')}`);
             return;
           }
           hellos.push({ ...(msg.hello.replica ? { replica: msg.hello.replica } : {}), ...(msg.hello.joining ? { joining: true } : {}) });
@@ -170,7 +187,8 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
             c.replica = msg.hello.replica;
           }
           for (const id of msg.hello.clientIds) c.clients.add(id);
-          ws.send(encodeWelcome({ venueId: o.venueId, instance: 'central:test', version: 'test' }));
+          // Central's clock only to a hello that carried one (docs/sync-protocol.md "Compatibility").
+          ws.send(encodeWelcome({ venueId: o.venueId, instance: 'central:test', version: 'test', ...(msg.hello.now !== undefined ? { now: Date.now() } : {}) }));
           break;
         }
         case 'sync-step1':
@@ -238,7 +256,7 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
     },
     retire(replica) {
       doc.transact(ORIGINS.test, (w) => retire(w, replica as ReplicaId, Date.now()));
-      for (const c of conns) if (c.replica === replica) c.ws.close(CLOSE_CODES.REPLICA_RETIRED, 'replica retired');
+      for (const c of conns) if (c.replica === replica) c.ws.close(CLOSE_CODES.REPLICA_RETIRED, `${replica} is retired by central:test`);
     },
     refuseWrites(reason) {
       refuseWrites = reason;
