@@ -209,7 +209,10 @@ export function centralContract(name: string, start: StartCentral): void {
       const forger = new VenueDoc({ replica: writer.replica! }); // same replica, a client id never announced
       forger.applyUpdate(Y.encodeStateAsUpdate(writer.ydoc), ORIGINS.upstream);
       p.send(encodeUpdate(write(forger, (w) => recordStatus(w, F, { on: true, ts: 2_000 }))));
-      expect((await p.whenClosed()).code).toBe(CLOSE_CODES.UPDATE_REJECTED);
+      const closed = await p.whenClosed();
+      expect(closed.code).toBe(CLOSE_CODES.UPDATE_REJECTED);
+      // `<validator code>: <detail>`: the gateway decides by the code whether to rebuild its store.
+      expect(closed.reason).toMatch(/^[A-Z_]+: ./);
       const after = await (await probe(c)).join();
       expect(fridgeStatus(after, F)).toBeUndefined();
       expect(Y.getState(after.ydoc.store, forger.ydoc.clientID)).toBe(0);
