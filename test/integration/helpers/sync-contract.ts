@@ -218,6 +218,23 @@ export function centralContract(name: string, start: StartCentral): void {
       expect(Y.getState(after.ydoc.store, forger.ydoc.clientID)).toBe(0);
     });
 
+    it('lets a peer that joined read-only send an empty update, and refuses one that writes with 4403', async () => {
+      const c = await central();
+      const p = await probe(c);
+      const state = await p.join();
+      p.send(encodeSyncStep2(Y.encodeStateAsUpdate(new Y.Doc())));
+      p.send(encodeUpdate(Y.encodeStateAsUpdate(new Y.Doc())));
+      // Frames are handled in order: a second exchange answered shows the empty updates were taken.
+      p.send(encodeSyncStep1(Y.encodeStateVector(state.ydoc)));
+      await p.nth('sync-step2', 1);
+      expect(p.closed).toBeUndefined();
+      const writer = new VenueDoc({ replica: gatewayReplicaId(c.gatewayId as GatewayId, nextEpoch(state, c.gatewayId as GatewayId)) });
+      p.send(encodeUpdate(write(writer, (w) => recordStatus(w, F, { on: true, ts: 3_000 }))));
+      expect((await p.whenClosed()).code).toBe(CLOSE_CODES.UPDATE_REJECTED);
+      const after = await (await probe(c)).join();
+      expect(Y.getState(after.ydoc.store, writer.ydoc.clientID)).toBe(0);
+    });
+
     it('closes a frame outside the grammar with 4403', async () => {
       const c = await central();
       const p = await probe(c);
