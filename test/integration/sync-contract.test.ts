@@ -16,7 +16,7 @@ import { startCentralPeer } from '../../gateway-agent/test/helpers/central-peer.
 import { centralContract, gatewayContract, type ContractCentral } from './helpers/sync-contract.ts';
 
 centralContract('the real central', async ({ pingIntervalMs }) => {
-  const t = await startCentral({ listen: true, over: { sync: { pingIntervalMs } as never } });
+  const t = await startCentral({ listen: true, over: { sync: { pingIntervalMs } } });
   return { url: t.wsUrl, venueId: 'v1', token: TOKENS.gw1, gatewayId: 'g1', close: () => t.close() };
 });
 

@@ -37,16 +37,8 @@ import {
   type ReplicaId,
   type SyncMessage,
 } from '@fridgesync/shared';
+import { waitFor } from '../../e2e/helpers/stack.ts';
 import { SyncRelay } from './sync-relay.ts';
-
-/** Polls `cond` every 20 ms until it holds; throws naming `what` after `ms`. */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A raw sync connection for driving central: sends encoded frames, records decoded ones. */
 export class Probe {
@@ -85,13 +77,13 @@ export class Probe {
   /** The `n`th received message of `type` (0 first), once it arrived. */
   async nth<T extends SyncMessage['type']>(type: T, n = 0, ms = 5_000): Promise<Extract<SyncMessage, { type: T }>> {
     let found: SyncMessage | undefined;
-    await until(() => (found = this.received.filter((m) => m.type === type)[n]) !== undefined, `${type} #${n}`, ms);
+    await waitFor(() => (found = this.received.filter((m) => m.type === type)[n]) !== undefined, ms, `${type} #${n}`);
     return found as Extract<SyncMessage, { type: T }>;
   }
 
   /** Resolves with the close once the connection closed. */
   async whenClosed(ms = 5_000): Promise<{ code: number; reason: string }> {
-    await until(() => this.closed !== undefined, 'the close', ms);
+    await waitFor(() => this.closed !== undefined, ms, 'the close');
     return this.closed!;
   }
 
@@ -195,11 +187,15 @@ export function centralContract(name: string, start: StartCentral): void {
       const { p, writer } = await admit(c);
       p.send(encodeUpdate(write(writer, (w) => recordStatus(w, F, { on: true, ts: 1_000 }))));
       const mine = Y.getState(writer.ydoc.store, writer.ydoc.clientID);
-      await until(() => p.received.some((m) => m.type === 'durable-ack' && (Y.decodeStateVector(m.stateVector).get(writer.ydoc.clientID) ?? 0) >= mine), 'a durable-ack covering the update');
-      await until(() => {
-        for (const m of observer.received.splice(0)) if (m.type === 'update') seen.applyUpdate(m.update, ORIGINS.upstream);
-        return fridgeStatus(seen, F)?.on === true;
-      }, 'the update at the other connection');
+      await waitFor(() => p.received.some((m) => m.type === 'durable-ack' && (Y.decodeStateVector(m.stateVector).get(writer.ydoc.clientID) ?? 0) >= mine), 5_000, 'a durable-ack covering the update');
+      await waitFor(
+        () => {
+          for (const m of observer.received.splice(0)) if (m.type === 'update') seen.applyUpdate(m.update, ORIGINS.upstream);
+          return fridgeStatus(seen, F)?.on === true;
+        },
+        5_000,
+        'the update at the other connection',
+      );
       expect(p.closed).toBeUndefined();
     });
 
@@ -263,7 +259,7 @@ export function centralContract(name: string, start: StartCentral): void {
       alive.hello({ joining: true });
       const dead = await probe(c, { autoPong: false });
       dead.hello({ joining: true });
-      await until(() => dead.closed !== undefined, 'the silent connection dropped', 3_000);
+      await waitFor(() => dead.closed !== undefined, 3_000, 'the silent connection dropped');
       expect(dead.pings).toBeGreaterThanOrEqual(2);
       expect(alive.pings).toBeGreaterThanOrEqual(2);
       expect(alive.closed).toBeUndefined();
@@ -308,7 +304,7 @@ export function gatewayContract(name: string, startCentral: () => Promise<Contra
       const gateway = await start({ url: relay.url, token: central.token, venueId: central.venueId, gatewayId: central.gatewayId });
       open.push(gateway);
       // Synced: the upgrade hello naming the replica was welcomed and the own diff acknowledged.
-      await until(() => relay.hellos().some((h) => h.replica !== undefined) && relay.of('durable-ack').length > 0 && gateway.durable(), 'the first full sync');
+      await waitFor(() => relay.hellos().some((h) => h.replica !== undefined) && relay.of('durable-ack').length > 0 && gateway.durable(), 5_000, 'the first full sync');
       return { central, relay, gateway };
     };
 
@@ -333,7 +329,7 @@ export function gatewayContract(name: string, startCentral: () => Promise<Contra
     it('sends structures only after the hello naming its replica, and only its own', async () => {
       const { relay, gateway } = await session();
       await gateway.write();
-      await until(() => gateway.durable(), 'the write durable at central');
+      await waitFor(() => gateway.durable(), 5_000, 'the write durable at central');
       const announced = new Set<number>();
       let named = false;
       let carried = 0;
