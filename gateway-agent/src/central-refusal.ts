@@ -6,8 +6,9 @@
  * 4411 after an interrupted upgrade, which the sync client answers by joining again), another
  * process speaking for this gateway — so the agent is not ready while it lasts (`/readyz` 503) and the sync
  * client keeps backing off. It is settled once central has acknowledged what this gateway sent and
- * the session has lasted a while (sync-client.ts), never by a welcome alone: central may still
- * refuse the first update after it.
+ * the session has lasted a while (central-acceptance.ts), never by a welcome alone: central may still
+ * refuse the first update after it. {@link closeVerdict} says what each close of central means for
+ * the sync client (refused, rebuild, rejoin, speak the older hello, or just retry).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
