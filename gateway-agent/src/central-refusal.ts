@@ -6,8 +6,9 @@
  * 4411 after an interrupted upgrade, which the sync client answers by joining again), another
  * process speaking for this gateway — so the agent is not ready while it lasts (`/readyz` 503) and the sync
  * client keeps backing off. It is settled once central has acknowledged what this gateway sent and
- * the session has lasted a while (sync-client.ts), never by a welcome alone: central may still
- * refuse the first update after it.
+ * the session has lasted a while (central-acceptance.ts), never by a welcome alone: central may still
+ * refuse the first update after it. {@link closeVerdict} says what each close of central means for
+ * the sync client (refused, rebuild, rejoin, speak the older hello, or just retry).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
@@ -96,6 +97,52 @@ export function retiredBySuccessor(reason: string, gatewayId: string, own: strin
   const m = / is retired by (.*)$/.exec(reason);
   if (m === null) return undefined;
   return m[1]!.split(', ').find((a) => a.startsWith(`gw:${gatewayId}:`) && a !== own);
+}
+
+/** Validator codes (shared/src/validator.ts) that say this store contradicts central: rebuild it. */
+const STALE_STORE_CODES: ReadonlySet<string> = new Set(['NOT_FORWARD', 'FOREIGN_DELETE', 'MISSING_DEPENDENCY', 'RIGHTS_NEGATIVE']);
+
+/** What the sync client knows when central closes a connection. */
+export interface CloseContext {
+  gatewayId: string;
+  /** The replica this process writes as (undefined while joining). */
+  replica: string | undefined;
+  writable: boolean;
+  /** The client already speaks without the hello's `now` (docs/sync-protocol.md "Compatibility"). */
+  legacyCentral: boolean;
+  /** The closed connection's first hello joined although the replica was active ("An interrupted upgrade"). */
+  joinedFirst: boolean;
+}
+
+/**
+ * What a close by central means (docs/sync-protocol.md "Close codes"):
+ * - `retired` (4410): rejoin under a new epoch; `successor` names a later epoch of this gateway id
+ *   that retired us, a retirement this process did not make, which is a refusal too;
+ * - `legacy-hello`: a central older than the hello's `now` refused it: speak without it;
+ * - `join-first`: a first 4411 for an epoch whose allocation was interrupted: join, then upgrade;
+ * - `refused`: a refusal; `rebuild` when the validator code says the store contradicts central;
+ * - `closed`: anything else (a transient close; the backoff retries).
+ */
+export type CloseVerdict =
+  | { kind: 'retired'; successor: string | undefined }
+  | { kind: 'legacy-hello' }
+  | { kind: 'join-first' }
+  | { kind: 'refused'; rebuild: boolean }
+  | { kind: 'closed' };
+
+/** Judges central's close `code` with `reason` (see {@link CloseVerdict}). */
+export function closeVerdict(code: number, reason: string, ctx: CloseContext): CloseVerdict {
+  if (code === CLOSE_CODES.REPLICA_RETIRED) return { kind: 'retired', successor: retiredBySuccessor(reason, ctx.gatewayId, ctx.replica) };
+  // A central released before the optional `now` refuses unknown keys with zod's message.
+  if (code === CLOSE_CODES.UPDATE_REJECTED && !ctx.legacyCentral && /^hello: Unrecognized key.*"now"/.test(reason)) return { kind: 'legacy-hello' };
+  if (code === CLOSE_CODES.EPOCH_NOT_ALLOCATED && !ctx.joinedFirst && ctx.writable) return { kind: 'join-first' };
+  if (code === CLOSE_CODES.UPDATE_REJECTED) {
+    // `<validator code>: <detail>` (server/src/sync/sync-session.ts).
+    const rejected = /^([A-Z_]+):/.exec(reason)?.[1];
+    return { kind: 'refused', rebuild: rejected !== undefined && STALE_STORE_CODES.has(rejected) && ctx.writable };
+  }
+  if (isRefusal({ code })) return { kind: 'refused', rebuild: false };
+  return { kind: 'closed' };
 }
 
 /** Most bytes of a refused upgrade's body read for its reason (central's bodies are short JSON). */

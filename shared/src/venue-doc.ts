@@ -387,27 +387,9 @@ export function encodeOwnDiff(ydoc: Y.Doc, remoteStateVector: Uint8Array, ownCli
   store.pendingStructs = null;
   store.pendingDs = null;
   try {
-    return Y.encodeStateAsUpdate(ydoc, encodeSv(sv));
+    return Y.encodeStateAsUpdate(ydoc, Y.encodeStateVector(sv));
   } finally {
     store.pendingStructs = pendingStructs;
     store.pendingDs = pendingDs;
   }
-}
-
-/** Encodes a state vector (Yjs wire format: count, then (client, clock) varUint pairs). */
-function encodeSv(sv: Map<number, number>): Uint8Array {
-  const bytes: number[] = [];
-  const writeVarUint = (n: number) => {
-    while (n > 0x7f) {
-      bytes.push(0x80 | (n & 0x7f));
-      n = Math.floor(n / 128);
-    }
-    bytes.push(n);
-  };
-  writeVarUint(sv.size);
-  for (const [client, clock] of sv) {
-    writeVarUint(client);
-    writeVarUint(clock);
-  }
-  return Uint8Array.from(bytes);
 }

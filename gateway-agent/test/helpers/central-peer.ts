@@ -1,10 +1,15 @@
 /**
- * An in-test stand-in for central, speaking docs/sync-protocol.md with real websockets: bearer
- * token check before the upgrade (401), `hello`/`welcome` with the joining upgrade, sync-step1/2,
- * validation of every peer update with the shared validator (reject → close 4403), `durable-ack`
- * after applying, relay to the venue's other connections. Its own replica `central:test` writes
- * operator config (which gateway reconciles which fridge) and can take orders as a taker.
- * The real central (server/) replaces it in the cross-package tests.
+ * The central stand-in of the gateway package's tests (a package test may not start the real
+ * central: README "How it fits together", scripts/check-deps.ts). It speaks docs/sync-protocol.md with
+ * real websockets, built from the shared codec and validator: bearer token check before the upgrade
+ * (401), `hello`/`welcome` (with central's clock to a hello carrying one) and the joining upgrade,
+ * sync-step1/2, validation of every peer update (reject → close 4403), `durable-ack` after
+ * applying, relay to the venue's other connections, 4410 for a retired replica naming who retired
+ * it, pings with central's two-missed-pongs rule. It passes the central side of the sync transport
+ * contract (test/integration/helpers/sync-contract.ts), as the real central does. Its own replica
+ * `central:test` writes operator config (which gateway reconciles which fridge) and can take orders
+ * as a taker. Tests of the sync client itself run against the real central
+ * (test/integration/sync-client.test.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +29,7 @@ import {
   encodeUpdate,
   encodeWelcome,
   isOrigin,
+  mayRetire,
   retire,
   keys,
   validateUpdate,
@@ -49,19 +55,11 @@ export interface CentralPeerOptions {
   port?: number;
   /** Central's durable state: pass the same document to a restarted peer (default: a new one). */
   doc?: VenueDoc;
-  /** Accept connections but never answer the sync exchange (a hung central). */
-  mute?: boolean;
   /**
-   * Behave as a central released before the hello's optional `now`: a hello with a key outside
-   * `replica`, `clientIds`, `version`, `joining` is refused with 4403 and zod's message, as that
-   * central's strict schema did.
+   * Ping interval, ms (central's `sync.pingIntervalMs`, default 15 000): a connection that missed
+   * two pongs is terminated, as central does.
    */
-  legacyHello?: boolean;
-  /**
-   * Welcome every hello, then close with 4403 and this reason on the first update carrying the
-   * replica's structs (a central that refuses this gateway's data, e.g. its full-state diff).
-   */
-  refuseWrites?: string;
+  pingIntervalMs?: number;
 }
 
 /** A document of the replica `central:test`. */
@@ -82,34 +80,20 @@ export interface CentralPeer {
   readonly doc: VenueDoc;
   /** Updates rejected by the validator, with reasons. */
   readonly rejected: string[];
-  /** Hellos received, in order. */
-  readonly hellos: Array<{ replica?: string; joining?: boolean }>;
-  /** `update` messages received from gateways (after the sync exchange). */
-  updatesReceived(): number;
-  /** While held, durable-acks are queued (a slow disk); releasing sends them. */
-  holdAcks(hold: boolean): void;
   /** Sets `cfg/fridge/<id>` as central does. */
   setFridge(id: string, record: Omit<FridgeRecord, 'par' | 'maxTemperatureC'> & Partial<FridgeRecord>): void;
   /** Declares `central:test` an order taker (so reconcilers grant it rights). */
   becomeTaker(): void;
-  /** Open sync connections. */
-  connections(): number;
   /** Retires `replica` as central's registry does (declared dead) and closes its connections with 4410. */
   retire(replica: string): void;
-  /** Sets or clears `refuseWrites` for the sessions that follow. */
-  refuseWrites(reason: string | undefined): void;
-  /** Drops every connection without a close frame (a network failure). */
-  dropConnections(): void;
   close(): Promise<void>;
 }
 
 /** Starts the peer. */
 export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPeer> {
   const doc = o.doc ?? centralDoc();
-  let refuseWrites = o.refuseWrites;
   const conns = new Set<Conn>();
   const rejected: string[] = [];
-  const hellos: Array<{ replica?: string; joining?: boolean }> = [];
   const http: Server = createServer((_req, res) => {
     res.statusCode = 404;
     res.end();
@@ -125,8 +109,6 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
     wss.handleUpgrade(req, socket, head, (ws) => serve(ws, gatewayId));
   });
 
-  let updates = 0;
-  let held: Array<() => void> | undefined;
   const broadcast = (update: Uint8Array, except?: Conn) => {
     for (const c of conns) if (c !== except && c.ws.readyState === WebSocket.OPEN) c.ws.send(encodeUpdate(update));
   };
@@ -138,10 +120,20 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
   function serve(ws: WebSocket, gatewayId: string): void {
     const c: Conn = { ws, gatewayId, replica: undefined, clients: new Set(), helloCount: 0 };
     conns.add(c);
-    ws.on('close', () => conns.delete(c));
+    let missedPongs = 0;
+    ws.on('pong', () => (missedPongs = 0));
+    const heartbeat = setInterval(() => {
+      if (missedPongs >= 2) return ws.terminate();
+      missedPongs++;
+      ws.ping();
+    }, o.pingIntervalMs ?? 15_000);
+    heartbeat.unref();
+    ws.on('close', () => {
+      clearInterval(heartbeat);
+      conns.delete(c);
+    });
     ws.send(encodeSyncStep1(Y.encodeStateVector(doc.ydoc)));
     ws.on('message', (data: Buffer) => {
-      if (o.mute === true) return;
       let msg;
       try {
         msg = decodeMessage(new Uint8Array(data));
@@ -151,26 +143,22 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
       }
       switch (msg.type) {
         case 'hello': {
-          const extra = Object.keys(msg.hello).filter((k) => !['replica', 'clientIds', 'version', 'joining'].includes(k));
-          if (o.legacyHello === true && extra.length > 0) {
-            ws.close(CLOSE_CODES.UPDATE_REJECTED, `hello: Unrecognized key: ${JSON.stringify(extra[0])}`);
+          const retirers = msg.hello.replica === undefined ? [] : [...(doc.index.retirements.get(msg.hello.replica)?.keys() ?? [])].filter((a) => mayRetire(a as ReplicaId, msg.hello.replica!));
+          if (retirers.length > 0) {
+            ws.close(CLOSE_CODES.REPLICA_RETIRED, `${msg.hello.replica} is retired by ${retirers.join(', ')}`);
             return;
           }
-          if (msg.hello.replica !== undefined && (doc.index.retirements.get(msg.hello.replica)?.size ?? 0) > 0) {
-            ws.close(CLOSE_CODES.REPLICA_RETIRED, 'replica retired');
-            return;
-          }
-          hellos.push({ ...(msg.hello.replica ? { replica: msg.hello.replica } : {}), ...(msg.hello.joining ? { joining: true } : {}) });
           c.helloCount++;
           if (msg.hello.replica !== undefined) {
             if (!msg.hello.replica.startsWith(`gw:${gatewayId}:`)) {
-              ws.close(4403, 'replica not of this gateway');
+              ws.close(CLOSE_CODES.UPDATE_REJECTED, `replica ${msg.hello.replica} is not gateway ${gatewayId}`);
               return;
             }
             c.replica = msg.hello.replica;
           }
           for (const id of msg.hello.clientIds) c.clients.add(id);
-          ws.send(encodeWelcome({ venueId: o.venueId, instance: 'central:test', version: 'test' }));
+          // Central's clock only to a hello that carried one (docs/sync-protocol.md "Compatibility").
+          ws.send(encodeWelcome({ venueId: o.venueId, instance: 'central:test', version: 'test', ...(msg.hello.now !== undefined ? { now: Date.now() } : {}) }));
           break;
         }
         case 'sync-step1':
@@ -186,23 +174,15 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
             }
             return;
           }
-          if (refuseWrites !== undefined && Y.decodeUpdate(msg.update).structs.length > 0) {
-            rejected.push(refuseWrites);
-            ws.close(CLOSE_CODES.UPDATE_REJECTED, refuseWrites);
-            return;
-          }
           const clients = new Set([...c.clients, ...doc.clientsOf(c.replica)]);
           const v = validateUpdate(doc, msg.update, { replica: c.replica, clients });
           if (!v.ok) {
             rejected.push(`${v.code}: ${v.reason}`);
-            ws.close(CLOSE_CODES.UPDATE_REJECTED, v.code);
+            ws.close(CLOSE_CODES.UPDATE_REJECTED, `${v.code}: ${v.reason}`.slice(0, 120));
             return;
           }
           doc.applyUpdate(msg.update, { kind: 'upstream', peer: c.replica });
-          if (msg.type === 'update') updates++;
-          const ack = encodeDurableAck(Y.encodeStateVector(doc.ydoc));
-          if (held !== undefined) held.push(() => ws.readyState === WebSocket.OPEN && ws.send(ack));
-          else ws.send(ack);
+          ws.send(encodeDurableAck(Y.encodeStateVector(doc.ydoc)));
           broadcast(msg.update, c);
           break;
         }
@@ -219,32 +199,15 @@ export async function startCentralPeer(o: CentralPeerOptions): Promise<CentralPe
     port,
     doc,
     rejected,
-    hellos,
     setFridge(id, record) {
       writeFridgeConfig(doc, id, record);
     },
     becomeTaker() {
       doc.transact(ORIGINS.test, (w) => declareTaker(w, true, Date.now()));
     },
-    connections: () => conns.size,
-    updatesReceived: () => updates,
-    holdAcks(hold) {
-      if (hold) held ??= [];
-      else {
-        const q = held ?? [];
-        held = undefined;
-        for (const send of q) send();
-      }
-    },
     retire(replica) {
       doc.transact(ORIGINS.test, (w) => retire(w, replica as ReplicaId, Date.now()));
-      for (const c of conns) if (c.replica === replica) c.ws.close(CLOSE_CODES.REPLICA_RETIRED, 'replica retired');
-    },
-    refuseWrites(reason) {
-      refuseWrites = reason;
-    },
-    dropConnections() {
-      for (const c of conns) c.ws.terminate();
+      for (const c of conns) if (c.replica === replica) c.ws.close(CLOSE_CODES.REPLICA_RETIRED, `${replica} is retired by central:test`);
     },
     async close() {
       doc.ydoc.off('update', onUpdate);

@@ -1,8 +1,13 @@
-/** Session unit tests with a fake socket: slow consumers are closed with 4429, read-only peers never apply. */
+/**
+ * The session's send bound with a socket that never drains: a slow consumer is closed with 4429.
+ * Over loopback the kernel's socket buffers take megabytes before `bufferedAmount` grows, so a peer
+ * that stops reading is played by this socket. The session's protocol behaviour runs over real
+ * sockets: the sync transport contract (test/integration/sync-contract.test.ts), sync-route.test.ts,
+ * forged-updates.test.ts (a viewer that writes, among others).
+ */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import * as Y from 'yjs';
-import { VenueDoc, centralReplicaId, encodeUpdate, type InstanceId, type VenueId } from '@fridgesync/shared';
+import { VenueDoc, centralReplicaId, type InstanceId, type VenueId } from '@fridgesync/shared';
 import { SyncSession } from '../../src/sync/sync-session.ts';
 import { GatewayPresence } from '../../src/sync/gateway-presence.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -44,18 +49,5 @@ describe('SyncSession', () => {
     const n = ws.sent.length;
     s.send(new Uint8Array(10));
     expect(ws.sent.length).toBe(n);
-  });
-
-  it('a read-only peer may send an empty update but nothing that writes', () => {
-    const { ws, s, doc } = setup();
-    const empty = Y.encodeStateAsUpdate(new Y.Doc());
-    s.receive(encodeUpdate(empty));
-    expect(ws.closed).toBeUndefined();
-    const forged = new Y.Doc();
-    forged.getArray('r:gw:g1:1').push([['tk', { on: true, at: 1 }]]);
-    const before = Y.encodeStateVector(doc.ydoc);
-    s.receive(encodeUpdate(Y.encodeStateAsUpdate(forged)));
-    expect(ws.closed).toBe(4403);
-    expect(Y.encodeStateVector(doc.ydoc)).toEqual(before);
   });
 });
