@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -31,8 +32,8 @@ Commands:
   bench     run a benchmark: doc-growth | gateway-ingest
 
 Options:
-  --help      show this help
-  --version   print the version
+  -h, --help      show this help
+  -v, --version   print the version
 `;
 
 type Main = (argv: string[]) => Promise<number>;
@@ -65,18 +66,29 @@ function runChild(cmd: string, args: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
+  // Options before the command are this command's; everything from the command on is the subcommand's.
+  const at = argv.findIndex((a) => !a.startsWith('-'));
+  const [cmd, ...rest] = at === -1 ? [] : argv.slice(at);
+  let own;
+  try {
+    own = parseCommandLine(at === -1 ? argv : argv.slice(0, at), {}, false).values;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(formatUsageError('fridgesync', e.problems));
+    return EXIT_USAGE;
+  }
+  if (own.help || cmd === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (own.version) {
+    process.stdout.write(`fridgesync ${version}\n`);
+    return 0;
+  }
   switch (cmd) {
     case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(USAGE);
-      return cmd === undefined ? 2 : 0;
-    case '--version':
-    case '-v':
-      process.stdout.write(`${version}\n`);
-      return 0;
+      process.stderr.write(USAGE);
+      return EXIT_USAGE;
     case 'central':
       return ((await import('@fridgesync/server/main')) as { main: Main }).main(rest);
     case 'gateway':
@@ -88,14 +100,14 @@ async function run(argv: string[]): Promise<number> {
     case 'bench': {
       const [name, ...flags] = rest;
       if (name === undefined || !/^[a-z-]+$/.test(name)) {
-        process.stderr.write('usage: fridgesync bench <doc-growth|gateway-ingest> [flags]\n');
-        return 2;
+        process.stderr.write(formatUsageError('fridgesync', ['bench needs a benchmark name: doc-growth or gateway-ingest']));
+        return EXIT_USAGE;
       }
       return runChild(process.execPath, ['--import', 'tsx', join(root, 'bench', `${name}.ts`), ...flags]);
     }
     default:
-      process.stderr.write(`fridgesync: unknown command '${cmd}'\n\n${USAGE}`);
-      return 2;
+      process.stderr.write(formatUsageError('fridgesync', [`unknown command '${cmd}'`]));
+      return EXIT_USAGE;
   }
 }
 

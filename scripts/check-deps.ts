@@ -35,6 +35,8 @@ for (const pkg of PACKAGES) {
       const spec = m[1] ?? m[2]!;
       const rel = relative(root, file);
       const ours = /^@fridgesync\/([a-z-]+)/.exec(spec);
+      // The test harness (shared/test/support/harness.ts) runs on vitest: tests only, never src/.
+      if (spec === '@fridgesync/shared/test-harness' && !rel.split('/').includes('test')) problems.push(`${rel}: only tests may import ${spec}`);
       if (ours) {
         const target = ours[1] as Pkg;
         if (target !== pkg && !ALLOWED[pkg].includes(target)) problems.push(`${rel}: ${pkg} must not import ${spec}`);

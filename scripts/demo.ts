@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import { hashSecret } from '@fridgesync/gateway-agent';
 import { stopSignals } from '@fridgesync/shared';
 import { hashToken } from '@fridgesync/server';
@@ -30,7 +30,16 @@ Runs central, three gateways (embedded brokers) and a simulated fleet on this ma
   --duration S      stop after S seconds (default: run until Ctrl-C)
   --seed N          simulator seed (default: a new one per run)
   --link-cut S/S    cut the third venue's link every A seconds for B seconds (default 150/45)
+  -h, --help        this text
+  -v, --version     print the version
 `;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  duration: { type: 'string' },
+  seed: { type: 'string' },
+  'link-cut': { type: 'string' },
+} as const;
 
 /** What the demo keeps between runs: the fleet, tokens and fridge secret hashes. */
 interface DemoState {
@@ -54,7 +63,7 @@ async function loadOrCreateState(dir: string): Promise<DemoState> {
   const file = join(dir, 'demo-state.json');
   if (existsSync(file)) {
     const state = JSON.parse(readFileSync(file, 'utf8')) as DemoState;
-    // A state written before kiosks had tokens gets them now, kept for the next runs.
+    // A state file without kiosk tokens gets them, written back so the next runs use the same ones.
     if (state.tokens.kiosks === undefined) {
       state.tokens.kiosks = Object.fromEntries(state.fleet.venues.map((v) => [v.venueId, token()]));
       writeFileSync(file, JSON.stringify(state, null, 2), { mode: 0o600 });
@@ -200,30 +209,27 @@ function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        data: { type: 'string', default: '.data/demo' },
-        duration: { type: 'string' },
-        seed: { type: 'string' },
-        'link-cut': { type: 'string', default: '150/45' },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
+    args = parseCommandLine(argv, OPTIONS, false).values;
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(formatUsageError('fridgesync demo', e.problems));
+    return EXIT_USAGE;
   }
   if (args.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const [cutEvery, cutFor] = args['link-cut'].split('/').map(Number) as [number, number];
-  if (!(cutEvery > 0 && cutFor > 0 && cutFor < cutEvery)) {
-    process.stderr.write('--link-cut must be EVERY/FOR in seconds with FOR < EVERY\n');
-    return 2;
+  if (args.version) {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../package.json'), 'utf8')) as { version: string };
+    process.stdout.write(`fridgesync demo ${version}\n`);
+    return 0;
   }
-  const dir = resolve(args.data);
+  const [cutEvery, cutFor] = (args['link-cut'] ?? '150/45').split('/').map(Number) as [number, number];
+  if (!(cutEvery > 0 && cutFor > 0 && cutFor < cutEvery)) {
+    process.stderr.write(formatUsageError('fridgesync demo', ['--link-cut must be EVERY/FOR in seconds with FOR < EVERY']));
+    return EXIT_USAGE;
+  }
+  const dir = resolve(args.data ?? '.data/demo');
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const state = await loadOrCreateState(dir);

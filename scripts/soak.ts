@@ -6,23 +6,27 @@
  * fast-check path; rerun with both to replay only the failing history (shrunk).
  */
 import fc from 'fast-check';
+import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import { historyArb, runHistory } from '../shared/test/support/history.ts';
 import { propertySettings } from '../shared/test/support/settings.ts';
 
-function parseArgs(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) continue;
-    const [k, v] = a.slice(2).split('=', 2) as [string, string | undefined];
-    out[k] = v ?? argv[++i] ?? '';
-  }
-  return out;
-}
+const USAGE = 'usage: npm run test:soak -- [--seed N] [--histories N] [--max-steps N] [--oracle-every N] [--path P]\n';
+const OPTIONS = { seed: { type: 'string' }, histories: { type: 'string' }, 'max-steps': { type: 'string' }, 'oracle-every': { type: 'string' }, path: { type: 'string' } } as const;
 
-const args = parseArgs(process.argv.slice(2));
-if ('help' in args) {
-  process.stdout.write('usage: npm run test:soak -- [--seed N] [--histories N] [--max-steps N] [--oracle-every N] [--path P]\n');
+let args;
+try {
+  args = parseCommandLine(process.argv.slice(2), OPTIONS, false).values;
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  process.stderr.write(formatUsageError('soak', e.problems));
+  process.exit(EXIT_USAGE);
+}
+if (args.version) {
+  process.stderr.write(formatUsageError('soak', ['a script of the repository: no version of its own']));
+  process.exit(EXIT_USAGE);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
   process.exit(0);
 }
 const cfg = propertySettings({

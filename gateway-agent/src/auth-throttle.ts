@@ -67,23 +67,23 @@ export class AuthThrottle {
   private readonly byFridge: WindowedCounts;
   private readonly key: (address: string) => string;
 
-  constructor(private readonly o: AuthThrottleOptions) {
-    const now = o.now ?? Date.now;
-    this.byAddress = new WindowedCounts(o.windowMs, MAX_TRACKED, now);
-    this.byFridge = new WindowedCounts(o.windowMs, MAX_TRACKED, now);
-    this.key = (address) => addressKey(address, o.ipv6PrefixLength);
+  constructor(private readonly opts: AuthThrottleOptions) {
+    const now = opts.now ?? Date.now;
+    this.byAddress = new WindowedCounts(opts.windowMs, MAX_TRACKED, now);
+    this.byFridge = new WindowedCounts(opts.windowMs, MAX_TRACKED, now);
+    this.key = (address) => addressKey(address, opts.ipv6PrefixLength);
   }
 
   /** Whether connections from `address` are refused for now. */
   blocked(address: string): boolean {
-    return this.byAddress.get(this.key(address)) >= this.o.maxFailuresPerAddress;
+    return this.byAddress.get(this.key(address)) >= this.opts.maxFailuresPerAddress;
   }
 
   /** Whether a CONNECT for `fridgeId` from `address` may be verified; the reason it may not otherwise. */
   admit(fridgeId: string, address: string): ThrottleReason | undefined {
     const failures = this.byAddress.get(this.key(address));
-    if (failures >= this.o.maxFailuresPerAddress) return 'throttled-address';
-    if (failures > 0 && this.byFridge.get(fridgeId) >= this.o.maxFailuresPerFridge) return 'throttled-fridge';
+    if (failures >= this.opts.maxFailuresPerAddress) return 'throttled-address';
+    if (failures > 0 && this.byFridge.get(fridgeId) >= this.opts.maxFailuresPerFridge) return 'throttled-fridge';
     return undefined;
   }
 

@@ -75,15 +75,15 @@ export class ClockSkew {
   /** Whether the skew was beyond the threshold when last looked at (a change is logged once). */
   private alerted = false;
 
-  constructor(private readonly o: ClockSkewOptions) {}
+  constructor(private readonly opts: ClockSkewOptions) {}
 
   /** This gateway's monotonic clock, ms: note it when the hello leaves and pass it to {@link record}. */
   monoNow(): number {
-    return (this.o.mono ?? (() => performance.now()))();
+    return (this.opts.mono ?? (() => performance.now()))();
   }
 
   private wallNow(): number {
-    return (this.o.now ?? Date.now)();
+    return (this.opts.now ?? Date.now)();
   }
 
   /**
@@ -96,8 +96,8 @@ export class ClockSkew {
     const at = this.wallNow();
     const m: ClockMeasurement = { offsetMs: Math.round(centralAt - at), rttMs, at, centralAt, monoAt: receivedMono };
     this.last = m;
-    this.o.metrics.clockOffset.set(m.offsetMs / 1000);
-    this.alerted = Math.abs(m.offsetMs) > this.o.maxSkewMs;
+    this.opts.metrics.clockOffset.set(m.offsetMs / 1000);
+    this.alerted = Math.abs(m.offsetMs) > this.opts.maxSkewMs;
     if (this.alerted) this.warn(m.offsetMs);
     return m;
   }
@@ -120,19 +120,19 @@ export class ClockSkew {
     const c = this.centralNow();
     if (c === undefined) return undefined;
     const offsetMs = Math.round(c.now - this.wallNow());
-    this.o.metrics.clockOffset.set(offsetMs / 1000);
+    this.opts.metrics.clockOffset.set(offsetMs / 1000);
     // The wall clock stepped since the handshake (an NTP correction, a manual change): say so once.
-    const alert = Math.abs(offsetMs) > this.o.maxSkewMs;
+    const alert = Math.abs(offsetMs) > this.opts.maxSkewMs;
     if (alert !== this.alerted) {
       this.alerted = alert;
       if (alert) this.warn(offsetMs);
-      else this.o.logger.info({ offsetMs }, "this gateway's clock is back within central.maxClockSkewMs of central's");
+      else this.opts.logger.info({ offsetMs }, "this gateway's clock is back within central.maxClockSkewMs of central's");
     }
     return { offsetMs, marginMs: c.marginMs };
   }
 
   private warn(offsetMs: number): void {
-    this.o.logger.warn({ offsetMs, rttMs: this.last?.rttMs, maxSkewMs: this.o.maxSkewMs }, "this gateway's clock is skewed against central's beyond central.maxClockSkewMs: fix its time sync (holds are still judged by the clock of the replica that took each order)");
+    this.opts.logger.warn({ offsetMs, rttMs: this.last?.rttMs, maxSkewMs: this.opts.maxSkewMs }, "this gateway's clock is skewed against central's beyond central.maxClockSkewMs: fix its time sync (holds are still judged by the clock of the replica that took each order)");
   }
 
   status(): ClockSkewStatus {
@@ -144,8 +144,8 @@ export class ClockSkew {
       rttMs: m?.rttMs ?? null,
       measuredAt: m === undefined ? null : new Date(m.at).toISOString(),
       marginMs: cur?.marginMs ?? null,
-      maxSkewMs: this.o.maxSkewMs,
-      alert: cur !== undefined && Math.abs(cur.offsetMs) > this.o.maxSkewMs,
+      maxSkewMs: this.opts.maxSkewMs,
+      alert: cur !== undefined && Math.abs(cur.offsetMs) > this.opts.maxSkewMs,
     };
   }
 
@@ -158,11 +158,11 @@ export class ClockSkew {
    */
   takerClocks(): TakerClocks {
     const cur = this.offsetNow();
-    const gatewayId = this.o.gatewayId;
+    const gatewayId = this.opts.gatewayId;
     return {
       marginMs: cur?.marginMs ?? 0,
-      unknownGraceMs: this.o.unknownGraceMs,
-      unknownGraceOf: (taker: ReplicaId) => (replicaParts(taker).kind === 'central' ? this.o.centralGraceMs : this.o.unknownGraceMs),
+      unknownGraceMs: this.opts.unknownGraceMs,
+      unknownGraceOf: (taker: ReplicaId) => (replicaParts(taker).kind === 'central' ? this.opts.centralGraceMs : this.opts.unknownGraceMs),
       offsetOf: (taker: ReplicaId) => {
         const p = replicaParts(taker);
         if (p.kind === 'central') return cur?.offsetMs;

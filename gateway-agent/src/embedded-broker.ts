@@ -341,8 +341,8 @@ export class EmbeddedBroker implements FridgeBroker {
     }
     // Every connection is an MqttConnection (see accept and listenWebsocket). Resolving now lets
     // aedes write the PUBACK behind the gate at once. Awaiting `p` here instead gives the same
-    // guarantee; the gate measured faster under a flood (docs/benchmarks.md, "Gated PUBACKs and a
-    // one-second fold interval").
+    // guarantee; the gate measured faster under a flood (docs/benchmarks.md, gateway-ingest
+    // "Measured choices").
     (client.conn as unknown as MqttConnection).holdOutputUntil(p);
   }
 

@@ -104,8 +104,8 @@ export interface LocalReplicaOptions {
 
 /** The venue document with its store and lifecycle. */
 export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
-  private d = new VenueDoc();
-  private s: ReplicaState = 'joining';
+  private currentDoc = new VenueDoc();
+  private currentState: ReplicaState = 'joining';
   private epochValue: number | undefined;
   private captured: Array<Promise<void>> | undefined;
   private sinceCompaction = 0;
@@ -121,11 +121,11 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     return this.opts.gatewayId;
   }
   get state(): ReplicaState {
-    return this.s;
+    return this.currentState;
   }
   /** The venue document (a rebuild replaces it: read it here each time, never keep it). */
   get doc(): VenueDoc {
-    return this.d;
+    return this.currentDoc;
   }
   get epoch(): number | undefined {
     return this.epochValue;
@@ -134,7 +134,7 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     return this.doc.replica;
   }
   get writable(): boolean {
-    return this.s === 'active';
+    return this.currentState === 'active';
   }
   get store(): ReplicaStore {
     return this.opts.store;
@@ -211,7 +211,7 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
   }
 
   private listen(): void {
-    this.d.ydoc.on('update', (u: Uint8Array, origin: unknown) => this.persist(u, origin));
+    this.currentDoc.ydoc.on('update', (u: Uint8Array, origin: unknown) => this.persist(u, origin));
   }
 
   /** Replaces the stored document by an empty one (the salvage is in the meta already). */
@@ -232,7 +232,7 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
    * sync. The kept entries are written again once the new epoch is taken. Intake records stay.
    */
   async rebuild(reason: RebuildReason, remote: ReadonlyMap<number, number>): Promise<void> {
-    if (this.s === 'failed' || this.rebuilding) return;
+    if (this.currentState === 'failed' || this.rebuilding) return;
     this.rebuilding = true;
     try {
       const from = this.doc.replica;
@@ -245,8 +245,8 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
       this.recovery = { reason, from: from ?? '(none)', at: new Date(at).toISOString(), kept: entries.length, reapplied: 0, waiting: entries.length, problems: [] };
       this.opts.logger.error({ reason, replica: from, kept: entries.length }, 'rebuilding the local store from central under a new epoch; acknowledged entries central lacks are written again after it');
       await this.saveMeta({ state: 'retired', epoch: this.epochValue ?? 0, rebuild: { reason, from: from ?? '(none)', at, entries } });
-      const old = this.d;
-      this.d = new VenueDoc();
+      const old = this.currentDoc;
+      this.currentDoc = new VenueDoc();
       old.ydoc.destroy();
       this.knownClients = undefined;
       this.loadedClocks.clear();
@@ -275,13 +275,13 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
    * Rejects with {@link NotWritableError} (nothing written) when the replica may not write.
    */
   async write<T>(origin: TxOrigin, fn: (w: EntryWriter) => T): Promise<T> {
-    if (!this.writable) throw new NotWritableError(this.s);
+    if (!this.writable) throw new NotWritableError(this.currentState);
     return this.durably(() => this.doc.transact(origin, fn));
   }
 
   /** Runs `fn` (which may run several shared operations) and resolves once all its updates are durable. */
   async durably<T>(fn: () => T): Promise<T> {
-    if (!this.writable) throw new NotWritableError(this.s);
+    if (!this.writable) throw new NotWritableError(this.currentState);
     const outer = this.captured;
     const mine: Array<Promise<void>> = [];
     this.captured = mine;
@@ -308,8 +308,8 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
   private activating: Promise<ReplicaId> | undefined;
 
   private async activate(): Promise<ReplicaId> {
-    if (this.s === 'active') return this.doc.replica!;
-    if (this.s === 'failed') throw new NotWritableError(this.s);
+    if (this.currentState === 'active') return this.doc.replica!;
+    if (this.currentState === 'failed') throw new NotWritableError(this.currentState);
     const { gatewayId, version } = this.opts;
     const epoch = Math.max(nextEpoch(this.doc, gatewayId), (this.epochValue ?? 0) + 1);
     // One Yjs client id writes for one replica only (central refuses a client id of another
@@ -376,7 +376,7 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
 
   /** Central reports this replica retired (close 4410): stop writing at once, rejoin under a new epoch. */
   async markRetired(): Promise<void> {
-    if (this.s !== 'active') return;
+    if (this.currentState !== 'active') return;
     // Not writable from this instant; the meta write is ordered before any later one (FIFO store).
     this.setState('joining');
     await this.saveMeta({ state: 'retired', epoch: this.epochValue! });
@@ -439,8 +439,8 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
   }
 
   private setState(s: ReplicaState): void {
-    if (this.s === s) return;
-    this.s = s;
+    if (this.currentState === s) return;
+    this.currentState = s;
     this.emit('state', s);
   }
 
@@ -479,8 +479,8 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
   private endClock = 0;
 
   private fail(e: Error): void {
-    if (this.s === 'failed') return;
-    this.s = 'failed';
+    if (this.currentState === 'failed') return;
+    this.currentState = 'failed';
     this.opts.logger.fatal({ err: e }, 'local store write failed; acknowledging nothing more');
     this.emit('state', 'failed');
     this.emit('fatal', e instanceof StoreFailedError ? e : new StoreFailedError(e));

@@ -11,6 +11,7 @@
  */
 import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import pino from 'pino';
 import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
@@ -39,10 +40,10 @@ Commands:
                   secret cannot be changed yet off an scrypt hash
 
 Options:
-  --config FILE   YAML configuration (or FRIDGESYNC_CONFIG); FRIDGESYNC_* variables override
-                  keys (FRIDGESYNC_HTTP__PORT=8081), *_FILE variables read secrets from files
-  --help          this text
-  --version       print the version
+  -c, --config FILE   YAML configuration (or FRIDGESYNC_CONFIG); FRIDGESYNC_* variables override
+                      keys (FRIDGESYNC_HTTP__PORT=8081), *_FILE variables read secrets from files
+  -h, --help          this text
+  -v, --version       print the version
 
 See gateway.example.yaml for every key.`;
 
@@ -77,22 +78,16 @@ interface Args {
   allowShort?: boolean;
 }
 
-function parseArgs(argv: string[], env: MainIo['env']): Args | string {
-  let config = env.FRIDGESYNC_CONFIG;
-  const words: string[] = [];
-  let allowShort = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--help' || a === '-h') return { command: 'help', config };
-    if (a === '--version') return { command: 'version', config };
-    if (a === '--config') {
-      config = argv[++i];
-      if (config === undefined) return '--config needs a file';
-    } else if (a.startsWith('--config=')) config = a.slice('--config='.length);
-    else if (a === '--allow-short') allowShort = true;
-    else if (a.startsWith('-')) return `unknown option ${a}`;
-    else words.push(a);
-  }
+const COMMAND = 'fridgesync gateway';
+const OPTIONS = { config: { type: 'string', short: 'c' }, 'allow-short': { type: 'boolean' } } as const;
+
+/** The command line as {@link Args}; throws {@link UsageError}. */
+function parseArgs(argv: string[], env: MainIo['env']): Args {
+  const { values, positionals: words } = parseCommandLine(argv, OPTIONS);
+  const config = values.config ?? env.FRIDGESYNC_CONFIG;
+  const allowShort = values['allow-short'] === true;
+  if (values.help) return { command: 'help', config };
+  if (values.version) return { command: 'version', config };
   if (words[0] === 'gateway') words.shift(); // `fridgesync gateway …` passes its own name through
   const cmd = words.join(' ');
   if (cmd === '' || cmd === 'run') return { command: 'run', config };
@@ -100,12 +95,12 @@ function parseArgs(argv: string[], env: MainIo['env']): Args | string {
   if (cmd === 'repair') return { command: 'repair', config };
   if (cmd === 'doctor') return { command: 'doctor', config };
   if (cmd === 'hash-secret') return { command: 'hash-secret', config, allowShort };
-  if (allowShort) return '--allow-short applies to hash-secret only';
+  if (allowShort) throw new UsageError(['--allow-short applies to hash-secret only']);
   if (words[0] === 'add-fridge') {
-    if (words.length !== 2) return 'add-fridge needs one fridge id';
+    if (words.length !== 2) throw new UsageError(['add-fridge needs one fridge id']);
     return { command: 'add-fridge', config, fridge: words[1] };
   }
-  return `unknown command "${cmd}"`;
+  throw new UsageError([`unknown command "${cmd}"`]);
 }
 
 /** Reads and validates the config; throws {@link ConfigError} listing every problem. */
@@ -132,13 +127,16 @@ export function readConfig(file: string | undefined, env: MainIo['env']): Gatewa
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[], io: MainIo = defaultIo()): Promise<number> {
-  const args = parseArgs(argv, io.env);
-  if (typeof args === 'string') {
-    io.err(`${args}\n\n${HELP}`);
-    return 2;
+  let args: Args;
+  try {
+    args = parseArgs(argv, io.env);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.err(formatUsageError(COMMAND, e.problems).trimEnd());
+    return EXIT_USAGE;
   }
   if (args.command === 'help') return io.out(HELP), 0;
-  if (args.command === 'version') return io.out(AGENT_VERSION), 0;
+  if (args.command === 'version') return io.out(`${COMMAND} ${AGENT_VERSION}`), 0;
   if (args.command === 'add-fridge') return addFridge(args.fridge!, io);
   if (args.command === 'hash-secret') {
     const secret = (await io.stdin()).replace(/\r?\n$/, '');

@@ -38,19 +38,19 @@ export class PendingConnections {
   private readonly pending = new Map<Closable, string>();
   private readonly perAddress = new Map<string, number>();
 
-  constructor(private readonly o: PendingConnectionsOptions) {}
+  constructor(private readonly opts: PendingConnectionsOptions) {}
 
   /** Registers a new connection; false (the caller closes it) when its address has too many pending. */
   admit(conn: Closable, address: string | undefined): boolean {
-    const key = addressKey(address, this.o.ipv6PrefixLength);
-    if ((this.perAddress.get(key) ?? 0) >= this.o.maxPerAddress) {
-      this.o.onRefused('pending-per-address', key);
+    const key = addressKey(address, this.opts.ipv6PrefixLength);
+    if ((this.perAddress.get(key) ?? 0) >= this.opts.maxPerAddress) {
+      this.opts.onRefused('pending-per-address', key);
       return false;
     }
-    if (this.pending.size >= this.o.maxPending) {
+    if (this.pending.size >= this.opts.maxPending) {
       const [oldest, oldestKey] = this.pending.entries().next().value!;
       this.leave(oldest);
-      this.o.onRefused('pending-evicted', oldestKey);
+      this.opts.onRefused('pending-evicted', oldestKey);
       oldest.destroy();
     }
     this.pending.set(conn, key);

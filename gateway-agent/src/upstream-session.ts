@@ -90,7 +90,7 @@ export class UpstreamSession {
 
   constructor(
     private readonly link: SessionLink,
-    private readonly o: UpstreamSessionOptions,
+    private readonly opts: UpstreamSessionOptions,
   ) {
     this.outbox = new UpstreamOutbox({
       canSend: () => this.streamingUpdates && !this.ended && link.open(),
@@ -117,12 +117,12 @@ export class UpstreamSession {
   opened(): void {
     this.syncTimer = setTimeout(() => {
       if (this.phase !== 'exchanging' || this.ended) return;
-      this.o.metrics.syncErrors.inc({ reason: 'sync-timeout' });
-      this.o.logger.warn('central did not complete the sync exchange in time; reconnecting');
+      this.opts.metrics.syncErrors.inc({ reason: 'sync-timeout' });
+      this.opts.logger.warn('central did not complete the sync exchange in time; reconnecting');
       this.link.terminate();
-    }, this.o.syncTimeoutMs ?? SYNC_TIMEOUT_MS);
+    }, this.opts.syncTimeoutMs ?? SYNC_TIMEOUT_MS);
     this.announce();
-    this.link.send(encodeSyncStep1(Y.encodeStateVector(this.o.replica.doc.ydoc)));
+    this.link.send(encodeSyncStep1(Y.encodeStateVector(this.opts.replica.doc.ydoc)));
   }
 
   /** A durable local update ending at `end`: streamed once the own diff went (the diff carries the ones before). */
@@ -145,12 +145,12 @@ export class UpstreamSession {
     try {
       msg = decodeMessage(bytes);
     } catch (e) {
-      this.o.metrics.syncErrors.inc({ reason: 'malformed' });
-      this.o.logger.warn({ err: (e as Error).message }, 'malformed message from central; reconnecting');
+      this.opts.metrics.syncErrors.inc({ reason: 'malformed' });
+      this.opts.logger.warn({ err: (e as Error).message }, 'malformed message from central; reconnecting');
       this.link.close(CLOSE_CODES.UPDATE_REJECTED, 'malformed message');
       return;
     }
-    const r = this.o.replica;
+    const r = this.opts.replica;
     switch (msg.type) {
       case 'sync-step1':
         this.centralSv = msg.stateVector;
@@ -178,23 +178,23 @@ export class UpstreamSession {
         try {
           acked = Y.decodeStateVector(msg.stateVector);
         } catch {
-          this.o.metrics.syncErrors.inc({ reason: 'bad-ack' });
+          this.opts.metrics.syncErrors.inc({ reason: 'bad-ack' });
           return;
         }
-        this.o.acked(acked);
+        this.opts.acked(acked);
         this.outbox.acked(acked);
-        if (this.acceptance.durableAck(acked)) this.o.accepted();
+        if (this.acceptance.durableAck(acked)) this.opts.accepted();
         break;
       }
       case 'welcome':
-        this.o.logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
-        if (msg.welcome.now !== undefined && this.helloAt !== undefined) this.o.clock?.record(this.helloAt, this.o.clock.monoNow(), msg.welcome.now);
+        this.opts.logger.debug({ welcome: msg.welcome }, 'central welcomed this gateway');
+        if (msg.welcome.now !== undefined && this.helloAt !== undefined) this.opts.clock?.record(this.helloAt, this.opts.clock.monoNow(), msg.welcome.now);
         this.helloAt = undefined;
         // Not accepted by the welcome alone: central may still refuse the own diff (central-acceptance.ts).
-        if (this.acceptance.welcomed()) this.o.accepted();
+        if (this.acceptance.welcomed()) this.opts.accepted();
         break;
       case 'auth-denied':
-        this.o.logger.error({ reason: msg.reason }, 'central denied access');
+        this.opts.logger.error({ reason: msg.reason }, 'central denied access');
         break;
       default:
         break; // awareness is not used by gateways; hellos are central's to receive
@@ -202,9 +202,9 @@ export class UpstreamSession {
   }
 
   private announce(): void {
-    const h = this.o.hello(this.o.joinFirst && this.hellosSent++ === 0);
+    const h = this.opts.hello(this.opts.joinFirst && this.hellosSent++ === 0);
     this.acceptance.helloSent(h.replica);
-    this.helloAt = this.o.clock?.monoNow();
+    this.helloAt = this.opts.clock?.monoNow();
     this.link.send(encodeHello(h));
   }
 
@@ -214,7 +214,7 @@ export class UpstreamSession {
 
   /** Sends our own structs central lacks, once every local transaction so far is durable. */
   private async sendOwnDiff(sv: Uint8Array): Promise<void> {
-    const r = this.o.replica;
+    const r = this.opts.replica;
     // Only durable structs should leave (local-replica.ts): encode when nothing is pending, in the
     // same synchronous block as the check. Under constant load give up waiting after ~2 s and
     // encode anyway; the structs not yet durable then are milliseconds from their fsync.
@@ -230,22 +230,22 @@ export class UpstreamSession {
 
   /** Central's state is in: go on as this replica (taking an epoch if joining), or rebuild. */
   private async afterFullSync(): Promise<void> {
-    const r = this.o.replica;
+    const r = this.opts.replica;
     try {
       const stale = r.staleness();
       if (stale !== undefined) {
         // Central holds writes of our replica this store never made (restored from a backup or
         // cloned), or writes this store lost (a damaged log). What we would send contradicts
         // central: rebuild from central's state under a new epoch, keeping what central lacks.
-        this.o.logger.error(
+        this.opts.logger.error(
           { replica: r.replica, reason: stale },
           stale === 'foreign-writes'
             ? 'central holds writes of this replica that this store never made (restored backup or clone); rebuilding from central under a new epoch'
             : 'central holds writes of this replica that this store lost (damaged store); rebuilding from central under a new epoch',
         );
-        this.o.metrics.syncErrors.inc({ reason: 'stale-store' });
+        this.opts.metrics.syncErrors.inc({ reason: 'stale-store' });
         this.phase = 'abandoned';
-        await this.o.rebuild(stale, this.centralSv);
+        await this.opts.rebuild(stale, this.centralSv);
         this.link.close(CLOSE_CODES.GOING_AWAY, 'rebuilding under a new epoch');
         return;
       }
@@ -257,11 +257,11 @@ export class UpstreamSession {
       if (r.writable && this.centralSv !== undefined) await this.sendOwnDiff(this.centralSv);
       if (!this.live()) return;
     } catch (e) {
-      this.o.logger.error({ err: e }, 'could not take a new epoch after the first full sync');
+      this.opts.logger.error({ err: e }, 'could not take a new epoch after the first full sync');
       this.link.close(CLOSE_CODES.GOING_AWAY, 'epoch failed');
       return;
     }
     this.phase = 'synced';
-    this.o.synced();
+    this.opts.synced();
   }
 }

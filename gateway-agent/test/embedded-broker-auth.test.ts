@@ -8,7 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { hashLegacySecret, hashSecret } from '../src/fridge-secrets.ts';
 import { seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { fridgeFrom, wrongConnect } from './helpers/raw-mqtt.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 import type { GatewayConfigInput } from '../src/config-schema.ts';
 
 const { defer, tempDir } = useTeardown();

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { FridgeIdSchema, fridgeStatus } from '@fridgesync/shared';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { fridgeFrom, rawSocket } from './helpers/raw-mqtt.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 import type { GatewayConfigInput } from '../src/config-schema.ts';
 
 const { defer, tempDir } = useTeardown();

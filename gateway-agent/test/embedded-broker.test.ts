@@ -5,7 +5,7 @@ import { FridgeIdSchema, MealIdSchema, ORIGINS, VenueDoc, fridgeStatus, observed
 import { decodeIntake } from '../src/snapshot-intake.ts';
 import { MemoryStore } from '../src/memory-store.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
 const F1 = FridgeIdSchema.parse('f1');

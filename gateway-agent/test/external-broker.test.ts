@@ -4,7 +4,7 @@ import { FridgeIdSchema, observedSnapshot } from '@fridgesync/shared';
 import { MemoryStore } from '../src/memory-store.ts';
 import { inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { MOSQUITTO_MISSING, mosquittoBinary, startMosquitto } from './helpers/mosquitto.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
 const hasMosquitto = mosquittoBinary() !== undefined;
@@ -115,7 +115,7 @@ describe.skipIf(!hasMosquitto)('external broker (real Mosquitto)', () => {
     const a2 = await startAgent(cfg, defer, { store: store.reopen() });
     const before = store.syncedWrites();
     await eventually(() => expect(observedSnapshot(a2.replica.doc, FridgeIdSchema.parse('f1'))?.q).toBe(101));
-    // One synced write per message before the PUBACKs were gated on durability; now a burst shares them.
+    // PUBACKs wait for durability, so a burst shares synced writes (one per message would be 100).
     expect(store.syncedWrites() - before).toBeLessThan(50);
     // A write that fails: no PUBACK reaches Mosquitto, so the next agent gets the message again.
     store.failNextWrite();

@@ -10,7 +10,7 @@ import { ERROR_CODES, loadConfig } from '@fridgesync/shared';
 import { GatewayConfigSchema } from '../src/config-schema.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { centralDoc, writeFridgeConfig } from './helpers/central-peer.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
 const KIOSK = 'kiosk-token-0123456789';

@@ -8,7 +8,7 @@ import { createMetrics } from '../src/metrics.ts';
 import { Ingestor } from '../src/ingest.ts';
 import { decodeIntake, encodeIntake } from '../src/snapshot-intake.ts';
 import { inventory } from './helpers/agent.ts';
-import { eventually } from './helpers/teardown.ts';
+import { eventually } from '@fridgesync/shared/test-harness';
 
 async function setup(snapshotFoldMs = 0, store = new MemoryStore()) {
   if ((await store.load()).meta === undefined) await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });

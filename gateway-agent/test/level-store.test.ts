@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { openLevelStore } from '../src/level-store.ts';
 import { StoreCorruptError, StoreLockedError } from '../src/replica-store.ts';
 import { replicaStoreContract } from './helpers/replica-store-contract.ts';
-import { useTeardown } from './helpers/teardown.ts';
+import { useTeardown } from '@fridgesync/shared/test-harness';
 
 const { tempDir, defer } = useTeardown();
 

@@ -7,7 +7,7 @@ import { FridgeIdSchema, isRetired, observedSnapshot } from '@fridgesync/shared'
 import { main } from '../src/main.ts';
 import { connectFridge, fridgeHashes, inventory, startAgent, testConfig } from './helpers/agent.ts';
 import { startCentralPeer } from './helpers/central-peer.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
 const F1 = FridgeIdSchema.parse('f1');

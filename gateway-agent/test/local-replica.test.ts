@@ -3,7 +3,7 @@ import mqtt from 'mqtt';
 import { FridgeIdSchema, observedSnapshot } from '@fridgesync/shared';
 import { MemoryStore } from '../src/memory-store.ts';
 import { connectFridge, fridgeHashes, inventory, startAgent, testConfig } from './helpers/agent.ts';
-import { useTeardown } from './helpers/teardown.ts';
+import { useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
 const F1 = FridgeIdSchema.parse('f1');

@@ -8,7 +8,7 @@ import { main, type MainIo } from '../src/main.ts';
 import { verifySecret } from '../src/fridge-secrets.ts';
 import { GatewayConfigSchema } from '../src/config-schema.ts';
 import { connectFridge, freePort, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');

@@ -21,7 +21,7 @@ import { ReconcileLoop } from '../src/reconcile-loop.ts';
 import type { GatewayConfigInput } from '../src/config-schema.ts';
 import { connectFridge, fridgeHashes, inventory, startAgent, testConfig } from './helpers/agent.ts';
 import { centralDoc, startCentralPeer, writeFridgeConfig } from './helpers/central-peer.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
 const F1 = FridgeIdSchema.parse('f1');

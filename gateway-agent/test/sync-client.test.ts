@@ -11,7 +11,7 @@ import { MemoryStore } from '../src/memory-store.ts';
 import { openLocalReplica } from '../src/local-replica.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { SyncClient } from '../src/sync-client.ts';
-import { eventually, useTeardown } from './helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer } = useTeardown();
 

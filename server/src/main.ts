@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
+import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, envOverrides, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
@@ -28,36 +29,24 @@ Usage:
   central config check [--config FILE]
                                      validate the configuration, list every problem, print the result
   central hash-token TOKEN           print the config form (sha256:…) of a bearer token
-  central --help | --version
+
+Options:
+  -c, --config FILE   YAML configuration (or FRIDGESYNC_CONFIG)
+  -h, --help          this text
+  -v, --version       print the version
 
 The config file is YAML (see central.example.yaml). FRIDGESYNC_CONFIG names it when --config is not
 given. Environment variables override it: FRIDGESYNC_HTTP__PORT=9000 sets http.port;
 FRIDGESYNC_<PATH>_FILE=/run/secrets/x reads the value from a file.
 `;
 
-interface Args {
-  command: string[];
-  config: string | undefined;
-  help: boolean;
-  version: boolean;
-  problems: string[];
-}
+const COMMAND = 'fridgesync central';
+const OPTIONS = { config: { type: 'string', short: 'c' } } as const;
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { command: [], config: undefined, help: false, version: false, problems: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const x = argv[i]!;
-    if (x === '--help' || x === '-h') a.help = true;
-    else if (x === '--version' || x === '-v') a.version = true;
-    else if (x === '--config' || x === '-c') {
-      const v = argv[++i];
-      if (v === undefined) a.problems.push('--config needs a file');
-      else a.config = v;
-    } else if (x.startsWith('--config=')) a.config = x.slice('--config='.length);
-    else if (x.startsWith('-')) a.problems.push(`unknown option ${x}`);
-    else a.command.push(x);
-  }
-  return a;
+/** Writes a usage error in the form every command uses; returns its exit status. */
+function usage(problem: string): number {
+  process.stderr.write(formatUsageError(COMMAND, [problem]));
+  return EXIT_USAGE;
 }
 
 /** Reads and validates the configuration; throws ConfigError listing every problem. */
@@ -68,29 +57,28 @@ export function readConfig(file: string | undefined, env: Record<string, string 
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  if (args.help) {
+  let args;
+  try {
+    args = parseCommandLine(argv, OPTIONS);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return usage(e.message);
+  }
+  if (args.values.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (args.version) {
-    process.stdout.write(`${CENTRAL_VERSION}\n`);
+  if (args.values.version) {
+    process.stdout.write(`${COMMAND} ${CENTRAL_VERSION}\n`);
     return 0;
   }
-  if (args.problems.length > 0) {
-    process.stderr.write(args.problems.map((p) => `error: ${p}\n`).join('') + '\n' + HELP);
-    return 2;
-  }
-  const [cmd = 'run', sub] = args.command;
+  const [cmd = 'run', sub] = args.positionals;
   if (cmd === 'hash-token') {
-    if (sub === undefined) {
-      process.stderr.write('usage: central hash-token TOKEN\n');
-      return 2;
-    }
+    if (sub === undefined) return usage('hash-token needs the TOKEN to hash');
     process.stdout.write(`${hashToken(sub)}\n`);
     return 0;
   }
-  const file = args.config ?? process.env.FRIDGESYNC_CONFIG;
+  const file = args.values.config ?? process.env.FRIDGESYNC_CONFIG;
   let config: CentralConfig;
   try {
     config = readConfig(file, process.env);
@@ -100,10 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (cmd === 'config') {
-    if (sub !== 'check') {
-      process.stderr.write('usage: central config check [--config FILE]\n');
-      return 2;
-    }
+    if (sub !== 'check') return usage('the config command is `config check [--config FILE]`');
     const overrides = envOverrides({ env: process.env }).map((o) => `  ${o.variable} → ${o.path.join('.')}`);
     process.stdout.write(`configuration OK${file ? ` (${file})` : ' (defaults)'}\n`);
     if (overrides.length > 0) process.stdout.write(`environment overrides:\n${overrides.join('\n')}\n`);
@@ -114,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd !== 'run') {
-    process.stderr.write(`unknown command ${cmd}\n\n${HELP}`);
+    process.stderr.write(formatUsageError(COMMAND, [`unknown command "${cmd}"`]));
     return 2;
   }
   return run(config);

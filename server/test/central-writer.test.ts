@@ -19,7 +19,8 @@ import {
   type VenueId,
   type VenueDoc,
 } from '@fridgesync/shared';
-import { bearer, startCentral, stockViaGateway, TOKENS, waitFor, type TestCentral } from './helpers/central.ts';
+import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from './helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 
 let t: TestCentral;
 beforeEach(async () => {

@@ -10,7 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_RIGHTS_POLICY, ORIGINS, gatewayReplicaId, observedSnapshot, recordSnapshot, reconcileFridge, recordStatus, type FridgeId, type GatewayId } from '@fridgesync/shared';
-import { bearer, testConfig, TOKENS, waitFor } from './helpers/central.ts';
+import { bearer, testConfig, TOKENS } from './helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { GatewayClient } from './helpers/gateway-client.ts';
 
 const MAIN = resolve(import.meta.dirname, '../src/main.ts');

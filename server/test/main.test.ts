@@ -38,7 +38,7 @@ describe('central CLI', () => {
     expect(await main(['hash-token', 'abc'])).toBe(0);
     expect(cap.out).toContain('sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     expect(await main(['--bogus'])).toBe(2);
-    expect(cap.err).toContain('unknown option --bogus');
+    expect(cap.err).toContain("fridgesync central: Unknown option '--bogus'");
   });
 
   it('config check accepts the example config', async () => {

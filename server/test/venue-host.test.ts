@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { ORIGINS, gatewayReplicaId, recordStatus, type FridgeId, type GatewayId } from '@fridgesync/shared';
 import { createMemoryStorage, type DocStorage } from '@fridgesync/server';
-import { startCentral, TOKENS, waitFor, type TestCentral } from './helpers/central.ts';
+import { startCentral, TOKENS, type TestCentral } from './helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { GatewayClient } from './helpers/gateway-client.ts';
 
 let t: TestCentral;

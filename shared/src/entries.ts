@@ -133,7 +133,7 @@ const itemMap = mealUnitsRecord(0);
 export const ORDER_STATES = ['reserved', 'cancelled', 'expired', 'picked_up'] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
 /** Index of each state in the stored encoding (`s` field). */
-export const STATE_CODE: Record<OrderState, number> = { reserved: 0, cancelled: 1, expired: 2, picked_up: 3 };
+export const STATE_CODE = { reserved: 0, cancelled: 1, expired: 2, picked_up: 3 } as const satisfies Record<OrderState, number>;
 
 export const CounterValueSchema = z.tuple([n0, n0]);
 export const XferValueSchema = z.tuple([n0, n0]);
@@ -154,7 +154,7 @@ export function holdTooLong(o: OrderValue): boolean {
 
 export const OrderValueSchema = z.strictObject({
   f: FridgeIdSchema,
-  s: z.number().int().min(0).max(3),
+  s: z.number().int().min(STATE_CODE.reserved).max(STATE_CODE.picked_up),
   t: n0,
   l: z
     .array(z.tuple([MealIdSchema, z.number().int().min(1).max(MAX_UNITS_PER_MEAL)]))
@@ -164,7 +164,7 @@ export const OrderValueSchema = z.strictObject({
   h: n0.optional(),
   c: n0.optional(),
   /** The writer's own earlier terminal state (cancelled 1 / expired 2) that a pickup overrode: kept so the conflict is still reported. */
-  x: z.number().int().min(1).max(2).optional(),
+  x: z.number().int().min(STATE_CODE.cancelled).max(STATE_CODE.expired).optional(),
 });
 export const RequestValueSchema = z.tuple([n0, n0]);
 export const RecallValueSchema = z.tuple([n0, n0]);
@@ -260,7 +260,7 @@ export function compareSnapshots(a: SnapshotValue, b: SnapshotValue): number {
 
 /** Lattice rank of an order state code: reserved 0, cancelled/expired 1, picked_up 2. */
 export function stateRank(s: number): number {
-  return s === 0 ? 0 : s === 3 ? 2 : 1;
+  return s === STATE_CODE.reserved ? 0 : s === STATE_CODE.picked_up ? 2 : 1;
 }
 
 /**
@@ -333,7 +333,7 @@ export function isForwardStep(kind: EntryKind, prev: unknown, next: unknown): bo
       if (x.l !== undefined && JSON.stringify(x.l) !== JSON.stringify(y.l)) return false;
       if (x.s === y.s) return true;
       // reserved → any terminal; cancelled/expired → picked_up (a physical fact wins).
-      return x.s === 0 || y.s === 3;
+      return x.s === STATE_CODE.reserved || y.s === STATE_CODE.picked_up;
     }
     case 'status':
       return (next as StatusValue).ts >= (prev as StatusValue).ts;

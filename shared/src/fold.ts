@@ -4,7 +4,7 @@
  * Nothing here writes; operations live in counter.ts, orders.ts, reconcile.ts and lifecycle.ts.
  */
 import { replicaParts, type FridgeId, type MealId, type OrderId, type ReplicaId } from './ids.ts';
-import { compareSnapshots, compareTag, ORDER_STATES, type OrderState, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
+import { compareSnapshots, compareTag, ORDER_STATES, STATE_CODE, type OrderState, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
 import { CONFIG_SECTIONS, type ConfigRecord, type ConfigSection, type FridgeRecord } from './config-records.ts';
 import type { VenueIndex } from './venue-index.ts';
 
@@ -192,8 +192,8 @@ export function foldOrder(src: FoldSource, orderId: OrderId): OrderFold | undefi
     else variants.push({ fridge: e.f as FridgeId, lines: e.l as Array<[MealId, number]>, takers: [r as ReplicaId], holdUntil: e.h, createdAt: e.c });
   }
   const first = variants[0];
-  const terminal = [1, 2, 3].filter((s) => seen.has(s));
-  const state: OrderState = seen.has(3) ? 'picked_up' : seen.has(1) ? 'cancelled' : seen.has(2) ? 'expired' : 'reserved';
+  const terminal = [STATE_CODE.cancelled, STATE_CODE.expired, STATE_CODE.picked_up].filter((s) => seen.has(s));
+  const state: OrderState = seen.has(STATE_CODE.picked_up) ? 'picked_up' : seen.has(STATE_CODE.cancelled) ? 'cancelled' : seen.has(STATE_CODE.expired) ? 'expired' : 'reserved';
   const stateConflict = terminal.length > 1;
   const contentConflict = variants.length > 1;
   return {

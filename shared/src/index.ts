@@ -26,5 +26,6 @@ export * from './protocol.ts';
 export * from './config-loader.ts';
 export * from './data-dir.ts';
 export * from './signals.ts';
+export * from './command-line.ts';
 export * from './windowed-counts.ts';
 export * from './loopback.ts';

@@ -71,27 +71,27 @@ export type LifecycleState = 'awaiting-first-sync' | 'active' | 'retired';
  * store starts in `awaiting-first-sync`; a replica continuing an intact store starts `active`.
  */
 export class ReplicaLifecycle {
-  private s: LifecycleState;
+  private currentState: LifecycleState;
   constructor(
     readonly replica: ReplicaId,
     fresh: boolean,
   ) {
-    this.s = fresh ? 'awaiting-first-sync' : 'active';
+    this.currentState = fresh ? 'awaiting-first-sync' : 'active';
   }
   get state(): LifecycleState {
-    return this.s;
+    return this.currentState;
   }
   /** True when the replica may write. */
   get writable(): boolean {
-    return this.s === 'active';
+    return this.currentState === 'active';
   }
   /** The first full sync with central completed. */
   synced(): void {
-    if (this.s === 'awaiting-first-sync') this.s = 'active';
+    if (this.currentState === 'awaiting-first-sync') this.currentState = 'active';
   }
   /** The replica retired; it never writes again. */
   retired(): void {
-    this.s = 'retired';
+    this.currentState = 'retired';
   }
 }
 

@@ -22,7 +22,7 @@
  * ignored as stale until the new sequence overtook the old one.)
  */
 import type { FridgeId, OrderId, ReplicaId } from './ids.ts';
-import { compareSnapshots, compareTag, keys, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
+import { compareSnapshots, compareTag, keys, STATE_CODE, type OrderValue, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
 import { foldOrder, observedSnapshot, pendingPickups, type FoldSource } from './fold.ts';
 import { writeTransition } from './orders.ts';
 import type { EntryWriter } from './venue-doc.ts';
@@ -189,7 +189,7 @@ export function recordPickup(w: EntryWriter, fridge: FridgeId, p: PickupPayload,
   else if (order.state === 'picked_up') outcome = 'already-picked-up';
   else if (order.state !== 'reserved') outcome = 'already-settled';
   else outcome = 'settled';
-  if (outcome !== 'already-picked-up' && (w.get(keys.order(p.orderId)) as { s?: number } | undefined)?.s !== 3) {
+  if (outcome !== 'already-picked-up' && (w.get(keys.order(p.orderId)) as OrderValue | undefined)?.s !== STATE_CODE.picked_up) {
     writeTransition(w, p.orderId, order?.fridge ?? fridge, 'picked_up', now);
   }
   return { pickup, order: outcome };

@@ -221,8 +221,8 @@ export function maintainOrders(doc: VenueDoc, origin: TxOrigin, now: number, ret
     if (own === undefined) continue;
     const fold = foldOrder(doc, id as OrderId);
     if (fold === undefined || fold.state === 'reserved') continue;
-    if (own.s === 0) adopt.push(fold);
-    else if ([...byReplica.values()].every((e) => e.s !== 0) && fold.updatedAt + retentionMs <= now) prune.push(id as OrderId);
+    if (own.s === STATE_CODE.reserved) adopt.push(fold);
+    else if ([...byReplica.values()].every((e) => e.s !== STATE_CODE.reserved) && fold.updatedAt + retentionMs <= now) prune.push(id as OrderId);
   }
   if (adopt.length + prune.length > 0) {
     doc.transact(origin, (w) => {

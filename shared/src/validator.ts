@@ -19,7 +19,7 @@
  */
 import * as Y from 'yjs';
 import { replicaParts, type FridgeId, type MealId, type ReplicaId } from './ids.ts';
-import { checkValue, holdTooLong, isForwardStep, joinValues, MAX_HOLD_SECONDS, parseKey, type EntryKey, type OrderValue, type SnapshotValue } from './entries.ts';
+import { checkValue, holdTooLong, isForwardStep, joinValues, MAX_HOLD_SECONDS, parseKey, STATE_CODE, type EntryKey, type OrderValue, type SnapshotValue } from './entries.ts';
 import { currentGatewayReplica, currentReconciler, isRetired, mayRetire, reservedByMeal, rightsOf, sellable } from './fold.ts';
 import { rootName, VenueDoc } from './venue-doc.ts';
 
@@ -362,7 +362,7 @@ function permitted(sender: ReplicaId, key: EntryKey): void {
 /** Entries a writer may delete without replacing: covered pickups, settled orders, deliveries. */
 function prunable(key: EntryKey, prev: unknown): boolean {
   if (key.kind === 'pickup' || key.kind === 'delivery') return true;
-  if (key.kind === 'order') return (prev as OrderValue).s !== 0;
+  if (key.kind === 'order') return (prev as OrderValue).s !== STATE_CODE.reserved;
   return false;
 }
 

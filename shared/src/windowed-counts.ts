@@ -5,7 +5,7 @@
  * for failed authentications on the gateway's MQTT edge and on central's HTTP routes.
  */
 export class WindowedCounts {
-  private readonly m = new Map<string, { since: number; count: number }>();
+  private readonly windows = new Map<string, { since: number; count: number }>();
 
   constructor(
     private readonly windowMs: number,
@@ -15,10 +15,10 @@ export class WindowedCounts {
 
   /** The count of `key` in its current window (0 when none). */
   get(key: string): number {
-    const e = this.m.get(key);
+    const e = this.windows.get(key);
     if (e === undefined) return 0;
     if (this.now() - e.since >= this.windowMs) {
-      this.m.delete(key);
+      this.windows.delete(key);
       return 0;
     }
     return e.count;
@@ -27,18 +27,18 @@ export class WindowedCounts {
   /** Counts one event of `key`. */
   add(key: string): void {
     const now = this.now();
-    const e = this.m.get(key);
+    const e = this.windows.get(key);
     if (e !== undefined && now - e.since < this.windowMs) {
       e.count++;
       return;
     }
-    this.m.delete(key);
-    if (this.m.size >= this.maxKeys) this.m.delete(this.m.keys().next().value!);
-    this.m.set(key, { since: now, count: 1 });
+    this.windows.delete(key);
+    if (this.windows.size >= this.maxKeys) this.windows.delete(this.windows.keys().next().value!);
+    this.windows.set(key, { since: now, count: 1 });
   }
 
   /** Keys held (some may be past their window until asked about). */
   get size(): number {
-    return this.m.size;
+    return this.windows.size;
   }
 }

@@ -2,8 +2,8 @@
  * `fridgesync sim` flags → validated {@link SimConfig}. Every problem is collected and reported at
  * once; nothing here reads the environment (main.ts passes what it needs).
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import { parseFaults, type FaultSettings } from './faults.ts';
 import { BrokerUrlSchema, HttpUrlSchema } from './fleet-spec.ts';
 import { parseDuration, parseKitchenSchedule, type KitchenSchedule } from './schedule.ts';
@@ -59,7 +59,7 @@ Checks and output:
   --converge-timeout DUR       how long the catalog may take to converge (default 30s)
   --connect-timeout DUR        how long each fridge may take to connect at start (default 15s)
   --report FILE                write the JSON report
-  --help, --version
+  -h, --help, -v, --version
 
 Durations: 500ms, 30s, 5m, 2h, or a bare number of seconds.
 `;
@@ -104,14 +104,6 @@ export interface SimConfig {
 /** What the command line asked for. */
 export type ParsedArgs = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Readonly<SimConfig> };
 
-/** Thrown for bad arguments; `problems` lists each one. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-  }
-}
-
 const OPTIONS = {
   fleet: { type: 'string' }, venues: { type: 'string' }, fridges: { type: 'string' }, meals: { type: 'string' },
   par: { type: 'string' }, 'secret-seed': { type: 'string' }, 'write-fleet': { type: 'string' },
@@ -122,17 +114,11 @@ const OPTIONS = {
   'kiosk-share': { type: 'string' }, hold: { type: 'string' }, 'kitchen-schedule': { type: 'string' },
   faults: { type: 'string' }, 'fault-hook': { type: 'string' }, 'check-grace': { type: 'string' },
   'converge-timeout': { type: 'string' }, 'connect-timeout': { type: 'string' }, report: { type: 'string' },
-  help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Parses `argv` (without the `sim` word); `env` supplies token fallbacks. Throws {@link UsageError}. */
 export function parseSimArgs(argv: readonly string[], env: Record<string, string | undefined> = {}): ParsedArgs {
-  let values: Record<string, string | string[] | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
-  } catch (e) {
-    throw new UsageError([(e as Error).message]);
-  }
+  const values: Record<string, string | string[] | boolean | undefined> = parseCommandLine(argv, OPTIONS, false).values;
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   const problems: string[] = [];

@@ -40,7 +40,7 @@ export interface CustomersOptions {
 /** The customer population: places orders and carries out each one's fate. */
 export class Customers {
   private readonly inflight = new Set<Promise<unknown>>();
-  constructor(private readonly o: CustomersOptions) {}
+  constructor(private readonly opts: CustomersOptions) {}
 
   /** Order requests still waiting for an answer. */
   get pending(): number {
@@ -60,11 +60,11 @@ export class Customers {
 
   /** Runs a timer-started task; a throw is recorded, never an unhandled rejection. */
   private background(p: Promise<unknown>, what: string): void {
-    p.catch((e: Error) => this.o.stats.error(`${what}: ${e.message}`));
+    p.catch((e: Error) => this.opts.stats.error(`${what}: ${e.message}`));
   }
 
   private api(rec: OrderRecord): HttpApi | undefined {
-    return rec.via === 'kiosk' ? this.o.kiosks.get(rec.venueId) : this.o.central;
+    return rec.via === 'kiosk' ? this.opts.kiosks.get(rec.venueId) : this.opts.central;
   }
 
   /** Places an order and, once confirmed, arranges its fate. Resolves with the record. */
@@ -73,7 +73,7 @@ export class Customers {
   }
 
   private async doOrder(fridge: SimFridge, orderId: string, lines: Items, via: 'central' | 'kiosk', fate: Fate): Promise<OrderRecord> {
-    const o = this.o;
+    const o = this.opts;
     const sentAt = Date.now();
     const rec: OrderRecord = { orderId, venueId: fridge.venueId, fridgeId: fridge.fridgeId, lines, via, state: 'pending', sentAt, expiresAt: sentAt + o.holdSeconds * 1_000 };
     o.book.add(rec);
@@ -132,17 +132,17 @@ export class Customers {
   /** Sends a confirmed order again: the answer must be 200 (same order), never a new 201. */
   private async replay(api: HttpApi, body: CreateOrderBody): Promise<void> {
     const again = await api.createOrder(body);
-    this.o.stats.inc('duplicatesSent');
-    if (again.kind === 'confirmed' && again.status === 200) this.o.stats.inc('ordersReplayed');
+    this.opts.stats.inc('duplicatesSent');
+    if (again.kind === 'confirmed' && again.status === 200) this.opts.stats.inc('ordersReplayed');
     else if (again.kind === 'confirmed' && again.status === 201) {
-      this.o.stats.inc('replayMismatches');
-      this.o.stats.error(`replayed order ${body.orderId} answered 201 (a new reservation?) instead of 200`);
+      this.opts.stats.inc('replayMismatches');
+      this.opts.stats.error(`replayed order ${body.orderId} answered 201 (a new reservation?) instead of 200`);
     }
   }
 
   private arrange(fridge: SimFridge, rec: OrderRecord, fate: Fate): void {
-    if (fate.kind === 'pickup') this.o.schedule(fate.afterMs, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
-    else if (fate.kind === 'cancel') this.o.schedule(fate.afterMs, () => this.background(this.cancel(rec), `cancel ${rec.orderId}`));
+    if (fate.kind === 'pickup') this.opts.schedule(fate.afterMs, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
+    else if (fate.kind === 'cancel') this.opts.schedule(fate.afterMs, () => this.background(this.cancel(rec), `cancel ${rec.orderId}`));
   }
 
   /**
@@ -153,21 +153,21 @@ export class Customers {
     if (rec.state !== 'confirmed') return;
     if (!fridge.available) {
       // The fridge is rebooting: the customer waits a moment at the locked door.
-      this.o.schedule(1_000, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
+      this.opts.schedule(1_000, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
       return;
     }
     if (rec.via === 'kiosk' && !(await this.unlock(fridge, rec))) return;
     fridge.openDoor();
     const { payload, taken } = fridge.model.pickup(rec.orderId, rec.lines, new Date());
     const short = Object.entries(rec.lines).some(([m, n]) => (taken[m] ?? 0) < n);
-    if (short) this.o.stats.inc('pickupShortages');
+    if (short) this.opts.stats.inc('pickupShortages');
     if (!payload) {
       await this.cancel(rec);
       return;
     }
     rec.state = 'picked-up';
     rec.taken = taken;
-    this.o.stats.inc('pickups');
+    this.opts.stats.inc('pickups');
     await fridge.client.publishPickup(payload);
   }
 
@@ -179,15 +179,15 @@ export class Customers {
   private async unlock(fridge: SimFridge, rec: OrderRecord): Promise<boolean> {
     const r = await this.api(rec)?.unlockOrder(rec.orderId);
     if (r?.ok === true) {
-      this.o.stats.inc('unlocks');
+      this.opts.stats.inc('unlocks');
       return true;
     }
     if (r?.code === 'FRIDGE_OFFLINE' || r?.status === 0) {
-      this.o.schedule(1_000, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
+      this.opts.schedule(1_000, () => this.background(this.pickup(fridge, rec), `pickup ${rec.orderId}`));
       return false;
     }
-    this.o.stats.inc('unlocksRefused');
-    this.o.stats.error(`unlock of ${rec.orderId} at ${this.api(rec)?.baseUrl ?? '?'}: ${r?.status ?? 'no kiosk'} ${r?.code ?? ''}`.trim());
+    this.opts.stats.inc('unlocksRefused');
+    this.opts.stats.error(`unlock of ${rec.orderId} at ${this.api(rec)?.baseUrl ?? '?'}: ${r?.status ?? 'no kiosk'} ${r?.code ?? ''}`.trim());
     return false;
   }
 
@@ -198,14 +198,14 @@ export class Customers {
     const r = api ? await api.cancelOrder(rec.orderId) : { ok: false, status: 0, error: 'no API for this order' };
     if (r.ok) {
       rec.state = 'cancelled';
-      this.o.stats.inc('cancels');
+      this.opts.stats.inc('cancels');
     } else if (r.code === 'ORDER_SETTLED' && rec.state === 'confirmed') {
       rec.state = 'expired';
     } else if (r.code === 'UNKNOWN_ORDER' && rec.state === 'unknown') {
       rec.state = 'rejected'; // it never existed
     } else {
-      this.o.stats.inc('cancelErrors');
-      this.o.stats.error(`cancel ${rec.orderId}: ${r.status} ${r.code ?? r.error ?? ''}`);
+      this.opts.stats.inc('cancelErrors');
+      this.opts.stats.error(`cancel ${rec.orderId}: ${r.status} ${r.code ?? r.error ?? ''}`);
     }
   }
 }

@@ -118,7 +118,7 @@ class FleetImpl implements Fleet {
   readonly oversell: OversellCheck;
   readonly fridges = new Map<string, SimFridge>();
   readonly runId: string;
-  private readonly o: FleetOptions;
+  private readonly opts: FleetOptions;
   private readonly prng: Prng;
   private readonly customerPrng: Prng;
   private readonly walkInPrng: Prng;
@@ -136,7 +136,7 @@ class FleetImpl implements Fleet {
   private readonly fridgeList: SimFridge[] = [];
 
   constructor(o: FleetOptions) {
-    this.o = o;
+    this.opts = o;
     this.stats = o.stats ?? new RunStats();
     this.runId = o.runId ?? Date.now().toString(36);
     this.prng = new Prng(o.seed ?? 1);
@@ -222,7 +222,7 @@ class FleetImpl implements Fleet {
 
   async start(): Promise<void> {
     this.startedAt = Date.now();
-    const timeout = this.o.connectTimeoutMs ?? 15_000;
+    const timeout = this.opts.connectTimeoutMs ?? 15_000;
     // Connect in batches: a broker accepting hundreds of CONNECTs at once is not what we measure.
     try {
       for (let i = 0; i < this.fridgeList.length; i += 50) await Promise.all(this.fridgeList.slice(i, i + 50).map((f) => f.start(timeout)));
@@ -232,8 +232,8 @@ class FleetImpl implements Fleet {
       throw e;
     }
     this.running = true;
-    this.arrivals(this.o.customersPerMinute ?? 30, this.customerPrng, () => this.customerArrives());
-    this.arrivals(this.o.walkInsPerMinute ?? 10, this.walkInPrng, () => this.walkInArrives());
+    this.arrivals(this.opts.customersPerMinute ?? 30, this.customerPrng, () => this.customerArrives());
+    this.arrivals(this.opts.walkInsPerMinute ?? 10, this.walkInPrng, () => this.walkInArrives());
     this.scheduleKitchen();
     if (this.faults.linkCut) this.venueFaults.schedule('link-cut', this.faults.linkCut);
     if (this.faults.gatewayKill) this.venueFaults.schedule('gateway-kill', this.faults.gatewayKill);
@@ -253,10 +253,10 @@ class FleetImpl implements Fleet {
     const meal = meals[Math.floor(mealRoll * meals.length)]!;
     const hasKiosk = this.kiosks.has(fridge.venueId);
     if (!hasKiosk && this.central === undefined) return; // nowhere to order from
-    const useKiosk = hasKiosk && (this.central === undefined || kioskRoll < (this.o.kioskShare ?? 0.2));
-    const holdMs = (this.o.holdSeconds ?? 120) * 1_000;
-    const pickupShare = this.o.pickupShare ?? 0.8;
-    const cancelShare = this.o.cancelShare ?? 0.1;
+    const useKiosk = hasKiosk && (this.central === undefined || kioskRoll < (this.opts.kioskShare ?? 0.2));
+    const holdMs = (this.opts.holdSeconds ?? 120) * 1_000;
+    const pickupShare = this.opts.pickupShare ?? 0.8;
+    const cancelShare = this.opts.cancelShare ?? 0.1;
     const fate: Fate =
       fateRoll < pickupShare ? { kind: 'pickup', afterMs: Math.round(holdMs * (0.1 + 0.6 * delayRoll)) }
       : fateRoll < pickupShare + cancelShare ? { kind: 'cancel', afterMs: Math.round(holdMs * (0.05 + 0.45 * delayRoll)) }
@@ -301,7 +301,7 @@ class FleetImpl implements Fleet {
   }
 
   private scheduleKitchen(): void {
-    const schedule = this.o.kitchen ?? { kind: 'every', everyMs: 120_000 };
+    const schedule = this.opts.kitchen ?? { kind: 'every', everyMs: 120_000 };
     const ms = msUntilNextRun(schedule, new Date());
     if (ms === undefined) return;
     this.later(ms, () => {
@@ -335,7 +335,7 @@ class FleetImpl implements Fleet {
       await f.publishSnapshot();
       await f.client.window.drain();
     }));
-    const timeoutMs = this.o.connectTimeoutMs ?? 15_000;
+    const timeoutMs = this.opts.connectTimeoutMs ?? 15_000;
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([flushed.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
     clearTimeout(timer);
@@ -373,11 +373,11 @@ class FleetImpl implements Fleet {
   async checkCatalog(): Promise<CatalogCheckResult> {
     const central = this.central;
     if (!central) return { ok: false, checked: 0, polls: 0, elapsedMs: 0, mismatches: [], error: 'no central URL' };
-    const cities = [...new Set(this.o.fleet.venues.map((v) => v.city as string))];
+    const cities = [...new Set(this.opts.fleet.venues.map((v) => v.city as string))];
     return awaitCatalogConvergence({
       fetchCatalog: async () => Promise.all(cities.map((c) => central.catalog(c))),
       expected: () => this.expectations(),
-      timeoutMs: this.o.convergeTimeoutMs ?? 30_000,
+      timeoutMs: this.opts.convergeTimeoutMs ?? 30_000,
     });
   }
 
@@ -404,10 +404,10 @@ class FleetImpl implements Fleet {
   }
 
   report(catalog?: CatalogCheckResult | { skipped: string }): FleetReport {
-    const o = this.o;
+    const o = this.opts;
     return buildReport({
-      runId: this.runId, seed: this.o.seed ?? 1, startedAt: this.startedAt, endedAt: this.endedAt || Date.now(),
-      fleet: this.o.fleet, stats: this.stats, book: this.book, oversell: this.oversell,
+      runId: this.runId, seed: this.opts.seed ?? 1, startedAt: this.startedAt, endedAt: this.endedAt || Date.now(),
+      fleet: this.opts.fleet, stats: this.stats, book: this.book, oversell: this.oversell,
       windowPeak: Math.max(0, ...this.fridgeList.map((f) => f.client.window.peak)),
       faultEvents: this.venueFaults.events, catalog,
       settings: {

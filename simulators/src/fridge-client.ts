@@ -65,18 +65,18 @@ export class FridgeClient {
   private readonly prefix: string;
   private readonly qos: 0 | 1;
 
-  private readonly o: FridgeClientOptions;
+  private readonly opts: FridgeClientOptions;
 
   constructor(options: FridgeClientOptions) {
-    this.o = { ...options };
-    const o = this.o;
+    this.opts = { ...options };
+    const o = this.opts;
     this.window = new InflightWindow(o.window ?? 32);
     this.prefix = o.topicPrefix ?? '';
     this.qos = o.qos ?? 1;
   }
 
   topic(kind: FridgeTopicKind): string {
-    return fridgeTopic(this.prefix, this.o.fridgeId as FridgeId, kind);
+    return fridgeTopic(this.prefix, this.opts.fridgeId as FridgeId, kind);
   }
 
   get connected(): boolean {
@@ -87,13 +87,13 @@ export class FridgeClient {
   start(timeoutMs = 10_000): Promise<void> {
     if (this.client) return this.connectedOnce!;
     const willPayload = (): string => JSON.stringify({ online: false, ts: new Date().toISOString() } satisfies StatusPayload);
-    const client = mqtt.connect(this.o.url, {
+    const client = mqtt.connect(this.opts.url, {
       protocolVersion: 4,
-      clientId: this.o.fridgeId,
-      username: this.o.fridgeId,
-      password: this.o.secret,
+      clientId: this.opts.fridgeId,
+      username: this.opts.fridgeId,
+      password: this.opts.secret,
       clean: true,
-      reconnectPeriod: this.o.reconnectPeriodMs ?? 1_000,
+      reconnectPeriod: this.opts.reconnectPeriodMs ?? 1_000,
       connectTimeout: Math.min(timeoutMs, 30_000),
       will: { topic: this.topic('status'), payload: Buffer.from(willPayload()), qos: 1, retain: true },
     });
@@ -102,15 +102,15 @@ export class FridgeClient {
     client.on('reconnect', () => {
       if (client.options.will) client.options.will.payload = Buffer.from(willPayload());
     });
-    client.on('close', () => this.o.stats.inc('mqttDisconnects'));
-    client.on('error', (e) => this.o.stats.error(`${this.o.fridgeId} mqtt: ${e.message}`));
+    client.on('close', () => this.opts.stats.inc('mqttDisconnects'));
+    client.on('error', (e) => this.opts.stats.error(`${this.opts.fridgeId} mqtt: ${e.message}`));
     client.on('message', (_topic, buf) => this.onMessage(buf));
     client.on('connect', () => {
-      this.o.stats.inc('mqttConnects');
+      this.opts.stats.inc('mqttConnects');
       void this.onConnected();
     });
     this.connectedOnce = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.o.fridgeId}: no CONNACK from ${this.o.url} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`${this.opts.fridgeId}: no CONNACK from ${this.opts.url} within ${timeoutMs} ms`)), timeoutMs);
       client.once('connect', () => {
         clearTimeout(timer);
         resolve();
@@ -128,22 +128,22 @@ export class FridgeClient {
     } catch (e) {
       // A crash or stop in the middle fails what was in flight; that is the point, not an error.
       if (this.client !== c) return;
-      this.o.stats.inc('publishErrors');
-      this.o.stats.error(`${this.o.fridgeId} on connect: ${(e as Error).message}`);
+      this.opts.stats.inc('publishErrors');
+      this.opts.stats.error(`${this.opts.fridgeId} on connect: ${(e as Error).message}`);
     }
-    this.o.onConnect?.();
+    this.opts.onConnect?.();
   }
 
   private onMessage(buf: Buffer): void {
-    this.o.stats.inc('commandsReceived');
+    this.opts.stats.inc('commandsReceived');
     let cmd: CommandPayload;
     try {
       cmd = CommandPayloadSchema.parse(JSON.parse(buf.toString('utf8')));
     } catch {
-      this.o.stats.inc('badCommands');
+      this.opts.stats.inc('badCommands');
       return;
     }
-    this.o.onCommand?.(cmd);
+    this.opts.onCommand?.(cmd);
   }
 
   /** Sends one message through the window, measuring PUBLISH → PUBACK for QoS 1. */
@@ -151,36 +151,36 @@ export class FridgeClient {
     const c = this.client;
     if (!c) {
       // Crashed or stopped: a real fridge cannot send either. Counted, never thrown into a timer.
-      this.o.stats.inc('publishErrors');
-      this.o.stats.error(`${this.o.fridgeId} publish ${kind}: not connected (crashed or stopped)`);
+      this.opts.stats.inc('publishErrors');
+      this.opts.stats.error(`${this.opts.fridgeId} publish ${kind}: not connected (crashed or stopped)`);
       return;
     }
     await this.window.run(async () => {
       const t0 = performance.now();
       try {
         await c.publishAsync(this.topic(kind), payload, { qos, retain });
-        if (qos === 1) this.o.stats.recordPublishAck(performance.now() - t0);
+        if (qos === 1) this.opts.stats.recordPublishAck(performance.now() - t0);
       } catch (e) {
         if (this.client !== c) return; // crashed or stopped on purpose meanwhile
-        this.o.stats.inc('publishErrors');
-        this.o.stats.error(`${this.o.fridgeId} publish ${kind}: ${(e as Error).message}`);
+        this.opts.stats.inc('publishErrors');
+        this.opts.stats.error(`${this.opts.fridgeId} publish ${kind}: ${(e as Error).message}`);
       }
     });
   }
 
   /** Sends a data message, applying the duplicate and reorder faults. */
   private async sendData(kind: DataKind, payload: string): Promise<void> {
-    const f = this.o.faults;
+    const f = this.opts.faults;
     if (f && this.held === undefined && f.reorder > 0 && f.prng.chance(f.reorder)) {
       // Hold this one back; the next data message (or the timer) releases it, after the newer one.
       const timer = setTimeout(() => this.releaseHeld(), f.reorderHoldMs ?? 2_000);
       this.held = { kind, payload, timer };
-      this.o.stats.inc('reorderedSent');
+      this.opts.stats.inc('reorderedSent');
       return;
     }
     const sends = [this.send(kind, payload, this.qos)];
     if (f && f.duplicate > 0 && f.prng.chance(f.duplicate)) {
-      this.o.stats.inc('duplicatesSent');
+      this.opts.stats.inc('duplicatesSent');
       sends.push(this.send(kind, payload, this.qos));
     }
     const released = this.releaseHeld();
@@ -207,12 +207,12 @@ export class FridgeClient {
    * `coalesce: false`.
    */
   publishInventory(p: InventoryPayload, opts: { coalesce?: boolean } = {}): Promise<void> {
-    this.o.stats.inc('inventoryPublished');
+    this.opts.stats.inc('inventoryPublished');
     // Load generators want every snapshot on the wire, waiting for a slot like any publish.
     if (opts.coalesce === false) return this.sendData('inventory', JSON.stringify(p));
     if (this.pendingSnapshot !== undefined && this.pendingSnapshotSend) {
       this.pendingSnapshot = p;
-      this.o.stats.inc('snapshotsCoalesced');
+      this.opts.stats.inc('snapshotsCoalesced');
       return this.pendingSnapshotSend;
     }
     this.pendingSnapshot = p;
@@ -231,28 +231,28 @@ export class FridgeClient {
 
   /** Publishes a pickup event (never coalesced). */
   publishPickup(p: PickupPayload): Promise<void> {
-    this.o.stats.inc('pickupPublished');
+    this.opts.stats.inc('pickupPublished');
     return this.sendData('pickup', JSON.stringify(p));
   }
 
   /** Publishes the retained status. */
   publishStatus(online: boolean): Promise<void> {
-    const s = this.o.sensors?.();
-    const payload: StatusPayload = { online, ts: new Date().toISOString(), ...(s ?? {}), firmware: this.o.firmware ?? 'fridgesim/0.1.0' };
-    this.o.stats.inc('statusPublished');
+    const s = this.opts.sensors?.();
+    const payload: StatusPayload = { online, ts: new Date().toISOString(), ...(s ?? {}), firmware: this.opts.firmware ?? 'fridgesim/0.1.0' };
+    this.opts.stats.inc('statusPublished');
     return this.send('status', JSON.stringify(payload), 1, true);
   }
 
   /** Publishes telemetry at QoS 0 (dropped by mqtt.js while offline). */
   publishTelemetry(t: TelemetryPayload): Promise<void> {
     if (!this.connected) return Promise.resolve();
-    this.o.stats.inc('telemetryPublished');
+    this.opts.stats.inc('telemetryPublished');
     return this.send('telemetry', JSON.stringify(t), 0);
   }
 
   /** Stops injecting wire faults and sends any held-back message now. */
   disableFaults(): Promise<void> | undefined {
-    delete this.o.faults;
+    delete this.opts.faults;
     return this.releaseHeld();
   }
 

@@ -37,8 +37,8 @@ export interface HttpApiOptions {
 /** Central's (or a kiosk's) HTTP API as the simulator uses it. */
 export class HttpApi {
   private readonly base: string;
-  constructor(private readonly o: HttpApiOptions) {
-    this.base = o.baseUrl.replace(/\/+$/, '');
+  constructor(private readonly opts: HttpApiOptions) {
+    this.base = opts.baseUrl.replace(/\/+$/, '');
   }
 
   get baseUrl(): string {
@@ -48,12 +48,12 @@ export class HttpApi {
   private async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.o.token) headers.authorization = `Bearer ${this.o.token}`;
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     const res = await fetch(`${this.base}${path}`, {
       method,
       headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(this.o.timeoutMs ?? 5_000),
+      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000),
     });
     const text = await res.text();
     let json: unknown = undefined;

@@ -30,12 +30,12 @@ export interface KitchenOptions {
 /** Refills fridges to par, announcing each delivery first. */
 export class Kitchen {
   private seq = 0;
-  constructor(private readonly o: KitchenOptions) {}
+  constructor(private readonly opts: KitchenOptions) {}
 
   /** One round over `fridges`; resolves when every fridge has reported its new totals. */
   async round(fridges: readonly SimFridge[]): Promise<void> {
     // Draw for every fridge up front, in order, so the stream does not depend on timing.
-    const plans = fridges.map((f) => ({ f, shortRoll: this.o.prng.next(), shortIdx: this.o.prng.next() }));
+    const plans = fridges.map((f) => ({ f, shortRoll: this.opts.prng.next(), shortIdx: this.opts.prng.next() }));
     await Promise.all(plans.map((p) => this.deliver(p.f, p.shortRoll, p.shortIdx)));
   }
 
@@ -48,25 +48,25 @@ export class Kitchen {
     const meals = Object.keys(announced);
     if (meals.length === 0) return;
     const actual: Items = { ...announced };
-    if (shortRoll < (this.o.shortfall ?? 0.1)) {
+    if (shortRoll < (this.opts.shortfall ?? 0.1)) {
       const m = meals[Math.floor(shortIdx * meals.length)]!;
       actual[m] = actual[m]! - 1;
       if (actual[m] === 0) delete actual[m];
-      this.o.stats.inc('deliveryDiscrepancies');
+      this.opts.stats.inc('deliveryDiscrepancies');
     }
-    const deliveryId = `d-${this.o.runId}-${++this.seq}`;
-    if (this.o.api) {
-      const r = await this.o.api.announceDelivery({ deliveryId, venueId: f.venueId, fridgeId: f.fridgeId, items: announced } as DeliveryBody);
+    const deliveryId = `d-${this.opts.runId}-${++this.seq}`;
+    if (this.opts.api) {
+      const r = await this.opts.api.announceDelivery({ deliveryId, venueId: f.venueId, fridgeId: f.fridgeId, items: announced } as DeliveryBody);
       if (!r.ok) {
-        this.o.stats.inc('deliveryAnnounceErrors');
-        this.o.stats.error(`delivery ${deliveryId}: ${r.status} ${r.code ?? r.error ?? ''}`);
+        this.opts.stats.inc('deliveryAnnounceErrors');
+        this.opts.stats.error(`delivery ${deliveryId}: ${r.status} ${r.code ?? r.error ?? ''}`);
       }
     }
-    await new Promise((r) => setTimeout(r, this.o.unloadMs ?? 1_000));
+    await new Promise((r) => setTimeout(r, this.opts.unloadMs ?? 1_000));
     f.openDoor(20_000);
     f.model.restock(actual);
-    this.o.oversell.stocked(f.fridgeId, actual);
-    this.o.stats.inc('deliveries');
+    this.opts.oversell.stocked(f.fridgeId, actual);
+    this.opts.stats.inc('deliveries');
     await f.publishSnapshot();
   }
 }

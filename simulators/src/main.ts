@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { HELP, parseSimArgs, UsageError, type SimConfig } from './cli-args.ts';
+import { EXIT_USAGE, formatUsageError, UsageError } from '@fridgesync/shared/command-line';
+import { HELP, parseSimArgs, type SimConfig } from './cli-args.ts';
 import { commandFaultHooks } from './faults.ts';
 import { createFleet } from './fleet.ts';
 import { FleetFileError, generateFleet, loadFleetFile, type FleetSpec } from './fleet-spec.ts';
@@ -15,6 +16,8 @@ import { formatSummary } from './report.ts';
 
 /** Version of this package (the simulators workspace). */
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const COMMAND = 'fridgesync sim';
 
 /** Where main writes and what it reads; tests pass their own. */
 export interface MainIo {
@@ -33,15 +36,15 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
     parsed = parseSimArgs(argv, io.env);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    stderr.write(`fridgesync sim: ${e.problems.join('\nfridgesync sim: ')}\nTry 'fridgesync sim --help'.\n`);
-    return 2;
+    stderr.write(formatUsageError(COMMAND, e.problems));
+    return EXIT_USAGE;
   }
   if (parsed.kind === 'help') {
     stdout.write(HELP);
     return 0;
   }
   if (parsed.kind === 'version') {
-    stdout.write(`fridgesync sim ${VERSION}\n`);
+    stdout.write(`${COMMAND} ${VERSION}\n`);
     return 0;
   }
   const cfg = parsed.config;

@@ -51,18 +51,18 @@ export class SimFridge {
   private rebootDone: Promise<void> = Promise.resolve();
   private quieted = false;
 
-  constructor(private readonly o: SimFridgeOptions) {
-    this.venueId = o.venue.venueId;
-    this.fridgeId = o.fridge.fridgeId;
-    this.par = { ...o.fridge.par };
-    this.model = new FridgeModel({ initial: this.par, boot: o.boot });
-    this.temperatureC = 3 + o.prng.next();
-    this.faultPrng = o.prng.fork('faults');
+  constructor(private readonly opts: SimFridgeOptions) {
+    this.venueId = opts.venue.venueId;
+    this.fridgeId = opts.fridge.fridgeId;
+    this.par = { ...opts.fridge.par };
+    this.model = new FridgeModel({ initial: this.par, boot: opts.boot });
+    this.temperatureC = 3 + opts.prng.next();
+    this.faultPrng = opts.prng.fork('faults');
     this.client = this.makeClient();
   }
 
   private makeClient(): FridgeClient {
-    const o = this.o;
+    const o = this.opts;
     return new FridgeClient({
       url: o.brokerUrl,
       fridgeId: this.fridgeId,
@@ -101,7 +101,7 @@ export class SimFridge {
   /** Connects and starts the firmware timers, phase-shifted so fridges do not publish in lockstep. */
   async start(connectTimeoutMs: number): Promise<void> {
     await this.client.start(connectTimeoutMs);
-    const o = this.o;
+    const o = this.opts;
     const phase = Math.floor(o.prng.next() * o.intervalMs);
     this.timers.push(
       setTimeout(() => {
@@ -113,8 +113,8 @@ export class SimFridge {
 
   private tick(): void {
     if (this.rebooting) return;
-    if (this.o.reboot > 0 && this.faultPrng.chance(this.o.reboot)) {
-      void this.reboot(this.faultPrng.chance(this.o.forgetBoot));
+    if (this.opts.reboot > 0 && this.faultPrng.chance(this.opts.reboot)) {
+      void this.reboot(this.faultPrng.chance(this.opts.forgetBoot));
       return;
     }
     void this.publishSnapshot();
@@ -122,7 +122,7 @@ export class SimFridge {
 
   private telemetry(): void {
     // Drift back toward 3.5 °C with a little noise.
-    this.temperatureC += (3.5 - this.temperatureC) * 0.2 + (this.o.prng.next() - 0.5) * 0.2;
+    this.temperatureC += (3.5 - this.temperatureC) * 0.2 + (this.opts.prng.next() - 0.5) * 0.2;
     const s = this.sensors();
     const t: TelemetryPayload = { ts: new Date().toISOString(), temperatureC: s.temperatureC, door: s.door };
     void this.client.publishTelemetry(t);
@@ -147,15 +147,15 @@ export class SimFridge {
   }
 
   private async doReboot(forgetsBoot: boolean, downMs: number): Promise<void> {
-    this.o.stats.inc('reboots');
-    if (forgetsBoot) this.o.stats.inc('forgottenBoots');
-    this.o.onReboot?.(forgetsBoot);
+    this.opts.stats.inc('reboots');
+    if (forgetsBoot) this.opts.stats.inc('forgottenBoots');
+    this.opts.onReboot?.(forgetsBoot);
     await this.client.crash();
     this.model.reboot(forgetsBoot);
     await new Promise((r) => setTimeout(r, downMs));
     this.client = this.makeClient();
     this.rebooting = false;
-    await this.client.start(30_000).catch((e: Error) => this.o.stats.error(`${this.fridgeId} after reboot: ${e.message}`));
+    await this.client.start(30_000).catch((e: Error) => this.opts.stats.error(`${this.fridgeId} after reboot: ${e.message}`));
   }
 
   /**

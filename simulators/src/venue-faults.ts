@@ -38,26 +38,26 @@ export class VenueFaults {
   readonly events: FaultEvent[] = [];
   private readonly active = new Map<string, () => Promise<void>>();
 
-  constructor(private readonly o: VenueFaultsOptions) {}
+  constructor(private readonly opts: VenueFaultsOptions) {}
 
   /** Starts the periodic schedule of one fault kind. */
   schedule(kind: VenueFaultKind, f: PeriodicFault): void {
-    const venues = this.o.venues;
+    const venues = this.opts.venues;
     if (venues.length === 0) return;
-    let turn = this.o.prng.fork(kind).int(0, venues.length - 1);
+    let turn = this.opts.prng.fork(kind).int(0, venues.length - 1);
     const fire = () => {
-      if (!this.o.running()) return;
+      if (!this.opts.running()) return;
       void this.begin(kind, venues[turn++ % venues.length]!, f.forMs);
-      this.o.later(f.everyMs, fire);
+      this.opts.later(f.everyMs, fire);
     };
-    this.o.later(f.everyMs, fire);
+    this.opts.later(f.everyMs, fire);
   }
 
   /** Starts one fault now; it ends after `forMs` or at {@link endAll}. */
   async begin(kind: VenueFaultKind, venueId: string, forMs: number): Promise<void> {
     const key = `${kind}:${venueId}`;
     if (this.active.has(key)) return;
-    const h = this.o.hooks;
+    const h = this.opts.hooks;
     const [start, stop] = kind === 'link-cut' ? [h.cutLink, h.restoreLink] : [h.killGateway, h.restartGateway];
     const close = this.note(kind, venueId);
     let ended = false;
@@ -70,14 +70,14 @@ export class VenueFaults {
     };
     this.active.set(key, finish);
     await this.call(start, venueId, kind);
-    this.o.later(forMs, () => void finish());
+    this.opts.later(forMs, () => void finish());
   }
 
   /** Records a fault the caller causes itself; returns the function that ends it. */
   note(kind: VenueFaultKind, venueId: string): () => void {
     const startedAt = Date.now();
-    const close = this.o.oversell.venueFault(venueId, startedAt);
-    this.o.stats.inc('faultsInjected');
+    const close = this.opts.oversell.venueFault(venueId, startedAt);
+    this.opts.stats.inc('faultsInjected');
     const event: FaultEvent = { kind, venueId, at: new Date(startedAt).toISOString(), endedAt: undefined };
     if (this.events.length < 200) this.events.push(event);
     let ended = false;
@@ -100,8 +100,8 @@ export class VenueFaults {
     try {
       await hook(venueId);
     } catch (e) {
-      this.o.stats.inc('faultHookErrors');
-      this.o.stats.error(`fault hook ${what} ${venueId}: ${(e as Error).message}`);
+      this.opts.stats.inc('faultHookErrors');
+      this.opts.stats.error(`fault hook ${what} ${venueId}: ${(e as Error).message}`);
     }
   }
 }

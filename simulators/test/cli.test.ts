@@ -2,14 +2,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { parseSimArgs, UsageError } from '../src/cli-args.ts';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '@fridgesync/shared/command-line';
+import { parseSimArgs } from '../src/cli-args.ts';
 import { FleetFileSchema } from '../src/fleet-spec.ts';
 import { main } from '../src/main.ts';
-import { teardown, type Teardown } from './helpers.ts';
+import { useTeardown } from '@fridgesync/shared/test-harness';
 
-const steps: Teardown = [];
-afterEach(() => teardown(steps));
+const { defer } = useTeardown();
 
 function sink(): Writable & { text: () => string } {
   let s = '';
@@ -98,7 +98,7 @@ describe('fridgesync sim command line', () => {
 
   it('--write-fleet writes a valid fleet file with derived secrets and the given brokers', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sim-cli-'));
-    steps.push(() => rm(dir, { recursive: true, force: true }));
+    defer(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'fleet.json');
     const r = await run(['--write-fleet', file, '--venues', '3', '--fridges', '2', '--meals', '4', '--url', 'mqtt://a:1', '--url', 'mqtt://b:2', '--venue-url', 'v3=mqtt://c:3']);
     expect(r.code).toBe(0);
@@ -116,9 +116,9 @@ describe('fridgesync sim runs', () => {
     const { generateFleet } = await import('../src/fleet-spec.ts');
     const spec = generateFleet({ venues: 1, fridges: 2, meals: 2 });
     const broker = await startBroker(Object.fromEntries(spec.venues[0]!.fridges.map((f) => [f.fridgeId, f.secret])));
-    steps.push(() => broker.close());
+    defer(() => broker.close());
     const dir = await mkdtemp(join(tmpdir(), 'sim-cli-'));
-    steps.push(() => rm(dir, { recursive: true, force: true }));
+    defer(() => rm(dir, { recursive: true, force: true }));
     const report = join(dir, 'report.json');
     const r = await run(['--url', broker.url, '--venues', '1', '--fridges', '2', '--meals', '2', '--duration', '800ms', '--interval', '200ms', '--seed', '9', '--report', report], { CI: 'true' });
     expect(r.err).toBe('');
@@ -139,10 +139,10 @@ describe('fridgesync sim runs', () => {
     const { generateFleet } = await import('../src/fleet-spec.ts');
     const spec = generateFleet({ venues: 1, fridges: 1, meals: 1, par: 1 });
     const broker = await startBroker(Object.fromEntries(spec.venues[0]!.fridges.map((f) => [f.fridgeId, f.secret])));
-    steps.push(() => broker.close());
+    defer(() => broker.close());
     // Confirms every order and shows an empty catalog: oversells, and never converges.
     const central = await startHttp((req) => (req.url === '/v1/orders' ? { status: 201, body: {} } : { status: 200, body: { venues: [] } }));
-    steps.push(() => central.close());
+    defer(() => central.close());
     const r = await run(['--url', broker.url, '--central', central.url, '--venues', '1', '--fridges', '1', '--meals', '1', '--par', '1', '--duration', '1s',
       '--customers-per-minute', '600', '--walk-in-rate', '0', '--kitchen-schedule', 'off', '--converge-timeout', '300ms', '--hold', '1m']);
     expect(r.code).toBe(1);

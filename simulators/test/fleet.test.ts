@@ -4,21 +4,21 @@
  * can fail); an unreachable one is reported, not crashed on.
  */
 import { CreateOrderBodySchema, DeliveryBodySchema, InventoryPayloadSchema, PickupPayloadSchema } from '@fridgesync/shared';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFleet } from '../src/fleet.ts';
 import { generateFleet } from '../src/fleet-spec.ts';
-import { record, startBroker, startHttp, teardown, until, type Teardown } from './helpers.ts';
+import { record, startBroker, startHttp } from './helpers.ts';
+import { useTeardown, waitFor } from '@fridgesync/shared/test-harness';
 
-const steps: Teardown = [];
-afterEach(() => teardown(steps));
+const { defer } = useTeardown();
 
 async function world() {
   const spec = generateFleet({ venues: 1, fridges: 2, meals: 2, par: 2, secretSeed: 's' });
   const secrets = Object.fromEntries(spec.venues.flatMap((v) => v.fridges.map((f) => [f.fridgeId, f.secret])));
   const broker = await startBroker(secrets);
-  steps.push(() => broker.close());
+  defer(() => broker.close());
   const sub = await record(broker.url, 'fridges/#');
-  steps.push(() => sub.client.endAsync(true));
+  defer(() => sub.client.endAsync(true));
   return { spec, broker, sub };
 }
 
@@ -59,7 +59,7 @@ async function fakeCentral(honest: boolean, par: number) {
     }
     return { status: 404, body: { statusCode: 404, code: 'NOT_FOUND', message: '' } };
   });
-  steps.push(() => server.close());
+  defer(() => server.close());
   return server;
 }
 
@@ -70,7 +70,7 @@ describe('createFleet end to end', () => {
     const { spec, broker, sub } = await world();
     const central = await fakeCentral(true, 2);
     const fleet = createFleet({ fleet: spec, ...load, central: { url: central.url, appToken: 'app-token' }, brokerUrls: { v1: broker.url } });
-    steps.push(() => fleet.stop());
+    defer(() => fleet.stop());
     const report = await fleet.run(1_500);
     expect(report.counters.ordersConfirmed).toBeGreaterThan(0);
     expect(report.counters.ordersSoldOut).toBeGreaterThan(0); // demand beyond stock was refused
@@ -88,7 +88,7 @@ describe('createFleet end to end', () => {
     const { spec, broker } = await world();
     const central = await fakeCentral(false, 2);
     const fleet = createFleet({ fleet: spec, ...load, central: { url: central.url }, brokerUrls: { v1: broker.url } });
-    steps.push(() => fleet.stop());
+    defer(() => fleet.stop());
     const report = await fleet.run(1_500);
     expect(report.counters.ordersSoldOut).toBe(0);
     expect(report.checks.oversell.ok).toBe(false);
@@ -101,7 +101,7 @@ describe('createFleet end to end', () => {
   it('reports an unreachable central instead of crashing', async () => {
     const { spec, broker } = await world();
     const fleet = createFleet({ fleet: spec, ...load, customersPerMinute: 120, central: { url: 'http://127.0.0.1:1' }, brokerUrls: { v1: broker.url }, convergeTimeoutMs: 300, httpTimeoutMs: 500 });
-    steps.push(() => fleet.stop());
+    defer(() => fleet.stop());
     const report = await fleet.run(700);
     expect(report.ok).toBe(false);
     expect(report.checks.catalog).toMatchObject({ ok: false });
@@ -113,7 +113,7 @@ describe('createFleet end to end', () => {
     const { spec, broker, sub } = await world();
     const central = await fakeCentral(true, 2);
     const fleet = createFleet({ fleet: spec, ...load, customersPerMinute: 0, central: { url: central.url, kitchenToken: 'k' }, brokerUrls: { v1: broker.url }, unloadMs: 10 });
-    steps.push(() => fleet.stop());
+    defer(() => fleet.stop());
     await fleet.start();
     expect(fleet.walkIn('v1-f1', 'm01')).toBe(1);
     const rec = await fleet.order('v1-f1', { m02: 1 }, { fate: { kind: 'pickup', afterMs: 10 } });
@@ -134,9 +134,9 @@ describe('createFleet end to end', () => {
   it('reboots fridges: the will fires, the sequence restarts, a forgetful firmware keeps its boot', async () => {
     const { spec, broker, sub } = await world();
     const fleet = createFleet({ fleet: spec, ...load, customersPerMinute: 0, brokerUrls: { v1: broker.url }, boot: 77, faults: { duplicate: 0, reorder: 0, reboot: 0.5, forgetBoot: 1 } });
-    steps.push(() => fleet.stop());
+    defer(() => fleet.stop());
     await fleet.start();
-    await until(() => fleet.stats.counters.reboots >= 1 && fleet.stats.counters.mqttConnects >= 3, 8_000, 'a reboot and reconnect');
+    await waitFor(() => fleet.stats.counters.reboots >= 1 && fleet.stats.counters.mqttConnects >= 3, 8_000, 'a reboot and reconnect');
     await fleet.quiesce();
     const will = sub.messages.find((m) => m.topic.endsWith('/status') && (m.payload as { online: boolean }).online === false);
     expect(will).toBeDefined();
@@ -150,14 +150,14 @@ describe('createFleet end to end', () => {
     const { spec, broker, sub } = await world();
     const central = await fakeCentral(true, 2);
     const fleet = createFleet({ fleet: spec, ...load, customersPerMinute: 0, central: { url: central.url }, brokerUrls: { v1: broker.url } });
-    steps.push(() => fleet.stop());
+    defer(() => fleet.stop());
     await fleet.start();
     const fridge = fleet.fridges.get('v1-f2')!;
     const rebooting = fridge.reboot(false, 400);
     const rec = await fleet.order('v1-f2', { m01: 1 }, { fate: { kind: 'pickup', afterMs: 10 } });
     await rebooting;
-    await until(() => rec.state === 'picked-up', 3_000, 'pickup after the reboot');
-    await until(() => sub.messages.some((m) => m.topic === 'fridges/v1-f2/pickup'), 3_000, 'pickup event');
+    await waitFor(() => rec.state === 'picked-up', 3_000, 'pickup after the reboot');
+    await waitFor(() => sub.messages.some((m) => m.topic === 'fridges/v1-f2/pickup'), 3_000, 'pickup event');
     expect(fleet.stats.lastErrors).toEqual([]);
   });
 
@@ -166,7 +166,7 @@ describe('createFleet end to end', () => {
     const stream = async (seed: string, honest: boolean) => {
       const central = await fakeCentral(honest, 2);
       const fleet = createFleet({ fleet: spec, ...load, seed, customersPerMinute: 3_000, central: { url: central.url }, brokerUrls: { v1: broker.url }, convergeTimeoutMs: 0 });
-      steps.push(() => fleet.stop());
+      defer(() => fleet.stop());
       await fleet.run(600);
       // Requests travel on parallel connections and may arrive out of order: sort by the sequence in the id.
       const seq = (b: unknown) => Number(String((b as { orderId: string }).orderId).split('-').at(-1));
@@ -185,7 +185,7 @@ describe('createFleet end to end', () => {
   it('quiesces in bounded time when the broker is gone, and says so', async () => {
     const { spec, broker } = await world();
     const fleet = createFleet({ fleet: spec, ...load, customersPerMinute: 0, brokerUrls: { v1: broker.url }, connectTimeoutMs: 500 });
-    steps.push(() => fleet.stop());
+    defer(() => fleet.stop());
     await fleet.start();
     await broker.close();
     const t0 = Date.now();

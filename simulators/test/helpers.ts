@@ -1,30 +1,12 @@
 /**
  * Test helpers: a real aedes broker on port 0 that checks fridge credentials (client id =
  * username = fridge id, password = the fridge's secret) and can delay PUBACKs; a recording
- * subscriber; a fake central on port 0; one teardown list; polling assertions.
+ * subscriber; a fake central on port 0. Polling and teardown: `@fridgesync/shared/test-harness`.
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
-
-export type Teardown = Array<() => Promise<unknown> | unknown>;
-
-/** Runs every teardown step in reverse order, even if one throws. */
-export async function teardown(steps: Teardown): Promise<void> {
-  for (const s of steps.splice(0).reverse()) await Promise.resolve().then(s).catch(() => undefined);
-}
-
-/** Polls `fn` until it returns truthy (or throws after `timeoutMs`). */
-export async function until<T>(fn: () => T | undefined | false, timeoutMs = 5_000, what = 'condition'): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 export interface TestBroker {
   url: string;

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { runSnapshotLoad } from '../src/snapshot-load.ts';
-import { startBroker, teardown, type Teardown } from './helpers.ts';
+import { startBroker } from './helpers.ts';
+import { useTeardown } from '@fridgesync/shared/test-harness';
 import { afterEach } from 'vitest';
 
-const steps: Teardown = [];
-afterEach(() => teardown(steps));
+const { defer } = useTeardown();
 
 const fridges = Array.from({ length: 20 }, (_, i) => ({ fridgeId: `load-${i}`, secret: `s${i}` }));
 
 describe('runSnapshotLoad', () => {
   it('holds the target rate and measures PUBACK latency', async () => {
     const broker = await startBroker(Object.fromEntries(fridges.map((f) => [f.fridgeId, f.secret])));
-    steps.push(() => broker.close());
+    defer(() => broker.close());
     let received = 0;
     broker.broker.on('publish', (packet, client) => {
       if (client && packet.topic.endsWith('/inventory')) received++;
@@ -27,7 +27,7 @@ describe('runSnapshotLoad', () => {
 
   it('never exceeds the window when the broker is slower than asked', async () => {
     const broker = await startBroker(Object.fromEntries(fridges.slice(0, 2).map((f) => [f.fridgeId, f.secret])));
-    steps.push(() => broker.close());
+    defer(() => broker.close());
     broker.setPubackDelay(30);
     const r = await runSnapshotLoad({ url: broker.url, fridges: fridges.slice(0, 2), ratePerSecond: 0, durationMs: 500, window: 3 });
     expect(r.windowPeak).toBe(3);

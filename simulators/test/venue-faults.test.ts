@@ -5,7 +5,7 @@ import { OversellCheck } from '../src/oversell-check.ts';
 import { Prng } from '../src/prng.ts';
 import { RunStats } from '../src/stats.ts';
 import { VenueFaults } from '../src/venue-faults.ts';
-import { until } from './helpers.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 
 describe('fault settings', () => {
   it('parses the --faults grammar with defaults', () => {
@@ -41,7 +41,7 @@ describe('VenueFaults', () => {
       running: () => running,
     });
     faults.schedule('link-cut', { everyMs: 60, forMs: 30 });
-    await until(() => calls.length >= 4, 2_000, 'two cuts and restores');
+    await waitFor(() => calls.length >= 4, 2_000, 'two cuts and restores');
     running = false;
     await faults.endAll();
     for (const t of timers) clearTimeout(t);

@@ -10,7 +10,8 @@
  * central's metrics.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FRIDGE, MEALS, Stack, TOKENS, VENUE, waitFor } from '../e2e/helpers/stack.ts';
+import { FRIDGE, MEALS, Stack, TOKENS, VENUE } from '../e2e/helpers/stack.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { LinkProxy } from '../e2e/helpers/link-proxy.ts';
 
 const HOUR = 3_600_000;

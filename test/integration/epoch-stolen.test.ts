@@ -13,7 +13,8 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino, type Logger } from 'pino';
 import { createAgent, GatewayConfigSchema, type Agent } from '@fridgesync/gateway-agent';
-import { startCentral, TOKENS, waitFor, type TestCentral } from '../../server/test/helpers/central.ts';
+import { startCentral, TOKENS, type TestCentral } from '../../server/test/helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 
 let t: TestCentral | undefined;
 const agents: Agent[] = [];

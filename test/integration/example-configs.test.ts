@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { loadConfig, parseConfigFile } from '@fridgesync/shared';
 import { buildApp, CentralConfigSchema, type Central, type CentralConfig } from '@fridgesync/server';
 import { createAgent, GatewayConfigSchema, type Agent, type GatewayConfig } from '@fridgesync/gateway-agent';
-import { waitFor } from '../e2e/helpers/stack.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 /** The demo token whose hash `central.example.yaml` binds to gateway g1 of venue berlin-hq. */

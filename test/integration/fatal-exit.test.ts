@@ -6,17 +6,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { hashSecret, openLevelStore } from '@fridgesync/gateway-agent';
 import { hashToken } from '@fridgesync/server';
-import { exitsWithin, fillDisk, freePort, mountTmpfs, occupyPort, spawnCli, tempDir, until } from './helpers/cli.ts';
+import { exitsWithin, fillDisk, freePort, mountTmpfs, occupyPort, spawnCli } from './helpers/cli.ts';
+import { useTeardown, waitFor } from '@fridgesync/shared/test-harness';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer, tempDir } = useTeardown();
 
 /** How long a failed process may take to exit (bounded shutdown plus Node start-up under load). */
 const EXIT_WITHIN_MS = 10_000;
@@ -62,7 +59,7 @@ async function seedActiveStore(dataDir: string): Promise<void> {
 describe('a gateway that cannot go on exits', () => {
   for (const which of ['mqtt', 'http'] as const) {
     it(`exits non-zero within seconds when its ${which} port is taken`, async () => {
-      const dir = tempDir(defer);
+      const dir = tempDir();
       await seedActiveStore(join(dir, 'data'));
       const taken = await occupyPort(defer);
       const p = spawnCli(defer, ['gateway', '--config', gatewayConfig(dir, which === 'mqtt' ? { mqttPort: taken } : { httpPort: taken })]);
@@ -79,7 +76,7 @@ describe('a gateway that cannot go on exits', () => {
     const [mqttPort, httpPort] = [await freePort(), await freePort()];
     const file = gatewayConfig(mnt, { mqttPort, httpPort, fridges: { f1: hashSecret('secret-f1') } });
     const p = spawnCli(defer, ['gateway', '--config', file]);
-    await until('gateway ready', async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/readyz`)).ok, 30_000, 'gateway ready');
     const fridge = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'f1', username: 'f1', password: 'secret-f1', protocolVersion: 4, reconnectPeriod: 0 });
     defer(() => fridge.end(true));
     fillDisk(mnt);
@@ -92,7 +89,7 @@ describe('a gateway that cannot go on exits', () => {
         if (!acked) return;
       }
     })();
-    await until('fatal line logged', () => p.output().includes('fatal: exiting so the store can be recovered'), 60_000);
+    await waitFor(() => p.output().includes('fatal: exiting so the store can be recovered'), 60_000, 'fatal line logged');
     const loggedAt = Date.now();
     const code = await exitsWithin(p, EXIT_WITHIN_MS);
     expect(code, p.output()).toBe(1);
@@ -105,7 +102,7 @@ describe('a gateway that cannot go on exits', () => {
 
 describe('a central that cannot go on exits', () => {
   it('exits non-zero within seconds when its port is taken', async () => {
-    const dir = tempDir(defer);
+    const dir = tempDir();
     const taken = await occupyPort(defer);
     const p = spawnCli(defer, ['central', '--config', centralConfig(dir, taken, join(dir, 'data'))]);
     const code = await exitsWithin(p, EXIT_WITHIN_MS + 10_000);
@@ -119,7 +116,7 @@ describe('a central that cannot go on exits', () => {
     const port = await freePort();
     const p = spawnCli(defer, ['central', '--config', centralConfig(mnt, port, join(mnt, 'data'))]);
     const base = `http://127.0.0.1:${port}`;
-    await until('central ready', async () => (await fetch(`${base}/readyz`)).ok);
+    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 30_000, 'central ready');
     fillDisk(mnt);
     // Each new venue is a synced write; the first that finds no room is fatal.
     for (let i = 0; i < 500 && !p.output().includes('synced write failed'); i++) {
@@ -130,7 +127,7 @@ describe('a central that cannot go on exits', () => {
         signal: AbortSignal.timeout(5_000),
       }).catch(() => undefined);
     }
-    await until('fatal line logged', () => p.output().includes('synced write failed'), 30_000);
+    await waitFor(() => p.output().includes('synced write failed'), 30_000, 'fatal line logged');
     const loggedAt = Date.now();
     const code = await exitsWithin(p, EXIT_WITHIN_MS);
     expect(code, p.output()).toBe(1);

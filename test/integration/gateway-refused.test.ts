@@ -14,7 +14,8 @@ import { pino } from 'pino';
 import * as Y from 'yjs';
 import { ORIGINS, VenueDoc, declareTaker, epochAllocated, gatewayReplicaId, writeMeta, type GatewayId, type VenueId } from '@fridgesync/shared';
 import { createAgent, GatewayConfigSchema, openLevelStore, type Agent } from '@fridgesync/gateway-agent';
-import { startCentral, TOKENS, waitFor, type TestCentral } from '../../server/test/helpers/central.ts';
+import { startCentral, TOKENS, type TestCentral } from '../../server/test/helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 
 let t: TestCentral | undefined;
 let agent: Agent | undefined;

@@ -9,7 +9,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { fridgeCells, type FridgeId } from '@fridgesync/shared';
-import { FRIDGE, MEALS, Stack, TOKENS, VENUE, waitFor } from '../e2e/helpers/stack.ts';
+import { FRIDGE, MEALS, Stack, TOKENS, VENUE } from '../e2e/helpers/stack.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { LinkProxy } from '../e2e/helpers/link-proxy.ts';
 
 const ORDER = 'dup-diff';

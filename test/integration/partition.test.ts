@@ -8,7 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fridgeCells, type FridgeId } from '@fridgesync/shared';
 import { AGENT_VERSION } from '@fridgesync/gateway-agent';
-import { FRIDGE, MEALS, Stack, TOKENS, VENUE, waitFor } from '../e2e/helpers/stack.ts';
+import { FRIDGE, MEALS, Stack, TOKENS, VENUE } from '../e2e/helpers/stack.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 
 const kioskOrder = async (stack: Stack, orderId: string, mealId: string, qty = 1) =>
   fetch(`http://127.0.0.1:${stack.agent!.httpPort}/v1/orders`, {

@@ -6,16 +6,13 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openLevelStore } from '@fridgesync/gateway-agent';
 import { createLevelStorage } from '@fridgesync/server';
-import { exitsWithin, readOnlyCapable, spawnCli, tempDir } from './helpers/cli.ts';
+import { exitsWithin, readOnlyCapable, spawnCli } from './helpers/cli.ts';
+import { useTeardown } from '@fridgesync/shared/test-harness';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer, tempDir } = useTeardown();
 
 function gatewayConfig(dir: string, dataDir: string): string {
   const file = join(dir, 'gateway.yaml');
@@ -33,7 +30,7 @@ describe('a data directory that cannot be written', () => {
     await s.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: Date.now() } as never);
     await s.close();
     // The config lives outside: the data directory's file system is the read-only one.
-    const file = gatewayConfig(tempDir(defer), dataDir);
+    const file = gatewayConfig(tempDir(), dataDir);
     place.makeReadOnly();
 
     const run = spawnCli(defer, ['gateway', '--config', file]);
@@ -61,7 +58,7 @@ describe('a data directory that cannot be written', () => {
     await storage.open();
     await storage.append('v1' as never, new Uint8Array([0, 0]));
     await storage.close();
-    const file = join(tempDir(defer), 'central.yaml');
+    const file = join(tempDir(), 'central.yaml');
     writeFileSync(file, JSON.stringify({ http: { host: '127.0.0.1', port: 0 }, storage: { engine: 'level', dataDir } }));
     place.makeReadOnly();
 

@@ -14,7 +14,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { ORIGINS, epochAllocated, gatewayReplicaId, recordSnapshot, type FridgeId, type GatewayId, type VenueId } from '@fridgesync/shared';
 import { createAgent, GatewayConfigSchema, type Agent } from '@fridgesync/gateway-agent';
-import { bearer, startCentral, TOKENS, waitFor, type TestCentral } from '../../server/test/helpers/central.ts';
+import { bearer, startCentral, TOKENS, type TestCentral } from '../../server/test/helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { GatewayClient } from '../../server/test/helpers/gateway-client.ts';
 
 let t: TestCentral | undefined;

@@ -17,7 +17,8 @@ import pino from 'pino';
 import { ORIGINS, VenueDoc, fridgeCells, gatewayReplicaId, isRetired, keys, observedSnapshot, type EntryWriter, type FridgeId, type GatewayId } from '@fridgesync/shared';
 import * as Y from 'yjs';
 import { createAgent, GatewayConfigSchema, hashSecret, openLevelStore, type Agent } from '@fridgesync/gateway-agent';
-import { FRIDGE, GATEWAY, MEALS, Stack, TOKENS, VENUE, waitFor } from '../e2e/helpers/stack.ts';
+import { FRIDGE, GATEWAY, MEALS, Stack, TOKENS, VENUE } from '../e2e/helpers/stack.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { freePort } from '../../gateway-agent/test/helpers/agent.ts';
 
 const SECRET = 'fridge-secret-store';

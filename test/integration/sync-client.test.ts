@@ -11,7 +11,7 @@ import pino from 'pino';
 import { FridgeIdSchema, GatewayIdSchema, VenueIdSchema, fridgeCells, observedSnapshot, type VenueDoc, type VenueId } from '@fridgesync/shared';
 import { startCentral, TOKENS, type TestCentral } from '../../server/test/helpers/central.ts';
 import { connectFridge, fridgeHashes, inventory, startAgent, testConfig } from '../../gateway-agent/test/helpers/agent.ts';
-import { eventually, useTeardown } from '../../gateway-agent/test/helpers/teardown.ts';
+import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 import { MemoryStore } from '../../gateway-agent/src/memory-store.ts';
 import { openLocalReplica } from '../../gateway-agent/src/local-replica.ts';
 import { createMetrics } from '../../gateway-agent/src/metrics.ts';

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { freePort } from './agent.ts';
-import { eventually } from './teardown.ts';
+import { eventually } from '@fridgesync/shared/test-harness';
 
 const DEPLOY = resolve(import.meta.dirname, '../../../deploy/mosquitto');
 const CANDIDATES = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/local/bin/mosquitto'];

@@ -26,13 +26,13 @@ export interface AuthFailuresOptions {
 export class AuthFailures {
   private readonly counts: WindowedCounts;
 
-  constructor(private readonly o: AuthFailuresOptions) {
-    this.counts = new WindowedCounts(o.windowMs, MAX_TRACKED_ADDRESSES, o.now ?? Date.now);
+  constructor(private readonly opts: AuthFailuresOptions) {
+    this.counts = new WindowedCounts(opts.windowMs, MAX_TRACKED_ADDRESSES, opts.now ?? Date.now);
   }
 
   /** Whether `address` has used up its failures for the current window. */
   blocked(address: string): boolean {
-    return this.counts.get(address) >= this.o.maxFailures;
+    return this.counts.get(address) >= this.opts.maxFailures;
   }
 
   /** Counts one failed authentication from `address`. */

@@ -21,7 +21,7 @@ import {
   type ReplicaId,
   type Welcome,
 } from '@fridgesync/shared';
-import { waitFor } from './central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 
 /** Options of {@link GatewayClient}. */
 export interface GatewayClientOptions {

@@ -1,6 +1,7 @@
 /** `GET /v1/events` over a real socket: live events with ids, resume with Last-Event-ID, refetch. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { bearer, startCentral, stockViaGateway, TOKENS, waitFor, type TestCentral } from '../helpers/central.ts';
+import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { REFRESH_INTERVAL_MS, nextRefreshInterval } from '../../src/read-model.ts';
 
 let t: TestCentral;

@@ -25,7 +25,8 @@ import {
   type MealId,
   type VenueId,
 } from '@fridgesync/shared';
-import { startCentral, stockViaGateway, TOKENS, waitFor, type TestCentral } from '../helpers/central.ts';
+import { startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { GatewayClient } from '../helpers/gateway-client.ts';
 
 const g1 = 'g1' as GatewayId;

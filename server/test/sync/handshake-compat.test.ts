@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { gatewayReplicaId, type GatewayId, type VenueId } from '@fridgesync/shared';
 import { createMemoryStorage, type DocStorage } from '@fridgesync/server';
-import { bearer, startCentral, TOKENS, waitFor, type TestCentral } from '../helpers/central.ts';
+import { bearer, startCentral, TOKENS, type TestCentral } from '../helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { GatewayClient } from '../helpers/gateway-client.ts';
 
 let t: TestCentral;

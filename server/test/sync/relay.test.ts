@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { DEFAULT_RIGHTS_POLICY, ORIGINS, fridgeCells, gatewayReplicaId, recordSnapshot, reconcileFridge, type FridgeId, type GatewayId, type VenueId } from '@fridgesync/shared';
-import { bearer, startCentral, TOKENS, waitFor, type TestCentral } from '../helpers/central.ts';
+import { bearer, startCentral, TOKENS, type TestCentral } from '../helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { GatewayClient } from '../helpers/gateway-client.ts';
 
 let t: TestCentral;

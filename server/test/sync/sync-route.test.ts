@@ -22,7 +22,8 @@ import {
   type MealId,
   type VenueId,
 } from '@fridgesync/shared';
-import { bearer, startCentral, TOKENS, waitFor, type TestCentral } from '../helpers/central.ts';
+import { bearer, startCentral, TOKENS, type TestCentral } from '../helpers/central.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { GatewayClient } from '../helpers/gateway-client.ts';
 
 let t: TestCentral;

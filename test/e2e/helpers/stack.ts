@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { buildApp, CentralConfigSchema, hashToken, type Central } from '@fridgesync/server';
 import { createAgent, GatewayConfigSchema, hashSecret, type Agent } from '@fridgesync/gateway-agent';
+import { waitFor } from '@fridgesync/shared/test-harness';
 
 export const VENUE = 'venue-e2e';
 export const CITY = 'Testville';
@@ -18,15 +19,6 @@ export const GATEWAY = 'gw-e2e';
 export const MEALS = ['meal-bowl', 'meal-salad'] as const;
 export const TOKENS = { viewer: 'viewer-token-e2e', app: 'app-token-e2e', kitchen: 'kitchen-token-e2e', admin: 'admin-token-e2e', gateway: 'gateway-token-e2e' } as const;
 const FRIDGE_SECRET = 'fridge-secret-e2e';
-
-/** Polls `cond` every 20 ms until true; throws naming `what` after `ms`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Everything the test drives. */
 export class Stack {

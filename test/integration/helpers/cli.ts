@@ -1,7 +1,8 @@
 /**
  * Running the real `fridgesync` command (bin/fridgesync.js) in tests: spawn it, collect its output,
  * wait for its exit within a bound, and a size-limited tmpfs for real "disk full" and read-only
- * failures. Everything started here is registered with the caller's teardown.
+ * failures. Everything started here is registered with the caller's teardown (`useTeardown` of
+ * `@fridgesync/shared/test-harness`).
  */
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
@@ -57,28 +58,6 @@ export async function exitsWithin(p: Spawned, ms: number): Promise<number | stri
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Polls until `check` returns true (or stops throwing), at most `timeoutMs`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last instanceof Error ? ` (${last.message})` : ''}`);
-}
-
-/** A temp dir removed at teardown. */
-export function tempDir(defer: Defer, prefix = 'fs-cli-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  defer(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 /** Occupies a loopback port for the test (the EADDRINUSE case). */
@@ -204,7 +183,8 @@ export function readOnlyCapable(defer: Defer, why: string): { dir: string; makeR
     defer(() => remount(dir, 'rw'));
     return { dir, makeReadOnly: () => remount(dir, 'ro'), code: 'EROFS' };
   }
-  const dir = tempDir(defer, 'fs-ro-');
+  const dir = mkdtempSync(join(tmpdir(), 'fs-ro-'));
+  defer(() => rmSync(dir, { recursive: true, force: true }));
   const setMode = (writable: boolean) => {
     const walk = (d: string) => {
       for (const e of readdirSync(d, { withFileTypes: true })) {

@@ -37,7 +37,7 @@ import {
   type ReplicaId,
   type SyncMessage,
 } from '@fridgesync/shared';
-import { waitFor } from '../../e2e/helpers/stack.ts';
+import { waitFor } from '@fridgesync/shared/test-harness';
 import { SyncRelay } from './sync-relay.ts';
 
 /** A raw sync connection for driving central: sends encoded frames, records decoded ones. */
