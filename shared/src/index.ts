@@ -27,4 +27,5 @@ export * from './config-loader.ts';
 export * from './data-dir.ts';
 export * from './signals.ts';
 export * from './windowed-counts.ts';
+export * from './dirty-scheduler.ts';
 export * from './loopback.ts';
