@@ -6,10 +6,11 @@
  * transaction. The import id is derived from the rows, so uploading the same file twice changes nothing.
  */
 import { createHash } from 'node:crypto';
-import { FridgesyncError, PromotionRowSchema, keys, type PromotionRecord, type PromotionRow, type VenueId } from '@fridgesync/shared';
+import { FridgesyncError, ORIGINS, PromotionRowSchema, keys, type PromotionRecord, type PromotionRow, type VenueId } from '@fridgesync/shared';
 import type { DocRegistry } from './doc-registry.ts';
 import type { ReadModel } from './read-model.ts';
-import { API, stableJson, type CentralWriter } from './central-writer.ts';
+import type { CentralWriter } from './central-writer.ts';
+import { stableJson } from './stable-json.ts';
 
 /** Rows per import: bounds memory and the size of one transaction. */
 export const MAX_PROMOTION_ROWS = 10_000;
@@ -167,7 +168,7 @@ export class PromotionService {
     const hosts = await Promise.all([...byVenue.keys()].map((v) => this.registry.acquire(v)));
     if (hosts.some((h) => h.state !== 'ready')) throw new FridgesyncError('NOT_READY', 'a venue document was unloaded during the import; nothing was applied');
     hosts.forEach((host) => {
-      host.doc.transact(API, (w) => {
+      host.doc.transact(ORIGINS.api, (w) => {
         for (const p of byVenue.get(host.venueId)!) w.set(keys.config('promotion', p.promotionId), { h: this.writer.hlc.tick(), v: p.record });
       });
     });
