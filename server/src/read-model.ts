@@ -20,7 +20,6 @@ import {
   type FridgeId,
   type FridgeView,
   type GatewayRecord,
-  type MealId,
   type MealRecord,
   type OrderId,
   type PromotionRecord,
@@ -34,6 +33,7 @@ import {
 import type { VenueHost } from './venue-host.ts';
 import type { EventHub } from './event-hub.ts';
 import type { DocObserver } from './doc-observer.ts';
+import { promotionsByMeal, type PromotionsByMeal } from './promotion-pricing.ts';
 import { stableJson } from './stable-json.ts';
 
 /** Window for "recent sales" in the refill plan, ms (one day). */
@@ -66,8 +66,8 @@ export interface VenueModel {
   meals: Map<string, MealRecord>;
   gateways: Map<string, GatewayRecord>;
   promotions: Map<string, PromotionRecord>;
-  /** meal → promotions of that meal (the catalog looks prices up per meal). */
-  promotionsByMeal: Map<string, Array<[string, PromotionRecord]>>;
+  /** The promotions grouped by meal, for pricing (`promotion-pricing.ts`). */
+  promotionsByMeal: PromotionsByMeal;
   deliveries: Map<string, DeliveryModel>;
   /** Replicas known in the document (for the gateway view). */
   replicas: ReplicaId[];
@@ -215,12 +215,7 @@ export class ReadModel implements DocObserver {
     vm.meals = new Map(configIds(doc, 'meal').map((id) => [id, configRecord(doc, 'meal', id)!]));
     vm.gateways = new Map(configIds(doc, 'gateway').map((id) => [id, configRecord(doc, 'gateway', id)!]));
     vm.promotions = new Map(configIds(doc, 'promotion').map((id) => [id, configRecord(doc, 'promotion', id)!]));
-    vm.promotionsByMeal = new Map();
-    for (const [id, p] of vm.promotions) {
-      const list = vm.promotionsByMeal.get(p.mealId) ?? [];
-      list.push([id, p]);
-      vm.promotionsByMeal.set(p.mealId, list);
-    }
+    vm.promotionsByMeal = promotionsByMeal(vm.promotions);
     const deliveries = new Map<string, DeliveryModel>();
     for (const [id, byReplica] of doc.index.deliveries) {
       let value: DeliveryValue | undefined;
@@ -300,17 +295,5 @@ export class ReadModel implements DocObserver {
   /** Configured fridges of a venue (config record present and in this venue). */
   fridgesOf(vm: VenueModel): Array<[string, FridgeModel]> {
     return [...vm.fridges].filter(([, f]) => f.view.config?.venueId === vm.venueId).sort(([a], [b]) => (a < b ? -1 : 1));
-  }
-
-  /** The active promotion price for a meal at a fridge, if any (fridge-specific wins, then the lowest). */
-  promotionPrice(vm: VenueModel, fridge: string, meal: MealId | string, at: number): { priceCents: number; promotionId: string } | undefined {
-    let best: { priceCents: number; promotionId: string; specific: boolean } | undefined;
-    for (const [id, p] of vm.promotionsByMeal.get(meal) ?? []) {
-      if (at < p.fromMs || at >= p.untilMs) continue;
-      if (p.fridgeId !== undefined && p.fridgeId !== fridge) continue;
-      const specific = p.fridgeId !== undefined;
-      if (best === undefined || (specific && !best.specific) || (specific === best.specific && p.priceCents < best.priceCents)) best = { priceCents: p.priceCents, promotionId: id, specific };
-    }
-    return best && { priceCents: best.priceCents, promotionId: best.promotionId };
   }
 }
