@@ -213,7 +213,7 @@ export class DirtyScheduler<K, V> {
     const slice: Slice<K, V> = {
       next: () => {
         if (more) return undefined;
-        if (taken > 0 && Math.max(this.clock.now() - started, taken * this.entryMs) + this.entryMs > budgetMs) {
+        if (taken > 0 && budgetMs !== Infinity && Math.max(this.clock.now() - started, taken * this.entryMs) + this.entryMs > budgetMs) {
           more = true;
           return undefined;
         }
