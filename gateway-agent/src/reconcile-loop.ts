@@ -1,14 +1,16 @@
 /**
  * Runs the shared reconciler for the fridges this gateway's replica reconciles (docs/design.md "Reconciliation", "Rights placement"):
  * after every change that touches a fridge (new snapshot, pickup, order created or settled,
- * rights requested, config), debounced per fridge, and on a sweep timer that expires holds and
- * housekeeps orders. `reconcileFridges` skips, writing nothing, every fridge whose reconciler is not
+ * rights requested, config), debounced per fridge and run in time-bounded slices by the shared
+ * scheduler (docs/design.md "Scheduling work after changes"), and on a sweep timer that expires
+ * holds and housekeeps orders. `reconcileFridges` skips, writing nothing, every fridge whose reconciler is not
  * this replica, so an HA standby (not assigned) only ingests. Recalls of rights
  * addressed to this replica as a taker are answered on every pass. A fridge configured to this
  * gateway that another replica reconciles by the fold is reported (see {@link ReconcileLoop.lost}).
  */
 import type { Logger } from 'pino';
 import {
+  DirtyScheduler,
   ORIGINS,
   answerRecalls,
   configIds,
@@ -24,6 +26,7 @@ import {
   type ReconcileReport,
   type ReplicaId,
   type RightsPolicy,
+  type Slice,
   type TakerClocks,
 } from '@fridgesync/shared';
 import type { LocalReplica } from './local-replica.ts';
@@ -58,8 +61,13 @@ export interface ReconcileLoopOptions {
 
 /** The reconciliation scheduler. */
 export class ReconcileLoop {
-  /** fridge → pending timer; bounded by the number of fridges in the venue. */
-  private readonly due = new Map<string, NodeJS.Timeout>();
+  /**
+   * Fridges waiting for a pass: each runs `debounceMs` after the change that marked it (a sweep
+   * marks every fridge due at once), in slices of {@link PASS_SLICE_MS}, each slice one transaction
+   * (one synced append, one message to central), so timers that expire together or a sweep over
+   * every fridge never hold PUBACKs (I/O) for the whole burst. Bounded by the venue's fridges.
+   */
+  private readonly passes: DirtyScheduler<FridgeId, null>;
   private sweepTimer: NodeJS.Timeout | undefined;
   private off: (() => void) | undefined;
   private recallsDue = false;
@@ -69,6 +77,11 @@ export class ReconcileLoop {
 
   constructor(private readonly o: ReconcileLoopOptions) {
     this.now = o.now ?? Date.now;
+    this.passes = new DirtyScheduler<FridgeId, null>({
+      sliceMs: o.sliceMs ?? PASS_SLICE_MS,
+      debounceMs: o.debounceMs,
+      run: (slice) => this.runSlice(slice),
+    });
   }
 
   start(): void {
@@ -153,35 +166,7 @@ export class ReconcileLoop {
 
   /** Reconciles `fridge` after the debounce delay (merging bursts). */
   schedule(fridge: FridgeId): void {
-    if (this.due.has(fridge)) return;
-    const t = setTimeout(() => {
-      this.due.delete(fridge);
-      this.ready.add(fridge);
-      this.pump();
-    }, this.o.debounceMs);
-    this.due.set(fridge, t);
-  }
-
-  /** Fridges whose debounce expired, waiting for their pass (a set: bounded by the fridges). */
-  private readonly ready = new Set<FridgeId>();
-  private pumping = false;
-
-  /**
-   * Runs ready passes in slices of at most {@link PASS_SLICE_MS} per event-loop turn, each slice
-   * in one transaction (one synced append, one message to central): timers that expire together,
-   * or a sweep over every fridge, would otherwise hold PUBACKs (I/O) for the whole burst.
-   */
-  private pump(): void {
-    if (this.pumping || this.ready.size === 0) return;
-    this.pumping = true;
-    try {
-      this.runSlice();
-    } finally {
-      setImmediate(() => {
-        this.pumping = false;
-        this.pump();
-      });
-    }
+    this.passes.mark(fridge, () => null);
   }
 
   /** Expires holds and reconciles every assigned fridge (in slices), housekeeps orders, answers recalls. */
@@ -189,8 +174,7 @@ export class ReconcileLoop {
     const r = this.o.replica;
     if (!r.writable) return;
     const assigned = this.assigned();
-    for (const f of assigned) this.ready.add(f);
-    this.pump();
+    for (const f of assigned) this.passes.mark(f, () => null, 0);
     this.track(r.durably(() => this.expireOwnElsewhere(new Set(assigned))));
     this.track(r.durably(() => maintainOrders(r.doc, ORIGINS.reconciler, this.now(), this.o.orderRetentionMs)));
     this.recallsDue = true;
@@ -219,43 +203,30 @@ export class ReconcileLoop {
   stop(): void {
     this.off?.();
     clearInterval(this.sweepTimer);
-    for (const t of this.due.values()) clearTimeout(t);
-    this.due.clear();
-    this.ready.clear();
+    this.passes.clear();
   }
 
   /**
-   * Reconciles as many ready fridges as fit in one slice (sized by the measured cost of a pass),
-   * all in one transaction.
+   * Reconciles the fridges of one slice in one transaction; the scheduler hands out as many as the
+   * measured cost of a pass fits in the slice.
    */
-  private runSlice(): void {
+  private runSlice(slice: Slice<FridgeId, null>): void {
     const r = this.o.replica;
     if (!r.writable) {
-      this.ready.clear(); // activation sweeps every fridge anyway
+      this.passes.clear(); // activation sweeps every fridge anyway
       return;
     }
-    const take = Math.max(1, Math.floor((this.o.sliceMs ?? PASS_SLICE_MS) / this.passMs));
-    const slice: FridgeId[] = [];
-    for (const f of this.ready) {
-      if (slice.length >= take) break;
-      slice.push(f);
-      this.ready.delete(f);
-    }
-    const started = performance.now();
+    const fridges: FridgeId[] = [];
+    for (let e = slice.next(); e !== undefined; e = slice.next()) fridges.push(e[0]);
+    if (fridges.length === 0) return;
     try {
-      const p = r.durably(() => reconcileFridges(r.doc, ORIGINS.reconciler, slice, this.o.policy, this.now(), this.o.backoff, this.o.clocks?.()));
+      const p = r.durably(() => reconcileFridges(r.doc, ORIGINS.reconciler, fridges, this.o.policy, this.now(), this.o.backoff, this.o.clocks?.()));
       this.track(p.then((reports) => reports.forEach((report) => this.note(report))));
     } catch (e) {
-      this.o.logger.error({ err: e, fridges: slice }, 'reconciliation pass failed');
+      this.o.logger.error({ err: e, fridges }, 'reconciliation pass failed');
     }
-    // Cost of one fridge's pass: a moving average that follows a rise at once (a slice stays
-    // within its budget when passes get dearer) and a fall slowly; bounded below so a slice stays finite.
-    const last = (performance.now() - started) / slice.length;
-    this.passMs = Math.max(0.02, last, 0.8 * this.passMs + 0.2 * last);
     this.answer();
   }
-  /** Measured cost of one fridge's pass, ms. */
-  private passMs = 0.5;
 
   private note(report: ReconcileReport): void {
     const { metrics, logger } = this.o;

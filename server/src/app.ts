@@ -22,7 +22,8 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { Authenticator } from './auth.ts';
 import { GatewayTokens } from './gateway-tokens.ts';
 import { DocRegistry } from './doc-registry.ts';
-import { CentralWriter, CENTRAL_VERSION } from './central-writer.ts';
+import { CentralWriter } from './central-writer.ts';
+import { CENTRAL_VERSION } from './version.ts';
 import { EventHub } from './event-hub.ts';
 import { ReadModel } from './read-model.ts';
 import { OrderService } from './order-service.ts';
@@ -140,8 +141,9 @@ async function assemble(
     },
   });
   metrics.observeHosts(() => registry.hosts());
-  registry.onLoad((host) => writer.initHost(host));
-  registry.onLoad((host) => model.attach(host));
+  // The writer first: the read model builds from the records it seeds.
+  registry.observe(writer);
+  registry.observe(model);
 
   const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes, forceCloseConnections: true, return503OnClosing: true });
   opened.push(() => registry.close(), () => app.close());

@@ -6,69 +6,50 @@
  */
 import type { Logger } from 'pino';
 import {
+  DirtyScheduler,
   Hlc,
+  ORIGINS,
   answerRecalls,
   configRecord,
   declareTaker,
   expireHolds,
   takenBy,
+  type ChangeSummary,
   type HoldClock,
   keys,
   maintainOrders,
   reservedOrders,
   writeMeta,
-  type ConfigRecord,
-  type ConfigSection,
   type DeliveryId,
   type FridgeId,
   type MealId,
   type ReplicaId,
+  type Slice,
   type TxOrigin,
   type VenueId,
 } from '@fridgesync/shared';
 import type { CentralConfig } from './config-schema.ts';
 import type { VenueHost } from './venue-host.ts';
 import type { Metrics } from './metrics.ts';
+import type { DocObserver } from './doc-observer.ts';
+import { seedRecords, type ConfigWrite } from './seed-records.ts';
+import { stableJson } from './stable-json.ts';
+import { CENTRAL_VERSION } from './version.ts';
 
-/** Origin of central's housekeeping writes. */
-export const HOUSEKEEPING: TxOrigin = { kind: 'lifecycle', peer: 'central' };
-/** Origin of central's API writes. */
-export const API: TxOrigin = { kind: 'api' };
+/** Most time one turn spends answering recalls before yielding to I/O, ms. */
+const RECALL_SLICE_MS = 4;
 
-/** Software version written into `meta`. */
-export const CENTRAL_VERSION = '0.1.0';
-
-/** JSON with sorted keys, to compare records regardless of key order. */
-export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
-  );
-}
-
-/** One config record to place in a venue document. */
-export interface ConfigWrite<S extends ConfigSection = ConfigSection> {
-  section: S;
-  id: string;
-  /** The record, or `null` to delete it. */
-  record: ConfigRecord<S> | null;
-}
-
-/** The seed records of one venue document: the venue, its fridges and gateways, every meal. */
-export function seedRecords(config: CentralConfig, venue: VenueId): ConfigWrite[] {
-  const out: ConfigWrite[] = [];
-  const v = config.registry.venues.find((x) => x.id === venue);
-  if (v !== undefined) {
-    out.push({ section: 'venue', id: v.id, record: { name: v.name, city: v.city, timezone: v.timezone } });
-    for (const { id, ...f } of v.fridges) out.push({ section: 'fridge', id, record: { ...f, venueId: v.id } });
-    for (const { id, ...g } of v.gateways) out.push({ section: 'gateway', id, record: { ...g, venueId: v.id } });
-  }
-  for (const { id, ...m } of config.registry.meals) out.push({ section: 'meal', id, record: m });
-  return out;
+/** Recalls to answer in one venue: fridge → meals whose recall entries changed. */
+interface RecallsDue {
+  host: VenueHost;
+  cells: Map<FridgeId, Set<MealId>>;
 }
 
 /** Central's writer; one per process. */
-export class CentralWriter {
+export class CentralWriter implements DocObserver {
   readonly hlc: Hlc;
+  /** Venues whose recalls changed, answered after the transaction that brought them, coalesced. */
+  private readonly recalls: DirtyScheduler<VenueId, RecallsDue>;
   constructor(
     readonly replica: ReplicaId,
     private readonly config: CentralConfig,
@@ -77,10 +58,11 @@ export class CentralWriter {
     now: () => number = Date.now,
   ) {
     this.hlc = new Hlc(replica, now);
+    this.recalls = new DirtyScheduler<VenueId, RecallsDue>({ sliceMs: RECALL_SLICE_MS, run: (slice) => this.runRecalls(slice) });
   }
 
-  /** Runs on each freshly loaded host: seeds config, declares the taker, answers recalls. */
-  initHost(host: VenueHost): void {
+  /** A freshly loaded host: seeds config, declares the taker, answers recalls. */
+  loaded(host: VenueHost): void {
     const doc = host.doc;
     for (const versions of doc.index.config.values()) for (const byReplica of versions.values()) for (const v of byReplica.values()) this.hlc.receive(v.h);
     const overwrite = this.config.registry.seedMode === 'overwrite';
@@ -90,31 +72,35 @@ export class CentralWriter {
     });
     const now = Date.now();
     const taker = doc.index.takers.get(this.replica);
-    doc.transact(HOUSEKEEPING, (w) => {
+    doc.transact(ORIGINS.lifecycle, (w) => {
       for (const c of writes) w.set(keys.config(c.section, c.id), { h: this.hlc.tick(), v: c.record });
       if (taker?.on !== true) declareTaker(w, true, now);
       if (doc.index.meta.get(this.replica)?.v !== CENTRAL_VERSION) writeMeta(w, CENTRAL_VERSION, now);
     });
     if (writes.length > 0) this.log.info({ venueId: host.venueId, records: writes.length }, 'seeded operator data');
     this.answerRecalls(host);
-    let changed = new Map<FridgeId, Set<MealId>>();
-    doc.onChange((summary, origin) => {
-      // Recalls arrive from gateways; answer them after the transaction, coalesced per tick, looking
-      // only at the recalls that changed.
-      if ((origin as TxOrigin | undefined)?.kind !== 'upstream' || summary.recalls.size === 0) return;
-      const first = changed.size === 0;
-      for (const [f, meals] of summary.recalls) {
-        let set = changed.get(f);
-        if (set === undefined) changed.set(f, (set = new Set()));
+  }
+
+  /** Recalls arrive from gateways: notes the cells whose recalls changed, to answer after the transaction. */
+  changed(host: VenueHost, change: ChangeSummary, origin: TxOrigin | undefined): void {
+    if (origin?.kind !== 'upstream' || change.recalls.size === 0) return;
+    this.recalls.mark(host.venueId, (due) => {
+      const cells = due?.cells ?? new Map<FridgeId, Set<MealId>>();
+      for (const [f, meals] of change.recalls) {
+        let set = cells.get(f);
+        if (set === undefined) cells.set(f, (set = new Set()));
         for (const m of meals) set.add(m);
       }
-      if (!first) return;
-      setImmediate(() => {
-        const cells = changed;
-        changed = new Map();
-        if (host.state === 'ready') this.answerRecalls(host, cells);
-      });
+      return { host, cells };
     });
+  }
+
+  /** Answers the recalls of one slice of venues, looking only at the cells whose recalls changed. */
+  private runRecalls(slice: Slice<VenueId, RecallsDue>): void {
+    for (let e = slice.next(); e !== undefined; e = slice.next()) {
+      const { host, cells } = e[1];
+      if (host.state === 'ready') this.answerRecalls(host, cells);
+    }
   }
 
   /** A record deleted by an admin stays deleted in `missing` seed mode. */
@@ -124,7 +110,7 @@ export class CentralWriter {
 
   /** Writes config records into one venue document (one transaction, one HLC tick each). */
   writeConfig(host: VenueHost, writes: ConfigWrite[]): void {
-    host.doc.transact(API, (w) => {
+    host.doc.transact(ORIGINS.api, (w) => {
       for (const c of writes) w.set(keys.config(c.section, c.id), { h: this.hlc.tick(), v: c.record });
     });
   }
@@ -132,7 +118,7 @@ export class CentralWriter {
   /** Gives back rights the reconcilers recalled from central. */
   answerRecalls(host: VenueHost, cells?: ReadonlyMap<FridgeId, ReadonlySet<MealId>>): void {
     try {
-      answerRecalls(host.doc, HOUSEKEEPING, cells);
+      answerRecalls(host.doc, ORIGINS.lifecycle, cells);
     } catch (e) {
       this.log.error({ err: e, venueId: host.venueId }, 'answering recalls failed');
     }
@@ -147,9 +133,9 @@ export class CentralWriter {
   sweepOrders(host: VenueHost, now = Date.now()): number {
     const self = this.replica;
     const clock: HoldClock = { now, offsetOf: (taker) => (taker.startsWith('central:') ? 0 : undefined) };
-    const expired = expireHolds(host.doc, HOUSEKEEPING, clock, undefined, (o) => takenBy(o, self)).length;
+    const expired = expireHolds(host.doc, ORIGINS.lifecycle, clock, undefined, (o) => takenBy(o, self)).length;
     if (expired > 0) this.metrics.holdsExpired.inc(expired);
-    maintainOrders(host.doc, HOUSEKEEPING, now, this.config.orders.retentionMs);
+    maintainOrders(host.doc, ORIGINS.lifecycle, now, this.config.orders.retentionMs);
     this.pruneDeliveries(host, now);
     return expired;
   }
@@ -161,7 +147,7 @@ export class CentralWriter {
       const v = byReplica.get(this.replica);
       if (v !== undefined && v.at + this.config.orders.retentionMs <= now) old.push(id);
     }
-    if (old.length > 0) host.doc.transact(HOUSEKEEPING, (w) => old.forEach((id) => w.delete(keys.delivery(id as DeliveryId))));
+    if (old.length > 0) host.doc.transact(ORIGINS.lifecycle, (w) => old.forEach((id) => w.delete(keys.delivery(id as DeliveryId))));
   }
 
   /** True when central holds reserved orders in this document (keeps it loaded for expiry). */

@@ -7,13 +7,11 @@
  */
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
-import { ORIGINS, VenueDoc, FridgesyncError, type ReplicaId, type VenueId } from '@fridgesync/shared';
+import { ORIGINS, VenueDoc, FridgesyncError, isTxOrigin, type ReplicaId, type VenueId } from '@fridgesync/shared';
 import type { DocStorage } from './storage/storage-port.ts';
 import { VenueHost } from './venue-host.ts';
 import type { Metrics } from './metrics.ts';
-
-/** Runs on every freshly loaded host before anyone else sees it (seed, taker declaration, read model). */
-export type HostInitializer = (host: VenueHost) => void;
+import type { DocObserver } from './doc-observer.ts';
 
 /** Options of {@link DocRegistry}. */
 export interface DocRegistryOptions {
@@ -33,14 +31,14 @@ type Slot = { state: 'loading'; promise: Promise<VenueHost> } | { state: 'ready'
 /** Loads, hands out, unloads and closes venue documents. */
 export class DocRegistry {
   private readonly slots = new Map<string, Slot>();
-  private readonly initializers: HostInitializer[] = [];
+  private readonly observers: DocObserver[] = [];
   private closed = false;
 
   constructor(private readonly opts: DocRegistryOptions) {}
 
-  /** Adds an initializer; runs for hosts loaded from now on. */
-  onLoad(init: HostInitializer): void {
-    this.initializers.push(init);
+  /** Adds an observer of the documents loaded from now on (see {@link DocObserver}). */
+  observe(observer: DocObserver): void {
+    this.observers.push(observer);
   }
 
   /** The host if it is loaded and ready, without loading. */
@@ -107,7 +105,20 @@ export class DocRegistry {
       metrics: this.opts.metrics,
       onStorageFailure: this.opts.onStorageFailure,
     });
-    for (const init of this.initializers) init(host);
+    const observers = [...this.observers];
+    for (const o of observers) o.loaded?.(host);
+    // Subscribed after every `loaded` hook ran: the observers built from the state they wrote.
+    doc.onChange((change, origin) => {
+      const typed = isTxOrigin(origin) ? origin : undefined;
+      for (const o of observers) {
+        // One observer's failure must not keep the others from hearing the change.
+        try {
+          o.changed?.(host, change, typed);
+        } catch (e) {
+          log.error({ err: e }, 'a document observer failed');
+        }
+      }
+    });
     this.opts.metrics.docLoads.inc({ result: 'ok' });
     log.debug({ updates: stored.updates.length }, 'venue document loaded');
     return host;

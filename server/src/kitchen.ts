@@ -5,10 +5,10 @@
  * was announced and what the fridge reports. The refill plan says per fridge and meal what to bring
  * next: up to par, after open orders and what is already on its way.
  */
-import { FridgesyncError, keys, type DeliveryBody, type DeliveryValue, type VenueId } from '@fridgesync/shared';
+import { FridgesyncError, ORIGINS, keys, type DeliveryBody, type DeliveryValue, type VenueId } from '@fridgesync/shared';
 import type { DocRegistry } from './doc-registry.ts';
 import type { DeliveryModel, ReadModel, VenueModel } from './read-model.ts';
-import { API, stableJson } from './central-writer.ts';
+import { stableJson } from './stable-json.ts';
 
 /** The API view of one delivery. */
 export function deliveryJson(vm: VenueModel, d: DeliveryModel) {
@@ -56,7 +56,7 @@ export class KitchenService {
       return { status: 200, delivery: deliveryJson(vm, existing) };
     }
     const value: DeliveryValue = { f: body.fridgeId, i: { ...body.items }, at: this.now() };
-    host.doc.transact(API, (w) => w.set(keys.delivery(body.deliveryId), value));
+    host.doc.transact(ORIGINS.api, (w) => w.set(keys.delivery(body.deliveryId), value));
     this.model.noteDeliveryBaseline(body.venueId, body.deliveryId, body.fridgeId);
     await host.whenDurable();
     const d = this.model.get(body.venueId)!.deliveries.get(body.deliveryId)!;

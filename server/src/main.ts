@@ -16,7 +16,7 @@ import { ConfigError, envOverrides, loadConfig, parseConfigFile, stopSignals } f
 import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
 import { buildApp, type Central } from './app.ts';
 import { hashToken } from './auth.ts';
-import { CENTRAL_VERSION } from './central-writer.ts';
+import { CENTRAL_VERSION } from './version.ts';
 import { StorageUnwritableError } from './storage/storage-port.ts';
 
 /** Exit status when the data directory cannot be written: an operator must act, a restart will not help. */

@@ -8,6 +8,7 @@
 import {
   DEFAULT_HOLD_SECONDS,
   FridgesyncError,
+  ORIGINS,
   SoldOutError,
   foldOrder,
   orderResponse,
@@ -25,7 +26,6 @@ import type { DocRegistry } from './doc-registry.ts';
 import type { ReadModel } from './read-model.ts';
 import type { Metrics } from './metrics.ts';
 import { KeyedQueue } from './keyed-queue.ts';
-import { API } from './central-writer.ts';
 import type { VenueHost } from './venue-host.ts';
 
 /** Result of creating an order. */
@@ -59,7 +59,7 @@ export class OrderService {
       if (cfg === undefined || cfg.venueId !== body.venueId) throw new FridgesyncError('UNKNOWN_FRIDGE');
       for (const l of body.items) if (!vm.meals.has(l.mealId)) throw new FridgesyncError('UNKNOWN_MEAL', `no such meal: ${l.mealId}`);
       const now = this.now();
-      const outcome = reserve(host.doc, API, {
+      const outcome = reserve(host.doc, ORIGINS.api, {
         orderId: body.orderId,
         fridgeId: body.fridgeId,
         lines: body.items,
@@ -87,7 +87,7 @@ export class OrderService {
 
   /** Writes one rights request per lacking meal that has none open (the reconciler answers it). */
   private askForRights(host: VenueHost, body: CreateOrderBody, lacking: Array<{ mealId: MealId; requested: number }>): void {
-    host.doc.transact(API, (w) => requestLackingRights(w, body.fridgeId, lacking));
+    host.doc.transact(ORIGINS.api, (w) => requestLackingRights(w, body.fridgeId, lacking));
   }
 
   private async locate(orderId: OrderId): Promise<{ host: VenueHost; order: OrderFold }> {
@@ -119,7 +119,7 @@ export class OrderService {
     const located = await this.locate(orderId);
     const { host, r } = await this.fridgeQueue.run(`${located.host.venueId}/${located.order.fridge}`, async () => {
       const { host } = await this.find(located.host.venueId, orderId);
-      return { host, r: settle(host.doc, API, orderId, state, this.now(), { customer: opts.resolve !== true }) };
+      return { host, r: settle(host.doc, ORIGINS.api, orderId, state, this.now(), { customer: opts.resolve !== true }) };
     });
     await host.whenDurable();
     if (!r.ok) throw new FridgesyncError(r.code);

@@ -1,84 +1,21 @@
 /**
- * Promotion imports: CSV as operators export it from a spreadsheet, or JSON. Every row is
- * validated (schema, known venue/meal/fridge, `from < until`) and every problem is reported with its
- * row number; `dryRun` shows what would change. An import is applied all or nothing: every venue
+ * Promotion imports: CSV as operators export it from a spreadsheet, or JSON (read by
+ * `promotion-rows.ts`). Every row is validated (no spreadsheet formula, schema, known
+ * venue/meal/fridge, `from < until`) and every problem is reported with its row number; `dryRun`
+ * shows what would change. An import is applied all or nothing: every venue
  * document is loaded first, then all rows are written with no await in between, each venue in one
  * transaction. The import id is derived from the rows, so uploading the same file twice changes nothing.
  */
 import { createHash } from 'node:crypto';
-import { FridgesyncError, PromotionRowSchema, keys, type PromotionRecord, type PromotionRow, type VenueId } from '@fridgesync/shared';
+import { FridgesyncError, ORIGINS, PromotionRowSchema, keys, type PromotionRecord, type PromotionRow, type VenueId } from '@fridgesync/shared';
 import type { DocRegistry } from './doc-registry.ts';
 import type { ReadModel } from './read-model.ts';
-import { API, stableJson, type CentralWriter } from './central-writer.ts';
+import type { CentralWriter } from './central-writer.ts';
+import { formulaProblems, rowsFromBody, type RowError } from './promotion-rows.ts';
+import { stableJson } from './stable-json.ts';
 
 /** Rows per import: bounds memory and the size of one transaction. */
 export const MAX_PROMOTION_ROWS = 10_000;
-const COLUMNS = ['venueId', 'mealId', 'fridgeId', 'priceCents', 'from', 'until'] as const;
-
-/** A problem with one row (CSV: the line number in the file, header = 1; JSON: 1-based index). */
-export interface RowError {
-  row: number;
-  message: string;
-}
-
-/** Splits CSV text into records (RFC 4180 quoting, `,` or `;` separated, CRLF or LF). */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  const sep = (text.split(/\r?\n/, 1)[0] ?? '').includes(';') && !(text.split(/\r?\n/, 1)[0] ?? '').includes(',') ? ';' : ',';
-  let field = '';
-  let row: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === sep) {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
-
-/** Raw rows with their numbers, from CSV text or a JSON body. */
-export function rowsFromBody(body: unknown): { rows: Array<{ row: number; raw: unknown }>; errors: RowError[] } {
-  if (typeof body === 'string') {
-    const lines = parseCsv(body.replace(/^\uFEFF/, ''));
-    const header = (lines[0] ?? []).map((h) => h.trim());
-    const missing = COLUMNS.filter((c) => c !== 'fridgeId' && !header.includes(c));
-    if (missing.length > 0) return { rows: [], errors: [{ row: 1, message: `header lacks column(s): ${missing.join(', ')}` }] };
-    const rows: Array<{ row: number; raw: unknown }> = [];
-    lines.slice(1).forEach((cells, i) => {
-      if (cells.every((c) => c.trim() === '')) return; // blank line
-      const o: Record<string, unknown> = {};
-      header.forEach((h, k) => {
-        const v = (cells[k] ?? '').trim();
-        if (h === 'fridgeId' && v === '') return;
-        o[h] = h === 'priceCents' && /^-?\d+$/.test(v) ? Number(v) : v;
-      });
-      rows.push({ row: i + 2, raw: o });
-    });
-    return { rows, errors: [] };
-  }
-  const arr = Array.isArray(body) ? body : (body as { rows?: unknown } | null)?.rows;
-  if (!Array.isArray(arr)) return { rows: [], errors: [{ row: 0, message: 'expected CSV text, a JSON array of rows, or {"rows": [...]}' }] };
-  return { rows: arr.map((raw, i) => ({ row: i + 1, raw })), errors: [] };
-}
 
 /** One row's planned effect. */
 export interface PlannedRow {
@@ -114,6 +51,11 @@ export class PromotionService {
     if (rows.length === 0 && errors.length === 0) errors.push({ row: 0, message: 'no rows' });
     const valid: Array<{ row: number; p: PromotionRow }> = [];
     for (const { row, raw } of rows) {
+      const formulas = formulaProblems(raw);
+      if (formulas.length > 0) {
+        for (const message of formulas) errors.push({ row, message });
+        continue;
+      }
       const r = PromotionRowSchema.safeParse(raw);
       if (!r.success) {
         for (const i of r.error.issues) errors.push({ row, message: `${i.path.join('.') || 'row'}: ${i.message}` });
@@ -167,7 +109,7 @@ export class PromotionService {
     const hosts = await Promise.all([...byVenue.keys()].map((v) => this.registry.acquire(v)));
     if (hosts.some((h) => h.state !== 'ready')) throw new FridgesyncError('NOT_READY', 'a venue document was unloaded during the import; nothing was applied');
     hosts.forEach((host) => {
-      host.doc.transact(API, (w) => {
+      host.doc.transact(ORIGINS.api, (w) => {
         for (const p of byVenue.get(host.venueId)!) w.set(keys.config('promotion', p.promotionId), { h: this.writer.hlc.tick(), v: p.record });
       });
     });

@@ -1,8 +1,9 @@
 /**
  * The in-memory read model behind `/v1/venues`, `/v1/catalog`, the refill plan and the change
- * feed. It is updated from document changes: each transaction marks the
- * fridges it touched dirty, and only dirty fridges are folded again, once, before the next read or
- * on the next tick. Requests never fold a whole venue. The model outlives an unloaded document
+ * feed. It observes document changes (a {@link DocObserver}): each transaction marks the folds it
+ * calls for (a venue's config, the fridges and orders it touched), and each is run once, in paced
+ * background slices or before the next read, whichever comes first (docs/design.md "Scheduling
+ * work after changes"). Requests never fold a whole venue. The model outlives an unloaded document
  * (nothing changes while a document is unloaded: every write goes through a loaded one).
  */
 import {
@@ -19,17 +20,21 @@ import {
   type FridgeId,
   type FridgeView,
   type GatewayRecord,
-  type MealId,
   type MealRecord,
   type OrderId,
   type PromotionRecord,
   type ReplicaId,
   type VenueId,
   type VenueRecord,
+  DirtyScheduler,
+  type Pacing,
+  type Slice,
 } from '@fridgesync/shared';
 import type { VenueHost } from './venue-host.ts';
 import type { EventHub } from './event-hub.ts';
-import { stableJson } from './central-writer.ts';
+import type { DocObserver } from './doc-observer.ts';
+import { promotionsByMeal, type PromotionsByMeal } from './promotion-pricing.ts';
+import { stableJson } from './stable-json.ts';
 
 /** Window for "recent sales" in the refill plan, ms (one day). */
 export const RECENT_SALES_MS = 24 * 3600 * 1000;
@@ -61,53 +66,42 @@ export interface VenueModel {
   meals: Map<string, MealRecord>;
   gateways: Map<string, GatewayRecord>;
   promotions: Map<string, PromotionRecord>;
-  /** meal → promotions of that meal (the catalog looks prices up per meal). */
-  promotionsByMeal: Map<string, Array<[string, PromotionRecord]>>;
+  /** The promotions grouped by meal, for pricing (`promotion-pricing.ts`). */
+  promotionsByMeal: PromotionsByMeal;
   deliveries: Map<string, DeliveryModel>;
   /** Replicas known in the document (for the gateway view). */
   replicas: ReplicaId[];
 }
 
 /**
- * Least time between two background folds of changed state, ms: live events (`/v1/events`) lag a
- * busy venue by at most this, or by {@link nextRefreshInterval} under load; reads fold what is
+ * Least time between two background fold cycles, ms: live events (`/v1/events`) lag a busy venue by
+ * at most this, or by up to {@link FOLD_PACING}'s `maxIntervalMs` under load; reads fold what is
  * pending first and never see stale state.
  */
 export const REFRESH_INTERVAL_MS = 250;
-/** Most time one background slice of folding takes before yielding, ms. */
+/** Most time one background slice of folding takes before yielding to I/O, ms. */
 const SLICE_MS = 4;
-/** Share of the process the background folds may take under a stream of changes. */
-const MAX_FOLD_SHARE = 0.1;
-/** Longest interval between background folds however costly they get, ms. */
-const MAX_REFRESH_INTERVAL_MS = 2_000;
-
 /**
- * The interval before the next background fold, given the time the last fold cycle took: folds
- * take at most {@link MAX_FOLD_SHARE} of the process (a venue whose fridges all change all the time
- * is folded less often, so storing what gateways send keeps the cores), between
- * {@link REFRESH_INTERVAL_MS} and {@link MAX_REFRESH_INTERVAL_MS}.
+ * How often background fold cycles start: at most a tenth of the process under a stream of changes
+ * (a venue whose fridges all change all the time is folded less often, so storing what gateways
+ * send keeps the cores), every {@link REFRESH_INTERVAL_MS} to 2 s.
  */
-export function nextRefreshInterval(lastCycleMs: number): number {
-  return Math.min(MAX_REFRESH_INTERVAL_MS, Math.max(REFRESH_INTERVAL_MS, lastCycleMs / MAX_FOLD_SHARE));
-}
+export const FOLD_PACING: Pacing = { minIntervalMs: REFRESH_INTERVAL_MS, maxIntervalMs: 2_000, maxShare: 0.1 };
+
+/** One fold the read model owes: a venue's config (with deliveries and replicas), a fridge, or an order's event. */
+type Fold = { host: VenueHost } & ({ kind: 'config' } | { kind: 'fridge'; fridge: FridgeId } | { kind: 'order'; order: OrderId });
 
 /** The read model over all venues. */
-export class ReadModel {
+export class ReadModel implements DocObserver {
   readonly venues = new Map<string, VenueModel>();
   /** city → venue ids (the catalog is split by city). */
   private readonly byCity = new Map<string, Set<string>>();
   /** order id → venue, for `GET /v1/orders/{id}`. */
   readonly orderVenue = new Map<string, VenueId>();
-  private readonly dirty = new Map<string, { host: VenueHost; fridges: Set<string>; config: boolean; orders: Set<string> }>();
+  /** Folds owed, keyed `<kind>:<venue>:<id>` (ids never hold `:`); run in paced slices. */
+  private readonly folds: DirtyScheduler<string, Fold>;
   /** Last published state per order, so `order` events fire on transitions only (pruned with the order). */
   private readonly orderState = new Map<string, string>();
-  private scheduled = false;
-  /** When the last fold of dirty state ran (performance.now()). */
-  private lastFlush = -Infinity;
-  /** Time spent in the background slices of the current fold cycle, ms. */
-  private cycleMs = 0;
-  /** Least time between background folds, from the last cycle's cost ({@link nextRefreshInterval}). */
-  private interval = REFRESH_INTERVAL_MS;
   private readonly expected = new Set<string>();
 
   constructor(
@@ -116,100 +110,61 @@ export class ReadModel {
     private readonly now: () => number = Date.now,
     /** Reports a fold that threw; the rest of the model keeps updating. */
     private readonly onError: (e: unknown, venue: string) => void = () => undefined,
-  ) {}
+  ) {
+    this.folds = new DirtyScheduler<string, Fold>({ sliceMs: SLICE_MS, pacing: FOLD_PACING, run: (slice) => this.runFolds(slice) });
+  }
 
-  /** Attaches to a freshly loaded host: full build, then incremental updates. */
-  attach(host: VenueHost): void {
+  /** A freshly loaded host: full build now, then the folds its transactions call for. */
+  loaded(host: VenueHost): void {
     for (const id of host.doc.index.orders.keys()) this.orderVenue.set(id, host.venueId);
     this.markConfig(host);
-    for (const f of host.doc.index.fridgeIds()) this.mark(host, f);
     this.flush();
-    host.doc.onChange((s: ChangeSummary) => {
-      for (const o of s.orders) {
-        if (host.doc.index.orders.has(o)) this.orderVenue.set(o, host.venueId);
-        this.entry(host).orders.add(o);
-      }
-      if (s.config || s.lifecycle) this.markConfig(host);
-      for (const f of s.fridges) this.mark(host, f);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // An isolated change is folded at once; under a stream of changes at most once per
-        // interval, so a fridge changing many times a second is folded a few times, not each time.
-        const wait = this.lastFlush + this.interval - performance.now();
-        if (wait <= 0) setImmediate(() => this.flush(SLICE_MS));
-        else setTimeout(() => this.flush(SLICE_MS), wait);
-      }
-    });
-  }
-
-  private entry(host: VenueHost) {
-    let d = this.dirty.get(host.venueId);
-    if (d === undefined) this.dirty.set(host.venueId, (d = { host, fridges: new Set(), config: false, orders: new Set() }));
-    d.host = host;
-    return d;
-  }
-  private mark(host: VenueHost, fridge: string): void {
-    this.entry(host).fridges.add(fridge);
-  }
-  private markConfig(host: VenueHost): void {
-    const d = this.entry(host);
-    d.config = true;
-    for (const f of host.doc.index.fridgeIds()) d.fridges.add(f);
   }
 
   /**
-   * Folds what is dirty. Reads call it with no budget (they see everything); in the background it
-   * runs in slices of {@link SLICE_MS}, yielding to I/O between them, so folding a busy venue's
-   * fridges never holds the process for long.
+   * Marks what a transaction touched: an isolated change is folded at once, a stream of changes at
+   * most once per interval (a fridge changing many times a second is folded a few times, not each time).
    */
-  flush(budgetMs = Infinity): void {
-    this.scheduled = false;
-    if (this.dirty.size === 0) return;
-    const started = performance.now();
-    if (!this.slicing) {
-      this.lastFlush = started;
-      this.cycleMs = 0;
-    }
-    const deadline = started + budgetMs;
-    for (const [venueId, d] of this.dirty) {
-      if (d.host.state === 'closed') {
-        this.dirty.delete(venueId);
-        continue;
-      }
-      // Runs on a timer: one venue's bad data must not take the process (or other venues) down.
-      try {
-        const vm = this.venue(d.host.venueId);
-        if (d.config) {
-          d.config = false;
-          this.refreshConfig(d.host, vm);
-        }
-        for (const f of d.fridges) {
-          d.fridges.delete(f);
-          this.refreshFridge(d.host, vm, f as FridgeId);
-          if (performance.now() >= deadline) break;
-        }
-        if (d.fridges.size === 0) {
-          this.dirty.delete(venueId);
-          for (const o of d.orders) this.refreshOrder(d.host, o as OrderId);
-        }
-      } catch (e) {
-        this.dirty.delete(venueId);
-        this.onError(e, d.host.venueId);
-      }
-      if (performance.now() >= deadline) break;
-    }
-    this.slicing = this.dirty.size > 0;
-    if (budgetMs !== Infinity) {
-      this.cycleMs += performance.now() - started;
-      if (!this.slicing) this.interval = nextRefreshInterval(this.cycleMs);
-    }
-    if (this.slicing && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush(SLICE_MS));
+  changed(host: VenueHost, s: ChangeSummary): void {
+    if (s.config || s.lifecycle) this.markConfig(host);
+    for (const fridge of s.fridges) this.mark({ host, kind: 'fridge', fridge });
+    for (const order of s.orders) {
+      if (host.doc.index.orders.has(order)) this.orderVenue.set(order, host.venueId);
+      this.mark({ host, kind: 'order', order });
     }
   }
-  /** True while a background fold continues in slices. */
-  private slicing = false;
+
+  private mark(f: Fold): void {
+    const id = f.kind === 'config' ? '' : f.kind === 'fridge' ? f.fridge : f.order;
+    // The newest host: a venue unloaded and loaded again folds from its new document.
+    this.folds.mark(`${f.kind}:${f.host.venueId}:${id}`, () => f);
+  }
+  private markConfig(host: VenueHost): void {
+    this.mark({ host, kind: 'config' });
+    for (const fridge of host.doc.index.fridgeIds()) this.mark({ host, kind: 'fridge', fridge });
+  }
+
+  /** Folds what is pending, all of it (reads call it: they see everything). */
+  flush(): void {
+    this.folds.flush();
+  }
+
+  /** Runs one slice of folds (the scheduler bounds its time; reads take everything). */
+  private runFolds(slice: Slice<string, Fold>): void {
+    for (let e = slice.next(); e !== undefined; e = slice.next()) {
+      const f = e[1];
+      if (f.host.state === 'closed') continue;
+      // Runs on a timer: one venue's bad data must not take the process (or other venues) down.
+      try {
+        const vm = this.venue(f.host.venueId);
+        if (f.kind === 'config') this.refreshConfig(f.host, vm);
+        else if (f.kind === 'fridge') this.refreshFridge(f.host, vm, f.fridge);
+        else this.refreshOrder(f.host, f.order);
+      } catch (err) {
+        this.onError(err, f.host.venueId);
+      }
+    }
+  }
 
   /** Publishes an `order` event when an order's folded state changes. */
   private refreshOrder(host: VenueHost, id: OrderId): void {
@@ -260,12 +215,7 @@ export class ReadModel {
     vm.meals = new Map(configIds(doc, 'meal').map((id) => [id, configRecord(doc, 'meal', id)!]));
     vm.gateways = new Map(configIds(doc, 'gateway').map((id) => [id, configRecord(doc, 'gateway', id)!]));
     vm.promotions = new Map(configIds(doc, 'promotion').map((id) => [id, configRecord(doc, 'promotion', id)!]));
-    vm.promotionsByMeal = new Map();
-    for (const [id, p] of vm.promotions) {
-      const list = vm.promotionsByMeal.get(p.mealId) ?? [];
-      list.push([id, p]);
-      vm.promotionsByMeal.set(p.mealId, list);
-    }
+    vm.promotionsByMeal = promotionsByMeal(vm.promotions);
     const deliveries = new Map<string, DeliveryModel>();
     for (const [id, byReplica] of doc.index.deliveries) {
       let value: DeliveryValue | undefined;
@@ -345,17 +295,5 @@ export class ReadModel {
   /** Configured fridges of a venue (config record present and in this venue). */
   fridgesOf(vm: VenueModel): Array<[string, FridgeModel]> {
     return [...vm.fridges].filter(([, f]) => f.view.config?.venueId === vm.venueId).sort(([a], [b]) => (a < b ? -1 : 1));
-  }
-
-  /** The active promotion price for a meal at a fridge, if any (fridge-specific wins, then the lowest). */
-  promotionPrice(vm: VenueModel, fridge: string, meal: MealId | string, at: number): { priceCents: number; promotionId: string } | undefined {
-    let best: { priceCents: number; promotionId: string; specific: boolean } | undefined;
-    for (const [id, p] of vm.promotionsByMeal.get(meal) ?? []) {
-      if (at < p.fromMs || at >= p.untilMs) continue;
-      if (p.fridgeId !== undefined && p.fridgeId !== fridge) continue;
-      const specific = p.fridgeId !== undefined;
-      if (best === undefined || (specific && !best.specific) || (specific === best.specific && p.priceCents < best.priceCents)) best = { priceCents: p.priceCents, promotionId: id, specific };
-    }
-    return best && { priceCents: best.priceCents, promotionId: best.promotionId };
   }
 }

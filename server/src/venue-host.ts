@@ -98,7 +98,7 @@ export class VenueHost {
   private persist(update: Uint8Array, origin: unknown): void {
     if (isOrigin(origin, 'storage-load') || this.failed) return;
     this.lastActivity = Date.now();
-    const from = isOrigin(origin, 'upstream') ? (origin as TxOrigin).peer : undefined;
+    const from = isOrigin(origin, 'upstream') ? origin.peer : undefined;
     const sv = Y.encodeStateVector(this.doc.ydoc);
     this.pending++;
     this.appendSeq++;

@@ -6,6 +6,7 @@ import { conflictKinds, orderVariants, reservedOrders, totalsOf, type FridgeId }
 import type { FridgeModel, ReadModel, VenueModel } from './read-model.ts';
 import type { GatewayPresence } from './sync/gateway-presence.ts';
 import type { DocRegistry } from './doc-registry.ts';
+import { promotionPrice } from './promotion-pricing.ts';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -148,7 +149,7 @@ export function catalogJson(model: ReadModel, city: string | undefined, now = Da
           .filter((c) => c.S > 0 && vm.meals.has(c.meal))
           .map((c) => {
             const meal = vm.meals.get(c.meal)!;
-            const promo = model.promotionPrice(vm, id, c.meal, now);
+            const promo = promotionPrice(vm.promotionsByMeal, id, c.meal, now);
             return {
               mealId: c.meal,
               name: meal.name,

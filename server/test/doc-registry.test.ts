@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { FridgesyncError, configRecord, type VenueId } from '@fridgesync/shared';
+import { FridgesyncError, ORIGINS, VenueDoc, configRecord, gatewayReplicaId, keys, type FridgeId, type GatewayId, type TxOrigin, type VenueId } from '@fridgesync/shared';
 import { createMemoryStorage, type DocStorage } from '@fridgesync/server';
-import { bearer, keepOpen, startCentral, TOKENS, type TestCentral } from './helpers/central.ts';
+import { bearer, keepOpen, startCentral, stockViaGateway, TOKENS, type TestCentral } from './helpers/central.ts';
 
 /** A storage double whose load or append can be made to fail; counts appends. */
 function failingStorage(inner: DocStorage, mode: { load?: boolean; append?: boolean }) {
@@ -139,5 +139,34 @@ describe('document lifecycle', () => {
     expect(r.json().code).toBe('STORAGE_FAILED');
     expect(fatal?.message).toBe('disk full');
     expect((await t.central.app.inject({ url: '/readyz' })).statusCode).toBe(503);
+  });
+});
+
+describe('document observers', () => {
+  it('each observer hears a load first, then every transaction with its typed origin; one that throws does not silence the others', async () => {
+    t = await startCentral();
+    const heard: string[] = [];
+    const named = (o: TxOrigin | undefined) => (o === undefined ? 'untagged' : `${o.kind}${o.peer === undefined ? '' : `/${o.peer}`}`);
+    t.central.registry.observe({
+      loaded: (host) => heard.push(`loaded ${host.venueId}`),
+      changed: () => {
+        throw new Error('observer bug');
+      },
+    });
+    t.central.registry.observe({ changed: (host, change, origin) => heard.push(`${host.venueId} ${named(origin)}${change.config ? ' config' : ''}`) });
+    // Observers apply to documents loaded from now on.
+    await t.central.registry.unload('v1' as VenueId);
+    const host = await t.central.registry.acquire('v1' as VenueId);
+    expect(heard).toEqual(['loaded v1']);
+    const admin = await t.central.app.inject({ method: 'PUT', url: '/v1/admin/meals/m7', headers: bearer(TOKENS.admin), payload: { name: 'Soup', priceCents: 400 } });
+    expect(admin.statusCode).toBeLessThan(300);
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 2 });
+    // A transaction with no fridgesync origin is still reported, as untagged.
+    const other = new VenueDoc({ replica: gatewayReplicaId('g1' as GatewayId, 1) });
+    other.applyUpdate(Y.encodeStateAsUpdate(host.doc.ydoc), ORIGINS.upstream);
+    const sv = Y.encodeStateVector(other.ydoc);
+    other.transact(ORIGINS.mqtt, (w) => w.set(keys.status('f1' as FridgeId), { on: true, ts: Date.now() }));
+    Y.applyUpdate(host.doc.ydoc, Y.encodeStateAsUpdate(other.ydoc, sv), 'not-an-origin');
+    expect(heard).toEqual(['loaded v1', 'v1 api config', 'v1 upstream/test-gateway', 'v1 untagged']);
   });
 });

@@ -28,4 +28,5 @@ export * from './data-dir.ts';
 export * from './signals.ts';
 export * from './command-line.ts';
 export * from './windowed-counts.ts';
+export * from './dirty-scheduler.ts';
 export * from './loopback.ts';

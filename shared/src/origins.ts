@@ -4,16 +4,20 @@
  * not echo what central sent, and metrics count writes by source.
  */
 
+/** Every kind of origin, with what it covers. */
+const ORIGIN_KINDS = {
+  mqtt: 'a fridge message ingested by a gateway',
+  upstream: 'an update received from a sync peer (central, or a gateway at central)',
+  'storage-load': 'state loaded from the local store',
+  api: 'an HTTP request (order, admin, kitchen)',
+  kiosk: "a gateway's local order API",
+  reconciler: 'the reconciler or the rights policy',
+  lifecycle: "epochs, retirement, taker declarations, central's housekeeping",
+  test: 'tests',
+} as const;
+
 /** Where a transaction came from. */
-export type OriginKind =
-  | 'mqtt' // a fridge message ingested by a gateway
-  | 'upstream' // an update received from a sync peer (central, or a gateway at central)
-  | 'storage-load' // state loaded from the local store
-  | 'api' // an HTTP request (order, admin, kitchen)
-  | 'kiosk' // a gateway's local order API
-  | 'reconciler' // the reconciler or the rights policy
-  | 'lifecycle' // epochs, retirement, taker declarations
-  | 'test';
+export type OriginKind = keyof typeof ORIGIN_KINDS;
 
 /** A transaction origin. `peer` names the remote end for `upstream` (a replica id or connection id). */
 export interface TxOrigin {
@@ -33,7 +37,16 @@ export const ORIGINS = {
   test: { kind: 'test' },
 } as const satisfies Record<string, TxOrigin>;
 
-/** True when `o` is a fridgesync origin of the given kind. */
-export function isOrigin(o: unknown, kind: OriginKind): boolean {
-  return typeof o === 'object' && o !== null && (o as TxOrigin).kind === kind;
+/**
+ * True when `o` (a Yjs transaction's origin, typed `unknown` by Yjs) is a fridgesync origin: an
+ * object with a known `kind` and, if any, a string `peer`.
+ */
+export function isTxOrigin(o: unknown): o is TxOrigin {
+  if (typeof o !== 'object' || o === null || !('kind' in o) || typeof o.kind !== 'string' || !Object.hasOwn(ORIGIN_KINDS, o.kind)) return false;
+  return !('peer' in o) || o.peer === undefined || typeof o.peer === 'string';
+}
+
+/** True when `o` is a fridgesync origin of the given kind (and then typed as one). */
+export function isOrigin<K extends OriginKind>(o: unknown, kind: K): o is TxOrigin & { readonly kind: K } {
+  return isTxOrigin(o) && o.kind === kind;
 }

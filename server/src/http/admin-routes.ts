@@ -10,6 +10,7 @@ import {
   FridgeIdSchema,
   FridgeRecordSchema,
   FridgesyncError,
+  ORIGINS,
   GatewayIdSchema,
   GatewayRecordSchema,
   MealIdSchema,
@@ -27,7 +28,8 @@ import {
 } from '@fridgesync/shared';
 import type { DocRegistry } from '../doc-registry.ts';
 import type { ReadModel } from '../read-model.ts';
-import { API, type CentralWriter, type ConfigWrite } from '../central-writer.ts';
+import type { CentralWriter } from '../central-writer.ts';
+import type { ConfigWrite } from '../seed-records.ts';
 import type { RateLimitConfig } from './rate-limit.ts';
 import type { GatewayTokens } from '../gateway-tokens.ts';
 import { TimeZoneSchema, TokenHashSchema } from '../config-schema.ts';
@@ -145,7 +147,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
       const replica = req.params.replicaId;
       if (!replica.startsWith('gw:')) throw new FridgesyncError('FORBIDDEN', 'only gateway replicas are retired here');
       const host = await d.registry.acquire(req.params.venueId);
-      if (!hasRetirement(host.doc, replica)) host.doc.transact(API, (w) => retire(w, replica, Date.now()));
+      if (!hasRetirement(host.doc, replica)) host.doc.transact(ORIGINS.api, (w) => retire(w, replica, Date.now()));
       const peer = host.replicaPeers.get(replica);
       if (peer !== undefined) host.peers.get(peer)?.close('REPLICA_RETIRED', `${replica} was retired by an operator`);
       await host.whenDurable();
@@ -170,7 +172,7 @@ export function registerAdminRoutes(app: FastifyInstance, d: AdminDeps): void {
       const replica = ReplicaIdSchema.parse(`gw:${gatewayId}:${epoch}`);
       // A retired replica is never revived: its rights already flowed to the reconciler.
       if (isRetired(host.doc, replica)) throw new FridgesyncError('FORBIDDEN', `${replica} is retired; the gateway must join under a new epoch`);
-      if (!epochAllocated(host.doc, gatewayId, epoch)) host.doc.transact(API, (w) => allocateEpoch(w, gatewayId, epoch, Date.now()));
+      if (!epochAllocated(host.doc, gatewayId, epoch)) host.doc.transact(ORIGINS.api, (w) => allocateEpoch(w, gatewayId, epoch, Date.now()));
       await host.whenDurable();
       return { allocated: replica, venueId: req.params.venueId };
     },

@@ -11,7 +11,7 @@ import type { Authenticator, Principal } from '../auth.ts';
 import type { DocRegistry } from '../doc-registry.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CentralConfig } from '../config-schema.ts';
-import { CENTRAL_VERSION } from '../central-writer.ts';
+import { CENTRAL_VERSION } from '../version.ts';
 import { SyncSession } from './sync-session.ts';
 import type { GatewayPresence } from './gateway-presence.ts';
 

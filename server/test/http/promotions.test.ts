@@ -1,6 +1,6 @@
 /** Promotion imports: CSV with bad rows (row numbers), dry run, atomic apply, idempotent re-upload, JSON, listing. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseCsv } from '../../src/promotions.ts';
+import { readCsv } from '../../src/promotion-rows.ts';
 import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
 
 let t: TestCentral;
@@ -88,15 +88,84 @@ describe('POST /v1/promotions (JSON) and roles', () => {
   });
 });
 
-describe('parseCsv', () => {
+describe('readCsv', () => {
+  const cells = (text: string) => readCsv(text).records.map((r) => r.cells);
+
   it('handles quotes, escaped quotes, semicolons and CRLF', () => {
-    expect(parseCsv('a,"b,c","d ""e"""\r\n1,2,3')).toEqual([
+    expect(cells('a,"b,c","d ""e"""\r\n1,2,3')).toEqual([
       ['a', 'b,c', 'd "e"'],
       ['1', '2', '3'],
     ]);
-    expect(parseCsv('x;y\n1;2\n')).toEqual([
+    expect(cells('x;y\n1;2\n')).toEqual([
       ['x', 'y'],
       ['1', '2'],
     ]);
+    expect(cells('\uFEFFx,y\n1,2')).toEqual([
+      ['x', 'y'],
+      ['1', '2'],
+    ]);
+  });
+
+  it('numbers each record by the line it starts on, across quoted line breaks and blank lines', () => {
+    const { records, errors } = readCsv('h1,h2\r\n"two\r\nlines",x\r\n\r\n3,"a;b"\r\n');
+    expect(errors).toEqual([]);
+    expect(records).toEqual([
+      { row: 1, cells: ['h1', 'h2'] },
+      { row: 2, cells: ['two\r\nlines', 'x'] },
+      { row: 4, cells: [''] },
+      { row: 5, cells: ['3', 'a;b'] },
+    ]);
+  });
+
+  it('stops at malformed quoting, naming the line of its record and keeping the records before it', () => {
+    const bad = readCsv('h1,h2\n1,2\n3,"4"x\n5,6\n');
+    expect(bad.records.map((r) => r.row)).toEqual([1, 2]);
+    expect(bad.errors).toEqual([{ row: 3, message: expect.stringMatching(/^CSV: .*closing quote.*; the lines after it were not read$/i) }]);
+    const open = readCsv('h1,h2\n1,2\n3,"4\n5,6\n');
+    expect(open.errors).toEqual([{ row: 3, message: expect.stringMatching(/^CSV: Quote Not Closed/) }]);
+  });
+});
+
+describe('POST /v1/promotions: CSV quoting and formula cells', () => {
+  it('row numbers stay those of the file when a quoted cell spans lines', async () => {
+    const r = await upload(csv([`"v1",m1,,500,${from},${until}`, `v1,"m9\r\nsecond line",,500,${from},${until}`, `v1,m1,,abc,${from},${until}`]));
+    expect(r.statusCode).toBe(400);
+    expect([...new Set(r.json().errors.map((e: { row: number }) => e.row))]).toEqual([3, 5]);
+    expect(await list()).toEqual([]);
+  });
+
+  it('refuses every cell a spreadsheet would run as a formula, in CSV and JSON, and applies nothing', async () => {
+    const body = csv([
+      `v1,m1,,500,${from},${until}`,
+      `"=HYPERLINK(""http://x"",""y"")",m1,,500,${from},${until}`,
+      `v1,@SUM(A1),,500,${from},${until}`,
+      `v1,m1,"+cmd|' /C calc'!A0",500,${from},${until}`,
+      `v1,-m1,,500,${from},${until}`,
+      `v1,＝m1,,500,${from},${until}`,
+      `v1,m2,,"=1+2,3",${from},${until}`,
+    ]);
+    const r = await upload(body);
+    expect(r.statusCode).toBe(400);
+    const errors: Array<{ row: number; message: string }> = r.json().errors;
+    expect(errors.map((e) => e.row)).toEqual([3, 4, 5, 6, 7, 8]);
+    for (const e of errors) expect(e.message).toMatch(/runs as a formula/);
+    expect(errors[0]!.message).toBe('venueId: starts with "=", which a spreadsheet runs as a formula');
+    const json = await t.central.app.inject({ method: 'POST', url: '/v1/promotions', headers: bearer(TOKENS.admin), payload: [{ venueId: 'v1', mealId: '@m2', priceCents: 100, from, until }] });
+    expect(json.statusCode).toBe(400);
+    expect(json.json().errors).toEqual([{ row: 1, message: 'mealId: starts with "@", which a spreadsheet runs as a formula' }]);
+    expect(await list()).toEqual([]);
+  });
+
+  it('a negative price is a plain number: refused as a price, not as a formula', async () => {
+    const r = await upload(csv([`v1,m1,,-3,${from},${until}`]));
+    expect(r.json().errors).toEqual([{ row: 2, message: expect.stringMatching(/^priceCents: /) }]);
+    expect(r.json().errors[0].message).not.toMatch(/formula/);
+  });
+
+  it('malformed quoting is reported with its line and nothing is applied', async () => {
+    const r = await upload(csv([`v1,m1,,500,${from},${until}`, `v1,"m1"x,,500,${from},${until}`, `v1,m2,,300,${from},${until}`]));
+    expect(r.statusCode).toBe(400);
+    expect(r.json().errors).toEqual([{ row: 3, message: expect.stringMatching(/^CSV: /) }]);
+    expect(await list()).toEqual([]);
   });
 });

@@ -17,7 +17,7 @@
  */
 import * as Y from 'yjs';
 import * as A from '@automerge/automerge';
-import { encodeOwnDiff, validateUpdate, type ReplicaId, type VenueDoc, type MealId, type FridgeId } from '@fridgesync/shared';
+import { encodeOwnDiff, isOrigin, validateUpdate, type ReplicaId, type VenueDoc, type MealId, type FridgeId } from '@fridgesync/shared';
 import { newDoc } from './fixtures.ts';
 
 export type NodeName = 'c1' | 'c2' | 'g1' | 'g2';
@@ -92,9 +92,8 @@ export class SimNetwork {
     this.snapshotMirror(node);
     if (!node.central) this.registered.set(replica, new Set([clientID]));
     doc.ydoc.on('update', (u: Uint8Array, origin: unknown) => {
-      const o = origin as { kind?: string } | null;
-      if (o?.kind === 'storage-load') return;
-      if (o?.kind === 'upstream') {
+      if (isOrigin(origin, 'storage-load')) return;
+      if (isOrigin(origin, 'upstream')) {
         // Central relays what it integrated to its other peers (y-websocket does the same); the
         // Automerge changes of the message travel with it. A duplicate integrates nothing: no event.
         const r = this.relaying;
