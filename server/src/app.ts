@@ -115,7 +115,7 @@ async function assemble(
   await gatewayTokens.load();
   const hub = new EventHub({ retainEvents: config.events.retainEvents, retainMs: config.events.retainMs });
   const model = new ReadModel(replica, hub, Date.now, (e, venueId) => log.error({ err: e, venueId }, 'read model update failed'));
-  hub.subscribe((e) => metrics.events.inc({ type: e.type }));
+  hub.subscribe((e) => metrics.events.inc({ type: e.data.type }));
   const writer = new CentralWriter(replica, config, log, metrics);
   const presence = new GatewayPresence();
   const sessions = new Set<SyncSession>();

@@ -5,13 +5,13 @@
  * was announced and what the fridge reports. The refill plan says per fridge and meal what to bring
  * next: up to par, after open orders and what is already on its way.
  */
-import { FridgesyncError, keys, type DeliveryBody, type DeliveryValue, type VenueId } from '@fridgesync/shared';
+import { FridgesyncError, keys, type DeliveryBody, type DeliveryJson, type DeliveryJsonSchema, type DeliveryValue, type VenueId } from '@fridgesync/shared';
 import type { DocRegistry } from './doc-registry.ts';
 import type { DeliveryModel, ReadModel, VenueModel } from './read-model.ts';
 import { API, stableJson } from './central-writer.ts';
 
-/** The API view of one delivery. */
-export function deliveryJson(vm: VenueModel, d: DeliveryModel) {
+/** The API view of one delivery ({@link DeliveryJsonSchema}). */
+export function deliveryJson(vm: VenueModel, d: DeliveryModel): DeliveryJson {
   const f = vm.fridges.get(d.value.f);
   const snapTs = f?.view.snapshot?.ts;
   const observed = snapTs !== undefined && snapTs > d.value.at;
@@ -43,7 +43,7 @@ export class KitchenService {
   ) {}
 
   /** Announces a delivery; idempotent by delivery id (same contents → 200, other contents → 409). */
-  async announce(body: DeliveryBody): Promise<{ status: 200 | 201; delivery: ReturnType<typeof deliveryJson> }> {
+  async announce(body: DeliveryBody): Promise<{ status: 200 | 201; delivery: DeliveryJson }> {
     const vm = this.model.require(body.venueId);
     if (vm.fridges.get(body.fridgeId)?.view.config?.venueId !== body.venueId) throw new FridgesyncError('UNKNOWN_FRIDGE');
     for (const m of Object.keys(body.items)) if (!vm.meals.has(m)) throw new FridgesyncError('UNKNOWN_MEAL', `no such meal: ${m}`);
@@ -65,7 +65,7 @@ export class KitchenService {
 
   /** Deliveries of a venue (all venues without one), newest first. */
   list(venue?: VenueId) {
-    const out: Array<ReturnType<typeof deliveryJson>> = [];
+    const out: Array<DeliveryJson> = [];
     for (const vm of this.model.venuesIn()) if (venue === undefined || vm.venueId === venue) for (const d of vm.deliveries.values()) out.push(deliveryJson(vm, d));
     return out.sort((a, b) => (a.announcedAt < b.announcedAt ? 1 : -1));
   }

@@ -11,8 +11,11 @@ import {
   configRecord,
   conflictKinds,
   foldOrder,
-  orderVariants,
+  fridgeJson,
   fridgeView,
+  venueOrderJson,
+  venueSummaryJson,
+  venueTotalsJson,
   rightsOf,
   type ChangeSummary,
   type DeliveryValue,
@@ -218,21 +221,11 @@ export class ReadModel {
       this.orderState.delete(id);
       return;
     }
-    const conflicts = conflictKinds(o);
     // A new variant of a contents conflict changes what the order holds: publish it too.
-    const key = `${o.state}/${conflicts.join(',')}/${o.variants.length}`;
+    const key = `${o.state}/${conflictKinds(o).join(',')}/${o.variants.length}`;
     if (this.orderState.get(id) === key) return;
     this.orderState.set(id, key);
-    this.hub.publish('order', host.venueId, {
-      venueId: host.venueId,
-      orderId: id,
-      fridgeId: o.fridge,
-      state: o.state,
-      conflict: o.conflict,
-      ...(o.conflict ? { conflicts } : {}),
-      ...(o.contentConflict ? { variants: orderVariants(o) } : {}),
-      updatedAt: new Date(o.updatedAt).toISOString(),
-    });
+    this.hub.publish({ type: 'order', venueId: host.venueId, order: venueOrderJson(host.venueId, o) });
   }
 
   private venue(id: VenueId): VenueModel {
@@ -275,7 +268,7 @@ export class ReadModel {
     vm.deliveries = deliveries;
     vm.replicas = [...doc.index.replicaEntryCount.keys()].sort() as ReplicaId[];
     if (stableJson([vm.record, [...vm.meals], [...vm.gateways], [...vm.promotions]]) !== before) {
-      this.hub.publish('venue', host.venueId, { venueId: host.venueId, record: vm.record ?? null });
+      this.hub.publish({ type: 'venue', venueId: host.venueId, venue: vm.record === undefined ? null : venueSummaryJson(host.venueId, vm.record, this.configuredViews(vm)) });
     }
   }
 
@@ -298,8 +291,16 @@ export class ReadModel {
     const fingerprint = JSON.stringify([view, centralRights]);
     vm.fridges.set(fridge, { view, centralRights, recentSales, fingerprint });
     if (prev?.fingerprint !== fingerprint) {
-      this.hub.publish('fridge', host.venueId, { venueId: host.venueId, fridgeId: fridge, cells: view.cells, status: view.status ?? null, openOrders: view.openOrders });
+      // The REST view of the fridge and its venue's new totals (README "Read views and live events").
+      this.hub.publish({ type: 'fridge', venueId: host.venueId, fridge: fridgeJson(view, centralRights), totals: venueTotalsJson(this.configuredViews(vm)) });
     }
+  }
+
+  /** The views of a venue's configured fridges, in no particular order (for totals). */
+  private configuredViews(vm: VenueModel): FridgeView[] {
+    const out: FridgeView[] = [];
+    for (const f of vm.fridges.values()) if (f.view.config?.venueId === vm.venueId) out.push(f.view);
+    return out;
   }
 
   /** Records the fridge's observed totals when a delivery is announced (for the discrepancy). */

@@ -28,3 +28,4 @@ export * from './data-dir.ts';
 export * from './signals.ts';
 export * from './windowed-counts.ts';
 export * from './loopback.ts';
+export * from './views/index.ts';

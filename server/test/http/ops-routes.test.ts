@@ -38,6 +38,15 @@ describe('documentation', () => {
     expect(spec.openapi).toMatch(/^3\./);
     for (const p of ['/v1/orders', '/v1/orders/{orderId}', '/v1/venues/{venueId}', '/v1/catalog', '/v1/kitchen/deliveries', '/v1/promotions', '/v1/events']) expect(spec.paths[p]).toBeDefined();
     expect(spec.paths['/v1/orders'].post.requestBody).toBeDefined();
+    // The read views are documented response schemas, the live feed a union discriminated by `type`.
+    const json = (path: string) => spec.paths[path].get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(json('/v1/venues/{venueId}').properties)).toEqual(expect.arrayContaining(['totals', 'fridges', 'gateways', 'deliveries', 'orders']));
+    expect(Object.keys(json('/v1/venues/{venueId}').properties.fridges.items.properties.cells.items.properties)).toEqual(expect.arrayContaining(['mealId', 'Teff', 'drift', 'shortage', 'unassignedRights', 'centralRights']));
+    expect(json('/v1/venues').properties.venues).toBeDefined();
+    expect(json('/v1/catalog').properties.venues).toBeDefined();
+    const feed = spec.paths['/v1/events'].get.responses['200'].content['text/event-stream'].schema;
+    const members: Array<{ properties: { type: { const?: string; enum?: string[] } } }> = feed.oneOf ?? feed.anyOf;
+    expect(members.map((m) => m.properties.type.const ?? m.properties.type.enum?.[0])).toEqual(['fridge', 'venue', 'order', 'refetch']);
     const html = await t.central.app.inject({ url: '/documentation' });
     expect(html.headers['content-type']).toMatch(/text\/html/);
     expect(html.body).toContain('/documentation/json');

@@ -1,0 +1,116 @@
+/**
+ * The read-side views of a venue: its totals, the list entry of `GET /v1/venues`, its gateways and
+ * kitchen deliveries, and the full detail of `GET /v1/venues/{venueId}` (README "Contracts",
+ * "Read views and live events").
+ */
+import { z } from 'zod';
+import { totalsOf, type FridgeView } from '../fold.ts';
+import type { VenueRecord } from '../config-records.ts';
+import { FridgeJsonSchema } from './fridge.ts';
+import { VenueOrderJsonSchema } from './order.ts';
+
+/** Sums over the venue's configured fridges. */
+export const VenueTotalsJsonSchema = z.object({
+  T: z.number().int(),
+  Teff: z.number().int(),
+  R: z.number().int(),
+  S: z.number().int(),
+  shortage: z.number().int().min(0),
+  fridges: z.number().int().min(0),
+  fridgesOnline: z.number().int().min(0),
+});
+export type VenueTotalsJson = z.infer<typeof VenueTotalsJsonSchema>;
+
+/** The totals of a venue's configured fridges. */
+export function venueTotalsJson(views: readonly FridgeView[]): VenueTotalsJson {
+  return { ...totalsOf(views as FridgeView[]), fridges: views.length, fridgesOnline: views.filter((v) => v.status?.on === true).length };
+}
+
+/** A venue's own record: what `GET /v1/venues` lists and the `venue` event carries. */
+export const VenueSummaryJsonSchema = z.object({
+  venueId: z.string(),
+  name: z.string(),
+  city: z.string(),
+  /** IANA time zone; the dashboard shows the venue's times in it. */
+  timezone: z.string(),
+  totals: VenueTotalsJsonSchema,
+});
+export type VenueSummaryJson = z.infer<typeof VenueSummaryJsonSchema>;
+
+/** The list entry of a venue from its record and the views of its configured fridges. */
+export function venueSummaryJson(venueId: string, record: VenueRecord, fridges: readonly FridgeView[]): VenueSummaryJson {
+  return { venueId, name: record.name, city: record.city, timezone: record.timezone, totals: venueTotalsJson(fridges) };
+}
+
+/** `GET /v1/venues`. */
+export const VenueListJsonSchema = z.object({ venues: z.array(VenueSummaryJsonSchema) });
+export type VenueListJson = z.infer<typeof VenueListJsonSchema>;
+
+/** A gateway's link to central as central sees it. */
+export const GatewayJsonSchema = z.object({
+  gatewayId: z.string(),
+  name: z.string().nullable(),
+  connected: z.boolean(),
+  /**
+   * `synced` (connected, every update durable), `syncing` (connected, updates not yet durable),
+   * `disconnected` (was connected since central started), `never-connected`.
+   */
+  syncState: z.enum(['synced', 'syncing', 'disconnected', 'never-connected']),
+  replica: z.string().nullable(),
+  /** The software version the gateway's replica recorded. */
+  version: z.string().nullable(),
+  connectedAt: z.string().nullable(),
+  lastMessageAt: z.string().nullable(),
+  lastDurableAckAt: z.string().nullable(),
+  /** Time since central last heard from the gateway, ms; 0 while updates flow. */
+  syncLagMs: z.number().nullable(),
+  /** Updates received and not yet durable at central. */
+  pendingDurable: z.number().int().min(0),
+  /** The gateway's clock minus central's at its last handshake, ms. */
+  clockSkewMs: z.number().nullable(),
+  /** Beyond `sync.maxClockSkewMs`. */
+  clockSkewAlert: z.boolean(),
+  /** Fridges assigned to this gateway that the fold gives to another replica than the one connected. */
+  reconcilerLost: z.array(z.object({ fridgeId: z.string(), reconciler: z.string().nullable() })),
+  /** Increments central accepted beyond what it expected of this gateway, since central started. */
+  rightsFlagged: z.array(z.object({ fridgeId: z.string(), mealId: z.string(), code: z.string(), replica: z.string(), reason: z.string(), at: z.string().nullable() })),
+});
+export type GatewayJson = z.infer<typeof GatewayJsonSchema>;
+
+/** A kitchen delivery: `incoming` until a newer snapshot of the fridge, then `observed`. */
+export const DeliveryJsonSchema = z.object({
+  deliveryId: z.string(),
+  venueId: z.string(),
+  fridgeId: z.string(),
+  announcedAt: z.string(),
+  status: z.enum(['incoming', 'observed']),
+  items: z.array(
+    z.object({
+      mealId: z.string(),
+      announced: z.number().int(),
+      /** The fridge's total once observed. */
+      observedTotal: z.number().int().nullable(),
+      /** The fridge's total when announced (null after a restart of central in between). */
+      before: z.number().int().nullable(),
+      /** Observed − before − announced, once observed. */
+      discrepancy: z.number().int().nullable(),
+    }),
+  ),
+});
+export type DeliveryJson = z.infer<typeof DeliveryJsonSchema>;
+
+/** `GET /v1/kitchen/deliveries`. */
+export const DeliveryListJsonSchema = z.object({ deliveries: z.array(DeliveryJsonSchema) });
+
+/** `GET /v1/venues/{venueId}`: the merged state of one venue. */
+export const VenueDetailJsonSchema = VenueSummaryJsonSchema.extend({
+  /** Whether its document is loaded at central now. */
+  loaded: z.boolean(),
+  fridges: z.array(FridgeJsonSchema),
+  gateways: z.array(GatewayJsonSchema),
+  /** Announced deliveries, newest first. */
+  deliveries: z.array(DeliveryJsonSchema),
+  /** Open (reserved) orders, oldest first, at most 1000. */
+  orders: z.array(VenueOrderJsonSchema),
+});
+export type VenueDetailJson = z.infer<typeof VenueDetailJsonSchema>;
