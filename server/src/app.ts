@@ -196,7 +196,7 @@ async function assemble(
   const endStreams = registerEventsRoute(app, hub, model, metrics, config.events);
   registerKitchenRoutes(app, kitchen, promotions, limit);
   registerAdminRoutes(app, { registry, model, writer, rateLimit: limit, knownVenues, gatewayTokens });
-  registerDashboardRoute(app, deps.dashboardDir ?? resolve(import.meta.dirname, '..', 'dashboard'));
+  await registerDashboardRoute(app, deps.dashboardDir ?? resolve(import.meta.dirname, '..', 'dashboard'));
   await app.ready();
 
   // Load every known venue off the request path; a venue that fails stays unserved (and unwritten).
