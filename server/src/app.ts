@@ -192,7 +192,7 @@ async function assemble(
   });
   registerSyncRoute(app, { config, auth, registry, metrics, presence, sessions, venueKnown: (v) => knownVenues.has(v) });
   registerOrderRoutes(app, orders, limit);
-  registerReadRoutes(app, model, presence, registry, config.sync.maxClockSkewMs);
+  registerReadRoutes(app, model, hub, presence, registry, config.sync.maxClockSkewMs);
   const endStreams = registerEventsRoute(app, hub, model, metrics, config.events);
   registerKitchenRoutes(app, kitchen, promotions, limit);
   registerAdminRoutes(app, { registry, model, writer, rateLimit: limit, knownVenues, gatewayTokens });

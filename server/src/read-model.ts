@@ -11,6 +11,7 @@ import {
   configRecord,
   conflictKinds,
   foldOrder,
+  deliveryJson,
   fridgeJson,
   fridgeView,
   venueOrderJson,
@@ -54,6 +55,8 @@ export interface DeliveryModel {
   value: DeliveryValue;
   /** Observed totals of the fridge when the delivery was announced (undefined after a restart). */
   before: Record<string, number> | undefined;
+  /** Its view as last published in a `delivery` event, serialised (an event goes out when it changes). */
+  published: string | undefined;
 }
 
 /** Everything central shows about one venue. */
@@ -263,10 +266,12 @@ export class ReadModel {
     for (const [id, byReplica] of doc.index.deliveries) {
       let value: DeliveryValue | undefined;
       for (const [r, v] of byReplica) if (r.startsWith('central:') && (value === undefined || v.at > value.at)) value = v;
-      if (value !== undefined) deliveries.set(id, { deliveryId: id, value, before: vm.deliveries.get(id)?.before });
+      const prev = vm.deliveries.get(id);
+      if (value !== undefined) deliveries.set(id, { deliveryId: id, value, before: prev?.before, published: prev?.published });
     }
     vm.deliveries = deliveries;
     vm.replicas = [...doc.index.replicaEntryCount.keys()].sort() as ReplicaId[];
+    this.publishDeliveries(vm);
     if (stableJson([vm.record, [...vm.meals], [...vm.gateways], [...vm.promotions]]) !== before) {
       this.hub.publish({ type: 'venue', venueId: host.venueId, venue: vm.record === undefined ? null : venueSummaryJson(host.venueId, vm.record, this.configuredViews(vm)) });
     }
@@ -293,6 +298,20 @@ export class ReadModel {
     if (prev?.fingerprint !== fingerprint) {
       // The REST view of the fridge and its venue's new totals (README "Read views and live events").
       this.hub.publish({ type: 'fridge', venueId: host.venueId, fridge: fridgeJson(view, centralRights), totals: venueTotalsJson(this.configuredViews(vm)) });
+      // A newer snapshot turns the fridge's incoming deliveries into observed ones.
+      this.publishDeliveries(vm, fridge);
+    }
+  }
+
+  /** Publishes a `delivery` event for each delivery (of `fridge`, if given) whose view changed. */
+  private publishDeliveries(vm: VenueModel, fridge?: string): void {
+    for (const d of vm.deliveries.values()) {
+      if (fridge !== undefined && d.value.f !== fridge) continue;
+      const delivery = deliveryJson(vm.venueId, d.deliveryId, d.value, d.before, vm.fridges.get(d.value.f)?.view);
+      const key = JSON.stringify(delivery);
+      if (d.published === key) continue;
+      d.published = key;
+      this.hub.publish({ type: 'delivery', venueId: vm.venueId, delivery });
     }
   }
 
@@ -310,7 +329,10 @@ export class ReadModel {
     const d = vm?.deliveries.get(deliveryId);
     const f = vm?.fridges.get(fridge);
     // Snapshots are full totals: a meal absent from the fridge's cells counts 0.
-    if (d !== undefined && d.before === undefined) d.before = Object.fromEntries(Object.keys(d.value.i).map((m) => [m, f?.view.cells.find((c) => c.meal === m)?.T ?? 0]));
+    if (d !== undefined && d.before === undefined) {
+      d.before = Object.fromEntries(Object.keys(d.value.i).map((m) => [m, f?.view.cells.find((c) => c.meal === m)?.T ?? 0]));
+      this.publishDeliveries(vm!, fridge);
+    }
   }
 
   /** Venues of a city (all when `city` is undefined), flushed. */

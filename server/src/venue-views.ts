@@ -17,7 +17,7 @@ import {
 import type { ReadModel, VenueModel } from './read-model.ts';
 import type { GatewayPresence } from './sync/gateway-presence.ts';
 import type { DocRegistry } from './doc-registry.ts';
-import { deliveryJson } from './kitchen.ts';
+import { deliveryOf } from './kitchen.ts';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -36,8 +36,11 @@ export function venueListJson(model: ReadModel): VenueListJson {
 /** Most open orders listed in a venue's detail (the oldest first); the totals count them all. */
 const MAX_LISTED_ORDERS = 1000;
 
-/** Full merged state of one venue. */
-export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: GatewayPresence, registry: DocRegistry, now = Date.now(), maxClockSkewMs = 30_000): VenueDetailJson {
+/**
+ * Full merged state of one venue; `asOfEventId` is the live feed's last event id, taken after the
+ * model was flushed (every event it reflects was published by then).
+ */
+export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: GatewayPresence, registry: DocRegistry, asOfEventId: string, now = Date.now(), maxClockSkewMs = 30_000): VenueDetailJson {
   const host = registry.peek(vm.venueId);
   return {
     ...summary(model, vm),
@@ -82,7 +85,7 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
         rightsFlagged: [...(link?.rightsFlagged.values() ?? [])].map((r) => ({ fridgeId: r.fridgeId, mealId: r.mealId, code: r.code, replica: r.replica, reason: r.reason, at: iso(r.at) })),
       };
     }),
-    deliveries: [...vm.deliveries.values()].map((d) => deliveryJson(vm, d)).sort((a, b) => (a.announcedAt < b.announcedAt ? 1 : -1)),
+    deliveries: [...vm.deliveries.values()].map((d) => deliveryOf(vm, d)).sort((a, b) => (a.announcedAt < b.announcedAt ? 1 : -1)),
     // Open (reserved) orders, folded from the loaded document: an operator view, not a hot path.
     orders:
       host === undefined
@@ -92,6 +95,7 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
             .flatMap(([id]) => reservedOrders(host.doc, id as FridgeId))
             .slice(0, MAX_LISTED_ORDERS)
             .map((o) => venueOrderJson(vm.venueId, o)),
+    asOfEventId,
   };
 }
 

@@ -7,13 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CatalogJsonSchema, CitySchema, VenueDetailJsonSchema, VenueIdSchema, VenueListJsonSchema } from '@fridgesync/shared';
 import type { ReadModel } from '../read-model.ts';
+import type { EventHub } from '../event-hub.ts';
 import type { GatewayPresence } from '../sync/gateway-presence.ts';
 import type { DocRegistry } from '../doc-registry.ts';
 import { catalogJson, venueDetailJson, venueListJson } from '../venue-views.ts';
 import { roles } from './route-policy.ts';
 
 /** Registers the read routes. */
-export function registerReadRoutes(app: FastifyInstance, model: ReadModel, presence: GatewayPresence, registry: DocRegistry, maxClockSkewMs = 30_000): void {
+export function registerReadRoutes(app: FastifyInstance, model: ReadModel, hub: EventHub, presence: GatewayPresence, registry: DocRegistry, maxClockSkewMs = 30_000): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const readers = roles('viewer', 'admin', 'kitchen');
   r.get('/v1/venues', { schema: { tags: ['venues'], summary: 'Every venue with totals', response: { 200: VenueListJsonSchema } }, config: { access: readers } }, async () => venueListJson(model));
@@ -24,8 +25,10 @@ export function registerReadRoutes(app: FastifyInstance, model: ReadModel, prese
       config: { access: readers, errors: ['UNKNOWN_VENUE', 'NOT_READY'] },
     },
     async (req) => {
+      // `require` flushes the model, publishing the events of what it folds: the id after it is one
+      // the view reflects.
       const vm = model.require(req.params.venueId);
-      return venueDetailJson(model, vm, presence, registry, Date.now(), maxClockSkewMs);
+      return venueDetailJson(model, vm, presence, registry, hub.lastId(), Date.now(), maxClockSkewMs);
     },
   );
   r.get(

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { FridgeJsonSchema } from './fridge.ts';
 import { VenueOrderJsonSchema } from './order.ts';
-import { VenueSummaryJsonSchema, VenueTotalsJsonSchema } from './venue.ts';
+import { DeliveryJsonSchema, VenueSummaryJsonSchema, VenueTotalsJsonSchema } from './venue.ts';
 
 /** A fridge's view changed; `totals` are its venue's totals after the change. */
 export const FridgeEventSchema = z.object({ type: z.literal('fridge'), venueId: z.string(), fridge: FridgeJsonSchema, totals: VenueTotalsJsonSchema });
@@ -18,11 +18,14 @@ export const FridgeEventSchema = z.object({ type: z.literal('fridge'), venueId: 
 export const VenueEventSchema = z.object({ type: z.literal('venue'), venueId: z.string(), venue: VenueSummaryJsonSchema.nullable() });
 /** An order changed state, conflicts or variants. */
 export const OrderEventSchema = z.object({ type: z.literal('order'), venueId: z.string(), order: VenueOrderJsonSchema });
+/** A kitchen delivery was announced, or its fridge's snapshot made it `observed` (or changed its discrepancy). */
+export const DeliveryEventSchema = z.object({ type: z.literal('delivery'), venueId: z.string(), delivery: DeliveryJsonSchema });
 /** The events after the client's `Last-Event-ID` are gone (or central restarted): reload over REST. */
 export const RefetchEventSchema = z.object({ type: z.literal('refetch'), reason: z.string() });
 
-/** One event of the live feed. */
-export const LiveEventSchema = z.discriminatedUnion('type', [FridgeEventSchema, VenueEventSchema, OrderEventSchema, RefetchEventSchema]);
-export type LiveEvent = z.infer<typeof LiveEventSchema>;
 /** The events that concern one venue (all but `refetch`). */
-export type VenueLiveEvent = Exclude<LiveEvent, { type: 'refetch' }>;
+export const VenueLiveEventSchema = z.discriminatedUnion('type', [FridgeEventSchema, VenueEventSchema, OrderEventSchema, DeliveryEventSchema]);
+export type VenueLiveEvent = z.infer<typeof VenueLiveEventSchema>;
+/** One event of the live feed. */
+export const LiveEventSchema = z.discriminatedUnion('type', [FridgeEventSchema, VenueEventSchema, OrderEventSchema, DeliveryEventSchema, RefetchEventSchema]);
+export type LiveEvent = z.infer<typeof LiveEventSchema>;

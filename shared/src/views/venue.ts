@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { totalsOf, type FridgeView } from '../fold.ts';
 import type { VenueRecord } from '../config-records.ts';
+import type { DeliveryValue } from '../entries.ts';
 import { FridgeJsonSchema } from './fridge.ts';
 import { VenueOrderJsonSchema } from './order.ts';
 
@@ -99,6 +100,33 @@ export const DeliveryJsonSchema = z.object({
 });
 export type DeliveryJson = z.infer<typeof DeliveryJsonSchema>;
 
+/**
+ * The view of a delivery (`value` its entry, `before` the fridge's totals when it was announced)
+ * against the current view of its fridge: `observed` once the fridge's snapshot is newer than the
+ * announcement, with the discrepancy between what was announced and what the fridge reports.
+ */
+export function deliveryJson(venueId: string, deliveryId: string, value: DeliveryValue, before: Readonly<Record<string, number>> | undefined, fridge: FridgeView | undefined): DeliveryJson {
+  const snapTs = fridge?.snapshot?.ts;
+  const observed = snapTs !== undefined && snapTs > value.at;
+  return {
+    deliveryId,
+    venueId,
+    fridgeId: value.f,
+    announcedAt: new Date(value.at).toISOString(),
+    status: observed ? 'observed' : 'incoming',
+    items: Object.entries(value.i)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([mealId, announced]) => {
+        if (!observed) return { mealId, announced, observedTotal: null, before: before?.[mealId] ?? null, discrepancy: null };
+        const T = fridge?.cells.find((c) => c.meal === mealId)?.T ?? 0;
+        const was = before?.[mealId];
+        // With a baseline: what arrived minus what was announced. Without one (central restarted
+        // in between): the observed total minus the announcement, a lower bound of the shortfall.
+        return { mealId, announced, observedTotal: T, before: was ?? null, discrepancy: T - (was ?? 0) - announced };
+      }),
+  };
+}
+
 /** `GET /v1/kitchen/deliveries`. */
 export const DeliveryListJsonSchema = z.object({ deliveries: z.array(DeliveryJsonSchema) });
 
@@ -110,7 +138,12 @@ export const VenueDetailJsonSchema = VenueSummaryJsonSchema.extend({
   gateways: z.array(GatewayJsonSchema),
   /** Announced deliveries, newest first. */
   deliveries: z.array(DeliveryJsonSchema),
-  /** Open (reserved) orders, oldest first, at most 1000. */
+  /** Open (reserved) orders, at most 1000. */
   orders: z.array(VenueOrderJsonSchema),
+  /**
+   * The id of the last live event published before this view was read: it reflects every event up
+   * to this id, and a client applies on top only the events after it.
+   */
+  asOfEventId: z.string(),
 });
 export type VenueDetailJson = z.infer<typeof VenueDetailJsonSchema>;
