@@ -1,6 +1,6 @@
 /**
  * The read-side view of a fridge and its cells: one shape for `GET /v1/venues/{venueId}` and the
- * `fridge` event of `GET /v1/events` (docs/api.md "Live events"), built from the fold by
+ * `fridge` event of `GET /v1/events` (README "Read views and live events"), built from the fold by
  * {@link fridgeJson} only.
  */
 import { z } from 'zod';
