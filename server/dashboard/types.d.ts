@@ -15,27 +15,40 @@ export type CellJson = {
   drift: number;
   /** max(0, R − Teff): reserved meals physically missing */
   shortage: number;
+  /** Orders the shortage affects (the newest reservations beyond what is there). */
   affectedOrders: string[];
+  /** Rights per replica id (replicas holding none are left out). */
   rights: Record<string, number>;
+  /** Rights not assigned to any live replica. */
   unassignedRights: number;
+  /** What central itself can reserve now (`POST /v1/orders`). */
   centralRights: number;
 };
 
 export type FridgeJson = {
   fridgeId: string;
   name: string | null;
+  /** The gateway configured as its reconciler. */
   reconcilerGateway: string | null;
+  /** The replica the fold makes its reconciler (`gw:<gatewayId>:<epoch>`). */
   reconciler: string | null;
   online: boolean;
+  /** ISO 8601 time (UTC), null when unknown */
   lastSeenAt: string | null;
   temperatureC: number | null;
+  /** Its configured alarm threshold, °C. */
   maxTemperatureC: number | null;
+  /** Above its threshold. */
   temperatureAlarm: boolean;
   door: "open" | "closed" | null;
   firmware: string | null;
+  /** ISO 8601 time (UTC), null when unknown */
   lastSnapshotAt: string | null;
+  /** Reserved orders on this fridge. */
   openOrders: number;
+  /** Orders on this fridge with a conflict. */
   conflicts: string[];
+  /** Par level per meal. */
   par: Record<string, number>;
   cells: CellJson[];
 };
@@ -54,6 +67,7 @@ export type VenueSummaryJson = {
   venueId: string;
   name: string;
   city: string;
+  /** IANA time zone; the dashboard shows the venue's times in it. */
   timezone: string;
   totals: VenueTotalsJson;
 };
@@ -66,20 +80,28 @@ export type GatewayJson = {
   gatewayId: string;
   name: string | null;
   connected: boolean;
+  /** synced: connected, every update durable; syncing: connected, updates not yet durable; disconnected: was connected since central started; never-connected. */
   syncState: "synced" | "syncing" | "disconnected" | "never-connected";
   replica: string | null;
+  /** The software version the gateway's replica recorded. */
   version: string | null;
   connectedAt: string | null;
   lastMessageAt: string | null;
   lastDurableAckAt: string | null;
+  /** Time since central last heard from the gateway, ms; 0 while updates flow. */
   syncLagMs: number | null;
+  /** Updates received and not yet durable at central. */
   pendingDurable: number;
+  /** The gateway's clock minus central's at its last handshake, ms. */
   clockSkewMs: number | null;
+  /** Beyond `sync.maxClockSkewMs`. */
   clockSkewAlert: boolean;
+  /** Fridges assigned to this gateway that the fold gives to another replica than the one connected. */
   reconcilerLost: {
     fridgeId: string;
     reconciler: string | null;
   }[];
+  /** Increments central accepted beyond what it expected of this gateway, since central started. */
   rightsFlagged: {
     fridgeId: string;
     mealId: string;
@@ -99,8 +121,11 @@ export type DeliveryJson = {
   items: {
     mealId: string;
     announced: number;
+    /** The fridge's total once observed. */
     observedTotal: number | null;
+    /** The fridge's total when announced (null after a restart of central in between). */
     before: number | null;
+    /** Observed − before − announced, once observed. */
     discrepancy: number | null;
   }[];
 };
@@ -132,6 +157,7 @@ export type VenueOrderJson = {
   holdUntil?: string;
   createdAt?: string;
   updatedAt: string;
+  /** The replica that first took the order. */
   createdBy: string | null;
 };
 
@@ -139,13 +165,18 @@ export type VenueDetailJson = {
   venueId: string;
   name: string;
   city: string;
+  /** IANA time zone; the dashboard shows the venue's times in it. */
   timezone: string;
   totals: VenueTotalsJson;
+  /** Whether its document is loaded at central now. */
   loaded: boolean;
   fridges: FridgeJson[];
   gateways: GatewayJson[];
+  /** Announced deliveries, newest first. */
   deliveries: DeliveryJson[];
+  /** Open (reserved) orders, at most 1000. */
   orders: VenueOrderJson[];
+  /** The id of the last live event published before this view was read: it reflects every event up to this id; a client applies on top only the events after it. */
   asOfEventId: string;
 };
 

@@ -67,11 +67,14 @@ describe('GET /v1/events', () => {
     resumed.close();
   });
 
-  it('carries exactly the REST views: a fridge event equals the venue detail’s fridge and totals, an order event its order', async () => {
+  it('carries exactly the REST views: a fridge event equals the venue detail’s fridge and totals, an order and a delivery event theirs', async () => {
     t = await startCentral({ listen: true });
     const s = await openStream(`${t.url}/v1/events?venueId=v1`, bearer(TOKENS.viewer));
     stockViaGateway(t.central, 'v1', 'f1', { m1: 3 });
     await t.central.app.inject({ method: 'POST', url: '/v1/orders', headers: bearer(TOKENS.app), payload: { orderId: 'ev-same', venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 1 }] } });
+    expect((await t.central.app.inject({ method: 'POST', url: '/v1/kitchen/deliveries', headers: bearer(TOKENS.kitchen), payload: { deliveryId: 'd-same', venueId: 'v1', fridgeId: 'f1', items: { m1: 4 } } })).statusCode).toBe(201);
+    // The fridge reports: the delivery is observed (one short).
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 6 }, { seq: 2 });
     const parsed = () => s.events.map((e) => LiveEventSchema.parse(JSON.parse(e.data!)));
     await waitFor(() => parsed().some((e) => e.type === 'order') && parsed().some((e) => e.type === 'fridge' && e.fridge.fridgeId === 'f1' && e.fridge.cells[0]?.R === 1), 3000, 'order and fridge events');
     // Once quiet, the latest events hold what the REST view shows (polled: a fold may still follow).
@@ -79,10 +82,13 @@ describe('GET /v1/events', () => {
       const events = parsed();
       const fridge = events.filter((e) => e.type === 'fridge' && e.fridge.fridgeId === 'f1').at(-1);
       const order = events.filter((e) => e.type === 'order').at(-1);
+      const delivery = events.filter((e) => e.type === 'delivery').at(-1);
       const detail = VenueDetailJsonSchema.parse((await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json());
       expect(fridge?.type === 'fridge' && fridge.fridge).toEqual(detail.fridges.find((f) => f.fridgeId === 'f1'));
       expect(fridge?.type === 'fridge' && fridge.totals).toEqual(detail.totals);
       expect(order?.type === 'order' && order.order).toEqual(detail.orders.find((o) => o.orderId === 'ev-same'));
+      expect(delivery?.type === 'delivery' && delivery.delivery).toEqual(detail.deliveries.find((d) => d.deliveryId === 'd-same'));
+      expect(detail.deliveries[0]).toMatchObject({ status: 'observed', items: [{ mealId: 'm1', discrepancy: -1 }] });
       return true;
     }, 3000, 'live views equal to the REST views');
     // Every event on the stream is exactly a member of the union: nothing more, nothing less.

@@ -20,8 +20,7 @@ export const CatalogJsonSchema = z.object({
               mealId: z.string(),
               name: z.string(),
               allergens: z.array(z.string()),
-              /** Sellable units over every order taker. */
-              available: z.number().int(),
+              available: z.number().int().describe('Sellable units over every order taker.'),
               priceCents: z.number().int(),
               listPriceCents: z.number().int(),
               promotionId: z.string().nullable(),

@@ -6,32 +6,22 @@
 import { z } from 'zod';
 import type { FridgeView } from '../fold.ts';
 
-/** Ends in `Z`, or `null` when the moment is unknown. */
-const isoOrNull = z.string().nullable();
+/** A moment as ISO 8601 in UTC, or `null` when unknown. */
+const isoOrNull = z.string().nullable().describe('ISO 8601 time (UTC), null when unknown');
 
-/** One meal in one fridge, as central folds it (docs/design.md "Folds"). */
+/** One meal in one fridge, as central folds it (docs/design.md "Observed totals", "The bounded counter"). */
 export const CellJsonSchema = z.object({
   mealId: z.string(),
-  /** Observed total from the latest snapshot. */
   T: z.number().int().describe('Observed total from the latest snapshot'),
-  /** `T` minus pickups newer than the snapshot. */
   Teff: z.number().int().describe('T minus pickups newer than the snapshot'),
-  /** Reserved by open orders. */
   R: z.number().int().describe('Reserved by open orders'),
-  /** Sellable units (bounded counter). */
   S: z.number().int().describe('Sellable (bounded counter)'),
-  /** `Teff − (S + R)`: what the reconciler still has to correct. */
   drift: z.number().int().describe('Teff − (S + R): still to be corrected by the reconciler'),
-  /** `max(0, R − Teff)`: reserved meals that are physically missing. */
   shortage: z.number().int().min(0).describe('max(0, R − Teff): reserved meals physically missing'),
-  /** Orders the shortage affects (the newest reservations beyond what is there). */
-  affectedOrders: z.array(z.string()),
-  /** Rights per replica id (replicas holding none are left out). */
-  rights: z.record(z.string(), z.number().int()),
-  /** Rights not assigned to any live replica. */
-  unassignedRights: z.number().int(),
-  /** What central itself can reserve now (`POST /v1/orders`). */
-  centralRights: z.number().int(),
+  affectedOrders: z.array(z.string()).describe('Orders the shortage affects (the newest reservations beyond what is there).'),
+  rights: z.record(z.string(), z.number().int()).describe('Rights per replica id (replicas holding none are left out).'),
+  unassignedRights: z.number().int().describe('Rights not assigned to any live replica.'),
+  centralRights: z.number().int().describe('What central itself can reserve now (`POST /v1/orders`).'),
 });
 export type CellJson = z.infer<typeof CellJsonSchema>;
 
@@ -39,26 +29,19 @@ export type CellJson = z.infer<typeof CellJsonSchema>;
 export const FridgeJsonSchema = z.object({
   fridgeId: z.string(),
   name: z.string().nullable(),
-  /** The gateway configured as its reconciler. */
-  reconcilerGateway: z.string().nullable(),
-  /** The replica the fold makes its reconciler (`gw:<gatewayId>:<epoch>`). */
-  reconciler: z.string().nullable(),
+  reconcilerGateway: z.string().nullable().describe('The gateway configured as its reconciler.'),
+  reconciler: z.string().nullable().describe('The replica the fold makes its reconciler (`gw:<gatewayId>:<epoch>`).'),
   online: z.boolean(),
   lastSeenAt: isoOrNull,
   temperatureC: z.number().nullable(),
-  /** Its configured alarm threshold, °C. */
-  maxTemperatureC: z.number().nullable(),
-  /** Above its threshold. */
-  temperatureAlarm: z.boolean(),
+  maxTemperatureC: z.number().nullable().describe('Its configured alarm threshold, °C.'),
+  temperatureAlarm: z.boolean().describe('Above its threshold.'),
   door: z.enum(['open', 'closed']).nullable(),
   firmware: z.string().nullable(),
   lastSnapshotAt: isoOrNull,
-  /** Reserved orders on this fridge. */
-  openOrders: z.number().int().min(0),
-  /** Orders on this fridge with a conflict. */
-  conflicts: z.array(z.string()),
-  /** Par level per meal. */
-  par: z.record(z.string(), z.number().int()),
+  openOrders: z.number().int().min(0).describe('Reserved orders on this fridge.'),
+  conflicts: z.array(z.string()).describe('Orders on this fridge with a conflict.'),
+  par: z.record(z.string(), z.number().int()).describe('Par level per meal.'),
   cells: z.array(CellJsonSchema),
 });
 export type FridgeJson = z.infer<typeof FridgeJsonSchema>;

@@ -10,8 +10,7 @@ import type { VenueId } from '../ids.ts';
 
 /** An order as the venue detail and the live feed show it. */
 export const VenueOrderJsonSchema = OrderResponseSchema.extend({
-  /** The replica that first took the order. */
-  createdBy: z.string().nullable(),
+  createdBy: z.string().nullable().describe('The replica that first took the order.'),
 });
 export type VenueOrderJson = z.infer<typeof VenueOrderJsonSchema>;
 

@@ -32,8 +32,7 @@ export const VenueSummaryJsonSchema = z.object({
   venueId: z.string(),
   name: z.string(),
   city: z.string(),
-  /** IANA time zone; the dashboard shows the venue's times in it. */
-  timezone: z.string(),
+  timezone: z.string().describe("IANA time zone; the dashboard shows the venue's times in it."),
   totals: VenueTotalsJsonSchema,
 });
 export type VenueSummaryJson = z.infer<typeof VenueSummaryJsonSchema>;
@@ -52,29 +51,20 @@ export const GatewayJsonSchema = z.object({
   gatewayId: z.string(),
   name: z.string().nullable(),
   connected: z.boolean(),
-  /**
-   * `synced` (connected, every update durable), `syncing` (connected, updates not yet durable),
-   * `disconnected` (was connected since central started), `never-connected`.
-   */
-  syncState: z.enum(['synced', 'syncing', 'disconnected', 'never-connected']),
+  syncState: z
+    .enum(['synced', 'syncing', 'disconnected', 'never-connected'])
+    .describe('synced: connected, every update durable; syncing: connected, updates not yet durable; disconnected: was connected since central started; never-connected.'),
   replica: z.string().nullable(),
-  /** The software version the gateway's replica recorded. */
-  version: z.string().nullable(),
+  version: z.string().nullable().describe("The software version the gateway's replica recorded."),
   connectedAt: z.string().nullable(),
   lastMessageAt: z.string().nullable(),
   lastDurableAckAt: z.string().nullable(),
-  /** Time since central last heard from the gateway, ms; 0 while updates flow. */
-  syncLagMs: z.number().nullable(),
-  /** Updates received and not yet durable at central. */
-  pendingDurable: z.number().int().min(0),
-  /** The gateway's clock minus central's at its last handshake, ms. */
-  clockSkewMs: z.number().nullable(),
-  /** Beyond `sync.maxClockSkewMs`. */
-  clockSkewAlert: z.boolean(),
-  /** Fridges assigned to this gateway that the fold gives to another replica than the one connected. */
-  reconcilerLost: z.array(z.object({ fridgeId: z.string(), reconciler: z.string().nullable() })),
-  /** Increments central accepted beyond what it expected of this gateway, since central started. */
-  rightsFlagged: z.array(z.object({ fridgeId: z.string(), mealId: z.string(), code: z.string(), replica: z.string(), reason: z.string(), at: z.string().nullable() })),
+  syncLagMs: z.number().nullable().describe('Time since central last heard from the gateway, ms; 0 while updates flow.'),
+  pendingDurable: z.number().int().min(0).describe('Updates received and not yet durable at central.'),
+  clockSkewMs: z.number().nullable().describe("The gateway's clock minus central's at its last handshake, ms."),
+  clockSkewAlert: z.boolean().describe('Beyond `sync.maxClockSkewMs`.'),
+  reconcilerLost: z.array(z.object({ fridgeId: z.string(), reconciler: z.string().nullable() })).describe('Fridges assigned to this gateway that the fold gives to another replica than the one connected.'),
+  rightsFlagged: z.array(z.object({ fridgeId: z.string(), mealId: z.string(), code: z.string(), replica: z.string(), reason: z.string(), at: z.string().nullable() })).describe('Increments central accepted beyond what it expected of this gateway, since central started.'),
 });
 export type GatewayJson = z.infer<typeof GatewayJsonSchema>;
 
@@ -89,12 +79,9 @@ export const DeliveryJsonSchema = z.object({
     z.object({
       mealId: z.string(),
       announced: z.number().int(),
-      /** The fridge's total once observed. */
-      observedTotal: z.number().int().nullable(),
-      /** The fridge's total when announced (null after a restart of central in between). */
-      before: z.number().int().nullable(),
-      /** Observed − before − announced, once observed. */
-      discrepancy: z.number().int().nullable(),
+      observedTotal: z.number().int().nullable().describe("The fridge's total once observed."),
+      before: z.number().int().nullable().describe("The fridge's total when announced (null after a restart of central in between)."),
+      discrepancy: z.number().int().nullable().describe('Observed − before − announced, once observed.'),
     }),
   ),
 });
@@ -132,18 +119,11 @@ export const DeliveryListJsonSchema = z.object({ deliveries: z.array(DeliveryJso
 
 /** `GET /v1/venues/{venueId}`: the merged state of one venue. */
 export const VenueDetailJsonSchema = VenueSummaryJsonSchema.extend({
-  /** Whether its document is loaded at central now. */
-  loaded: z.boolean(),
+  loaded: z.boolean().describe('Whether its document is loaded at central now.'),
   fridges: z.array(FridgeJsonSchema),
   gateways: z.array(GatewayJsonSchema),
-  /** Announced deliveries, newest first. */
-  deliveries: z.array(DeliveryJsonSchema),
-  /** Open (reserved) orders, at most 1000. */
-  orders: z.array(VenueOrderJsonSchema),
-  /**
-   * The id of the last live event published before this view was read: it reflects every event up
-   * to this id, and a client applies on top only the events after it.
-   */
-  asOfEventId: z.string(),
+  deliveries: z.array(DeliveryJsonSchema).describe('Announced deliveries, newest first.'),
+  orders: z.array(VenueOrderJsonSchema).describe('Open (reserved) orders, at most 1000.'),
+  asOfEventId: z.string().describe('The id of the last live event published before this view was read: it reflects every event up to this id; a client applies on top only the events after it.'),
 });
 export type VenueDetailJson = z.infer<typeof VenueDetailJsonSchema>;
