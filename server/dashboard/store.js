@@ -150,8 +150,8 @@ export function createStore({ onChange, onError }) {
   }
 
   /**
-   * Applies one live event of a venue (`id` its event id): in place when the venue's detail is on
-   * the page, else by reading the venue (once, however many events arrive meanwhile).
+   * Applies one live event of a venue (`id` its event id) in place; a `venue` event reads the venue
+   * again (once, however many arrive meanwhile).
    * @param {string | undefined} id
    * @param {VenueLiveEvent} event
    */
@@ -159,7 +159,9 @@ export function createStore({ onChange, onError }) {
     const v = state.venues.get(event.venueId);
     if (v === undefined) return scheduleReload();
     if (id !== undefined) during.get(event.venueId)?.push({ id, event });
-    const next = v.detail === undefined ? undefined : applyEvent(v, event);
+    // No detail yet: the read that brings it (the full load, or the next periodic one) is newer.
+    if (v.detail === undefined) return;
+    const next = applyEvent(v, event);
     if (next === undefined) return void loadVenue(event.venueId).catch(onError);
     if (event.type === 'fridge') record(event.venueId, [event.fridge]);
     put(next);
