@@ -303,11 +303,16 @@ export class ReadModel {
     }
   }
 
-  /** Publishes a `delivery` event for each delivery (of `fridge`, if given) whose view changed. */
+  /**
+   * Publishes a `delivery` event for each delivery (of `fridge`, if given) whose view changed. A
+   * delivery whose fridge is not folded yet waits for that fold (its view depends on the fridge's).
+   */
   private publishDeliveries(vm: VenueModel, fridge?: string): void {
     for (const d of vm.deliveries.values()) {
       if (fridge !== undefined && d.value.f !== fridge) continue;
-      const delivery = deliveryJson(vm.venueId, d.deliveryId, d.value, d.before, vm.fridges.get(d.value.f)?.view);
+      const view = vm.fridges.get(d.value.f)?.view;
+      if (view === undefined) continue;
+      const delivery = deliveryJson(vm.venueId, d.deliveryId, d.value, d.before, view);
       const key = JSON.stringify(delivery);
       if (d.published === key) continue;
       d.published = key;
