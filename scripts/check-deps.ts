@@ -1,7 +1,9 @@
 /**
  * Dependency direction and cycle check (README "How it fits together"): fails when `shared` imports another
  * package of ours, when `server` and `gateway-agent` import each other, when `simulators` import
- * anything of ours but `shared`, or when any import cycle exists among our source files.
+ * anything of ours but `shared`, when the dashboard page (`server/dashboard/*.js`) imports anything but
+ * its own modules and its generated types (`types.d.ts`, from the shared view schemas), or when any
+ * import cycle exists among our source files.
  * Usage: `tsx scripts/check-deps.ts` (exit 1 on any violation, every violation listed).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -51,6 +53,24 @@ for (const pkg of PACKAGES) {
     }
     graph.set(file, edges);
   }
+}
+
+// The dashboard is static files served as they are: it may import its own modules (siblings) and,
+// in JSDoc types, the declarations generated from the shared view schemas; nothing else.
+const dashboard = join(root, 'server', 'dashboard');
+const DASHBOARD_TYPES = './types.js';
+for (const name of readdirSync(dashboard)) {
+  if (!name.endsWith('.js')) continue;
+  const file = join(dashboard, name);
+  const rel = relative(root, file);
+  const edges: string[] = [];
+  for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+    const sibling = /^\.\/[a-z-]+\.js$/.test(m[1] ?? m[2]!);
+    // m[1]: a module import, which the browser loads; m[2]: `import('…')`, in JSDoc a type reference.
+    if (m[1] !== undefined && sibling && m[1] !== DASHBOARD_TYPES) edges.push(resolve(dashboard, m[1]));
+    else if (m[2] === undefined || !sibling) problems.push(`${rel}: the dashboard must not import ${m[1] ?? m[2]} (only its own modules, and ${DASHBOARD_TYPES} in JSDoc types)`);
+  }
+  graph.set(file, edges);
 }
 
 // Tarjan's strongly connected components: any component with more than one file is a cycle.

@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import { hashSecret } from '@fridgesync/gateway-agent';
-import { stopSignals } from '@fridgesync/shared';
+import { stopSignals, type VenueDetailJson } from '@fridgesync/shared';
 import { hashToken } from '@fridgesync/server';
 import { createFleet, generateFleet, parseFaults, parseKitchenSchedule, type Fleet, type FleetSpec } from '@fridgesync/simulators';
 import { startLinkProxy, type LinkProxy } from './demo/link-proxy.ts';
@@ -168,13 +168,6 @@ async function getJson(url: string, bearer?: string): Promise<unknown> {
   return res.json();
 }
 
-interface GatewayLink {
-  gatewayId: string;
-  connected: boolean;
-  syncLagMs: number | null;
-  pendingDurable: number;
-}
-
 /** Venues online and the worst sync lag, from central's merged state. */
 async function syncSummary(base: string, viewer: string, venues: string[]): Promise<{ online: number; lagMs: number; pending: number }> {
   let online = 0;
@@ -182,7 +175,7 @@ async function syncSummary(base: string, viewer: string, venues: string[]): Prom
   let pending = 0;
   await Promise.all(
     venues.map(async (v) => {
-      const d = (await getJson(`${base}/v1/venues/${v}`, viewer).catch(() => undefined)) as { gateways?: GatewayLink[] } | undefined;
+      const d = (await getJson(`${base}/v1/venues/${v}`, viewer).catch(() => undefined)) as VenueDetailJson | undefined;
       for (const g of d?.gateways ?? []) {
         if (g.connected) online++;
         lagMs = Math.max(lagMs, g.syncLagMs ?? 0);

@@ -1,6 +1,7 @@
 /**
  * Generates reference docs from the code so they cannot drift: `docs/errors.md` from the error
- * catalog and close codes. `--check` exits 1 when a committed file differs from what would be
+ * catalog and close codes, the configuration and metrics references, and the dashboard's type
+ * declarations from the read-view schemas (scripts/dashboard-types.ts). `--check` exits 1 when a committed file differs from what would be
  * generated (CI runs the equivalent test in test/docs.test.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { configReference } from './config-reference.ts';
 import { createMetrics as centralMetrics } from '../server/src/metrics.ts';
 import { createMetrics as gatewayMetrics } from '../gateway-agent/src/metrics.ts';
 import type { Registry } from 'prom-client';
+import { dashboardTypes } from './dashboard-types.ts';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -96,7 +98,7 @@ export function metricsDoc(): string {
 
 /** Every generated document: path relative to the repo → content. */
 export function generatedDocs(): Record<string, string> {
-  return { 'docs/errors.md': errorsDoc(), 'docs/configuration.md': configurationDoc(), 'docs/metrics.md': metricsDoc() };
+  return { 'docs/errors.md': errorsDoc(), 'docs/configuration.md': configurationDoc(), 'docs/metrics.md': metricsDoc(), 'server/dashboard/types.d.ts': dashboardTypes() };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {

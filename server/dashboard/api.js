@@ -1,3 +1,4 @@
+// @ts-check
 // HTTP access to central: the viewer token lives in sessionStorage (this tab only) and goes out
 // as `Authorization: Bearer` on every request.
 
@@ -12,6 +13,7 @@ export function getToken() {
   }
 }
 
+/** @param {string} token */
 export function setToken(token) {
   sessionStorage.setItem(TOKEN_KEY, token);
 }
@@ -22,6 +24,11 @@ export function clearToken() {
 
 /** An HTTP error with central's `{statusCode, code, message}` body when there is one. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   */
   constructor(status, code, message) {
     super(message);
     this.status = status;
@@ -30,18 +37,25 @@ export class ApiError extends Error {
 }
 
 /** Central's version as last seen in a response header (`x-fridgesync-version`). */
+/** @type {string | undefined} */
 let lastVersion;
 export function centralVersion() {
   return lastVersion;
 }
 
-/** GET a JSON resource of central; throws `ApiError` (status 0 when central is unreachable). */
+/**
+ * GET a JSON resource of central; throws `ApiError` (status 0 when central is unreachable). The
+ * caller names the view it reads (types.d.ts); central's response schemas guarantee its shape.
+ * @param {string} path
+ * @param {{ signal?: AbortSignal }} [options]
+ * @returns {Promise<any>}
+ */
 export async function getJson(path, { signal } = {}) {
   let res;
   try {
     res = await fetch(path, { headers: { Authorization: `Bearer ${getToken() ?? ''}`, Accept: 'application/json' }, signal, cache: 'no-store' });
   } catch (err) {
-    if (err?.name === 'AbortError') throw err;
+    if (err instanceof Error && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'UNREACHABLE', 'central is unreachable');
   }
   const v = res.headers.get('x-fridgesync-version');

@@ -1,3 +1,4 @@
+// @ts-check
 // Entry point: login, connection state and stale banner, routing, rendering, filters in the URL.
 
 import { getToken, setToken, clearToken, ApiError, centralVersion } from './api.js';
@@ -11,7 +12,18 @@ import { readRoute, replaceRoute, routeHash } from './url-state.js';
 import { h, setText, setAttr, keyed } from './dom.js';
 import { ago, clock } from './format.js';
 
-const $ = (id) => document.getElementById(id);
+/**
+ * An element of index.html by id; a missing one is a bug of the page.
+ * @param {string} id
+ */
+const $ = (id) => {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`no #${id}`);
+  return el;
+};
+/** @param {string} id */
+const input = (id) => /** @type {HTMLInputElement} */ ($(id));
+/** @typedef {import('./model.js').Venue} Venue */
 
 /**
  * Refresh period of the venues on screen while live, ms: gateway link state and lag, and kitchen
@@ -20,26 +32,33 @@ const $ = (id) => document.getElementById(id);
 const PERIODIC_REFRESH_MS = 5_000;
 
 const ui = {
+  /** @type {ReturnType<typeof connectEvents> | undefined} */
   feed: undefined,
   live: false,
   everLive: false,
+  /** @type {string | undefined} */
   venueViewFor: undefined,
-  /** Venue ids currently rendered (for the periodic refresh). */
+  /** @type {string[]} Venue ids currently rendered (for the periodic refresh). */
   visible: [],
+  /** @type {string | undefined} Central's version from its OpenAPI document. */
+  version: undefined,
 };
 
 /**
  * Venues whose card intersects the viewport: the periodic refresh reads only these, so an open
  * dashboard costs central a few requests per period however large the fleet.
  */
+/** @type {Set<string>} */
 const onScreen = new Set();
 const screenObserver = new IntersectionObserver((entries) => {
   for (const e of entries) {
     const id = e.target.getAttribute('data-venue');
+    if (id === null) continue;
     if (e.isIntersecting) onScreen.add(id);
     else onScreen.delete(id);
   }
 });
+/** @type {WeakSet<Element>} */
 const observed = new WeakSet();
 
 /** The venues the periodic refresh reads: on screen in the fleet, or the one venue shown. */
@@ -53,6 +72,10 @@ const announce = alerts.announce;
 
 // ------------------------------------------------------------------ connection state
 
+/**
+ * @param {boolean} live
+ * @param {string} [reason]
+ */
 function setLive(live, reason) {
   ui.live = live;
   const conn = $('conn');
@@ -77,12 +100,12 @@ function setLive(live, reason) {
  * document (`info.version`), which it always serves.
  */
 async function discoverVersion() {
-  if (centralVersion() ?? state.version) return;
+  if (centralVersion() ?? ui.version) return;
   try {
     const res = await fetch('/documentation/json', { cache: 'no-store' });
     if (!res.ok) return;
     const spec = await res.json();
-    if (typeof spec?.info?.version === 'string') state.version = spec.info.version;
+    if (typeof spec?.info?.version === 'string') ui.version = spec.info.version;
     showVersion();
   } catch {
     // Optional: the page works without it.
@@ -90,7 +113,7 @@ async function discoverVersion() {
 }
 
 function showVersion() {
-  const v = centralVersion() ?? state.version;
+  const v = centralVersion() ?? ui.version;
   setText($('version'), v ? `central v${v}` : '');
 }
 
@@ -98,6 +121,7 @@ function showVersion() {
  * Background load failures. A refused token signs out; anything else is left to the live feed,
  * which alone decides the banner (a failed refetch while the feed is up is retried by the next one).
  */
+/** @param {unknown} err */
 function onLoadError(err) {
   if (err instanceof ApiError && (err.status === 401 || err.status === 403)) signOut(`Token refused by central (${err.status}: ${err.message})`);
 }
@@ -126,7 +150,7 @@ function startFeed() {
     },
     onEvent: (ev) => handleFeedEvent(store, ev),
     onDown(err) {
-      if (ui.live || !ui.everLive) setLive(false, err?.message);
+      if (ui.live || !ui.everLive) setLive(false, err instanceof Error ? err.message : String(err));
     },
     onAuthError(status) {
       signOut(`Token refused by central's live feed (${status})`);
@@ -147,15 +171,16 @@ function scheduleRender() {
 }
 
 function fillCityFilter() {
-  const cities = [...new Set([...state.venues.values()].map((v) => v.city))].sort();
-  const sel = $('f-city');
+  const cities = [...new Set([...state.venues.values()].map((v) => v.summary.city))].sort();
+  const sel = /** @type {HTMLSelectElement} */ ($('f-city'));
   const keep = readRoute().params.get('city') ?? '';
   keyed(sel, [{ v: '', t: 'All cities' }, ...cities.map((c) => ({ v: c, t: c }))], (o) => `c:${o.v}`, (o) => h('option', { value: o.v }), (el, o) => setText(el, o.t));
   sel.value = keep;
 }
 
+/** @returns {Venue[]} */
 function venuesInOrder() {
-  return state.order.map((id) => state.venues.get(id)).filter(Boolean);
+  return state.order.flatMap((id) => state.venues.get(id) ?? []);
 }
 
 function render() {
@@ -174,12 +199,12 @@ function render() {
       });
       ui.venueViewFor = route.venueId;
     }
-    crumbs.replaceChildren(h('a', { href: '#/' }, 'Fleet'), ' › ', h('a', { href: routeHash('fleet', undefined, { city: v?.city }) }, v?.city ?? '…'), ' › ', h('span', { 'aria-current': 'page' }, v?.name ?? route.venueId));
-    if (v && v.fridges) {
-      updateVenueView(root, v, {
+    crumbs.replaceChildren(h('a', { href: '#/' }, 'Fleet'), ' › ', h('a', { href: routeHash('fleet', undefined, { city: v?.summary.city }) }, v?.summary.city ?? '…'), ' › ', h('span', { 'aria-current': 'page' }, v?.summary.name ?? route.venueId));
+    if (v?.detail) {
+      updateVenueView(root, v.detail, {
         params: Object.fromEntries(route.params),
         history: state.history,
-        events: state.events.get(v.venueId) ?? [],
+        events: state.events.get(v.summary.venueId) ?? [],
       });
     }
   } else {
@@ -191,18 +216,19 @@ function render() {
     crumbs.replaceChildren(h('span', { 'aria-current': 'page' }, 'Fleet'));
     const filters = { q: route.params.get('q') ?? '', city: route.params.get('city') ?? '', problems: route.params.get('problems') === '1' };
     const cities = renderFleet($('cities'), venuesInOrder(), filters);
-    ui.visible = cities.flatMap((c) => c.venues.map((x) => x.venue.venueId));
+    ui.visible = cities.flatMap((c) => c.venues.map((x) => x.venue.summary.venueId));
     for (const el of $('cities').querySelectorAll('.venue')) {
       if (observed.has(el)) continue;
       observed.add(el);
       screenObserver.observe(el);
     }
     $('fleet-empty').hidden = cities.length > 0 || state.venues.size === 0;
+    // The fleet's counts are the sum of central's venue totals.
     let fridges = 0;
     let online = 0;
-    for (const v of state.venues.values()) for (const f of v.fridges ?? []) {
-      fridges++;
-      if (f.online) online++;
+    for (const v of state.venues.values()) {
+      fridges += v.summary.totals.fridges;
+      online += v.summary.totals.fridgesOnline;
     }
     const n = state.venues.size;
     setText($('fleet-summary'), `${n} venue${n === 1 ? '' : 's'} · ${online}/${fridges} fridge${fridges === 1 ? '' : 's'} online`);
@@ -228,19 +254,20 @@ function tick() {
 function syncFilterControls() {
   const { view, params } = readRoute();
   if (view !== 'fleet') return;
-  const q = $('f-q');
+  const q = input('f-q');
   if (document.activeElement !== q) q.value = params.get('q') ?? '';
-  $('f-city').value = params.get('city') ?? '';
-  $('f-problems').checked = params.get('problems') === '1';
+  input('f-city').value = params.get('city') ?? '';
+  input('f-problems').checked = params.get('problems') === '1';
 }
 
 function onFilterInput() {
-  replaceRoute('fleet', undefined, { q: $('f-q').value.trim(), city: $('f-city').value, problems: $('f-problems').checked });
+  replaceRoute('fleet', undefined, { q: input('f-q').value.trim(), city: input('f-city').value, problems: input('f-problems').checked });
   scheduleRender();
 }
 
 // ------------------------------------------------------------------ login
 
+/** @param {string} [message] */
 function showLogin(message) {
   $('login').hidden = false;
   $('fleet').hidden = true;
@@ -250,6 +277,7 @@ function showLogin(message) {
   $('token').focus();
 }
 
+/** @param {string} [message] */
 function signOut(message) {
   ui.feed?.close();
   ui.feed = undefined;
@@ -266,7 +294,7 @@ async function start() {
     await store.loadAll();
   } catch (err) {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return signOut(`Token refused by central (${err.status}: ${err.message})`);
-    setLive(false, err?.message);
+    setLive(false, err instanceof Error ? err.message : String(err));
   }
   startFeed();
   discoverVersion();
@@ -279,7 +307,7 @@ async function start() {
 function takeTokenFromUrl() {
   const m = /(?:^#|[?&#])token=([^&]+)/.exec(location.hash) ?? /[?&]token=([^&]+)/.exec(location.search);
   if (!m) return;
-  setToken(decodeURIComponent(m[1]));
+  setToken(decodeURIComponent(m[1] ?? ''));
   const hash = location.hash.replace(/[?&#]?token=[^&]+/, '').replace(/^#?&?/, '#');
   const search = location.search.replace(/[?&]token=[^&]+/, '').replace(/^&/, '?');
   history.replaceState(null, '', `${location.pathname}${search === '?' ? '' : search}${hash === '#' ? '' : hash}`);
@@ -288,10 +316,10 @@ function takeTokenFromUrl() {
 function main() {
   $('login').addEventListener('submit', (e) => {
     e.preventDefault();
-    const t = $('token').value.trim();
+    const t = input('token').value.trim();
     if (!t) return;
     setToken(t);
-    $('token').value = '';
+    input('token').value = '';
     start();
   });
   $('logout').addEventListener('click', () => signOut('Signed out.'));

@@ -1,3 +1,4 @@
+// @ts-check
 // A small SVG step chart (stock is a step function of time). No dependency: a few hundred points
 // per series at most, redrawn on change.
 
@@ -6,6 +7,11 @@ import { clock } from './format.js';
 const NS = 'http://www.w3.org/2000/svg';
 const PALETTE = ['#2563eb', '#d97706', '#059669', '#dc2626', '#7c3aed', '#0891b2', '#be185d', '#4d7c0f', '#9333ea', '#ea580c', '#0f766e', '#64748b'];
 
+/**
+ * @param {string} tag
+ * @param {Record<string, string | number>} [attrs]
+ * @param {string} [text]
+ */
 function s(tag, attrs = {}, text) {
   const el = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
@@ -14,13 +20,17 @@ function s(tag, attrs = {}, text) {
 }
 
 /** The color of the `index`-th series (series are sorted by meal id, so colors are stable). */
+/** @param {number} index */
 export function colorOf(index) {
-  return PALETTE[index % PALETTE.length];
+  return PALETTE[index % PALETTE.length] ?? '#64748b';
 }
 
 /**
  * Draws `series` ([{name, points: [[ms, value], ...]}]) into `svg` between `from` and `to` (ms).
  * Values are held until the next point (step); the last value extends to `to`.
+ * @param {SVGSVGElement} svg
+ * @param {Array<{ name: string, points: Array<[number, number]> }>} series
+ * @param {{ from: number, to: number, timeZone: string | undefined, title: string }} o
  */
 export function drawStepChart(svg, series, { from, to, timeZone, title }) {
   const W = 640;
@@ -34,8 +44,8 @@ export function drawStepChart(svg, series, { from, to, timeZone, title }) {
   for (const se of series) for (const [, v] of se.points) max = Math.max(max, v);
   max = Math.ceil(max * 1.1);
   const span = Math.max(1, to - from);
-  const x = (t) => pad.l + ((t - from) / span) * (W - pad.l - pad.r);
-  const y = (v) => H - pad.b - (v / max) * (H - pad.t - pad.b);
+  const x = (/** @type {number} */ t) => pad.l + ((t - from) / span) * (W - pad.l - pad.r);
+  const y = (/** @type {number} */ v) => H - pad.b - (v / max) * (H - pad.t - pad.b);
   const grid = s('g', { class: 'grid' });
   const yStep = Math.max(1, Math.ceil(max / 4));
   for (let v = 0; v <= max; v += yStep) {
@@ -68,9 +78,15 @@ export function drawStepChart(svg, series, { from, to, timeZone, title }) {
 export class History {
   constructor(maxPoints = 600) {
     this.maxPoints = maxPoints;
+    /** @type {Map<string, Array<[number, number]>>} */
     this.series = new Map();
   }
   /** Records `value` for `key` at `t` when it differs from the last recorded value. */
+  /**
+   * @param {string} key
+   * @param {number} t
+   * @param {number} value
+   */
   record(key, t, value) {
     let pts = this.series.get(key);
     if (pts === undefined) {
@@ -82,6 +98,7 @@ export class History {
     pts.push([t, value]);
     if (pts.length > this.maxPoints) pts.splice(0, pts.length - this.maxPoints);
   }
+  /** @param {string} key */
   points(key) {
     return this.series.get(key) ?? [];
   }

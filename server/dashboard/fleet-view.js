@@ -1,16 +1,33 @@
+// @ts-check
 // Fleet view: city → venue → gateway → fridge, filtered by search text, city and "only problems".
 
-import { h, setText, setAttr, setClass, keyed } from './dom.js';
+import { h, setText, setAttr, setClass, keyed, q } from './dom.js';
 import { duration } from './format.js';
-import { fridgeHasProblem } from './model.js';
+import { discrepanciesOf, fridgeHasProblem, shownDeliveries } from './model.js';
 import { createFridgeCard, updateFridgeCard } from './fridge-card.js';
 
+/** @typedef {import('./types.js').FridgeJson} FridgeJson */
+/** @typedef {import('./types.js').GatewayJson} GatewayJson */
+/** @typedef {import('./types.js').DeliveryJson} DeliveryJson */
+/** @typedef {import('./model.js').Venue} Venue */
+/** @typedef {{ venue: Venue, fridges: FridgeJson[] }} ShownVenue */
+/** @typedef {{ city: string, venues: ShownVenue[] }} ShownCity */
+/** A gateway heading: the gateway central lists, or only an id (a reconciler it does not list). @typedef {{ gatewayId: string, gateway: GatewayJson | undefined }} GatewayHead */
+
+/** @param {string} a @param {string} b */
 const byName = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Lower-cased words of a search text. */
+/**
+ * Lower-cased words of a search text.
+ * @param {string} q
+ */
 const words = (q) => q.toLowerCase().split(/\s+/).filter(Boolean);
 
-/** True when every word occurs in one of `fields` (case-insensitive). */
+/**
+ * True when every word occurs in one of `fields` (case-insensitive).
+ * @param {Array<string | null | undefined>} fields
+ * @param {string[]} ws
+ */
 function matches(fields, ws) {
   const hay = fields.filter(Boolean).join(' ').toLowerCase();
   return ws.every((w) => hay.includes(w));
@@ -21,44 +38,55 @@ function matches(fields, ws) {
  * the search words all occur in its venue, city, ids, gateway or meals and, with "only problems",
  * when it has one. A venue shows when some fridge does, or when no filter is set (even without
  * fridges), or with "only problems" when a gateway of it is not syncing.
+ * @param {Venue[]} venues
+ * @param {{ q?: string, city?: string, problems?: boolean }} filters
+ * @returns {ShownCity[]}
  */
 export function filterFleet(venues, { q = '', city = '', problems = false }) {
   const ws = words(q);
+  /** @type {Map<string, ShownVenue[]>} */
   const cities = new Map();
-  for (const v of venues) {
+  for (const venue of venues) {
+    const v = venue.summary;
     if (city && v.city !== city) continue;
-    const fridges = (v.fridges ?? []).filter((f) => matches([v.venueId, v.name, v.city, f.fridgeId, f.name, f.gatewayId, ...f.cells.map((c) => c.mealId)], ws) && (!problems || fridgeHasProblem(f)));
+    const all = venue.detail?.fridges ?? [];
+    const fridges = all.filter((f) => matches([v.venueId, v.name, v.city, f.fridgeId, f.name, f.reconcilerGateway, ...f.cells.map((c) => c.mealId)], ws) && (!problems || fridgeHasProblem(f)));
     const unfiltered = ws.length === 0 && !problems;
-    const gatewayProblem = problems && matches([v.venueId, v.name, v.city], ws) && (v.gateways ?? []).some((g) => g.connected === false);
+    const gatewayProblem = problems && matches([v.venueId, v.name, v.city], ws) && (venue.detail?.gateways ?? []).some((g) => !g.connected);
     if (fridges.length === 0 && !unfiltered && !gatewayProblem) continue;
     const list = cities.get(v.city) ?? [];
-    list.push({ venue: v, fridges });
+    list.push({ venue, fridges });
     cities.set(v.city, list);
   }
-  return [...cities.entries()].sort(([a], [b]) => byName(a, b)).map(([name, list]) => ({ city: name, venues: list.sort((a, b) => byName(a.venue.name, b.venue.name)) }));
+  return [...cities.entries()].sort(([a], [b]) => byName(a, b)).map(([name, list]) => ({ city: name, venues: list.sort((a, b) => byName(a.venue.summary.name, b.venue.summary.name)) }));
 }
 
+/** @param {ShownCity} c */
 function createCity(c) {
-  return h('section', { class: 'city', 'data-city': c.city }, h('h2', { 'data-k': 'city' }), h('div', { class: 'venues' }));
+  return h('section', { class: 'city', 'data-city': c.city }, h('h2', { 'data-k': 'city' }), h('div', { class: 'venues', 'data-k': 'venues' }));
 }
 
+/** @param {ShownVenue} shown */
 function createVenue({ venue }) {
   return h(
     'article',
-    { class: 'venue', 'data-venue': venue.venueId },
+    { class: 'venue', 'data-venue': venue.summary.venueId },
     h(
       'header',
       {},
-      h('h3', {}, h('a', { 'data-k': 'link', href: `#/venue/${encodeURIComponent(venue.venueId)}` })),
+      h('h3', {}, h('a', { 'data-k': 'link', href: `#/venue/${encodeURIComponent(venue.summary.venueId)}` })),
       h('span', { class: 'muted', 'data-k': 'tz' }),
       h('span', { class: 'totals', 'data-k': 'totals' }),
     ),
     h('div', { class: 'deliveries', 'data-k': 'deliveries' }),
-    h('div', { class: 'gw-groups' }),
+    h('div', { class: 'gw-groups', 'data-k': 'gw-groups' }),
   );
 }
 
-/** A gateway heading: sync state and lag. */
+/**
+ * A gateway heading: sync state and lag.
+ * @param {GatewayHead} g
+ */
 export function createGateway(g) {
   return h(
     'section',
@@ -77,76 +105,97 @@ export function createGateway(g) {
   );
 }
 
-export function updateGatewayHeader(el, g) {
-  const sel = (k) => el.querySelector(`:scope > header [data-k="${k}"]`);
-  setText(sel('id'), g.gatewayId);
+/** The words for central's sync states. */
+const SYNC_STATE = { synced: 'synced', syncing: 'syncing', disconnected: 'disconnected', 'never-connected': 'never connected' };
+
+/**
+ * @param {Element} el
+ * @param {GatewayHead} head
+ */
+export function updateGatewayHeader(el, { gatewayId, gateway: g }) {
+  /** @param {string} k */
+  const sel = (k) => /** @type {Element} */ (el.querySelector(`:scope > header [data-k="${k}"]`));
+  setText(sel('id'), gatewayId);
   const st = sel('state');
-  setText(st, g.state);
-  setClass(st, 'bad', g.connected === false);
-  setClass(st, 'good', g.connected === true);
-  setText(sel('lag'), g.lagMs === undefined ? '' : `lag ${duration(g.lagMs)}`);
-  setClass(sel('lag'), 'warn', g.lagMs !== undefined && g.lagMs > 5000);
-  setText(sel('ver'), g.version ? `v${g.version}` : '');
+  setText(st, g === undefined ? 'unknown' : g.syncState === 'syncing' ? `syncing (${g.pendingDurable} pending)` : SYNC_STATE[g.syncState]);
+  setClass(st, 'bad', g !== undefined && !g.connected);
+  setClass(st, 'good', g?.connected === true);
+  const lag = g?.syncLagMs ?? null;
+  setText(sel('lag'), lag === null ? '' : `lag ${duration(lag)}`);
+  setClass(sel('lag'), 'warn', lag !== null && lag > 5000);
+  setText(sel('ver'), g?.version ? `v${g.version}` : '');
   const skew = sel('skew');
-  setText(skew, g.clockSkewAlert ? `clock ${g.clockSkewMs > 0 ? '+' : ''}${Math.round(g.clockSkewMs / 1000)} s` : '');
-  setClass(skew, 'warn', g.clockSkewAlert);
+  const skewMs = g?.clockSkewMs ?? 0;
+  setText(skew, g?.clockSkewAlert ? `clock ${skewMs > 0 ? '+' : ''}${Math.round(skewMs / 1000)} s` : '');
+  setClass(skew, 'warn', g?.clockSkewAlert);
 }
 
-/** Deliveries line: incoming and discrepancies. */
+/**
+ * Deliveries line: incoming and discrepancies.
+ * @param {Element} el
+ * @param {DeliveryJson[]} deliveries
+ */
 export function deliverySummary(el, deliveries) {
-  const incoming = deliveries.filter((d) => /incoming|announced|pending/.test(d.state) && d.discrepancies.length === 0);
-  const disc = deliveries.filter((d) => d.discrepancies.length > 0 || /discrep/.test(d.state));
+  const shown = shownDeliveries(deliveries);
+  const incoming = shown.filter((d) => d.status === 'incoming');
+  const disc = shown.filter((d) => discrepanciesOf(d).length > 0);
   const parts = [];
-  if (incoming.length) parts.push(`${incoming.length} deliver${incoming.length === 1 ? 'y' : 'ies'} incoming (${incoming.map((d) => d.fridgeId || d.deliveryId).join(', ')})`);
-  if (disc.length) parts.push(`${disc.length} discrepanc${disc.length === 1 ? 'y' : 'ies'}: ${disc.map((d) => `${d.fridgeId} ${d.discrepancies.map((x) => `${x.mealId} ${x.qty > 0 ? '+' : ''}${x.qty}`).join(' ')}`).join('; ')}`);
+  if (incoming.length) parts.push(`${incoming.length} deliver${incoming.length === 1 ? 'y' : 'ies'} incoming (${incoming.map((d) => d.fridgeId).join(', ')})`);
+  if (disc.length) parts.push(`${disc.length} discrepanc${disc.length === 1 ? 'y' : 'ies'}: ${disc.map((d) => `${d.fridgeId} ${discrepanciesOf(d).map((x) => `${x.mealId} ${(x.discrepancy ?? 0) > 0 ? '+' : ''}${x.discrepancy}`).join(' ')}`).join('; ')}`);
   setText(el, parts.join(' · '));
   setClass(el, 'warn', disc.length > 0);
   setAttr(el, 'hidden', parts.length === 0);
 }
 
+/** What each venue element last showed: an unchanged venue with the same fridges needs no work. */
+const shownVenues = new WeakMap();
+
+/**
+ * @param {HTMLElement} el
+ * @param {ShownVenue} shown
+ */
 function updateVenue(el, { venue, fridges }) {
   // Venue objects are replaced whenever their data changes, so an unchanged object with the same
   // visible fridges needs no DOM work: a large fleet re-renders only what moved.
   const sig = fridges.map((f) => f.fridgeId).join(',');
-  if (el._venue === venue && el._sig === sig) return;
-  el._venue = venue;
-  el._sig = sig;
-  const link = el.querySelector('[data-k="link"]');
-  setText(link, venue.name);
-  setText(el.querySelector('[data-k="tz"]'), venue.timezone ?? '');
-  let R = 0;
-  let S = 0;
-  let T = 0;
-  let short = 0;
-  for (const f of venue.fridges ?? []) for (const c of f.cells) {
-    T += c.Teff;
-    R += c.R;
-    S += c.S;
-    short += c.shortage;
-  }
-  const tot = el.querySelector('[data-k="totals"]');
-  setText(tot, `T ${T} · R ${R} · S ${S}${short ? ` · short ${short}` : ''}`);
-  setClass(tot, 'bad', short > 0);
-  deliverySummary(el.querySelector('[data-k="deliveries"]'), venue.deliveries ?? []);
-  const groups = new Map((venue.gateways ?? []).map((g) => [g.gatewayId, { g, fridges: [] }]));
+  const last = shownVenues.get(el);
+  if (last?.venue === venue && last.sig === sig) return;
+  shownVenues.set(el, { venue, sig });
+  const v = venue.summary;
+  setText(q(el, 'link'), v.name);
+  setText(q(el, 'tz'), v.timezone);
+  const t = v.totals;
+  const tot = q(el, 'totals');
+  setText(tot, `T ${t.Teff} · R ${t.R} · S ${t.S}${t.shortage ? ` · short ${t.shortage}` : ''}`);
+  setClass(tot, 'bad', t.shortage > 0);
+  deliverySummary(q(el, 'deliveries'), venue.detail?.deliveries ?? []);
+  /** @type {Map<string, { head: GatewayHead, fridges: FridgeJson[] }>} */
+  const groups = new Map((venue.detail?.gateways ?? []).map((g) => [g.gatewayId, { head: { gatewayId: g.gatewayId, gateway: g }, fridges: [] }]));
   for (const f of fridges) {
-    const k = f.gatewayId ?? '—';
-    if (!groups.has(k)) groups.set(k, { g: { gatewayId: k, state: 'unassigned' }, fridges: [] });
-    groups.get(k).fridges.push(f);
+    const k = f.reconcilerGateway ?? '—';
+    let group = groups.get(k);
+    if (group === undefined) groups.set(k, (group = { head: { gatewayId: k, gateway: undefined }, fridges: [] }));
+    group.fridges.push(f);
   }
-  const shown = [...groups.values()].filter((x) => x.fridges.length > 0 || fridges.length === (venue.fridges ?? []).length);
-  keyed(el.querySelector('.gw-groups'), shown, (x) => x.g.gatewayId, (x) => createGateway(x.g), (gel, x) => {
-    updateGatewayHeader(gel, x.g);
-    keyed(gel.querySelector('.fridges'), x.fridges, (f) => f.fridgeId, createFridgeCard, (fel, f) => updateFridgeCard(fel, f, venue.timezone));
+  const all = venue.detail?.fridges.length ?? 0;
+  const shownGroups = [...groups.values()].filter((x) => x.fridges.length > 0 || fridges.length === all);
+  keyed(q(el, 'gw-groups'), shownGroups, (x) => x.head.gatewayId, (x) => createGateway(x.head), (gel, x) => {
+    updateGatewayHeader(gel, x.head);
+    keyed(/** @type {Element} */ (gel.querySelector('.fridges')), x.fridges, (f) => f.fridgeId, createFridgeCard, (fel, f) => updateFridgeCard(fel, f, v.timezone));
   });
 }
 
-/** Renders the fleet into `root` (the `#cities` container). */
+/**
+ * Renders the fleet into `root` (the `#cities` container).
+ * @param {Element} root
+ * @param {Venue[]} venues
+ * @param {{ q?: string, city?: string, problems?: boolean }} filters
+ */
 export function renderFleet(root, venues, filters) {
   const cities = filterFleet(venues, filters);
   keyed(root, cities, (c) => c.city, createCity, (el, c) => {
-    setText(el.querySelector('[data-k="city"]'), c.city);
-    keyed(el.querySelector('.venues'), c.venues, (x) => x.venue.venueId, createVenue, updateVenue);
+    setText(q(el, 'city'), c.city);
+    keyed(q(el, 'venues'), c.venues, (x) => x.venue.summary.venueId, createVenue, updateVenue);
   });
   return cities;
 }

@@ -1,8 +1,10 @@
+// @ts-check
 // Formatting helpers: relative times in a venue's time zone, numbers, durations.
 
 const clockFormats = new Map();
 
 /** A cached `hh:mm:ss` formatter for an IANA time zone (falls back to the browser's zone). */
+/** @param {string | undefined} timeZone */
 function clockFormat(timeZone) {
   const key = timeZone ?? '';
   let f = clockFormats.get(key);
@@ -18,12 +20,17 @@ function clockFormat(timeZone) {
   return f;
 }
 
-/** `hh:mm:ss` of epoch milliseconds in a time zone. */
+/**
+ * `hh:mm:ss` of epoch milliseconds in a time zone.
+ * @param {number | undefined | null} ms
+ * @param {string} [timeZone]
+ */
 export function clock(ms, timeZone) {
   return ms === undefined || ms === null || Number.isNaN(ms) ? '—' : clockFormat(timeZone).format(new Date(ms));
 }
 
 /** A short duration: `850 ms`, `12 s`, `4 min`, `3 h`, `2 d`. */
+/** @param {number | undefined | null} ms */
 export function duration(ms) {
   if (ms === undefined || ms === null || Number.isNaN(ms)) return '—';
   const a = Math.abs(ms);
@@ -35,6 +42,10 @@ export function duration(ms) {
 }
 
 /** `12 s ago` (or `just now`) relative to `now`. */
+/**
+ * @param {number | undefined | null} ms
+ * @param {number} [now]
+ */
 export function ago(ms, now = Date.now()) {
   if (ms === undefined || ms === null || Number.isNaN(ms)) return 'never';
   const d = now - ms;
@@ -42,6 +53,7 @@ export function ago(ms, now = Date.now()) {
 }
 
 /** Parses a timestamp that may be epoch ms, epoch s, or an ISO string; `undefined` when absent. */
+/** @param {unknown} v */
 export function toMs(v) {
   if (v === undefined || v === null || v === '') return undefined;
   if (typeof v === 'number') return v < 1e11 ? v * 1000 : v;
@@ -50,6 +62,7 @@ export function toMs(v) {
 }
 
 /** A temperature with one decimal and the unit. */
+/** @param {unknown} v */
 export function celsius(v) {
   return typeof v === 'number' ? `${v.toFixed(1)} °C` : '—';
 }

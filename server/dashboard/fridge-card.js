@@ -1,11 +1,17 @@
+// @ts-check
 // One fridge: presence, last seen (venue time zone), temperature against its threshold, door,
 // and per meal T, R, S, drift and shortage. Shared by the fleet and venue views.
 
-import { h, setText, setAttr, setClass, keyed, flash } from './dom.js';
+import { h, setText, setAttr, setClass, keyed, flash, q } from './dom.js';
 import { celsius } from './format.js';
-import { isHot } from './model.js';
 
-/** Creates the card skeleton for a fridge. */
+/** @typedef {import('./types.js').FridgeJson} FridgeJson */
+/** @typedef {import('./types.js').CellJson} CellJson */
+
+/**
+ * Creates the card skeleton for a fridge.
+ * @param {FridgeJson} f
+ */
 export function createFridgeCard(f) {
   const el = h(
     'article',
@@ -41,16 +47,15 @@ export function createFridgeCard(f) {
           h('th', { scope: 'col', title: 'T_eff − (S + R): still to be corrected by the reconciler; "short n" when reserved meals are physically missing' }, 'Drift'),
         ),
       ),
-      h('tbody', {}),
+      h('tbody', { 'data-k': 'tbody' }),
     ),
   );
   return el;
 }
 
-const q = (el, k) => el.querySelector(`[data-k="${k}"]`);
-
+/** @param {string} fridgeId */
 function createMealRow(fridgeId) {
-  return (c) =>
+  return (/** @type {CellJson} */ c) =>
     h(
       'tr',
       { 'data-cell': `${fridgeId}/${c.mealId}` },
@@ -62,7 +67,11 @@ function createMealRow(fridgeId) {
     );
 }
 
-/** Writes a number into a cell, flashing it when it changed (not on first render). */
+/**
+ * Writes a number into a cell, flashing it when it changed (not on first render).
+ * @param {Element} td
+ * @param {string | number} v
+ */
 function setNum(td, v) {
   const t = String(v);
   if (td.textContent === t) return;
@@ -71,6 +80,10 @@ function setNum(td, v) {
   if (!first) flash(td);
 }
 
+/**
+ * @param {Element} tr
+ * @param {CellJson} c
+ */
 function updateMealRow(tr, c) {
   const teff = q(tr, 'T');
   // T_eff, with the snapshot's T beside it while pickups newer than the snapshot are pending.
@@ -87,12 +100,19 @@ function updateMealRow(tr, c) {
   setAttr(tr, 'title', c.shortage > 0 ? `Shortage of ${c.shortage}: orders ${c.affectedOrders.join(', ')}` : undefined);
 }
 
-/** Updates a card in place from a normalised fridge and its venue's time zone. */
+/** What each card last showed: a fridge object is replaced on every change, so the same one needs no work. */
+const shown = new WeakMap();
+
+/**
+ * Updates a card in place from a fridge and its venue's time zone.
+ * @param {Element} el
+ * @param {FridgeJson} f
+ * @param {string} tz
+ */
 export function updateFridgeCard(el, f, tz) {
-  // Same object, same zone: nothing changed (fridge objects are replaced on every change).
-  if (el._fridge === f && el._tz === tz) return;
-  el._fridge = f;
-  el._tz = tz;
+  const last = shown.get(el);
+  if (last?.f === f && last.tz === tz) return;
+  shown.set(el, { f, tz });
   setText(q(el, 'name'), f.name && f.name !== f.fridgeId ? `${f.name} (${f.fridgeId})` : f.fridgeId);
   const dot = q(el, 'dot');
   setClass(dot, 'on', f.online);
@@ -102,18 +122,19 @@ export function updateFridgeCard(el, f, tz) {
   setClass(badge, 'bad', !f.online);
   setClass(el, 'offline', !f.online);
   const seen = q(el, 'seen');
-  setAttr(seen, 'data-ago', f.lastSeen);
+  setAttr(seen, 'data-ago', f.lastSeenAt === null ? undefined : Date.parse(f.lastSeenAt));
   setAttr(seen, 'data-tz', tz);
   const temp = q(el, 'temp');
-  const hot = isHot(f);
-  const warm = !hot && f.temperatureC !== undefined && f.maxTemperatureC !== undefined && f.temperatureC > f.maxTemperatureC - 1;
-  setText(temp, f.temperatureC === undefined ? '—' : `${celsius(f.temperatureC)}${hot ? ' ▲' : ''}`);
-  setAttr(temp, 'title', hot ? 'above the alarm threshold' : f.maxTemperatureC === undefined ? undefined : `threshold ${f.maxTemperatureC} °C`);
+  const hot = f.temperatureAlarm;
+  // Within a degree of the threshold: a hint on screen, not an alarm (central raises those).
+  const warm = !hot && f.temperatureC !== null && f.maxTemperatureC !== null && f.temperatureC > f.maxTemperatureC - 1;
+  setText(temp, f.temperatureC === null ? '—' : `${celsius(f.temperatureC)}${hot ? ' ▲' : ''}`);
+  setAttr(temp, 'title', hot ? 'above the alarm threshold' : f.maxTemperatureC === null ? undefined : `threshold ${f.maxTemperatureC} °C`);
   setClass(temp, 'bad', hot);
   setClass(temp, 'warn', warm);
   const door = q(el, 'door');
   setText(door, f.door ?? '—');
   setClass(door, 'warn', f.door === 'open');
   setClass(el, 'has-shortage', f.cells.some((c) => c.shortage > 0));
-  keyed(el.querySelector('tbody'), f.cells, (c) => c.mealId, createMealRow(f.fridgeId), updateMealRow);
+  keyed(q(el, 'tbody'), f.cells, (c) => c.mealId, createMealRow(f.fridgeId), updateMealRow);
 }

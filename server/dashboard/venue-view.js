@@ -1,12 +1,19 @@
+// @ts-check
 // Venue view: stock over time per fridge and meal (chart fed from the live feed), rights held by
 // each replica, open orders, recent events, and the fridge cards.
 
-import { h, setText, setAttr, setClass, keyed } from './dom.js';
+import { h, setText, setAttr, setClass, keyed, q } from './dom.js';
 import { clock } from './format.js';
-import { drawStepChart, colorOf } from './chart.js';
+import { drawStepChart, colorOf, History } from './chart.js';
 import { createFridgeCard, updateFridgeCard } from './fridge-card.js';
 import { createGateway, updateGatewayHeader, deliverySummary } from './fleet-view.js';
 import { variantsText } from './model.js';
+
+/** @typedef {import('./types.js').VenueSummaryJson} VenueSummaryJson */
+/** @typedef {import('./types.js').VenueDetailJson} VenueDetailJson */
+/** @typedef {import('./types.js').CellJson} CellJson */
+/** @typedef {import('./store.js').FeedLine} FeedLine */
+/** @typedef {'S' | 'Teff' | 'R'} Metric */
 
 /** The chart's `<svg>` (SVG namespace; `h` makes HTML elements). */
 function svgRoot() {
@@ -16,9 +23,23 @@ function svgRoot() {
   return el;
 }
 
+/** @type {Record<Metric, string>} */
 const METRICS = { S: 'Sellable (S)', Teff: 'Observed (T_eff)', R: 'Reserved (R)' };
 
-/** Builds the static skeleton of the venue view once; `onParams` is called when a control changes. */
+/**
+ * @param {string | undefined} m
+ * @returns {m is Metric}
+ */
+const isMetric = (m) => m === 'S' || m === 'Teff' || m === 'R';
+
+/** @param {Event} e */
+const valueOf = (e) => /** @type {HTMLSelectElement} */ (e.target).value;
+
+/**
+ * Builds the static skeleton of the venue view once; `onParams` is called when a control changes.
+ * @param {Element} root
+ * @param {(p: Record<string, string>) => void} onParams
+ */
 export function createVenueView(root, onParams) {
   root.replaceChildren(
     h(
@@ -37,12 +58,12 @@ export function createVenueView(root, onParams) {
       h(
         'div',
         { class: 'filters' },
-        h('label', {}, 'Fridge ', h('select', { 'data-k': 'fridge', onchange: (e) => onParams({ fridge: e.target.value }) })),
+        h('label', {}, 'Fridge ', h('select', { 'data-k': 'fridge', onchange: (/** @type {Event} */ e) => onParams({ fridge: valueOf(e) }) })),
         h(
           'label',
           {},
           'Value ',
-          h('select', { 'data-k': 'metric', onchange: (e) => onParams({ metric: e.target.value }) }, ...Object.entries(METRICS).map(([k, v]) => h('option', { value: k }, v))),
+          h('select', { 'data-k': 'metric', onchange: (/** @type {Event} */ e) => onParams({ metric: valueOf(e) }) }, ...Object.entries(METRICS).map(([k, v]) => h('option', { value: k }, v))),
         ),
       ),
       svgRoot(),
@@ -79,23 +100,28 @@ export function createVenueView(root, onParams) {
   );
 }
 
-const k = (root, key) => root.querySelector(`[data-k="${key}"]`);
+const k = q;
 
-/** Updates the venue view in place. `events` are this venue's recent feed events, newest first. */
+/**
+ * Updates the venue view in place. `events` are this venue's recent feed events, newest first.
+ * @param {Element} root
+ * @param {VenueDetailJson} venue
+ * @param {{ params: Record<string, string>, history: History, events: FeedLine[] }} o
+ */
 export function updateVenueView(root, venue, { params, history, events }) {
   const tz = venue.timezone;
   setText(k(root, 'title'), venue.name);
-  setText(k(root, 'where'), `${venue.city} · ${tz ?? ''} · ${venue.venueId}`);
+  setText(k(root, 'where'), `${venue.city} · ${tz} · ${venue.venueId}`);
   deliverySummary(k(root, 'deliveries'), venue.deliveries);
-  keyed(k(root, 'gateways'), venue.gateways, (g) => g.gatewayId, createGateway, updateGatewayHeader);
+  keyed(k(root, 'gateways'), venue.gateways.map((g) => ({ gatewayId: g.gatewayId, gateway: g })), (g) => g.gatewayId, createGateway, updateGatewayHeader);
 
   // Chart controls.
-  const fridgeSel = k(root, 'fridge');
+  const fridgeSel = /** @type {HTMLSelectElement} */ (k(root, 'fridge'));
   keyed(fridgeSel, venue.fridges, (f) => f.fridgeId, (f) => h('option', { value: f.fridgeId }), (el, f) => setText(el, f.fridgeId));
   const fridgeId = venue.fridges.some((f) => f.fridgeId === params.fridge) ? params.fridge : venue.fridges[0]?.fridgeId;
   if (fridgeId !== undefined && fridgeSel.value !== fridgeId) fridgeSel.value = fridgeId;
-  const metric = METRICS[params.metric] ? params.metric : 'S';
-  const metricSel = k(root, 'metric');
+  const metric = isMetric(params.metric) ? params.metric : 'S';
+  const metricSel = /** @type {HTMLSelectElement} */ (k(root, 'metric'));
   if (metricSel.value !== metric) metricSel.value = metric;
   const fridge = venue.fridges.find((f) => f.fridgeId === fridgeId);
   const series = (fridge?.cells ?? []).map((c) => ({ name: c.mealId, points: history.points(`${venue.venueId}/${fridgeId}/${c.mealId}/${metric}`) }));
@@ -103,16 +129,16 @@ export function updateVenueView(root, venue, { params, history, events }) {
   // The window spans the history gathered since the page opened, at least one minute.
   let from = now - 60_000;
   for (const se of series) if (se.points[0]) from = Math.min(from, se.points[0][0]);
-  drawStepChart(k(root, 'chart'), series, { from, to: now, timeZone: tz, title: `${METRICS[metric]} per meal in fridge ${fridgeId ?? ''}` });
+  drawStepChart(/** @type {SVGSVGElement} */ (k(root, 'chart')), series, { from, to: now, timeZone: tz, title: `${METRICS[metric]} per meal in fridge ${fridgeId ?? ''}` });
   keyed(
     k(root, 'legend'),
     series.map((se, i) => ({ ...se, i })),
     (se) => se.name,
     () => h('li', {}, h('span', { class: 'swatch' }), h('span', { 'data-k': 'n' })),
     (li, se) => {
-      li.querySelector('.swatch').style.background = colorOf(se.i);
+      /** @type {HTMLElement} */ (li.querySelector('.swatch')).style.background = colorOf(se.i);
       const last = se.points[se.points.length - 1];
-      setText(li.querySelector('[data-k="n"]'), `${se.name}: ${last ? last[1] : '—'}`);
+      setText(k(li, 'n'), `${se.name}: ${last ? last[1] : '—'}`);
     },
   );
 
@@ -130,35 +156,25 @@ export function updateVenueView(root, venue, { params, history, events }) {
     (r) => `${r.f}/${r.c.mealId}`,
     () => h('tr'),
     (tr, r) => {
+      /** @type {Array<string | number>} */
       const vals = [r.f, r.c.mealId, r.c.S, ...replicas.map((rep) => r.c.rights[rep] ?? 0)];
       keyed(tr, vals.map((v, i) => ({ i, v })), (x) => x.i, (x) => h(x.i < 2 ? 'th' : 'td', x.i < 2 ? { scope: 'row' } : {}), (td, x) => setText(td, x.v));
       setAttr(tr, 'data-rights', `${r.f}/${r.c.mealId}`);
     },
   );
 
-  // Without an order list from central, the panel shows what the cells say: open orders per
-  // fridge and the orders a shortage affects.
-  const open = venue.ordersListed
-    ? venue.orders.filter((o) => o.state === 'reserved')
-    : venue.fridges.flatMap((f) => {
-        const affected = [...new Set(f.cells.flatMap((c) => c.affectedOrders))];
-        const rows = affected.map((id) => ({ orderId: id, fridgeId: f.fridgeId, items: f.cells.filter((c) => c.affectedOrders.includes(id)).map((c) => ({ mealId: c.mealId, qty: NaN })), state: 'reserved', conflict: f.conflicts.includes(id) }));
-        const rest = f.openOrders - affected.length;
-        if (rest > 0) rows.push({ key: `more:${f.fridgeId}`, orderId: `${rest}${affected.length ? ' more' : ''} open order${rest === 1 ? '' : 's'}`, fridgeId: f.fridgeId, items: [], state: 'reserved', conflict: false });
-        return rows;
-      });
+  const open = venue.orders;
   keyed(
     k(root, 'orders'),
     open,
-    (o) => o.key ?? o.orderId,
-    (o) => h('tr', o.key ? {} : { 'data-order': o.orderId }, h('th', { scope: 'row' }), h('td'), h('td'), h('td'), h('td')),
+    (o) => o.orderId,
+    (o) => h('tr', { 'data-order': o.orderId }, h('th', { scope: 'row', 'data-k': 'id' }), h('td', { 'data-k': 'fridge' }), h('td', { 'data-k': 'items' }), h('td', { 'data-k': 'state' }), h('td', { 'data-k': 'hold' })),
     (tr, o) => {
-      setText(tr.querySelector('th'), o.orderId);
-      const tds = tr.querySelectorAll('td');
-      setText(tds[0], o.fridgeId);
-      setText(tds[1], o.items.map((l) => (Number.isNaN(l.qty) ? l.mealId : `${l.qty} × ${l.mealId}`)).join(', '));
-      setText(tds[2], o.conflicts?.includes('contents') ? `${o.state} (taken twice: ${variantsText(o)})` : o.conflict ? `${o.state} (conflict)` : o.state);
-      setText(tds[3], o.holdUntil ? clock(o.holdUntil, tz) : '—');
+      setText(k(tr, 'id'), o.orderId);
+      setText(k(tr, 'fridge'), o.fridgeId);
+      setText(k(tr, 'items'), o.items.map((l) => `${l.qty} × ${l.mealId}`).join(', '));
+      setText(k(tr, 'state'), o.conflicts?.includes('contents') ? `${o.state} (taken twice: ${variantsText(o)})` : o.conflict ? `${o.state} (conflict)` : o.state);
+      setText(k(tr, 'hold'), o.holdUntil === undefined ? '—' : clock(Date.parse(o.holdUntil), tz));
       const short = venue.fridges.some((f) => f.cells.some((c) => c.affectedOrders.includes(o.orderId)));
       setClass(tr, 'shortage', short);
     },

@@ -116,7 +116,7 @@ async function assemble(
   await gatewayTokens.load();
   const hub = new EventHub({ retainEvents: config.events.retainEvents, retainMs: config.events.retainMs });
   const model = new ReadModel(replica, hub, Date.now, (e, venueId) => log.error({ err: e, venueId }, 'read model update failed'));
-  hub.subscribe((e) => metrics.events.inc({ type: e.type }));
+  hub.subscribe((e) => metrics.events.inc({ type: e.data.type }));
   const writer = new CentralWriter(replica, config, log, metrics);
   const presence = new GatewayPresence();
   const sessions = new Set<SyncSession>();
@@ -194,11 +194,11 @@ async function assemble(
   });
   registerSyncRoute(app, { config, auth, registry, metrics, presence, sessions, venueKnown: (v) => knownVenues.has(v) });
   registerOrderRoutes(app, orders, limit);
-  registerReadRoutes(app, model, presence, registry, config.sync.maxClockSkewMs);
+  registerReadRoutes(app, model, hub, presence, registry, config.sync.maxClockSkewMs);
   const endStreams = registerEventsRoute(app, hub, model, metrics, config.events);
   registerKitchenRoutes(app, kitchen, promotions, limit);
   registerAdminRoutes(app, { registry, model, writer, rateLimit: limit, knownVenues, gatewayTokens });
-  registerDashboardRoute(app, deps.dashboardDir ?? resolve(import.meta.dirname, '..', 'dashboard'));
+  await registerDashboardRoute(app, deps.dashboardDir ?? resolve(import.meta.dirname, '..', 'dashboard'));
   await app.ready();
 
   // Load every known venue off the request path; a venue that fails stays unserved (and unwritten).

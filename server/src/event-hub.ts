@@ -5,16 +5,15 @@
  * age) for `Last-Event-ID` resume.
  */
 import { randomBytes } from 'node:crypto';
+import type { VenueLiveEvent } from '@fridgesync/shared';
 
 /** One change event. */
 export interface ChangeEvent {
   id: string;
   seq: number;
   at: number;
-  /** SSE event name: `fridge`, `venue`, `order`. */
-  type: string;
-  venueId: string;
-  data: unknown;
+  /** What is sent: its `type` is the SSE event name (`fridge`, `venue`, `order`). */
+  data: VenueLiveEvent;
 }
 
 /** A subscriber; returns false when it should be dropped. */
@@ -50,9 +49,9 @@ export class EventHub {
   }
 
   /** Publishes one event. */
-  publish(type: string, venueId: string, data: unknown): ChangeEvent {
+  publish(data: VenueLiveEvent): ChangeEvent {
     const seq = ++this.seq;
-    const e: ChangeEvent = { id: `${this.boot}-${seq}`, seq, at: this.now(), type, venueId, data };
+    const e: ChangeEvent = { id: `${this.boot}-${seq}`, seq, at: this.now(), data };
     this.ring.push(e);
     const cutoff = e.at - this.opts.retainMs;
     let drop = Math.max(0, this.ring.length - this.opts.retainEvents);

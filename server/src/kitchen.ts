@@ -5,33 +5,14 @@
  * was announced and what the fridge reports. The refill plan says per fridge and meal what to bring
  * next: up to par, after open orders and what is already on its way.
  */
-import { FridgesyncError, ORIGINS, keys, type DeliveryBody, type DeliveryValue, type VenueId } from '@fridgesync/shared';
+import { FridgesyncError, ORIGINS, deliveryJson, keys, type DeliveryBody, type DeliveryJson, type DeliveryValue, type VenueId } from '@fridgesync/shared';
 import type { DocRegistry } from './doc-registry.ts';
 import type { DeliveryModel, ReadModel, VenueModel } from './read-model.ts';
 import { stableJson } from './stable-json.ts';
 
-/** The API view of one delivery. */
-export function deliveryJson(vm: VenueModel, d: DeliveryModel) {
-  const f = vm.fridges.get(d.value.f);
-  const snapTs = f?.view.snapshot?.ts;
-  const observed = snapTs !== undefined && snapTs > d.value.at;
-  return {
-    deliveryId: d.deliveryId,
-    venueId: vm.venueId,
-    fridgeId: d.value.f,
-    announcedAt: new Date(d.value.at).toISOString(),
-    status: observed ? ('observed' as const) : ('incoming' as const),
-    items: Object.entries(d.value.i)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([mealId, announced]) => {
-        if (!observed) return { mealId, announced, observedTotal: null, before: d.before?.[mealId] ?? null, discrepancy: null };
-        const T = f?.view.cells.find((c) => c.meal === mealId)?.T ?? 0;
-        const before = d.before?.[mealId];
-        // With a baseline: what arrived minus what was announced. Without one (central restarted
-        // in between): the observed total minus the announcement, a lower bound of the shortfall.
-        return { mealId, announced, observedTotal: T, before: before ?? null, discrepancy: T - (before ?? 0) - announced };
-      }),
-  };
+/** The API view of one delivery against the read model's view of its fridge. */
+export function deliveryOf(vm: VenueModel, d: DeliveryModel): DeliveryJson {
+  return deliveryJson(vm.venueId, d.deliveryId, d.value, d.before, vm.fridges.get(d.value.f)?.view);
 }
 
 /** Deliveries and refill plans. */
@@ -43,7 +24,7 @@ export class KitchenService {
   ) {}
 
   /** Announces a delivery; idempotent by delivery id (same contents → 200, other contents → 409). */
-  async announce(body: DeliveryBody): Promise<{ status: 200 | 201; delivery: ReturnType<typeof deliveryJson> }> {
+  async announce(body: DeliveryBody): Promise<{ status: 200 | 201; delivery: DeliveryJson }> {
     const vm = this.model.require(body.venueId);
     if (vm.fridges.get(body.fridgeId)?.view.config?.venueId !== body.venueId) throw new FridgesyncError('UNKNOWN_FRIDGE');
     for (const m of Object.keys(body.items)) if (!vm.meals.has(m)) throw new FridgesyncError('UNKNOWN_MEAL', `no such meal: ${m}`);
@@ -53,20 +34,20 @@ export class KitchenService {
       if (existing.value.f !== body.fridgeId || stableJson(existing.value.i) !== stableJson(body.items)) {
         throw new FridgesyncError('ORDER_CONFLICT', 'A delivery with this id exists with different contents.');
       }
-      return { status: 200, delivery: deliveryJson(vm, existing) };
+      return { status: 200, delivery: deliveryOf(vm, existing) };
     }
     const value: DeliveryValue = { f: body.fridgeId, i: { ...body.items }, at: this.now() };
     host.doc.transact(ORIGINS.api, (w) => w.set(keys.delivery(body.deliveryId), value));
     this.model.noteDeliveryBaseline(body.venueId, body.deliveryId, body.fridgeId);
     await host.whenDurable();
     const d = this.model.get(body.venueId)!.deliveries.get(body.deliveryId)!;
-    return { status: 201, delivery: deliveryJson(vm, d) };
+    return { status: 201, delivery: deliveryOf(vm, d) };
   }
 
   /** Deliveries of a venue (all venues without one), newest first. */
   list(venue?: VenueId) {
-    const out: Array<ReturnType<typeof deliveryJson>> = [];
-    for (const vm of this.model.venuesIn()) if (venue === undefined || vm.venueId === venue) for (const d of vm.deliveries.values()) out.push(deliveryJson(vm, d));
+    const out: Array<DeliveryJson> = [];
+    for (const vm of this.model.venuesIn()) if (venue === undefined || vm.venueId === venue) for (const d of vm.deliveries.values()) out.push(deliveryOf(vm, d));
     return out.sort((a, b) => (a.announcedAt < b.announcedAt ? 1 : -1));
   }
 
@@ -79,7 +60,7 @@ export class KitchenService {
         this.model.fridgesOf(vm).map(([fridgeId, f]) => {
           const incoming = new Map<string, number>();
           for (const d of vm.deliveries.values()) {
-            if (d.value.f !== fridgeId || deliveryJson(vm, d).status !== 'incoming') continue;
+            if (d.value.f !== fridgeId || deliveryOf(vm, d).status !== 'incoming') continue;
             for (const [m, n] of Object.entries(d.value.i)) incoming.set(m, (incoming.get(m) ?? 0) + n);
           }
           const par = f.view.config?.par ?? {};

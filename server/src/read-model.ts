@@ -12,8 +12,12 @@ import {
   configRecord,
   conflictKinds,
   foldOrder,
-  orderVariants,
+  deliveryJson,
+  fridgeJson,
   fridgeView,
+  venueOrderJson,
+  venueSummaryJson,
+  venueTotalsJson,
   rightsOf,
   type ChangeSummary,
   type DeliveryValue,
@@ -56,6 +60,8 @@ export interface DeliveryModel {
   value: DeliveryValue;
   /** Observed totals of the fridge when the delivery was announced (undefined after a restart). */
   before: Record<string, number> | undefined;
+  /** Its view as last published in a `delivery` event, serialised (an event goes out when it changes). */
+  published: string | undefined;
 }
 
 /** Everything central shows about one venue. */
@@ -173,21 +179,11 @@ export class ReadModel implements DocObserver {
       this.orderState.delete(id);
       return;
     }
-    const conflicts = conflictKinds(o);
     // A new variant of a contents conflict changes what the order holds: publish it too.
-    const key = `${o.state}/${conflicts.join(',')}/${o.variants.length}`;
+    const key = `${o.state}/${conflictKinds(o).join(',')}/${o.variants.length}`;
     if (this.orderState.get(id) === key) return;
     this.orderState.set(id, key);
-    this.hub.publish('order', host.venueId, {
-      venueId: host.venueId,
-      orderId: id,
-      fridgeId: o.fridge,
-      state: o.state,
-      conflict: o.conflict,
-      ...(o.conflict ? { conflicts } : {}),
-      ...(o.contentConflict ? { variants: orderVariants(o) } : {}),
-      updatedAt: new Date(o.updatedAt).toISOString(),
-    });
+    this.hub.publish({ type: 'order', venueId: host.venueId, order: venueOrderJson(host.venueId, o) });
   }
 
   private venue(id: VenueId): VenueModel {
@@ -220,12 +216,14 @@ export class ReadModel implements DocObserver {
     for (const [id, byReplica] of doc.index.deliveries) {
       let value: DeliveryValue | undefined;
       for (const [r, v] of byReplica) if (r.startsWith('central:') && (value === undefined || v.at > value.at)) value = v;
-      if (value !== undefined) deliveries.set(id, { deliveryId: id, value, before: vm.deliveries.get(id)?.before });
+      const prev = vm.deliveries.get(id);
+      if (value !== undefined) deliveries.set(id, { deliveryId: id, value, before: prev?.before, published: prev?.published });
     }
     vm.deliveries = deliveries;
     vm.replicas = [...doc.index.replicaEntryCount.keys()].sort() as ReplicaId[];
+    this.publishDeliveries(vm);
     if (stableJson([vm.record, [...vm.meals], [...vm.gateways], [...vm.promotions]]) !== before) {
-      this.hub.publish('venue', host.venueId, { venueId: host.venueId, record: vm.record ?? null });
+      this.hub.publish({ type: 'venue', venueId: host.venueId, venue: vm.record === undefined ? null : venueSummaryJson(host.venueId, vm.record, this.configuredViews(vm)) });
     }
   }
 
@@ -248,8 +246,35 @@ export class ReadModel implements DocObserver {
     const fingerprint = JSON.stringify([view, centralRights]);
     vm.fridges.set(fridge, { view, centralRights, recentSales, fingerprint });
     if (prev?.fingerprint !== fingerprint) {
-      this.hub.publish('fridge', host.venueId, { venueId: host.venueId, fridgeId: fridge, cells: view.cells, status: view.status ?? null, openOrders: view.openOrders });
+      // The REST view of the fridge and its venue's new totals (README "Read views and live events").
+      this.hub.publish({ type: 'fridge', venueId: host.venueId, fridge: fridgeJson(view, centralRights), totals: venueTotalsJson(this.configuredViews(vm)) });
+      // A newer snapshot turns the fridge's incoming deliveries into observed ones.
+      this.publishDeliveries(vm, fridge);
     }
+  }
+
+  /**
+   * Publishes a `delivery` event for each delivery (of `fridge`, if given) whose view changed. A
+   * delivery whose fridge is not folded yet waits for that fold (its view depends on the fridge's).
+   */
+  private publishDeliveries(vm: VenueModel, fridge?: string): void {
+    for (const d of vm.deliveries.values()) {
+      if (fridge !== undefined && d.value.f !== fridge) continue;
+      const view = vm.fridges.get(d.value.f)?.view;
+      if (view === undefined) continue;
+      const delivery = deliveryJson(vm.venueId, d.deliveryId, d.value, d.before, view);
+      const key = JSON.stringify(delivery);
+      if (d.published === key) continue;
+      d.published = key;
+      this.hub.publish({ type: 'delivery', venueId: vm.venueId, delivery });
+    }
+  }
+
+  /** The views of a venue's configured fridges, in no particular order (for totals). */
+  private configuredViews(vm: VenueModel): FridgeView[] {
+    const out: FridgeView[] = [];
+    for (const f of vm.fridges.values()) if (f.view.config?.venueId === vm.venueId) out.push(f.view);
+    return out;
   }
 
   /** Records the fridge's observed totals when a delivery is announced (for the discrepancy). */
@@ -259,7 +284,10 @@ export class ReadModel implements DocObserver {
     const d = vm?.deliveries.get(deliveryId);
     const f = vm?.fridges.get(fridge);
     // Snapshots are full totals: a meal absent from the fridge's cells counts 0.
-    if (d !== undefined && d.before === undefined) d.before = Object.fromEntries(Object.keys(d.value.i).map((m) => [m, f?.view.cells.find((c) => c.meal === m)?.T ?? 0]));
+    if (d !== undefined && d.before === undefined) {
+      d.before = Object.fromEntries(Object.keys(d.value.i).map((m) => [m, f?.view.cells.find((c) => c.meal === m)?.T ?? 0]));
+      this.publishDeliveries(vm!, fridge);
+    }
   }
 
   /** Venues of a city (all when `city` is undefined), flushed. */

@@ -1,83 +1,63 @@
 /**
- * JSON views of the read model: venue list and detail, the customer catalog. Pure functions of the
- * (already folded) read model plus link presence; no document is read here.
+ * JSON views of the read model: venue list and detail, the customer catalog, in the shapes of the
+ * view schemas in `@fridgesync/shared` (README "Contracts", "Read views and live events"). Pure
+ * functions of the (already folded) read model plus link presence; no document is read here.
  */
-import { conflictKinds, orderVariants, reservedOrders, totalsOf, type FridgeId } from '@fridgesync/shared';
-import type { FridgeModel, ReadModel, VenueModel } from './read-model.ts';
+import {
+  fridgeJson,
+  reservedOrders,
+  venueOrderJson,
+  venueSummaryJson,
+  type CatalogJson,
+  type FridgeId,
+  type VenueDetailJson,
+  type VenueListJson,
+  type VenueSummaryJson,
+} from '@fridgesync/shared';
+import type { ReadModel, VenueModel } from './read-model.ts';
 import type { GatewayPresence } from './sync/gateway-presence.ts';
 import type { DocRegistry } from './doc-registry.ts';
 import { promotionPrice } from './promotion-pricing.ts';
+import { deliveryOf } from './kitchen.ts';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
-/** One fridge with its cells. */
-export function fridgeJson(id: string, f: FridgeModel) {
-  const v = f.view;
-  return {
-    fridgeId: id,
-    name: v.config?.name ?? null,
-    reconcilerGateway: v.config?.reconciler ?? null,
-    reconciler: v.reconciler ?? null,
-    online: v.status?.on ?? false,
-    lastSeenAt: iso(v.status?.ts),
-    temperatureC: v.status?.tc ?? null,
-    temperatureAlarm: v.status?.tc !== undefined && v.config !== undefined && v.status.tc > v.config.maxTemperatureC,
-    door: v.status?.door ?? null,
-    lastSnapshotAt: iso(v.snapshot?.ts),
-    openOrders: v.openOrders,
-    conflicts: v.conflicts,
-    par: v.config?.par ?? {},
-    cells: v.cells.map((c) => ({
-      mealId: c.meal,
-      T: c.T,
-      Teff: c.Teff,
-      R: c.R,
-      S: c.S,
-      drift: c.drift,
-      shortage: c.shortage,
-      affectedOrders: c.affectedOrders,
-      rights: c.rights,
-      unassignedRights: c.unassigned,
-      centralRights: f.centralRights[c.meal] ?? 0,
-    })),
-  };
-}
-
-function totals(model: ReadModel, vm: VenueModel) {
-  const views = model.fridgesOf(vm).map(([, f]) => f.view);
-  return { ...totalsOf(views), fridges: views.length, fridgesOnline: views.filter((v) => v.status?.on === true).length };
+/** A venue's list entry (what a `venue` event carries too). */
+function summary(model: ReadModel, vm: VenueModel): VenueSummaryJson {
+  return venueSummaryJson(vm.venueId, vm.record!, model.fridgesOf(vm).map(([, f]) => f.view));
 }
 
 /** Summary of every venue. */
-export function venueListJson(model: ReadModel) {
+export function venueListJson(model: ReadModel): VenueListJson {
   return {
-    venues: model.venuesIn().map((vm) => ({ venueId: vm.venueId, name: vm.record!.name, city: vm.record!.city, timezone: vm.record!.timezone, totals: totals(model, vm) })),
+    venues: model.venuesIn().map((vm) => summary(model, vm)),
   };
 }
 
 /** Most open orders listed in a venue's detail (the oldest first); the totals count them all. */
 const MAX_LISTED_ORDERS = 1000;
 
-/** Full merged state of one venue. */
-export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: GatewayPresence, registry: DocRegistry, now = Date.now(), maxClockSkewMs = 30_000) {
+/**
+ * Full merged state of one venue; `asOfEventId` is the live feed's last event id, taken after the
+ * model was flushed (every event it reflects was published by then).
+ */
+export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: GatewayPresence, registry: DocRegistry, asOfEventId: string, now = Date.now(), maxClockSkewMs = 30_000): VenueDetailJson {
   const host = registry.peek(vm.venueId);
   return {
-    venueId: vm.venueId,
-    name: vm.record!.name,
-    city: vm.record!.city,
-    timezone: vm.record!.timezone,
+    ...summary(model, vm),
     loaded: host !== undefined,
-    totals: totals(model, vm),
-    fridges: model.fridgesOf(vm).map(([id, f]) => fridgeJson(id, f)),
+    fridges: model.fridgesOf(vm).map(([, f]) => fridgeJson(f.view, f.centralRights)),
     gateways: [...vm.gateways].map(([id, g]) => {
       const link = presence.get(vm.venueId, id);
       const pendingDurable = link?.peerId !== undefined && host !== undefined ? (host.pendingByPeer.get(link.peerId) ?? 0) : 0;
       const replicas = vm.replicas.filter((r) => r.startsWith(`gw:${id}:`));
       const replica = link?.replica ?? replicas[replicas.length - 1] ?? null;
+      const connected = link?.connected ?? false;
       return {
         gatewayId: id,
         name: g.name ?? null,
-        connected: link?.connected ?? false,
+        connected,
+        syncState: connected ? (pendingDurable === 0 ? 'synced' : 'syncing') : link?.connectedAt !== undefined ? 'disconnected' : 'never-connected',
         replica,
         // The software version the gateway's replica recorded in its `meta` entry.
         version: (replica !== null ? host?.doc.index.meta.get(replica)?.v : undefined) ?? null,
@@ -106,7 +86,7 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
         rightsFlagged: [...(link?.rightsFlagged.values() ?? [])].map((r) => ({ fridgeId: r.fridgeId, mealId: r.mealId, code: r.code, replica: r.replica, reason: r.reason, at: iso(r.at) })),
       };
     }),
-    deliveries: [...vm.deliveries.keys()].sort(),
+    deliveries: [...vm.deliveries.values()].map((d) => deliveryOf(vm, d)).sort((a, b) => (a.announcedAt < b.announcedAt ? 1 : -1)),
     // Open (reserved) orders, folded from the loaded document: an operator view, not a hot path.
     orders:
       host === undefined
@@ -115,25 +95,13 @@ export function venueDetailJson(model: ReadModel, vm: VenueModel, presence: Gate
             .fridgesOf(vm)
             .flatMap(([id]) => reservedOrders(host.doc, id as FridgeId))
             .slice(0, MAX_LISTED_ORDERS)
-            .map((o) => ({
-              orderId: o.orderId,
-              fridgeId: o.fridge,
-              items: (o.lines ?? []).map(([mealId, qty]) => ({ mealId, qty })),
-              state: o.state,
-              conflict: o.conflict,
-              // As in order responses (orderResponse): the kinds only when there is a conflict.
-              conflicts: o.conflict ? conflictKinds(o) : undefined,
-              // Every version of a contents conflict, by taker (each holds its units).
-              variants: o.contentConflict ? orderVariants(o) : undefined,
-              holdUntil: iso(o.holdUntil),
-              createdAt: iso(o.createdAt),
-              createdBy: o.createdBy ?? null,
-            })),
+            .map((o) => venueOrderJson(vm.venueId, o)),
+    asOfEventId,
   };
 }
 
 /** What a customer can order now in a city (all cities without `city`), promotion prices applied. */
-export function catalogJson(model: ReadModel, city: string | undefined, now = Date.now()) {
+export function catalogJson(model: ReadModel, city: string | undefined, now = Date.now()): CatalogJson {
   return {
     city: city ?? null,
     at: new Date(now).toISOString(),

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { VenueLiveEvent } from '@fridgesync/shared';
 import { EventHub } from '../src/event-hub.ts';
+
+/** A `venue` event of venue `v<i>` (the hub does not look inside events). */
+const venueEvent = (i: number): VenueLiveEvent => ({ type: 'venue', venueId: `v${i}`, venue: null });
 
 describe('EventHub', () => {
   it('numbers events, resumes within the window, refuses gaps and foreign boots', () => {
@@ -7,7 +11,7 @@ describe('EventHub', () => {
     const hub = new EventHub({ retainEvents: 3, retainMs: 100, now: () => now });
     const seen: string[] = [];
     const off = hub.subscribe((e) => seen.push(e.id));
-    const ids = [1, 2, 3, 4].map((i) => hub.publish('fridge', 'v1', { i }).id);
+    const ids = [1, 2, 3, 4].map((i) => hub.publish(venueEvent(i)).id);
     expect(seen).toEqual(ids);
     off();
     expect(hub.since(ids[0]!)).toEqual({ ok: true, events: expect.arrayContaining([expect.objectContaining({ id: ids[1] })]) });
@@ -16,7 +20,7 @@ describe('EventHub', () => {
     expect(hub.since('abcd-2')).toEqual({ ok: false });
     expect(hub.since(`${hub.boot}-99`)).toEqual({ ok: false });
     now += 1000;
-    hub.publish('fridge', 'v1', {});
+    hub.publish(venueEvent(5));
     expect(hub.since(ids[2]!)).toEqual({ ok: false }); // aged out
   });
 });

@@ -30,3 +30,4 @@ export * from './command-line.ts';
 export * from './windowed-counts.ts';
 export * from './dirty-scheduler.ts';
 export * from './loopback.ts';
+export * from './views/index.ts';

@@ -8,7 +8,7 @@
  * operator's explicit resolution settles the id.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { fridgeCells, type FridgeId } from '@fridgesync/shared';
+import { fridgeCells, type FridgeId, type LiveEvent } from '@fridgesync/shared';
 import { FRIDGE, MEALS, Stack, TOKENS, VENUE } from '../e2e/helpers/stack.ts';
 import { waitFor } from '@fridgesync/shared/test-harness';
 import { LinkProxy } from '../e2e/helpers/link-proxy.ts';
@@ -47,8 +47,8 @@ describe('the same order id with different contents on both sides of a partition
     const gatewayCell = () => fridgeCells(stack!.agent!.replica.doc, FRIDGE as FridgeId, [meal as never])[0]!;
     await waitFor(async () => ((await centralCell())?.centralRights ?? 0) >= 2 && gatewayCell().S === 20, 15_000, 'central holds rights for two');
 
-    const events: Array<{ type: string; data: unknown }> = [];
-    stack.central!.hub.subscribe((e) => events.push(e));
+    const events: LiveEvent[] = [];
+    stack.central!.hub.subscribe((e) => events.push(e.data));
     proxy.cut();
     await waitFor(() => stack!.agent!.sync!.status().state !== 'synced', 10_000, 'the gateway notices the cut');
 
@@ -79,7 +79,7 @@ describe('the same order id with different contents on both sides of a partition
       return cc?.R === 3 && cc.S === 17 && g.R === 3 && g.S === 17 && g.drift === 0;
     }, 20_000, 'R = 3 and S = 17 on both sides');
     // The event feed said so, and the venue view lists the variants.
-    expect(events.some((e) => e.type === 'order' && (e.data as { orderId: string; conflicts?: string[] }).orderId === ORDER && (e.data as { conflicts?: string[] }).conflicts?.includes('contents'))).toBe(true);
+    expect(events.some((e) => e.type === 'order' && e.order.orderId === ORDER && e.order.conflicts?.includes('contents'))).toBe(true);
     const detail = (await (await fetch(`${stack.centralUrl}/v1/venues/${VENUE}`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } })).json()) as {
       orders: Array<{ orderId: string; conflicts: string[]; variants?: unknown[] }>;
       fridges: Array<{ conflicts: string[] }>;

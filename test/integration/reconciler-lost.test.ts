@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { ORIGINS, epochAllocated, gatewayReplicaId, recordSnapshot, type FridgeId, type GatewayId, type VenueId } from '@fridgesync/shared';
+import { ORIGINS, VenueDetailJsonSchema, epochAllocated, gatewayReplicaId, recordSnapshot, type FridgeId, type GatewayId, type VenueDetailJson, type VenueId } from '@fridgesync/shared';
 import { createAgent, GatewayConfigSchema, type Agent } from '@fridgesync/gateway-agent';
 import { bearer, startCentral, TOKENS, type TestCentral } from '../../server/test/helpers/central.ts';
 import { waitFor } from '@fridgesync/shared/test-harness';
 import { GatewayClient } from '../../server/test/helpers/gateway-client.ts';
+import { problemsOf } from '../../server/dashboard/model.js';
 
 let t: TestCentral | undefined;
 let agent: Agent | undefined;
@@ -95,17 +96,15 @@ describe('a gateway that loses reconcilership', () => {
     expect(status.reconcilerLost).toHaveLength(2);
 
     // Central's venue detail flags the connected gateway whose fridges another replica reconciles.
-    let detail: unknown;
+    let detail: VenueDetailJson | undefined;
     await waitFor(async () => {
-      const v = (await t!.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json() as { gateways: Array<{ gatewayId: string; replica: string; reconcilerLost: unknown[] }> };
+      const v = VenueDetailJsonSchema.parse((await t!.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json());
       const g1 = v.gateways.find((g) => g.gatewayId === 'g1');
       detail = v;
       return g1?.replica === 'gw:g1:1' && g1.reconcilerLost.length === 2;
     }, 5_000, 'central flags g1');
     // The dashboard turns it into an alert (its model module runs in the browser and in node).
-    const modelPath = '../../server/dashboard/model.js';
-    const model = (await import(modelPath)) as { normaliseVenue: (b: unknown) => unknown; problemsOf: (v: unknown) => Array<{ level: string; text: string }> };
-    const alerts = model.problemsOf(model.normaliseVenue(detail));
+    const alerts = problemsOf(detail!, detail!);
     expect(alerts).toContainEqual({ key: 'rec-lost:v1:g1:f1', level: 'bad', text: expect.stringMatching(/Gateway g1 at .* is connected as gw:g1:1 but fridge f1 is reconciled by gw:g1:2/) });
   });
 });

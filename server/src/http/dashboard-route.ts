@@ -1,66 +1,67 @@
 /**
- * Serves the static dashboard directory (`server/dashboard/`, written separately) at `/dashboard/`.
- * Only regular files inside the directory are served (resolved paths are checked against the root,
- * so `..` and encoded variants cannot escape); content types come from a fixed table; a missing
- * directory or file is a 404 in the catalog format.
+ * Serves the static dashboard directory (`server/dashboard/`) at `/dashboard/` with
+ * `@fastify/static` (content types, ETag and Last-Modified, ranges, `..` refused). Only regular
+ * files whose real path lies inside the directory are served, so a symlink cannot lead outside it
+ * either; dotfiles and the TypeScript files that type-check the page stay private; anything else
+ * is a 404 in the catalog format.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
-import { errorBody } from './errors.ts';
 import { PUBLIC } from './route-policy.ts';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-  '.webmanifest': 'application/manifest+json',
-};
+/** Files of the directory that are not part of the page (type declarations and their config). */
+const PRIVATE = /(^|\/)\.|\.ts$|(^|\/)tsconfig\.json$/;
 
 /** Registers `/dashboard` and `/dashboard/*` serving files from `dir`. */
-export function registerDashboardRoute(app: FastifyInstance, dir: string): void {
+export async function registerDashboardRoute(app: FastifyInstance, dir: string): Promise<void> {
   const root = resolve(dir);
-  app.get('/dashboard', { config: { access: PUBLIC }, schema: { hide: true } }, async (_req, reply) => reply.redirect('/dashboard/'));
-  app.get('/dashboard/*', { config: { access: PUBLIC }, schema: { hide: true } }, async (req, reply) => {
-    const notFound = () => reply.status(404).send(errorBody('NOT_FOUND'));
-    let rel = (req.params as { '*': string })['*'] ?? '';
+  /** The directory's real path, once it exists (it may be created after start). */
+  const realRoot = () => {
     try {
-      rel = decodeURIComponent(rel);
+      return realpathSync(root);
     } catch {
-      return notFound();
+      return undefined;
     }
-    if (rel === '' || rel.endsWith('/')) rel += 'index.html';
-    if (rel.includes('\0')) return notFound();
-    const candidate = resolve(join(root, rel));
-    if (candidate !== root && !candidate.startsWith(root + sep)) return notFound();
-    try {
-      // realpath: a symlink inside the directory must not lead outside it either.
-      const realRoot = await realpath(root);
-      const real = await realpath(candidate);
-      if (!real.startsWith(realRoot + sep)) return notFound();
-      const st = await stat(real);
-      if (!st.isFile()) return notFound();
-      const body = await readFile(real);
-      return reply
-        .type(TYPES[extname(real).toLowerCase()] ?? 'application/octet-stream')
-        .header('cache-control', extname(real) === '.html' ? 'no-cache' : 'public, max-age=300')
-        .header('x-content-type-options', 'nosniff')
-        .send(body);
-    } catch {
-      return notFound();
-    }
+  };
+  await app.register(fastifyStatic, {
+    root,
+    // The route below serves the files, so it declares its access like every other route.
+    serve: false,
+    dotfiles: 'deny',
+    index: ['index.html'],
+    cacheControl: false,
+    allowedPath: (pathname) => {
+      if (PRIVATE.test(pathname)) return false;
+      const full = resolve(join(root, pathname));
+      if (!full.startsWith(root + sep)) return false;
+      const base = realRoot();
+      if (base === undefined) return false;
+      try {
+        return realpathSync(full).startsWith(base + sep);
+      } catch {
+        // Missing inside the directory: @fastify/static answers 404 itself.
+        return true;
+      }
+    },
+    setHeaders: (res, path) => res.setHeader('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=300'),
   });
+  app.get('/dashboard', { config: { access: PUBLIC }, schema: { hide: true } }, async (_req, reply) => reply.redirect('/dashboard/'));
+  app.get(
+    '/dashboard/*',
+    {
+      config: { access: PUBLIC },
+      schema: { hide: true },
+      // RFC 9239: `text/javascript` is the JavaScript type (the mime table says application/javascript).
+      onSend: async (req, reply, payload) => {
+        if (reply.statusCode === 200 && /\.m?js$/.test(req.url.split('?')[0]!)) void reply.type('text/javascript; charset=utf-8');
+        return payload;
+      },
+    },
+    (req, reply) => {
+    const rel = (req.params as { '*': string })['*'];
+      return reply.sendFile(rel === '' || rel.endsWith('/') ? `${rel}index.html` : rel);
+    },
+  );
 }

@@ -1,6 +1,7 @@
 /**
- * `GET /v1/events`: server-sent events of merged-state changes (`fridge`, `venue`, `order`). Each event
- * carries an id; a client that reconnects with `Last-Event-ID` (header, or `?lastEventId=` for
+ * `GET /v1/events`: server-sent events of merged-state changes, one union discriminated by `type`
+ * (`LiveEventSchema`: `fridge`, `order`, `delivery`, `venue`, `refetch`) carrying the REST views
+ * (README "Read views and live events"). Each event carries an id; a client that reconnects with `Last-Event-ID` (header, or `?lastEventId=` for
  * clients that cannot set it) gets every event after it while they are retained, or one `refetch`
  * event telling it to reload state through the REST routes. `?venueId=` narrows the stream.
  *
@@ -12,7 +13,7 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { FridgesyncError, VenueIdSchema } from '@fridgesync/shared';
+import { FridgesyncError, LiveEventSchema, VenueIdSchema, type LiveEvent } from '@fridgesync/shared';
 import type { ChangeEvent, EventHub } from '../event-hub.ts';
 import type { ReadModel } from '../read-model.ts';
 import type { Metrics } from '../metrics.ts';
@@ -39,7 +40,10 @@ export function registerEventsRoute(app: FastifyInstance, hub: EventHub, model: 
       schema: {
         tags: ['events'],
         summary: 'Server-sent events of merged-state changes, resumable with Last-Event-ID',
+        description: 'Each event is `id: <boot>-<seq>`, `event: <type>` and `data: <JSON>`; the data is one member of the union below, discriminated by `type`, carrying the views of the REST routes.',
         querystring: z.object({ venueId: VenueIdSchema.optional(), lastEventId: z.string().max(64).optional(), token: z.string().optional() }),
+        // Documents the stream (the handler writes it itself, past the serializer).
+        response: { 200: { description: 'A text/event-stream of live events', content: { 'text/event-stream': { schema: LiveEventSchema } } } },
       },
       config: { access: roles('viewer', 'admin', 'kitchen'), errors: ['RATE_LIMITED'] },
     },
@@ -60,14 +64,17 @@ export function registerEventsRoute(app: FastifyInstance, hub: EventHub, model: 
         res.write(chunk);
       };
       const send = (e: ChangeEvent) => {
-        if (venue !== undefined && e.venueId !== venue) return;
-        write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
+        if (venue !== undefined && e.data.venueId !== venue) return;
+        write(`id: ${e.id}\nevent: ${e.data.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
       };
       write(`retry: 2000\n: connected ${hub.lastId()}\n\n`);
       if (last !== undefined) {
         const resume = hub.since(last);
         if (resume.ok) for (const e of resume.events) send(e);
-        else write(`id: ${hub.lastId()}\nevent: refetch\ndata: ${JSON.stringify({ reason: 'the events after this id are no longer retained' })}\n\n`);
+        else {
+          const refetch: LiveEvent = { type: 'refetch', reason: 'the events after this id are no longer retained' };
+          write(`id: ${hub.lastId()}\nevent: refetch\ndata: ${JSON.stringify(refetch)}\n\n`);
+        }
       }
       const unsubscribe = hub.subscribe(send);
       const heartbeat = setInterval(() => write(': ping\n\n'), o.heartbeatMs);

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { CitySchema, DeliveryBodySchema, ERROR_CODES, VenueIdSchema } from '@fridgesync/shared';
+import { CitySchema, DeliveryBodySchema, DeliveryListJsonSchema, ERROR_CODES, VenueIdSchema } from '@fridgesync/shared';
 import type { KitchenService } from '../kitchen.ts';
 import type { PromotionService } from '../promotions.ts';
 import type { RateLimitConfig } from './rate-limit.ts';
@@ -21,7 +21,7 @@ export function registerKitchenRoutes(app: FastifyInstance, kitchen: KitchenServ
   );
   r.get(
     '/v1/kitchen/deliveries',
-    { schema: { tags: ['kitchen'], summary: 'Announced deliveries: incoming, or observed with the discrepancy', querystring: z.object({ venueId: VenueIdSchema.optional() }) }, config: { access: roles('kitchen', 'admin', 'viewer') } },
+    { schema: { tags: ['kitchen'], summary: 'Announced deliveries: incoming, or observed with the discrepancy', querystring: z.object({ venueId: VenueIdSchema.optional() }), response: { 200: DeliveryListJsonSchema } }, config: { access: roles('kitchen', 'admin', 'viewer') } },
     async (req) => ({ deliveries: kitchen.list(req.query.venueId) }),
   );
   r.get(

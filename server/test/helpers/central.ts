@@ -108,9 +108,24 @@ export async function startCentral(opts: { over?: Partial<CentralConfigInput>; l
 export const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 /**
- * Stocks a fridge the way its reconciler gateway would, without a socket: a gateway replica
- * `gw:<gw>:<epoch>` takes central's state, records a snapshot and reconciles (granting central its
- * share of rights), and its update is applied to central as if it had arrived over sync.
+ * Writes into a venue as a gateway replica `gw:<gateway>:<epoch>` would, without a socket: the
+ * replica takes central's state, `write` changes it, and the update is applied to central as if it
+ * had arrived over sync.
+ */
+export function asGateway(central: Central, venue: string, o: { gateway?: string; epoch?: number }, write: (gw: VenueDoc) => void): VenueDoc {
+  const host = central.registry.peek(venue as VenueId);
+  if (host === undefined) throw new Error(`venue ${venue} not loaded`);
+  const gw = new VenueDoc({ replica: gatewayReplicaId((o.gateway ?? 'g1') as GatewayId, o.epoch ?? 1) });
+  gw.applyUpdate(Y.encodeStateAsUpdate(host.doc.ydoc), ORIGINS.upstream);
+  const before = Y.encodeStateVector(gw.ydoc);
+  write(gw);
+  host.doc.applyUpdate(Y.encodeStateAsUpdate(gw.ydoc, before), { kind: 'upstream', peer: 'test-gateway' });
+  return gw;
+}
+
+/**
+ * Stocks a fridge the way its reconciler gateway would ({@link asGateway}): the replica records a
+ * snapshot and reconciles (granting central its share of rights).
  */
 export function stockViaGateway(
   central: Central,
@@ -119,15 +134,10 @@ export function stockViaGateway(
   items: Record<string, number>,
   o: { gateway?: string; epoch?: number; seq?: number; boot?: number; ts?: string } = {},
 ): VenueDoc {
-  const host = central.registry.peek(venue as VenueId);
-  if (host === undefined) throw new Error(`venue ${venue} not loaded`);
-  const gw = new VenueDoc({ replica: gatewayReplicaId((o.gateway ?? 'g1') as GatewayId, o.epoch ?? 1) });
-  gw.applyUpdate(Y.encodeStateAsUpdate(host.doc.ydoc), ORIGINS.upstream);
-  const before = Y.encodeStateVector(gw.ydoc);
-  gw.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, fridge as FridgeId, { boot: o.boot ?? 1, seq: o.seq ?? 1, ts: o.ts ?? new Date().toISOString(), items: items as never }));
-  reconcileFridge(gw, ORIGINS.reconciler, fridge as FridgeId, DEFAULT_RIGHTS_POLICY, Date.now());
-  host.doc.applyUpdate(Y.encodeStateAsUpdate(gw.ydoc, before), { kind: 'upstream', peer: 'test-gateway' });
-  return gw;
+  return asGateway(central, venue, o, (gw) => {
+    gw.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, fridge as FridgeId, { boot: o.boot ?? 1, seq: o.seq ?? 1, ts: o.ts ?? new Date().toISOString(), items: items as never }));
+    reconcileFridge(gw, ORIGINS.reconciler, fridge as FridgeId, DEFAULT_RIGHTS_POLICY, Date.now());
+  });
 }
 
 /** A view of `storage` whose `close` does nothing, to restart a central on the same (memory) data. */

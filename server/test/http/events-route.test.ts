@@ -1,5 +1,6 @@
 /** `GET /v1/events` over a real socket: live events with ids, resume with Last-Event-ID, refetch. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { LiveEventSchema, VenueDetailJsonSchema } from '@fridgesync/shared';
 import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
 import { waitFor } from '@fridgesync/shared/test-harness';
 import { REFRESH_INTERVAL_MS } from '../../src/read-model.ts';
@@ -54,16 +55,46 @@ describe('GET /v1/events', () => {
     expect(s.res.headers.get('content-type')).toMatch(/text\/event-stream/);
     stockViaGateway(t.central, 'v1', 'f1', { m1: 3 });
     const first = await waitFor(() => s.events.find((e) => e.event === 'fridge'), 3000, 'fridge event');
-    expect(JSON.parse(first.data!)).toMatchObject({ venueId: 'v1', fridgeId: 'f1', cells: [{ meal: 'm1', T: 3 }] });
+    const data = LiveEventSchema.parse(JSON.parse(first.data!));
+    expect(data).toMatchObject({ type: 'fridge', venueId: 'v1', fridge: { fridgeId: 'f1', cells: [{ mealId: 'm1', T: 3 }] }, totals: { T: 3 } });
     expect(first.id).toMatch(/^[0-9a-f]+-\d+$/);
     s.close();
     // Changes while disconnected are replayed on resume, in order.
     stockViaGateway(t.central, 'v1', 'f1', { m1: 5 }, { seq: 2 });
     const resumed = await openStream(`${t.url}/v1/events?venueId=v1`, { ...bearer(TOKENS.viewer), 'last-event-id': first.id! });
-    const replay = await waitFor(() => resumed.events.find((e) => e.event === 'fridge' && JSON.parse(e.data!).cells[0].T === 5), 3000, 'replayed event');
+    const replay = await waitFor(() => resumed.events.find((e) => e.event === 'fridge' && JSON.parse(e.data!).fridge.cells[0].T === 5), 3000, 'replayed event');
     expect(Number(replay.id!.split('-')[1])).toBeGreaterThan(Number(first.id!.split('-')[1]));
     expect(resumed.events.some((e) => e.event === 'refetch')).toBe(false);
     resumed.close();
+  });
+
+  it('carries exactly the REST views: a fridge event equals the venue detail’s fridge and totals, an order and a delivery event theirs', async () => {
+    t = await startCentral({ listen: true });
+    const s = await openStream(`${t.url}/v1/events?venueId=v1`, bearer(TOKENS.viewer));
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 3 });
+    await t.central.app.inject({ method: 'POST', url: '/v1/orders', headers: bearer(TOKENS.app), payload: { orderId: 'ev-same', venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 1 }] } });
+    expect((await t.central.app.inject({ method: 'POST', url: '/v1/kitchen/deliveries', headers: bearer(TOKENS.kitchen), payload: { deliveryId: 'd-same', venueId: 'v1', fridgeId: 'f1', items: { m1: 4 } } })).statusCode).toBe(201);
+    // The fridge reports: the delivery is observed (one short).
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 6 }, { seq: 2 });
+    const parsed = () => s.events.map((e) => LiveEventSchema.parse(JSON.parse(e.data!)));
+    await waitFor(() => parsed().some((e) => e.type === 'order') && parsed().some((e) => e.type === 'fridge' && e.fridge.fridgeId === 'f1' && e.fridge.cells[0]?.R === 1), 3000, 'order and fridge events');
+    // Once quiet, the latest events hold what the REST view shows (polled: a fold may still follow).
+    await waitFor(async () => {
+      const events = parsed();
+      const fridge = events.filter((e) => e.type === 'fridge' && e.fridge.fridgeId === 'f1').at(-1);
+      const order = events.filter((e) => e.type === 'order').at(-1);
+      const delivery = events.filter((e) => e.type === 'delivery').at(-1);
+      const detail = VenueDetailJsonSchema.parse((await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json());
+      expect(fridge?.type === 'fridge' && fridge.fridge).toEqual(detail.fridges.find((f) => f.fridgeId === 'f1'));
+      expect(fridge?.type === 'fridge' && fridge.totals).toEqual(detail.totals);
+      expect(order?.type === 'order' && order.order).toEqual(detail.orders.find((o) => o.orderId === 'ev-same'));
+      expect(delivery?.type === 'delivery' && delivery.delivery).toEqual(detail.deliveries.find((d) => d.deliveryId === 'd-same'));
+      expect(detail.deliveries[0]).toMatchObject({ status: 'observed', items: [{ mealId: 'm1', discrepancy: -1 }] });
+      return true;
+    }, 3000, 'live views equal to the REST views');
+    // Every event on the stream is exactly a member of the union: nothing more, nothing less.
+    for (const e of s.events) expect(LiveEventSchema.parse(JSON.parse(e.data!))).toEqual(JSON.parse(e.data!));
+    s.close();
   });
 
   it('tells a client with an unknown or expired id to refetch', async () => {
@@ -71,7 +102,7 @@ describe('GET /v1/events', () => {
     const stale = await openStream(`${t.url}/v1/events`, { ...bearer(TOKENS.viewer), 'last-event-id': 'deadbeef-3' });
     await waitFor(() => stale.events.find((e) => e.event === 'refetch'), 3000, 'refetch');
     stale.close();
-    for (let i = 0; i < 30; i++) t.central.hub.publish('fridge', 'v1', { i });
+    for (let i = 0; i < 30; i++) t.central.hub.publish({ type: 'venue', venueId: 'v1', venue: null });
     const old = `${t.central.hub.boot}-1`;
     const s = await openStream(`${t.url}/v1/events`, { ...bearer(TOKENS.viewer), 'last-event-id': old });
     await waitFor(() => s.events.find((e) => e.event === 'refetch'), 3000, 'refetch after the window');
@@ -85,7 +116,7 @@ describe('GET /v1/events', () => {
     await t.central.app.inject({ method: 'POST', url: '/v1/orders', headers: bearer(TOKENS.app), payload: { orderId: 'ev-1', venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 1 }] } });
     await t.central.app.inject({ method: 'POST', url: '/v1/orders/ev-1/cancel', headers: bearer(TOKENS.app) });
     await waitFor(() => s.events.filter((e) => e.event === 'order').length >= 2, 3000, 'order events');
-    expect(s.events.filter((e) => e.event === 'order').map((e) => JSON.parse(e.data!).state)).toEqual(['reserved', 'cancelled']);
+    expect(s.events.filter((e) => e.event === 'order').map((e) => JSON.parse(e.data!).order.state)).toEqual(['reserved', 'cancelled']);
     s.close();
   });
 
@@ -108,8 +139,7 @@ describe('live fridge events under a stream of changes', () => {
     t = await startCentral();
     const seen: Array<{ at: number; T: number }> = [];
     const off = t.central.hub.subscribe((e) => {
-      const d = e.data as { fridgeId?: string; cells?: Array<{ T: number }> };
-      if (e.type === 'fridge' && d.fridgeId === 'f1') seen.push({ at: performance.now(), T: d.cells?.[0]?.T ?? -1 });
+      if (e.data.type === 'fridge' && e.data.fridge.fridgeId === 'f1') seen.push({ at: performance.now(), T: e.data.fridge.cells[0]?.T ?? -1 });
     });
     const started = performance.now();
     for (let seq = 1; seq <= 20; seq++) {

@@ -1,5 +1,7 @@
 /** Health, metrics, documentation, error format, body limits, rate limits, dashboard files. */
-import { resolve } from 'node:path';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
 
@@ -38,6 +40,17 @@ describe('documentation', () => {
     expect(spec.openapi).toMatch(/^3\./);
     for (const p of ['/v1/orders', '/v1/orders/{orderId}', '/v1/venues/{venueId}', '/v1/catalog', '/v1/kitchen/deliveries', '/v1/promotions', '/v1/events']) expect(spec.paths[p]).toBeDefined();
     expect(spec.paths['/v1/orders'].post.requestBody).toBeDefined();
+    // The read views are documented response schemas, the live feed a union discriminated by `type`.
+    const json = (path: string) => spec.paths[path].get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(json('/v1/venues/{venueId}').properties)).toEqual(expect.arrayContaining(['totals', 'fridges', 'gateways', 'deliveries', 'orders']));
+    expect(Object.keys(json('/v1/venues/{venueId}').properties.fridges.items.properties.cells.items.properties)).toEqual(expect.arrayContaining(['mealId', 'Teff', 'drift', 'shortage', 'unassignedRights', 'centralRights']));
+    expect(json('/v1/venues').properties.venues).toBeDefined();
+    expect(json('/v1/catalog').properties.venues).toBeDefined();
+    const feed = spec.paths['/v1/events'].get.responses['200'].content['text/event-stream'].schema;
+    const members: Array<{ properties: { type: { const?: string; enum?: string[] } } }> = feed.oneOf ?? feed.anyOf;
+    expect(members.map((m) => m.properties.type.const ?? m.properties.type.enum?.[0])).toEqual(['fridge', 'venue', 'order', 'delivery', 'refetch']);
+    // Field descriptions come from the schemas.
+    expect(json('/v1/venues/{venueId}').properties.fridges.items.properties.cells.items.properties.drift.description).toMatch(/reconciler/);
     const html = await t.central.app.inject({ url: '/documentation' });
     expect(html.headers['content-type']).toMatch(/text\/html/);
     expect(html.body).toContain('/documentation/json');
@@ -109,6 +122,34 @@ describe('dashboard files', () => {
       expect(r.headers['referrer-policy'], where).toBe('no-referrer');
       expect(r.headers['x-content-type-options'], where).toBe('nosniff');
       expect(r.headers['strict-transport-security'], where).toBeUndefined();
+    }
+  });
+
+  it('serves no symlink leading outside, no dotfile, no type declaration; HTML is revalidated, assets cached', async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'dash-'));
+    try {
+      await mkdir(join(tmp, 'page'));
+      await writeFile(join(tmp, 'secret.txt'), 'secret');
+      await writeFile(join(tmp, 'page', 'index.html'), '<p>dash</p>');
+      await writeFile(join(tmp, 'page', 'app.js'), 'export {};');
+      await writeFile(join(tmp, 'page', 'types.d.ts'), 'export type X = 1;');
+      await writeFile(join(tmp, 'page', 'tsconfig.json'), '{}');
+      await writeFile(join(tmp, 'page', '.env'), 'secret');
+      await symlink(join(tmp, 'secret.txt'), join(tmp, 'page', 'link.txt'));
+      t = await startCentral({ deps: { dashboardDir: join(tmp, 'page') } });
+      const index = await t.central.app.inject({ url: '/dashboard/' });
+      expect(index.headers['cache-control']).toBe('no-cache');
+      const js = await t.central.app.inject({ url: '/dashboard/app.js' });
+      expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
+      expect(js.headers['cache-control']).toBe('public, max-age=300');
+      expect(js.headers.etag).toBeDefined();
+      for (const url of ['/dashboard/link.txt', '/dashboard/.env', '/dashboard/types.d.ts', '/dashboard/tsconfig.json']) {
+        const r = await t.central.app.inject({ url });
+        expect(r.statusCode, url).toBe(404);
+        expect(r.json(), url).toMatchObject({ code: 'NOT_FOUND' });
+      }
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
     }
   });
 

@@ -17,6 +17,8 @@ import {
   rootName,
   centralReplicaId,
   cellView,
+  VenueDetailJsonSchema,
+  type VenueDetailJson,
   type FridgeId,
   type GatewayId,
   type InstanceId,
@@ -147,9 +149,9 @@ describe('increments beyond what the sender should create are accepted and flagg
     expect(await flaggedOf('g1')).toMatchObject([{ fridgeId: 'f1', mealId: 'm1', code: 'OVER_STOCK', replica: 'gw:g1:1' }]);
     // The dashboard turns it into a warning (its model module runs in the browser and in node).
     const modelPath = '../../dashboard/model.js';
-    const model = (await import(modelPath)) as { normaliseVenue: (b: unknown) => unknown; problemsOf: (v: unknown) => Array<{ key: string; level: string; text: string }> };
-    const detail = (await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json();
-    expect(model.problemsOf(model.normaliseVenue(detail))).toContainEqual({ key: 'rights-flag:v1:g1:f1:m1', level: 'warn', text: expect.stringMatching(/gw:g1:1 created rights for m1 in fridge f1 .* above any stock a snapshot reported/) });
+    const model = (await import(modelPath)) as { problemsOf: (venue: VenueDetailJson, detail: VenueDetailJson) => Array<{ key: string; level: string; text: string }> };
+    const detail = VenueDetailJsonSchema.parse((await t.central.app.inject({ url: '/v1/venues/v1', headers: bearer(TOKENS.viewer) })).json());
+    expect(model.problemsOf(detail, detail)).toContainEqual({ key: 'rights-flag:v1:g1:f1:m1', level: 'warn', text: expect.stringMatching(/gw:g1:1 created rights for m1 in fridge f1 .* above any stock a snapshot reported/) });
   });
 
   it('an increment by a gateway that is not the fridge’s reconciler (NOT_RECONCILER): applied, counted, listed', async () => {
