@@ -7,7 +7,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { errorBody } from './errors.ts';
+import { errorBody } from '@fridgesync/shared';
 import { PUBLIC } from './route-policy.ts';
 
 const TYPES: Record<string, string> = {
