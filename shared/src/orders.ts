@@ -105,7 +105,8 @@ export function writeReservation(w: EntryWriter, d: Extract<ReservationDecision,
  * the same order again returns `replayed`; the same id with other contents is a conflict.
  */
 export function reserve(doc: VenueDoc, origin: TxOrigin, o: NewOrder): ReserveResult {
-  const d = decideReservation(doc, doc.replica as ReplicaId, o);
+  if (doc.replica === undefined) throw new Error('read-only venue document: no local replica');
+  const d = decideReservation(doc, doc.replica, o);
   if (!d.ok || d.status !== 'reserve') return d;
   doc.transact(origin, (w) => writeReservation(w, d));
   return { ok: true, status: 'created', order: foldOrder(doc, o.orderId)! };

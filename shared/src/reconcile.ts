@@ -268,11 +268,6 @@ export function answerRecalls(doc: VenueDoc, origin: TxOrigin, cells?: ReadonlyM
   return returned;
 }
 
-/** True when this replica has an unanswered request for the fridge and meal. */
-export function hasOpenRequest(doc: VenueDoc, fridge: FridgeId, meal: MealId): boolean {
-  return doc.replica !== undefined && requestOpen(doc, doc.replica, fridge, meal);
-}
-
 /** True when `replica` has a request for the fridge and meal that the fridge's reconciler has not answered. */
 export function requestOpen(src: FoldSource, replica: ReplicaId, fridge: FridgeId, meal: MealId): boolean {
   const req = src.index.requests.get(fridge)?.get(meal)?.get(replica);

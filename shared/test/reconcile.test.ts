@@ -11,7 +11,7 @@ import {
   answerRecalls,
   cellView,
   declareTaker,
-  hasOpenRequest,
+  requestOpen,
   recordSnapshot,
   reconcileFridge,
   reconcileFridges,
@@ -172,12 +172,12 @@ describe('reconcileFridge', () => {
     v.rec();
     v.c1.transact(T, (w) => requestRights(w, F1, M1, 3));
     v.sync();
-    expect(hasOpenRequest(v.c1, F1, M1)).toBe(true);
+    expect(requestOpen(v.c1, C1, F1, M1)).toBe(true);
     expect(v.rec()).toMatchObject({ granted: 3 });
     expect(v.rec()).toMatchObject({ granted: 0 });
     v.sync();
     expect(rightsOf(v.c1, C1, F1, M1)).toBe(3);
-    expect(hasOpenRequest(v.c1, F1, M1)).toBe(false);
+    expect(requestOpen(v.c1, C1, F1, M1)).toBe(false);
   });
 
   it('grants by policy: share 0.5 splits half of S evenly', () => {

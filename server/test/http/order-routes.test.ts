@@ -5,7 +5,7 @@ import {
   ORIGINS,
   VenueDoc,
   gatewayReplicaId,
-  hasOpenRequest,
+  requestOpen,
   recordSnapshot,
   rightsOf,
   centralReplicaId,
@@ -61,7 +61,7 @@ describe('POST /v1/orders', () => {
     const r = await post(order('o-3'));
     expect(r.statusCode).toBe(409);
     expect(r.json().code).toBe('SOLD_OUT');
-    expect(hasOpenRequest(host.doc, 'f1' as FridgeId, 'm1' as MealId)).toBe(true);
+    expect(requestOpen(host.doc, central, 'f1' as FridgeId, 'm1' as MealId)).toBe(true);
     const req1 = host.doc.index.requests.get('f1')?.get('m1')?.get(central);
     await post(order('o-4'));
     // Still the same open request: no new sequence number per refusal.
