@@ -1,6 +1,6 @@
 /**
  * The order taker: the one decision behind central's `POST /v1/orders` and the gateway kiosk's, and
- * behind their cancels and confirmations (docs/design.md "Orders", "Rights placement"). Given the
+ * behind the answers to their cancels and confirmations (`decideTransition` in orders.ts decides those; docs/design.md "Orders", "Rights placement"). Given the
  * venue document, the taker replica, the request and the clock, {@link decideOrder} says what to do:
  * refuse, replay, conflict, sell out (with what is lacking and the rights request to write), or
  * reserve (with the entries to write). Everything is checked on the document itself — the venue,
@@ -11,7 +11,7 @@
  */
 import { configRecord, foldOrder, type FoldSource, type OrderFold } from './fold.ts';
 import type { FridgeId, ReplicaId, VenueId } from './ids.ts';
-import { decideReservation, requestRights, writeReservation, writeTransition, type LackingMeal, type ReservationDecision, type SettleResult, type TerminalState } from './orders.ts';
+import { decideReservation, requestRights, writeReservation, type LackingMeal, type ReservationDecision, type SettleResult, type TerminalState } from './orders.ts';
 import { rightsRequests, type RightsRequest } from './reconcile.ts';
 import { DEFAULT_HOLD_SECONDS, SoldOutError, orderResponse, type CreateOrderBody, type OrderResponse } from './http-schemas.ts';
 import { ERROR_CODES, FridgesyncError } from './errors.ts';
