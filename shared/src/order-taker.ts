@@ -1,13 +1,13 @@
 /**
- * The order taker: the one decision behind central's `POST /v1/orders` and the gateway kiosk's, and
- * behind the answers to their cancels and confirmations (`decideTransition` in orders.ts decides those; docs/design.md "Orders", "Rights placement"). Given the
- * venue document, the taker replica, the request and the clock, {@link decideOrder} says what to do:
- * refuse, replay, conflict, sell out (with what is lacking and the rights request to write), or
- * reserve (with the entries to write). Everything is checked on the document itself — the venue,
- * the fridge and each meal configured there, which gateway reconciles the fridge — so taking an
- * order never waits on a view. No I/O: each HTTP surface writes the decision with
- * {@link takeOrder}, waits until its store holds it durably, counts {@link OrderOutcome.result} and
- * answers with {@link orderAnswer}.
+ * The order taker: the one decision behind central's `POST /v1/orders` and the gateway kiosk's,
+ * and the answers to their cancels and confirmations (`decideTransition` in orders.ts decides
+ * those; docs/design.md "Orders", "Rights placement"). Given the venue document, the taker
+ * replica, the request and the clock, {@link decideOrder} says what to do: refuse, replay,
+ * conflict, sell out (with what is lacking and the rights request to write), or reserve (with the
+ * entries to write). Everything is checked on the document itself — the venue, the fridge and
+ * each meal configured there, which gateway reconciles the fridge — so taking an order never waits
+ * on a view. No I/O: each HTTP surface writes the decision with {@link takeOrder}, waits until its
+ * store holds it durably, counts {@link OrderOutcome.result} and answers with {@link orderAnswer}.
  */
 import { configRecord, foldOrder, type FoldSource, type OrderFold } from './fold.ts';
 import type { FridgeId, ReplicaId, VenueId } from './ids.ts';
