@@ -2,12 +2,12 @@
  * The agent's local HTTP port (fastify): the kiosk order API and the operator endpoints.
  *
  * Kiosk: `POST /v1/orders`, `GET /v1/orders/{id}`, `POST /v1/orders/{id}/cancel`,
- * `POST /v1/orders/{id}/unlock` (sends `unlock` to the order's fridge), using
- * the shared `reserve`/`settle` within this gateway's own rights, online or offline. A reservation
- * answers only after its transaction is durable locally; lacking rights is `409 SOLD_OUT` at once
- * (and, when another replica reconciles the fridge, a request for more rights is recorded for next
- * time — the kiosk never waits on the network). Errors are `{statusCode, code, message}` from the
- * shared catalog.
+ * `POST /v1/orders/{id}/unlock` (sends `unlock` to the order's fridge). Orders are decided by the
+ * shared order taker (`takeOrder`, the same as central's) within this gateway's own rights, online
+ * or offline. An answer waits only until the local store holds what it wrote or read; lacking
+ * rights is `409 SOLD_OUT` at once (and, when another replica reconciles the fridge, a request for
+ * more rights is written for next time — the kiosk never waits on the network). Errors are the
+ * shared catalog's one body (`errorBodyOf`), as central's.
  *
  * Operators: `/livez` (the process runs), `/readyz` (the replica writes and the broker is up),
  * `/status` (JSON), `/metrics` (Prometheus), and the API's OpenAPI description at
@@ -27,27 +27,26 @@ import {
   LIVEZ_BODY,
   OrderResponseSchema,
   READYZ_BODY,
-  SoldOutError,
   apiDocHtml,
-  DEFAULT_HOLD_SECONDS,
   ERROR_CODES,
   FridgesyncError,
   ORIGINS,
   OrderIdSchema,
-  configRecord,
+  errorBody,
+  errorBodyOf,
   foldOrder,
   needsResolution,
+  orderAnswer,
   orderResponse,
-  requestLackingRights,
-  reserve,
   settle,
-  type MealId,
-  type OrderFold,
+  takeOrder,
+  transitionAnswer,
+  transitionResult,
+  type CreateOrderBody,
   type ErrorCode,
   type VenueId,
 } from '@fridgesync/shared';
 import { NotWritableError, type LocalReplica } from './local-replica.ts';
-import { StoreFailedError } from './replica-store.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { FridgeBroker } from './fridge-broker.ts';
 import { installGatewayAccess } from './http-access.ts';
@@ -95,17 +94,13 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   const open = { config: { gatewayAccess: 'public' as const } };
   const kiosk = (...gatewayErrors: ErrorCode[]) => ({ config: { gatewayAccess: 'kiosk' as const, gatewayErrors } });
 
+  // The one error body of central and the kiosk (errorBodyOf): the replica's NotWritableError and
+  // the store's StoreFailedError carry their catalog codes (NOT_READY, STORAGE_FAILED).
   app.setErrorHandler((err, _req, reply) => {
-    let e: FridgesyncError;
-    if (err instanceof FridgesyncError) e = err;
-    else if (err instanceof NotWritableError) e = new FridgesyncError('NOT_READY', err.message);
-    else if (err instanceof StoreFailedError) e = new FridgesyncError('STORAGE_FAILED');
-    else if ((err as { statusCode?: number }).statusCode === 413) e = new FridgesyncError('PAYLOAD_TOO_LARGE');
-    else if ((err as { statusCode?: number }).statusCode === 400) e = new FridgesyncError('VALIDATION_FAILED', (err as Error).message);
-    else e = new FridgesyncError('INTERNAL');
-    void reply.status(e.statusCode).send(e.toBody());
+    const body = errorBodyOf(err);
+    void reply.status(body.statusCode).send(body);
   });
-  app.setNotFoundHandler((_req, reply) => void reply.status(404).send(new FridgesyncError('NOT_FOUND').toBody()));
+  app.setNotFoundHandler((_req, reply) => void reply.status(404).send(errorBody('NOT_FOUND')));
 
   app.get('/livez', { ...open, schema: { tags: ['ops'], summary: 'Liveness: the process answers', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => LIVEZ_BODY);
   app.get('/readyz', { config: { gatewayAccess: 'public', gatewayErrors: ['NOT_READY'] }, schema: { tags: ['ops'], summary: 'Readiness: the replica writes and the broker is up' } }, async (_req, reply) => {
@@ -128,8 +123,8 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   app.get('/documentation/json', { ...open, schema: { hide: true } }, async () => (app as unknown as { swagger(): unknown }).swagger());
 
   const createOpts = {
-    ...kiosk('UNKNOWN_VENUE', 'UNKNOWN_FRIDGE', 'SOLD_OUT', 'ORDER_CONFLICT', 'NOT_READY', 'STORAGE_FAILED'),
-    // Validated in the handler, where an invalid body is counted; the schema documents it.
+    ...kiosk('UNKNOWN_VENUE', 'UNKNOWN_FRIDGE', 'UNKNOWN_MEAL', 'SOLD_OUT', 'ORDER_CONFLICT', 'NOT_READY', 'STORAGE_FAILED'),
+    // The handler sees a body that fails the schema, to count it as `invalid` (as central does).
     attachValidation: true,
     schema: { tags: ['kiosk'], summary: "Reserve meals within this gateway's rights (idempotent by orderId; a replay answers 200)", body: CreateOrderBodySchema, response: ordered },
   };
@@ -149,36 +144,18 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   };
 
   app.post('/v1/orders', createOpts, async (req, reply) => {
-    const parsed = CreateOrderBodySchema.safeParse(req.body);
-    if (!parsed.success) {
+    if (req.validationError !== undefined) {
       metrics.orders.inc({ result: 'invalid' });
-      throw new FridgesyncError('VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      throw req.validationError;
     }
-    const b = parsed.data;
-    if (b.venueId !== venueId) throw new FridgesyncError('UNKNOWN_VENUE', `this gateway serves venue ${venueId}`);
     if (!replica.writable) throw new NotWritableError(replica.state);
-    if (configRecord(replica.doc, 'fridge', b.fridgeId) === undefined) throw new FridgesyncError('UNKNOWN_FRIDGE');
-    const t = now();
-    const result = await replica.durably(() =>
-      reserve(replica.doc, ORIGINS.kiosk, {
-        orderId: b.orderId,
-        fridgeId: b.fridgeId,
-        lines: b.items,
-        holdUntil: t + (b.holdSeconds ?? DEFAULT_HOLD_SECONDS) * 1000,
-        now: t,
-      }),
-    );
-    if (!result.ok && result.code === 'SOLD_OUT') {
-      metrics.orders.inc({ result: 'sold-out' });
-      askForRights(replica, b.fridgeId, result.lacking);
-      throw new SoldOutError(result.lacking);
-    }
-    if (!result.ok) {
-      metrics.orders.inc({ result: 'conflict' });
-      throw new FridgesyncError('ORDER_CONFLICT');
-    }
-    metrics.orders.inc({ result: result.status });
-    return reply.status(result.status === 'created' ? 201 : 200).send(orderResponse(venueId, result.order));
+    // The shared order taker decides and writes (a reservation, or a rights request for the
+    // reconciler); the answer waits until the store holds it, a replay's order included.
+    const outcome = takeOrder(replica.doc, ORIGINS.kiosk, { venueId, capToStock: false }, req.body as CreateOrderBody, now());
+    await replica.whenDurable();
+    metrics.orders.inc({ result: outcome.result });
+    const answer = orderAnswer(venueId, outcome);
+    return reply.status(answer.status).send(answer.order);
   });
 
   app.get<{ Params: { id: string } }>('/v1/orders/:id', readOpts, async (req) => {
@@ -191,10 +168,12 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   app.post<{ Params: { id: string } }>('/v1/orders/:id/cancel', cancelOpts, async (req) => {
     const id = OrderIdSchema.safeParse(req.params.id);
     if (!id.success) throw new FridgesyncError('UNKNOWN_ORDER');
-    const r = await replica.durably(() => settle(replica.doc, ORIGINS.kiosk, id.data, 'cancelled', now(), { customer: true }));
-    if (!r.ok) throw new FridgesyncError(r.code, r.code === 'ORDER_SETTLED' ? `${ERROR_CODES.ORDER_SETTLED.message} (${r.order.state})` : undefined);
-    metrics.orders.inc({ result: 'cancelled' });
-    return orderResponse(venueId, r.order);
+    if (!replica.writable) throw new NotWritableError(replica.state);
+    const r = settle(replica.doc, ORIGINS.kiosk, id.data, 'cancelled', now(), { customer: true });
+    await replica.whenDurable();
+    const order = transitionAnswer(venueId, r);
+    metrics.orders.inc({ result: transitionResult('cancelled') });
+    return order;
   });
 
   // The customer at the fridge: open the door for a reserved order. The fridge reports what was
@@ -213,13 +192,4 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
   });
 
   return app;
-}
-
-/**
- * Records a request for more rights (`requestLackingRights`: only when another replica reconciles
- * the fridge). Fire and forget: the 409 is already decided.
- */
-function askForRights(replica: LocalReplica, fridge: OrderFold['fridge'], lacking: Array<{ mealId: MealId; requested: number }>): void {
-  if (!replica.writable) return;
-  void replica.write(ORIGINS.kiosk, (w) => requestLackingRights(w, fridge, lacking)).catch(() => undefined);
 }

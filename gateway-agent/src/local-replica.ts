@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
 import {
+  FridgesyncError,
   ORIGINS,
   VenueDoc,
   declareTaker,
@@ -44,11 +45,11 @@ import { applySalvage, collectSalvage, type SalvageEntry, type SalvageProblem } 
 /** Where the replica is. */
 export type ReplicaState = 'joining' | 'active' | 'retired' | 'failed';
 
-/** Thrown when a write is attempted while the replica may not write. */
-export class NotWritableError extends Error {
+/** Thrown when a write is attempted while the replica may not write (a request answers `503 NOT_READY`). */
+export class NotWritableError extends FridgesyncError {
   override name = 'NotWritableError';
   constructor(readonly state: ReplicaState) {
-    super(state === 'joining' ? 'the replica has not completed its first full sync with central yet' : `the replica is ${state}`);
+    super('NOT_READY', state === 'joining' ? 'the replica has not completed its first full sync with central yet' : `the replica is ${state}`);
   }
 }
 
@@ -279,6 +280,16 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
     return this.durably(() => this.doc.transact(origin, fn));
   }
 
+  /**
+   * Resolves once every update handed to the store so far is durable (rejects with the store's
+   * failure): what a request read may have been written a moment before and not be on disk yet.
+   */
+  async whenDurable(): Promise<void> {
+    await Promise.all(this.inFlight);
+  }
+  /** Appends handed to the store and not yet settled. */
+  private readonly inFlight = new Set<Promise<void>>();
+
   /** Runs `fn` (which may run several shared operations) and resolves once all its updates are durable. */
   async durably<T>(fn: () => T): Promise<T> {
     if (!this.writable) throw new NotWritableError(this.currentState);
@@ -465,6 +476,9 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
         throw e;
       },
     );
+    this.inFlight.add(p);
+    const done = () => this.inFlight.delete(p);
+    p.then(done, done);
     if (this.captured !== undefined) this.captured.push(p);
     else p.catch(() => undefined); // upstream and background writes: the failure is reported by `fatal`
     if (++this.sinceCompaction >= this.opts.compactEveryUpdates) {

@@ -3,6 +3,7 @@
  * several agents in one process). Names follow `fridgesync_gateway_*`.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ORDER_RESULTS } from '@fridgesync/shared';
 
 /** Creates the metrics of one agent. */
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
@@ -80,8 +81,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     syncErrors: new Counter({ name: 'fridgesync_gateway_sync_errors_total', help: 'Sync connection errors, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     /** Reconciliation passes and what they did. */
     reconciled: new Counter({ name: 'fridgesync_gateway_reconcile_units_total', help: 'Units corrected or moved by the reconciler, by action', labelNames: ['action'] as const, registers: [registry] }),
-    /** Kiosk orders, by result. */
-    orders: new Counter({ name: 'fridgesync_gateway_kiosk_orders_total', help: 'Kiosk order requests, by result', labelNames: ['result'] as const, registers: [registry] }),
+    /** Kiosk order requests, by result (the labels central's `fridgesync_orders_total` uses). */
+    orders: new Counter({ name: 'fridgesync_gateway_kiosk_orders_total', help: `Kiosk order requests, by result: ${[...ORDER_RESULTS, 'cancelled'].join(', ')}`, labelNames: ['result'] as const, registers: [registry] }),
     /** Commands sent to fridges. */
     commands: new Counter({ name: 'fridgesync_gateway_commands_total', help: 'Commands sent to fridges, by type', labelNames: ['type'] as const, registers: [registry] }),
     /** Central's clock minus this gateway's, seconds, as measured at the last sync handshake. */

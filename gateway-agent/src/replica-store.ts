@@ -9,6 +9,7 @@
  * write). Concurrent appends may share one synced write (group commit). A failed write is fatal:
  * the store refuses every later write, so nothing is acknowledged after a lost fsync.
  */
+import { FridgesyncError, errorBody, type ErrorBody } from '@fridgesync/shared';
 
 /** Where this store's replica is in its life (docs/design.md "Replica lifecycle"). */
 export interface StoreMeta {
@@ -129,10 +130,17 @@ export class StoreReadOnlyError extends Error {
   }
 }
 
-/** Thrown by every write after a synced write failed (fatal: stop acknowledging). */
-export class StoreFailedError extends Error {
+/**
+ * Thrown by every write after a synced write failed (fatal: stop acknowledging). A request that
+ * meets it answers `503 STORAGE_FAILED` with the catalog's message; the cause goes to the log only.
+ */
+export class StoreFailedError extends FridgesyncError {
   override name = 'StoreFailedError';
   constructor(cause: unknown) {
-    super(`a synced write to the local store failed; nothing more is acknowledged: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super('STORAGE_FAILED', `a synced write to the local store failed; nothing more is acknowledged: ${(cause as Error)?.message ?? String(cause)}`, cause);
+    this.cause = cause;
+  }
+  override toBody(): ErrorBody {
+    return errorBody('STORAGE_FAILED');
   }
 }

@@ -143,7 +143,7 @@ describe('OpenAPI and health', () => {
     const spec = (await call(port, 'GET', '/documentation/json')).json;
     expect(spec.openapi).toMatch(/^3\./);
     const expected: Record<string, Record<string, string[]>> = {
-      '/v1/orders': { post: ['UNAUTHENTICATED', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNKNOWN_VENUE', 'UNKNOWN_FRIDGE', 'SOLD_OUT', 'ORDER_CONFLICT', 'NOT_READY', 'STORAGE_FAILED'] },
+      '/v1/orders': { post: ['UNAUTHENTICATED', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNKNOWN_VENUE', 'UNKNOWN_FRIDGE', 'UNKNOWN_MEAL', 'SOLD_OUT', 'ORDER_CONFLICT', 'NOT_READY', 'STORAGE_FAILED'] },
       '/v1/orders/{id}': { get: ['UNAUTHENTICATED', 'UNKNOWN_ORDER'] },
       '/v1/orders/{id}/cancel': { post: ['UNAUTHENTICATED', 'UNKNOWN_ORDER', 'ORDER_SETTLED', 'NOT_READY', 'STORAGE_FAILED'] },
       '/v1/orders/{id}/unlock': { post: ['UNAUTHENTICATED', 'UNKNOWN_ORDER', 'ORDER_SETTLED', 'FRIDGE_OFFLINE'] },

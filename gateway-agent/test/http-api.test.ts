@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { MemoryStore } from '../src/memory-store.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { centralDoc, writeFridgeConfig } from './helpers/central-peer.ts';
 import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
@@ -11,6 +12,8 @@ async function stockedAgent() {
   const dir = tempDir();
   const cdoc = centralDoc();
   writeFridgeConfig(cdoc, 'f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
+  // f2 is reconciled by another gateway: this kiosk holds no rights for it.
+  writeFridgeConfig(cdoc, 'f2', { venueId: 'v1' as never, reconciler: 'gw2' as never });
   await seedActiveStore(dir, 1, 'gw1', 'v1', [Y.encodeStateAsUpdate(cdoc.ydoc)]);
   const agent = await startAgent(testConfig(dir, { fridges: await fridgeHashes(['f1']) }), defer);
   const f = await connectFridge(agent.mqttPort!, 'f1', defer);
@@ -82,7 +85,31 @@ describe('kiosk API', () => {
     expect((await call('POST', '/v1/orders', { orderId: 'x' })).body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED' });
     expect((await call('POST', '/v1/orders', { ...body('o1'), venueId: 'elsewhere' })).body).toMatchObject({ statusCode: 404, code: 'UNKNOWN_VENUE' });
     expect((await call('POST', '/v1/orders', { ...body('o1'), fridgeId: 'nowhere' })).body).toMatchObject({ statusCode: 404, code: 'UNKNOWN_FRIDGE' });
+    // A meal the venue does not offer: refused as central refuses it, whatever the fridge holds.
+    expect((await call('POST', '/v1/orders', { ...body('o1'), items: [{ mealId: 'm9', qty: 1 }] })).body).toEqual({ statusCode: 404, code: 'UNKNOWN_MEAL', message: 'no such meal: m9' });
+    // The schema's message names the field as central's does.
+    expect((await call('POST', '/v1/orders', { ...body('o1'), items: [{ mealId: 'm1', qty: 0 }] })).body).toMatchObject({ statusCode: 400, code: 'VALIDATION_FAILED', message: expect.stringMatching(/^body\/items\/0\/qty: /) });
     expect((await call('GET', '/nowhere')).body).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
+  });
+
+  it('sells out at once and asks the fridge\'s reconciler for the units before answering; counts results with central\'s labels', async () => {
+    const { agent, call } = await stockedAgent();
+    const sold = await call('POST', '/v1/orders', { ...body('s1', 2), fridgeId: 'f2' });
+    expect(sold.body).toMatchObject({ statusCode: 409, code: 'SOLD_OUT', lacking: [{ mealId: 'm1', requested: 2, sellableHere: 0 }] });
+    // Written (and durable) by the time the kiosk answered: the reconciler gw2 sees it on the next sync.
+    expect(agent.replica.doc.index.requests.get('f2')?.get('m1')?.get('gw:gw1:1')).toEqual([1, 2]);
+    await call('POST', '/v1/orders', { ...body('s2', 3), fridgeId: 'f2' });
+    expect(agent.replica.doc.index.requests.get('f2')?.get('m1')?.get('gw:gw1:1')).toEqual([1, 2]); // still open: not asked again
+    // The kiosk reconciles f1 itself: it corrects its own rights and asks no one.
+    await call('POST', '/v1/orders', body('s3', 9));
+    expect(agent.replica.doc.index.requests.get('f1')).toBeUndefined();
+    await call('POST', '/v1/orders', body('o1'));
+    await call('POST', '/v1/orders', body('o1'));
+    await call('POST', '/v1/orders', body('o1', 2));
+    await call('POST', '/v1/orders', { orderId: 'x' });
+    await call('POST', '/v1/orders/o1/cancel');
+    const counted = Object.fromEntries((await agent.metrics.orders.get()).values.map((v) => [v.labels.result, v.value]));
+    expect(counted).toEqual({ sold_out: 3, created: 1, replayed: 1, conflict: 1, invalid: 1, cancelled: 1 });
   });
 
   it('serves /livez, /readyz, /status and /metrics', async () => {
@@ -104,6 +131,32 @@ describe('kiosk API', () => {
     expect(s.pendingUpdates).toBe(0);
     const m = await call('GET', '/metrics');
     expect(m.body).toContain('fridgesync_gateway_ingested_total{kind="inventory",outcome="applied"} 1');
+  });
+
+  it('answers an order, and a retry of it, only once the order is durable in the local store', async () => {
+    const store = new MemoryStore();
+    const cdoc = centralDoc();
+    writeFridgeConfig(cdoc, 'f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
+    await store.append(Y.encodeStateAsUpdate(cdoc.ydoc));
+    await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
+    const agent = await startAgent(testConfig(tempDir(), { fridges: await fridgeHashes(['f1']) }), defer, { store });
+    const f = await connectFridge(agent.mqttPort!, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 5 }), { qos: 1 });
+    await eventually(() => expect(agent.status().rightsHeld).toEqual({ f1: { m1: 5 } }));
+    const release = store.holdWrites();
+    const answered: number[] = [];
+    const order = () =>
+      fetch(`http://127.0.0.1:${agent.httpPort}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('d1', 2)) }).then((r) => {
+        answered.push(r.status);
+        return r.status;
+      });
+    const first = order();
+    await eventually(() => expect(agent.replica.doc.index.orders.has('d1')).toBe(true));
+    const retry = order();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(answered, 'no answer before the order is durable').toEqual([]);
+    release();
+    expect(await Promise.all([first, retry])).toEqual([201, 200]);
   });
 
   it('is not ready and takes no orders before its first full sync', async () => {

@@ -180,7 +180,7 @@ async function assemble(
   for (const v of await storage.listVenues()) knownVenues.add(v);
   for (const v of knownVenues) model.expectVenue(v);
   const limit = writeRateLimit(config.http.writeRateLimitPerMinute);
-  const orders = new OrderService(registry, model, metrics);
+  const orders = new OrderService(registry, model.orderVenue, metrics, (v) => knownVenues.has(v));
   const kitchen = new KitchenService(registry, model);
   const promotions = new PromotionService(registry, model, writer);
 

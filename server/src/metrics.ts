@@ -4,6 +4,7 @@
  * bytes) and never carry order, user or token ids in labels.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ORDER_RESULTS, TRANSITION_RESULTS } from '@fridgesync/shared';
 
 /** What the scrape-time gauges read from each loaded venue document. */
 interface HostStats {
@@ -72,7 +73,7 @@ export function createMetrics() {
     storageCompactions: new Counter({ name: 'fridgesync_storage_compactions_total', help: 'Venue logs merged into one update.', registers: r }),
     docsLoaded: new Gauge({ name: 'fridgesync_documents_loaded', help: 'Venue documents in memory.', registers: r }),
     docLoads: new Counter({ name: 'fridgesync_document_loads_total', help: 'Document loads by result.', labelNames: ['result'], registers: r }),
-    orders: new Counter({ name: 'fridgesync_orders_total', help: 'Order requests at central by result.', labelNames: ['result'], registers: r }),
+    orders: new Counter({ name: 'fridgesync_orders_total', help: `Order requests at central, by result: ${[...ORDER_RESULTS, ...TRANSITION_RESULTS].join(', ')}.`, labelNames: ['result'], registers: r }),
     holdsExpired: new Counter({ name: 'fridgesync_order_holds_expired_total', help: 'Holds expired by central.', registers: r }),
     sseClients: new Gauge({ name: 'fridgesync_sse_clients', help: 'Open /v1/events streams.', registers: r }),
     events: new Counter({ name: 'fridgesync_events_total', help: 'Change events published by type.', labelNames: ['type'], registers: r }),

@@ -1,29 +1,29 @@
 /**
- * Order taking at central, a taker replica (README "The semantics, in plain words"). Reservations run inside the
- * process's own rights through the shared `reserve`; a shortfall answers `SOLD_OUT` at once and
- * writes a rights request for the reconciler when none is open. Orders on one fridge run one at a
- * time (a {@link KeyedQueue} per fridge) and nothing on the path waits for the network: only for
- * the local synced write of the order, so a `201` is durable.
+ * Order taking at central, a taker replica (docs/design.md "Orders", "Rights placement"). The
+ * decision is the shared order taker's (`takeOrder`, the same as the gateway kiosk's): checked on the
+ * venue document itself, reserved within central's own rights and never beyond the stock central
+ * sees; a shortfall answers `SOLD_OUT` at once and writes a rights request for the reconciler when
+ * none is open. Orders on one fridge run one at a time (a {@link KeyedQueue} per fridge) and nothing
+ * on the path waits for the network or for a view: only for the local synced write, so a `201` is
+ * durable.
  */
 import {
-  DEFAULT_HOLD_SECONDS,
   FridgesyncError,
   ORIGINS,
-  SoldOutError,
   foldOrder,
+  orderAnswer,
   orderResponse,
-  requestLackingRights,
-  reserve,
   settle,
+  takeOrder,
+  transitionAnswer,
+  transitionResult,
   type CreateOrderBody,
-  type MealId,
   type OrderFold,
   type OrderId,
   type OrderResponse,
   type VenueId,
 } from '@fridgesync/shared';
 import type { DocRegistry } from './doc-registry.ts';
-import type { ReadModel } from './read-model.ts';
 import type { Metrics } from './metrics.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import type { VenueHost } from './venue-host.ts';
@@ -39,60 +39,45 @@ export class OrderService {
   private readonly fridgeQueue = new KeyedQueue();
   constructor(
     private readonly registry: DocRegistry,
-    private readonly model: ReadModel,
+    /** Order id → venue over every venue central holds (the read model keeps it as documents change). */
+    private readonly orderVenue: ReadonlyMap<string, VenueId>,
     private readonly metrics: Metrics,
+    /** True for a venue central knows (seeded, stored or created): only those are loaded. */
+    private readonly venueKnown: (venue: VenueId) => boolean,
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Counts a request whose body fails the schema, and throws its error. */
+  invalid(err: Error): never {
+    this.metrics.orders.inc({ result: 'invalid' });
+    throw err;
+  }
+
   /** Creates (or replays) an order. Throws catalog errors. */
   async create(body: CreateOrderBody): Promise<CreateResult> {
-    const vm = this.model.require(body.venueId);
-    // Order ids are global idempotency keys: the same id at another venue is a different order.
-    const elsewhere = this.model.orderVenue.get(body.orderId);
-    if (elsewhere !== undefined && elsewhere !== body.venueId) throw new FridgesyncError('ORDER_CONFLICT');
-    // The fridge's turn covers only the synchronous reservation; the durable wait happens outside
+    // An id central does not know names no document: nothing is loaded for it.
+    if (!this.venueKnown(body.venueId)) {
+      this.metrics.orders.inc({ result: 'invalid' });
+      throw new FridgesyncError('UNKNOWN_VENUE');
+    }
+    // The fridge's turn covers only the synchronous decision; the durable wait happens outside
     // it, so concurrent orders share one group-committed synced write instead of queueing on it.
     const { host, outcome } = await this.fridgeQueue.run(`${body.venueId}/${body.fridgeId}`, async () => {
       // Acquired inside the fridge's turn, so an idle unload in between cannot hand us a closed host.
       const host = await this.registry.acquire(body.venueId);
-      const cfg = this.model.get(body.venueId)?.fridges.get(body.fridgeId)?.view.config;
-      if (cfg === undefined || cfg.venueId !== body.venueId) throw new FridgesyncError('UNKNOWN_FRIDGE');
-      for (const l of body.items) if (!vm.meals.has(l.mealId)) throw new FridgesyncError('UNKNOWN_MEAL', `no such meal: ${l.mealId}`);
-      const now = this.now();
-      const outcome = reserve(host.doc, ORIGINS.api, {
-        orderId: body.orderId,
-        fridgeId: body.fridgeId,
-        lines: body.items,
-        holdUntil: now + (body.holdSeconds ?? DEFAULT_HOLD_SECONDS) * 1000,
-        now,
-        // Rights accepted beyond stock (docs/sync-protocol.md, "Rights creation beyond stock")
-        // never become more orders than the fridge holds as central sees it.
-        capToStock: true,
-      });
-      if (!outcome.ok && outcome.code === 'SOLD_OUT') this.askForRights(host, body, outcome.lacking);
+      // Rights accepted beyond stock (docs/sync-protocol.md, "Rights creation beyond stock") never
+      // become more orders than the fridge holds as central sees it: capToStock.
+      const outcome = takeOrder(host.doc, ORIGINS.api, { venueId: body.venueId, capToStock: true }, body, this.now(), this.orderVenue.get(body.orderId));
       return { host, outcome };
     });
+    // A replay waits too: the order it found may still be on its way to the disk.
     await host.whenDurable();
-    if (!outcome.ok && outcome.code === 'SOLD_OUT') {
-      this.metrics.orders.inc({ result: 'sold_out' });
-      throw new SoldOutError(outcome.lacking);
-    }
-    if (!outcome.ok) {
-      this.metrics.orders.inc({ result: 'conflict' });
-      throw new FridgesyncError('ORDER_CONFLICT');
-    }
-    this.metrics.orders.inc({ result: outcome.status });
-    return { status: outcome.status === 'created' ? 201 : 200, order: orderResponse(body.venueId, outcome.order) };
-  }
-
-  /** Writes one rights request per lacking meal that has none open (the reconciler answers it). */
-  private askForRights(host: VenueHost, body: CreateOrderBody, lacking: Array<{ mealId: MealId; requested: number }>): void {
-    host.doc.transact(ORIGINS.api, (w) => requestLackingRights(w, body.fridgeId, lacking));
+    this.metrics.orders.inc({ result: outcome.result });
+    return orderAnswer(body.venueId, outcome);
   }
 
   private async locate(orderId: OrderId): Promise<{ host: VenueHost; order: OrderFold }> {
-    this.model.flush();
-    const venue = this.model.orderVenue.get(orderId);
+    const venue = this.orderVenue.get(orderId);
     if (venue === undefined) throw new FridgesyncError('UNKNOWN_ORDER');
     return this.find(venue, orderId);
   }
@@ -122,8 +107,8 @@ export class OrderService {
       return { host, r: settle(host.doc, ORIGINS.api, orderId, state, this.now(), { customer: opts.resolve !== true }) };
     });
     await host.whenDurable();
-    if (!r.ok) throw new FridgesyncError(r.code);
-    this.metrics.orders.inc({ result: opts.resolve === true ? `resolved-${state}` : state });
-    return orderResponse(host.venueId, r.order);
+    const order = transitionAnswer(host.venueId, r);
+    this.metrics.orders.inc({ result: transitionResult(state, opts.resolve === true) });
+    return order;
   }
 }

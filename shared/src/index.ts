@@ -18,6 +18,7 @@ export * from './venue-doc.ts';
 export * from './fold.ts';
 export * from './counter.ts';
 export * from './orders.ts';
+export * from './order-taker.ts';
 export * from './observe.ts';
 export * from './reconcile.ts';
 export * from './lifecycle.ts';

@@ -5,8 +5,8 @@
  */
 import type { FridgeId, MealId, OrderId, ReplicaId } from './ids.ts';
 import { keys, STATE_CODE, type OrderValue, type RequestValue } from './entries.ts';
-import { cellView, foldOrder, isRetired, reservedOrders, type FoldSource, type OrderFold } from './fold.ts';
-import { decrement, localRights } from './counter.ts';
+import { cellView, foldOrder, isRetired, reservedOrders, rightsOf, type FoldSource, type OrderFold } from './fold.ts';
+import { decrement } from './counter.ts';
 import type { EntryWriter, VenueDoc } from './venue-doc.ts';
 import type { TxOrigin } from './origins.ts';
 
@@ -38,19 +38,34 @@ export function canonicalLines(lines: readonly OrderLine[]): Array<[MealId, numb
   return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/** A meal a reservation cannot take: what was asked and what the taker may reserve of it now. */
+export interface LackingMeal {
+  mealId: MealId;
+  requested: number;
+  available: number;
+}
+
 /** What a reservation attempt did. */
 export type ReserveResult =
   | { ok: true; status: 'created' | 'replayed'; order: OrderFold }
-  | { ok: false; code: 'SOLD_OUT'; lacking: Array<{ mealId: MealId; requested: number; available: number }> }
+  | { ok: false; code: 'SOLD_OUT'; lacking: LackingMeal[] }
   | { ok: false; code: 'ORDER_CONFLICT'; order: OrderFold };
 
 /**
- * Reserves all lines of an order within this replica's rights, or nothing. Idempotent by order id:
- * the same order again returns `replayed`; the same id with other contents is a conflict.
+ * What a reservation by `taker` would do, read from the document alone (nothing written):
+ * - `replayed`: the id holds this order already (for a contents conflict: any of its variants);
+ * - `ORDER_CONFLICT`: the id holds other contents;
+ * - `SOLD_OUT`: some line exceeds the taker's rights (and, with `capToStock`, `T_eff − R`);
+ * - `reserve`: the lines fit; {@link writeReservation} writes them.
  */
-export function reserve(doc: VenueDoc, origin: TxOrigin, o: NewOrder): ReserveResult {
+export type ReservationDecision =
+  | Exclude<ReserveResult, { ok: true; status: 'created' }>
+  | { ok: true; status: 'reserve'; orderId: OrderId; fridgeId: FridgeId; lines: Array<[MealId, number]>; entry: OrderValue };
+
+/** Decides a reservation by replica `taker` over the folds of `src` (docs/design.md "Orders"). */
+export function decideReservation(src: FoldSource, taker: ReplicaId, o: NewOrder): ReservationDecision {
   const lines = canonicalLines(o.lines);
-  const existing = foldOrder(doc, o.orderId);
+  const existing = foldOrder(src, o.orderId);
   if (existing !== undefined) {
     // Lines are unknown here when only another replica's transition has arrived (a gateway heard
     // the pickup before the creation): that is the same order seen early, not a conflict.
@@ -59,30 +74,41 @@ export function reserve(doc: VenueDoc, origin: TxOrigin, o: NewOrder): ReserveRe
     const same = existing.variants.length === 0 ? existing.fridge === o.fridgeId : existing.variants.some((v) => v.fridge === o.fridgeId && JSON.stringify(v.lines) === want);
     return same ? { ok: true, status: 'replayed', order: existing } : { ok: false, code: 'ORDER_CONFLICT', order: existing };
   }
-  // Read before the transaction writes anything: the cap is what the fridge holds before this order.
-  const stock = new Map<MealId, number>();
-  if (o.capToStock === true) {
-    for (const [mealId] of lines) {
-      const c = cellView(doc, o.fridgeId, mealId);
-      stock.set(mealId, Math.max(0, c.Teff - c.R));
+  const lacking: LackingMeal[] = [];
+  for (const [mealId, qty] of lines) {
+    let available = rightsOf(src, taker, o.fridgeId, mealId);
+    if (o.capToStock === true) {
+      const c = cellView(src, o.fridgeId, mealId);
+      available = Math.min(available, Math.max(0, c.Teff - c.R));
     }
+    if (qty > available) lacking.push({ mealId, requested: qty, available });
   }
-  const lacking = doc.transact(origin, (w) => {
-    const short: Array<{ mealId: MealId; requested: number; available: number }> = [];
-    for (const [mealId, qty] of lines) {
-      const available = Math.min(localRights(w, o.fridgeId, mealId), stock.get(mealId) ?? Infinity);
-      if (qty > available) short.push({ mealId, requested: qty, available });
-    }
-    if (short.length > 0) return short;
-    for (const [mealId, qty] of lines) {
-      const r = decrement(w, o.fridgeId, mealId, qty);
-      if (!r.ok) throw new Error(`decrement refused after rights check: ${r.code}`);
-    }
-    const value: OrderValue = { f: o.fridgeId, s: 0, t: o.now, l: lines, h: o.holdUntil, c: o.now };
-    w.set(keys.order(o.orderId), value);
-    return short;
-  });
   if (lacking.length > 0) return { ok: false, code: 'SOLD_OUT', lacking };
+  const entry: OrderValue = { f: o.fridgeId, s: STATE_CODE.reserved, t: o.now, l: lines, h: o.holdUntil, c: o.now };
+  return { ok: true, status: 'reserve', orderId: o.orderId, fridgeId: o.fridgeId, lines, entry };
+}
+
+/**
+ * Writes a decided reservation: the taker's decrements and the order entry, in the writer's
+ * transaction (one transaction, so the reconciler never mistakes it for a walk-in).
+ */
+export function writeReservation(w: EntryWriter, d: Extract<ReservationDecision, { status: 'reserve' }>): void {
+  for (const [mealId, qty] of d.lines) {
+    const r = decrement(w, d.fridgeId, mealId, qty);
+    if (!r.ok) throw new Error(`decrement refused after rights check: ${r.code}`);
+  }
+  w.set(keys.order(d.orderId), d.entry);
+}
+
+/**
+ * Reserves all lines of an order within this replica's rights, or nothing. Idempotent by order id:
+ * the same order again returns `replayed`; the same id with other contents is a conflict.
+ */
+export function reserve(doc: VenueDoc, origin: TxOrigin, o: NewOrder): ReserveResult {
+  if (doc.replica === undefined) throw new Error('read-only venue document: no local replica');
+  const d = decideReservation(doc, doc.replica, o);
+  if (!d.ok || d.status !== 'reserve') return d;
+  doc.transact(origin, (w) => writeReservation(w, d));
   return { ok: true, status: 'created', order: foldOrder(doc, o.orderId)! };
 }
 
@@ -117,23 +143,38 @@ export function writeTransition(w: EntryWriter, orderId: OrderId, fridge: Fridge
   const next: OrderValue = { ...(prev ?? { f: fridge }), f: prev?.f ?? fridge, s: STATE_CODE[state], t: now };
   // A pickup overriding this replica's own cancel/expiry: the entry is the writer's only record of
   // the order, so keep the earlier terminal state or the conflict (docs/design.md "Orders") would vanish.
-  if (prev !== undefined && (prev.s === 1 || prev.s === 2) && next.s === 3) next.x = prev.s;
+  if (prev !== undefined && (prev.s === STATE_CODE.cancelled || prev.s === STATE_CODE.expired) && next.s === STATE_CODE.picked_up) next.x = prev.s;
   w.set(keys.order(orderId), next);
 }
 
+/** What a transition would do, read from the document alone: refuse, change nothing, or write. */
+export type TransitionDecision =
+  | Exclude<SettleResult, { ok: true }>
+  | { ok: true; order: OrderFold; changed: false }
+  | { ok: true; write: { orderId: OrderId; fridge: FridgeId; state: TerminalState; now: number } };
+
 /**
- * Moves an order to a terminal state (every variant of a contents conflict at once). Cancelling or
- * expiring a settled order is refused; a pickup is always recorded (a physical fact wins; the
- * conflict shows in the fold). With `customer` (a customer's cancel, a staff pickup naming no
- * customer) a reserved contents conflict is refused with `ORDER_NEEDS_RESOLUTION` ({@link needsResolution}).
+ * Decides moving an order to a terminal state (every variant of a contents conflict at once).
+ * Cancelling or expiring a settled order is refused; a pickup is always recorded (a physical fact
+ * wins; the conflict shows in the fold). With `customer` (a customer's cancel, a staff pickup
+ * naming no customer) a reserved contents conflict is refused with `ORDER_NEEDS_RESOLUTION`
+ * ({@link needsResolution}).
  */
-export function settle(doc: VenueDoc, origin: TxOrigin, orderId: OrderId, state: TerminalState, now: number, opts: { customer?: boolean } = {}): SettleResult {
-  const cur = foldOrder(doc, orderId);
+export function decideTransition(src: FoldSource, orderId: OrderId, state: TerminalState, now: number, opts: { customer?: boolean } = {}): TransitionDecision {
+  const cur = foldOrder(src, orderId);
   if (cur === undefined) return { ok: false, code: 'UNKNOWN_ORDER' };
   if (opts.customer === true && needsResolution(cur)) return { ok: false, code: 'ORDER_NEEDS_RESOLUTION', order: cur };
   if (cur.state === state) return { ok: true, order: cur, changed: false };
   if (cur.state !== 'reserved' && state !== 'picked_up') return { ok: false, code: 'ORDER_SETTLED', order: cur };
-  doc.transact(origin, (w) => writeTransition(w, orderId, cur.fridge, state, now));
+  return { ok: true, write: { orderId, fridge: cur.fridge, state, now } };
+}
+
+/** Moves an order to a terminal state as {@link decideTransition} decides, writing the transition if any. */
+export function settle(doc: VenueDoc, origin: TxOrigin, orderId: OrderId, state: TerminalState, now: number, opts: { customer?: boolean } = {}): SettleResult {
+  const d = decideTransition(doc, orderId, state, now, opts);
+  if (!d.ok || !('write' in d)) return d;
+  const t = d.write;
+  doc.transact(origin, (w) => writeTransition(w, t.orderId, t.fridge, t.state, t.now));
   return { ok: true, order: foldOrder(doc, orderId)!, changed: true };
 }
 

@@ -7,7 +7,7 @@
  */
 import type { FridgeId, MealId, OrderId, ReplicaId } from './ids.ts';
 import { keys, type RecallValue, type RequestValue } from './entries.ts';
-import { activeTakers, currentReconciler, foldOrder, fridgeCells, rightsOf } from './fold.ts';
+import { activeTakers, currentReconciler, foldOrder, fridgeCells, rightsOf, type FoldSource } from './fold.ts';
 import { increment, decrement, localRights, ownXfer, transfer } from './counter.ts';
 import { expireHolds, requestRights, type HoldClock } from './orders.ts';
 import type { EntryWriter, VenueDoc } from './venue-doc.ts';
@@ -268,26 +268,30 @@ export function answerRecalls(doc: VenueDoc, origin: TxOrigin, cells?: ReadonlyM
   return returned;
 }
 
-/** True when this replica has an unanswered request for the fridge and meal. */
-export function hasOpenRequest(doc: VenueDoc, fridge: FridgeId, meal: MealId): boolean {
-  const self = doc.replica;
-  if (self === undefined) return false;
-  const req = doc.get(self, keys.request(fridge, meal)) as RequestValue | undefined;
+/** True when `replica` has a request for the fridge and meal that the fridge's reconciler has not answered. */
+export function requestOpen(src: FoldSource, replica: ReplicaId, fridge: FridgeId, meal: MealId): boolean {
+  const req = src.index.requests.get(fridge)?.get(meal)?.get(replica);
   if (req === undefined) return false;
-  const rec = currentReconciler(doc, fridge);
-  const acked = rec === undefined ? 0 : (doc.index.xfers.get(fridge)?.get(meal)?.get(rec)?.get(self)?.[1] ?? 0);
+  const rec = currentReconciler(src, fridge);
+  const acked = rec === undefined ? 0 : (src.index.xfers.get(fridge)?.get(meal)?.get(rec)?.get(replica)?.[1] ?? 0);
   return req[0] > acked;
 }
 
+/** A request for more rights a taker writes to the fridge's reconciler after a refusal. */
+export interface RightsRequest {
+  mealId: MealId;
+  /** Units asked for: the whole quantity the customer wanted, so the retry has room. */
+  want: number;
+}
+
 /**
- * After a reservation came back `SOLD_OUT` at a taker: asks the fridge's reconciler for rights for
- * every lacking meal without an open request — the whole quantity asked for, so the retry has room
- * even if other sales take some meanwhile. Writes nothing when the writer reconciles the fridge
- * itself (a reconciler corrects its own rights, it does not ask). Returns the requests written.
+ * After a reservation came back `SOLD_OUT` at taker `replica`: the requests to write to the
+ * fridge's reconciler — one per lacking meal without an open request, for the whole quantity
+ * asked for, so the retry has room even if other sales take some meanwhile. None when the taker
+ * reconciles the fridge itself (a reconciler corrects its own rights, it does not ask). Write each
+ * with {@link requestRights}.
  */
-export function requestLackingRights(w: EntryWriter, fridge: FridgeId, lacking: ReadonlyArray<{ mealId: MealId; requested: number }>): number {
-  if (currentReconciler(w.doc, fridge) === w.replica) return 0;
-  const wanted = lacking.filter((l) => !hasOpenRequest(w.doc, fridge, l.mealId));
-  for (const l of wanted) requestRights(w, fridge, l.mealId, l.requested);
-  return wanted.length;
+export function rightsRequests(src: FoldSource, replica: ReplicaId, fridge: FridgeId, lacking: ReadonlyArray<{ mealId: MealId; requested: number }>): RightsRequest[] {
+  if (currentReconciler(src, fridge) === replica) return [];
+  return lacking.filter((l) => !requestOpen(src, replica, fridge, l.mealId)).map((l) => ({ mealId: l.mealId, want: l.requested }));
 }

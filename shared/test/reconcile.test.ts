@@ -11,11 +11,11 @@ import {
   answerRecalls,
   cellView,
   declareTaker,
-  hasOpenRequest,
+  requestOpen,
   recordSnapshot,
   reconcileFridge,
   reconcileFridges,
-  requestLackingRights,
+  rightsRequests,
   requestRights,
   reserve,
   rightsOf,
@@ -172,12 +172,12 @@ describe('reconcileFridge', () => {
     v.rec();
     v.c1.transact(T, (w) => requestRights(w, F1, M1, 3));
     v.sync();
-    expect(hasOpenRequest(v.c1, F1, M1)).toBe(true);
+    expect(requestOpen(v.c1, C1, F1, M1)).toBe(true);
     expect(v.rec()).toMatchObject({ granted: 3 });
     expect(v.rec()).toMatchObject({ granted: 0 });
     v.sync();
     expect(rightsOf(v.c1, C1, F1, M1)).toBe(3);
-    expect(hasOpenRequest(v.c1, F1, M1)).toBe(false);
+    expect(requestOpen(v.c1, C1, F1, M1)).toBe(false);
   });
 
   it('grants by policy: share 0.5 splits half of S evenly', () => {
@@ -312,7 +312,7 @@ describe('reconcileFridges (several fridges in one pass)', () => {
   });
 });
 
-describe('requestLackingRights', () => {
+describe('rightsRequests', () => {
   it('a sold-out taker asks once per meal for the whole quantity; the reconciler never asks', () => {
     const v = venue(0); // no automatic grants: central holds nothing
     v.hear(inv(1, 1, 1000, { m1: 5, m2: 5 }));
@@ -322,15 +322,21 @@ describe('requestLackingRights', () => {
       { mealId: M1, requested: 3 },
       { mealId: M2, requested: 2 },
     ];
-    expect(v.c1.transact(T, (w) => requestLackingRights(w, F1, lacking))).toBe(2);
+    /** Writes the requests the rule asks for at `doc`'s replica; returns how many. */
+    const ask = (doc: typeof v.c1, l: typeof lacking) => {
+      const reqs = rightsRequests(doc, doc.replica!, F1, l);
+      if (reqs.length > 0) doc.transact(T, (w) => reqs.forEach((r) => requestRights(w, F1, r.mealId, r.want)));
+      return reqs;
+    };
+    expect(ask(v.c1, lacking)).toEqual([{ mealId: M1, want: 3 }, { mealId: M2, want: 2 }]);
     expect(v.c1.index.requests.get(F1)?.get(M1)?.get(C1)).toEqual([1, 3]);
-    expect(v.c1.transact(T, (w) => requestLackingRights(w, F1, lacking))).toBe(0); // still open
-    expect(v.g1.transact(T, (w) => requestLackingRights(w, F1, lacking))).toBe(0);
+    expect(ask(v.c1, lacking)).toEqual([]); // still open
+    expect(ask(v.g1, lacking)).toEqual([]); // the reconciler
     v.sync();
     expect(v.rec()).toMatchObject({ granted: 5 });
     v.sync();
     expect(rightsOf(v.c1, C1, F1, M1)).toBe(3);
-    expect(v.c1.transact(T, (w) => requestLackingRights(w, F1, [{ mealId: M1, requested: 1 }]))).toBe(1); // answered: may ask again
+    expect(ask(v.c1, [{ mealId: M1, requested: 1 }])).toEqual([{ mealId: M1, want: 1 }]); // answered: may ask again
   });
 });
 

@@ -18,6 +18,7 @@ import * as Y from 'yjs';
 import {
   CLOSE_CODES,
   Hlc,
+  configRecord,
   ORIGINS,
   VenueDoc,
   centralReplicaId,
@@ -67,10 +68,21 @@ export function centralDoc(): VenueDoc {
   return new VenueDoc({ replica: centralReplicaId('test' as InstanceId) });
 }
 
-/** Writes `cfg/fridge/<id>` into a central document, as central's operator API does. */
+/** Meals every test venue offers (`cfg/meal/<id>`): what the fridges of the tests hold and the kiosk sells. */
+export const TEST_MEALS = ['m1', 'm2', 'm3'] as const;
+
+/**
+ * Writes `cfg/fridge/<id>` into a central document, as central's operator API does, with what
+ * central's seed writes beside a venue's fridges when the document lacks it: the venue's record
+ * and the {@link TEST_MEALS} (the order taker sells only configured meals of a configured venue).
+ */
 export function writeFridgeConfig(doc: VenueDoc, id: string, record: Omit<FridgeRecord, 'par' | 'maxTemperatureC'> & Partial<FridgeRecord>): void {
   const hlc = new Hlc(doc.replica!);
-  doc.transact(ORIGINS.test, (w) => w.set(keys.config('fridge', id), { h: hlc.tick(), v: { par: {}, maxTemperatureC: 5, ...record } }));
+  doc.transact(ORIGINS.test, (w) => {
+    if (configRecord(doc, 'venue', record.venueId) === undefined) w.set(keys.config('venue', record.venueId), { h: hlc.tick(), v: { name: `Venue ${record.venueId}`, city: 'Berlin', timezone: 'Europe/Berlin' } });
+    for (const m of TEST_MEALS) if (configRecord(doc, 'meal', m) === undefined) w.set(keys.config('meal', m), { h: hlc.tick(), v: { name: `Meal ${m}`, priceCents: 500, allergens: [] } });
+    w.set(keys.config('fridge', id), { h: hlc.tick(), v: { par: {}, maxTemperatureC: 5, ...record } });
+  });
 }
 
 /** A running in-test central. */

@@ -7,8 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { API_DOC_CSS, API_DOC_JS, LIVEZ_BODY, READYZ_BODY, apiDocHtml } from '@fridgesync/shared';
-import { errorBody } from './errors.ts';
+import { API_DOC_CSS, API_DOC_JS, LIVEZ_BODY, READYZ_BODY, apiDocHtml, errorBody } from '@fridgesync/shared';
 import type { Metrics } from '../metrics.ts';
 import { PUBLIC } from './route-policy.ts';
 

@@ -19,6 +19,8 @@ export function registerOrderRoutes(app: FastifyInstance, orders: OrderService, 
   r.post(
     '/v1/orders',
     {
+      // The handler sees a body that fails the schema, to count it as `invalid` (as the kiosk does).
+      attachValidation: true,
       schema: {
         tags: ['orders'],
         summary: 'Reserve meals at a fridge (idempotent by orderId: a replay answers 200 with the same order)',
@@ -28,6 +30,7 @@ export function registerOrderRoutes(app: FastifyInstance, orders: OrderService, 
       config: { access: roles('app', 'admin'), errors: ['UNKNOWN_VENUE', 'UNKNOWN_FRIDGE', 'UNKNOWN_MEAL', 'SOLD_OUT', 'ORDER_CONFLICT', 'NOT_READY', 'STORAGE_FAILED'], rateLimit },
     },
     async (req, reply) => {
+      if (req.validationError !== undefined) orders.invalid(req.validationError);
       const res = await orders.create(req.body);
       return reply.status(res.status).send(res.order);
     },

@@ -114,6 +114,9 @@ describe('GET /v1/events', () => {
     stockViaGateway(t.central, 'v1', 'f1', { m1: 3 });
     const s = await openStream(`${t.url}/v1/events?venueId=v1`, { authorization: `Bearer ${TOKENS.viewer}` });
     await t.central.app.inject({ method: 'POST', url: '/v1/orders', headers: bearer(TOKENS.app), payload: { orderId: 'ev-1', venueId: 'v1', fridgeId: 'f1', items: [{ mealId: 'm1', qty: 1 }] } });
+    // The feed reports the state the read model folds; an order taken and cancelled within one
+    // fold would reach it as its last state only (server/README.md "Decisions").
+    await waitFor(() => s.events.some((e) => e.event === 'order'), 3000, 'the reserved order');
     await t.central.app.inject({ method: 'POST', url: '/v1/orders/ev-1/cancel', headers: bearer(TOKENS.app) });
     await waitFor(() => s.events.filter((e) => e.event === 'order').length >= 2, 3000, 'order events');
     expect(s.events.filter((e) => e.event === 'order').map((e) => JSON.parse(e.data!).order.state)).toEqual(['reserved', 'cancelled']);

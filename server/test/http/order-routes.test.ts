@@ -1,11 +1,11 @@
 /** Orders at central: create/replay/conflict/sold-out, roles, transitions, expiry, concurrency. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import {
   ORIGINS,
   VenueDoc,
   gatewayReplicaId,
-  hasOpenRequest,
+  requestOpen,
   recordSnapshot,
   rightsOf,
   centralReplicaId,
@@ -62,7 +62,7 @@ describe('POST /v1/orders', () => {
     const r = await post(order('o-3'));
     expect(r.statusCode).toBe(409);
     expect(r.json().code).toBe('SOLD_OUT');
-    expect(hasOpenRequest(host.doc, 'f1' as FridgeId, 'm1' as MealId)).toBe(true);
+    expect(requestOpen(host.doc, central, 'f1' as FridgeId, 'm1' as MealId)).toBe(true);
     const req1 = host.doc.index.requests.get('f1')?.get('m1')?.get(central);
     await post(order('o-4'));
     // Still the same open request: no new sequence number per refusal.
@@ -133,6 +133,39 @@ describe('POST /v1/orders', () => {
     expect((await post({ ...order('x'), fridgeId: 'h-f1' })).json().code).toBe('UNKNOWN_FRIDGE');
     expect((await post(order('x', [{ mealId: 'm9', qty: 1 }]))).json().code).toBe('UNKNOWN_MEAL');
     expect((await post(order('x', [{ mealId: 'm1', qty: 0 }]))).statusCode).toBe(400);
+  });
+
+  it('an order folds no view: venue, fridge and meals are read on the document, and an unknown venue loads nothing', async () => {
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 10 });
+    // Another venue's gateway reports meanwhile: the read model has folding to do, not the order.
+    stockViaGateway(t.central, 'v2', 'h-f1', { m1: 4 }, { gateway: 'h1' });
+    const model = t.central.model;
+    const unbudgeted = vi.spyOn(model, 'flush');
+    const reads = [vi.spyOn(model, 'get'), vi.spyOn(model, 'require'), vi.spyOn(model, 'venuesIn')];
+    expect((await post(order('nv-1'))).statusCode).toBe(201);
+    expect((await t.central.app.inject({ url: '/v1/orders/nv-1', headers: bearer(TOKENS.app) })).json().state).toBe('reserved');
+    expect((await t.central.app.inject({ method: 'POST', url: '/v1/orders/nv-1/cancel', headers: bearer(TOKENS.app) })).json().state).toBe('cancelled');
+    expect((await post(order('nv-2', [{ mealId: 'm1', qty: 1 }], { fridgeId: 'f2' }))).json().code).toBe('SOLD_OUT');
+    // Only the background folds ran (each slice with its time budget), none for a request.
+    expect(unbudgeted).not.toHaveBeenCalled();
+    for (const r of reads) expect(r).not.toHaveBeenCalled();
+    expect((await post({ ...order('nv-3'), venueId: 'nowhere' })).json().code).toBe('UNKNOWN_VENUE');
+    expect(t.central.registry.peek('nowhere' as VenueId)).toBeUndefined();
+  });
+
+  it('counts every request by one result label, as the kiosk does', async () => {
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 10 });
+    await post({ orderId: 'x', venueId: 'v1' });
+    await post({ ...order('m-0'), fridgeId: 'nope' });
+    await post(order('m-1'));
+    await post(order('m-1'));
+    await post(order('m-1', [{ mealId: 'm1', qty: 2 }]));
+    await post(order('m-2', [{ mealId: 'm1', qty: 9 }]));
+    await t.central.app.inject({ method: 'POST', url: '/v1/orders/m-1/cancel', headers: bearer(TOKENS.app) });
+    await post(order('m-3'));
+    await t.central.app.inject({ method: 'POST', url: '/v1/orders/m-3/resolve', headers: bearer(TOKENS.admin), payload: { outcome: 'picked_up' } });
+    const counted = Object.fromEntries((await t.central.metrics.orders.get()).values.map((v) => [v.labels.result, v.value]));
+    expect(counted).toEqual({ invalid: 2, created: 2, replayed: 1, conflict: 1, sold_out: 1, cancelled: 1, resolved_picked_up: 1 });
   });
 
   it('requires the app or admin role', async () => {
