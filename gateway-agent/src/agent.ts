@@ -120,7 +120,6 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       metrics,
       topicPrefix: config.mqtt.topicPrefix,
       presenceMinIntervalMs: config.presence.minIntervalMs,
-      seqResetGap: config.reconcile.seqResetGap,
       snapshotFoldMs: config.storage.snapshotFoldMs,
       // Bound below, once the broker exists (the broker takes the ingestor).
       onOnline: config.presence.resendInventoryOnConnect ? (fridge) => askForInventory(fridge) : undefined,
