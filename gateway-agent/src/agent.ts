@@ -160,11 +160,8 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       clearTimeout(resendTimer);
       ask();
     });
-    // Fridges connected while the replica could write are dropped when it stops being writable.
-    replica.on('state', (s) => {
-      if (s !== 'active' && broker instanceof EmbeddedBroker) broker.disconnectAll();
-      if (broker instanceof ExternalBroker) broker.writableChanged(s === 'active');
-    });
+    // Nothing is taken in while the replica cannot write (fridge-broker.ts `writableChanged`).
+    replica.on('state', (s) => broker.writableChanged(s === 'active'));
     const clock = new ClockSkew({
       gatewayId: config.gatewayId,
       maxSkewMs: config.central.maxClockSkewMs,
@@ -326,7 +323,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       broker,
       reconciler,
       sync,
-      mqttPort: broker instanceof EmbeddedBroker ? broker.port : undefined,
+      mqttPort: broker.port,
       httpPort,
       status,
       fatal,

@@ -384,8 +384,13 @@ export class EmbeddedBroker implements FridgeBroker {
     return (this.server?.address() as AddressInfo | null | undefined)?.port;
   }
 
-  /** Disconnects every fridge now (they reconnect and are refused while the replica cannot write). */
-  disconnectAll(): void {
+  /** Not writable: disconnects every fridge now (they reconnect and are refused until it is, see `authenticate`). */
+  writableChanged(writable: boolean): void {
+    if (!writable) this.disconnectAll();
+  }
+
+  /** Disconnects every fridge now. */
+  private disconnectAll(): void {
     for (const s of this.sockets) s.destroy();
   }
 

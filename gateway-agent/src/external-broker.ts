@@ -146,6 +146,9 @@ export class ExternalBroker implements FridgeBroker {
     await client.publishAsync(fridgeTopic(this.o.config.topicPrefix, fridge, 'commands'), JSON.stringify(command), { qos: 1 });
   }
 
+  /** Fridges connect to the external broker, not to this process. */
+  readonly port = undefined;
+
   fridgeConnected(): undefined {
     return undefined; // an external broker does not tell its clients who is connected
   }

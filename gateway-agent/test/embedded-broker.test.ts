@@ -3,11 +3,25 @@ import mqtt from 'mqtt';
 import * as Y from 'yjs';
 import { FridgeIdSchema, MealIdSchema, ORIGINS, VenueDoc, fridgeStatus, observedSnapshot } from '@fridgesync/shared';
 import { decodeIntakeRecord } from '../src/intake-record.ts';
+import { EmbeddedBroker } from '../src/embedded-broker.ts';
+import { fridgeBrokerContract } from './helpers/fridge-broker-contract.ts';
 import { MemoryStore } from '../src/memory-store.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { eventually, useTeardown } from './helpers/teardown.ts';
 
 const { defer, tempDir } = useTeardown();
+
+fridgeBrokerContract(
+  'embedded',
+  {
+    async fresh(parts) {
+      const config = testConfig(tempDir(), { fridges: await fridgeHashes(['f1', 'f2']) }).mqtt;
+      const broker = new EmbeddedBroker({ config, ...parts });
+      return { broker, fridgeUrl: () => `mqtt://127.0.0.1:${broker.port}` };
+    },
+  },
+  defer,
+);
 const F1 = FridgeIdSchema.parse('f1');
 const M1 = MealIdSchema.parse('m1');
 
