@@ -9,13 +9,10 @@ import type { AddressInfo } from 'node:net';
 import {
   CLOSE_CODES,
   RecallBackoff,
-  configIds,
   fridgeStatus,
-  keys,
-  rightsOf,
+  rightsHeld,
   type FridgeId,
   type GatewayId,
-  type MealId,
   type VenueId,
 } from '@fridgesync/shared';
 import type { GatewayConfig } from './config-schema.ts';
@@ -31,11 +28,7 @@ import { ReconcileLoop } from './reconcile-loop.ts';
 import { SyncClient } from './sync-client.ts';
 import { ClockSkew, type ClockSkewStatus } from './clock-skew.ts';
 import { buildHttpApi } from './http-api.ts';
-
-/** After a rebuild, pause between requests for a fridge's totals, ms. */
-const RESEND_AFTER_REBUILD_MS = 1_000;
-/** After a rebuild, most requests for a fridge's totals. */
-const RESEND_AFTER_REBUILD_TRIES = 30;
+import { TotalsRequests } from './totals-requests.ts';
 
 /** The agent's software version (reported in `hello`, `meta` and `/status`). */
 export const AGENT_VERSION = '0.1.0';
@@ -120,10 +113,9 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       metrics,
       topicPrefix: config.mqtt.topicPrefix,
       presenceMinIntervalMs: config.presence.minIntervalMs,
-      seqResetGap: config.reconcile.seqResetGap,
       snapshotFoldMs: config.storage.snapshotFoldMs,
       // Bound below, once the broker exists (the broker takes the ingestor).
-      onOnline: config.presence.resendInventoryOnConnect ? (fridge) => askForInventory(fridge) : undefined,
+      onOnline: config.presence.resendInventoryOnConnect ? (fridge) => void totals.ask(fridge) : undefined,
       now,
     });
     opened.push(async () => ingestor.stop());
@@ -132,40 +124,14 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
     await ingestor.flush();
     const brokerOpts = { config: config.mqtt, ingestor, logger: logger.child({ part: 'mqtt' }), metrics, writable: () => replica.writable };
     const broker: FridgeBroker = config.mqtt.mode === 'embedded' ? new EmbeddedBroker(brokerOpts) : new ExternalBroker({ ...brokerOpts, gatewayId: config.gatewayId });
-    const askForInventory = (fridge: FridgeId) =>
-      broker.sendCommand(fridge, { type: 'resend-inventory' }).then(
-        () => metrics.commands.inc({ type: 'resend-inventory' }),
-        (e: unknown) => logger.debug({ fridge, err: (e as Error).message }, 'could not ask the fridge for its totals'),
-      );
-    // A store rebuilt from central (local-replica.ts `rebuild`) may have lost snapshots central
-    // never got: once the kept entries are written again, every fridge is asked for its totals,
-    // again every RESEND_AFTER_REBUILD_MS while it is connected, until a snapshot of it is written
-    // under the new epoch (a fridge coming back may not have subscribed to its commands yet when
-    // the first request goes out), at most RESEND_AFTER_REBUILD_TRIES times.
+    const totals = new TotalsRequests({ replica, broker, logger, metrics });
     replica.on('reset', () => ingestor.forgetPresence());
-    let resendTimer: NodeJS.Timeout | undefined;
     replica.on('recovered', (rec) => {
       if (rec.problems.length > 0) logger.error({ problems: rec.problems }, 'store rebuilt: some acknowledged entries could not be written again (see /status recovery)');
-      const self = replica.replica;
-      if (self === undefined) return;
-      const owed = new Map((configIds(replica.doc, 'fridge') as FridgeId[]).map((f) => [f, replica.doc.get(self, keys.snapshot(f))]));
-      let tries = 0;
-      const ask = () => {
-        if (replica.replica !== self || !replica.writable) return;
-        for (const [f, before] of owed) if (replica.doc.get(self, keys.snapshot(f)) !== before) owed.delete(f);
-        if (owed.size === 0 || tries++ >= RESEND_AFTER_REBUILD_TRIES) return;
-        for (const f of owed.keys()) if (broker.fridgeConnected(f) !== false) void askForInventory(f);
-        resendTimer = setTimeout(ask, RESEND_AFTER_REBUILD_MS);
-        resendTimer.unref();
-      };
-      clearTimeout(resendTimer);
-      ask();
+      totals.afterRebuild();
     });
-    // Fridges connected while the replica could write are dropped when it stops being writable.
-    replica.on('state', (s) => {
-      if (s !== 'active' && broker instanceof EmbeddedBroker) broker.disconnectAll();
-      if (broker instanceof ExternalBroker) broker.writableChanged(s === 'active');
-    });
+    // Nothing is taken in while the replica cannot write (fridge-broker.ts `writableChanged`).
+    replica.on('state', (s) => broker.writableChanged(s === 'active'));
     const clock = new ClockSkew({
       gatewayId: config.gatewayId,
       maxSkewMs: config.central.maxClockSkewMs,
@@ -237,22 +203,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       const doc = replica.doc;
       let online = 0;
       for (const f of doc.index.status.keys()) if (fridgeStatus(doc, f as FridgeId)?.on === true) online++;
-      const rightsHeld: Record<string, Record<string, number>> = {};
       const self = replica.replica;
-      if (self !== undefined) {
-        for (const [f, meals] of doc.index.counters) {
-          for (const m of meals.keys()) {
-            const r = rightsOf(doc, self, f as FridgeId, m as MealId);
-            if (r !== 0) (rightsHeld[f] ??= {})[m] = r;
-          }
-        }
-        for (const [f, meals] of doc.index.xfers) {
-          for (const m of meals.keys()) {
-            const r = rightsOf(doc, self, f as FridgeId, m as MealId);
-            if (r !== 0) (rightsHeld[f] ??= {})[m] = r;
-          }
-        }
-      }
       const size = store.size();
       metrics.storeBytes.set(size.bytes);
       return {
@@ -271,7 +222,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         clockSkew: clock.status(),
         pendingUpdates: sync?.pendingCentral() ?? 0,
         store: { ...size, pendingWrites: store.pending() },
-        rightsHeld,
+        rightsHeld: self === undefined ? {} : rightsHeld(doc, self),
         recovery: replica.recovery,
       };
     };
@@ -298,7 +249,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
     const close = (): Promise<void> =>
       (closing ??= (async () => {
         logger.info('shutting down');
-        clearTimeout(resendTimer);
+        totals.stop();
         // 1. Stop taking new work: no new fridge messages (in-flight ones finish), no new orders.
         await broker.close().catch((e: unknown) => logger.warn({ err: e }, 'broker close failed'));
         await app.close().catch(() => undefined);
@@ -327,7 +278,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       broker,
       reconciler,
       sync,
-      mqttPort: broker instanceof EmbeddedBroker ? broker.port : undefined,
+      mqttPort: broker.port,
       httpPort,
       status,
       fatal,

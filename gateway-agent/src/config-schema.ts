@@ -216,12 +216,6 @@ const ReconcileSchema = z.strictObject({
    * while cut off, so size it above the skew you tolerate (`central.maxClockSkewMs` alerts on it).
    */
   centralClockGraceMs: ms(0, 7 * 86_400_000).default(600_000),
-  /**
-   * No longer used: firmware that forgot its boot counter is recognised by its timestamp going on
-   * while its sequence went back (see shared observe.ts), not by a sequence gap. Accepted so older
-   * config files still load; it has no effect.
-   */
-  seqResetGap: z.number().int().min(1).max(1_000_000_000).default(1000),
 });
 
 const PresenceSchema = z.strictObject({
@@ -301,6 +295,15 @@ export const GatewayConfigSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['reconcile', 'recallPauseMs'], message: 'must not exceed reconcile.recallPauseMaxMs' });
     }
   });
+
+/**
+ * Keys the gateway no longer reads, each with why. A configuration that still sets one loads: the
+ * key is ignored with a warning (shared `loadConfig`, option `retired`; docs/operations.md
+ * "Upgrading").
+ */
+export const RETIRED_GATEWAY_KEYS: Readonly<Record<string, string>> = Object.freeze({
+  'reconcile.seqResetGap': 'a fridge that forgot its boot counter is recognised by its timestamp going on while its sequence went back (docs/design.md "Observed totals"), not by a sequence gap',
+});
 
 /** A validated gateway configuration. */
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

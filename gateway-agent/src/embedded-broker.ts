@@ -89,9 +89,9 @@ export class EmbeddedBroker implements FridgeBroker {
   private readonly addressOf = new WeakMap<object, string>();
   private accepting = false;
 
-  constructor(private readonly o: EmbeddedBrokerOptions) {
-    const e = o.config.embedded;
-    this.auth = new FridgeAuthenticator(o.config.fridges, () => o.metrics.legacyVerifications.inc());
+  constructor(private readonly opts: EmbeddedBrokerOptions) {
+    const e = opts.config.embedded;
+    this.auth = new FridgeAuthenticator(opts.config.fridges, () => opts.metrics.legacyVerifications.inc());
     this.throttle = new AuthThrottle({
       windowMs: e.authFailureWindowMs,
       maxFailuresPerAddress: e.maxAuthFailuresPerAddress,
@@ -103,8 +103,8 @@ export class EmbeddedBroker implements FridgeBroker {
       maxPerAddress: e.maxPendingPerAddress,
       ipv6PrefixLength: e.ipv6PrefixLength,
       onRefused: (reason, address) => {
-        o.metrics.refused.inc({ reason });
-        o.logger.debug({ remote: address, reason }, 'pending MQTT connection closed');
+        opts.metrics.refused.inc({ reason });
+        opts.logger.debug({ remote: address, reason }, 'pending MQTT connection closed');
       },
     });
   }
@@ -115,7 +115,7 @@ export class EmbeddedBroker implements FridgeBroker {
   private subtree(id: string): string {
     let s = this.subtrees.get(id);
     if (s === undefined) {
-      s = `${this.o.config.topicPrefix}fridges/${id}/`;
+      s = `${this.opts.config.topicPrefix}fridges/${id}/`;
       // Only ids of authenticated fridges get here; the map starts over at SUBTREE_CACHE of them.
       if (this.subtrees.size >= SUBTREE_CACHE) this.subtrees.clear();
       this.subtrees.set(id, s);
@@ -124,7 +124,7 @@ export class EmbeddedBroker implements FridgeBroker {
   }
 
   async start(): Promise<void> {
-    const { config, logger, metrics } = this.o;
+    const { config, logger, metrics } = this.opts;
     const e = config.embedded;
     this.broker = await Aedes.createBroker({
       connectTimeout: e.connectTimeoutMs,
@@ -188,7 +188,7 @@ export class EmbeddedBroker implements FridgeBroker {
 
   /** MQTT over websocket: each connection becomes a byte stream through the same guard and broker. */
   private async listenWebsocket(port: number, host: string): Promise<void> {
-    const e = this.o.config.embedded;
+    const e = this.opts.config.embedded;
     const http = createHttpServer(
       {
         // A connection must finish its upgrade request within the MQTT connect timeout, like a TCP
@@ -225,7 +225,7 @@ export class EmbeddedBroker implements FridgeBroker {
       if (this.wss!.clients.size > e.maxConnections + e.maxPendingConnections) return ws.close(1013, 'too many connections');
       const stream = createWebSocketStream(ws);
       stream.on('error', () => ws.terminate());
-      const conn = new MqttConnection(stream, e.maxPacketBytes, () => this.o.metrics.refused.inc({ reason: 'packet-size' }));
+      const conn = new MqttConnection(stream, e.maxPacketBytes, () => this.opts.metrics.refused.inc({ reason: 'packet-size' }));
       conn.on('error', () => ws.terminate());
       conn.on('close', () => ws.terminate());
       if (!this.admitPending(conn, address)) return ws.terminate();
@@ -248,7 +248,7 @@ export class EmbeddedBroker implements FridgeBroker {
   /** Closes a connection from an address blocked by the throttle, as it is accepted. */
   private refuseBlocked(address: string | undefined): boolean {
     if (address === undefined || !this.throttle.blocked(address)) return false;
-    this.o.metrics.refused.inc({ reason: 'throttled-address' });
+    this.opts.metrics.refused.inc({ reason: 'throttled-address' });
     return true;
   }
 
@@ -256,14 +256,14 @@ export class EmbeddedBroker implements FridgeBroker {
   private admitPending(conn: MqttConnection | Socket, address: string | undefined): boolean {
     if (!this.pending.admit(conn, address)) return false;
     this.addressOf.set(conn, address ?? '?');
-    this.o.metrics.mqttPending.set(this.pending.size);
+    this.opts.metrics.mqttPending.set(this.pending.size);
     conn.once('close', () => this.leavePending(conn));
     return true;
   }
 
   private leavePending(conn: object): void {
     this.pending.leave(conn as MqttConnection | Socket);
-    this.o.metrics.mqttPending.set(this.pending.size);
+    this.opts.metrics.mqttPending.set(this.pending.size);
   }
 
   private accept(socket: Socket): void {
@@ -277,9 +277,9 @@ export class EmbeddedBroker implements FridgeBroker {
     socket.setNoDelay(true);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    const conn = new MqttConnection(socket, this.o.config.embedded.maxPacketBytes, (n) => {
-      this.o.metrics.refused.inc({ reason: 'packet-size' });
-      this.o.logger.warn({ remote: socket.remoteAddress, announced: n }, 'MQTT packet too large; connection closed');
+    const conn = new MqttConnection(socket, this.opts.config.embedded.maxPacketBytes, (n) => {
+      this.opts.metrics.refused.inc({ reason: 'packet-size' });
+      this.opts.logger.warn({ remote: socket.remoteAddress, announced: n }, 'MQTT packet too large; connection closed');
     });
     conn.on('close', () => socket.destroy());
     conn.on('error', () => socket.destroy());
@@ -291,7 +291,7 @@ export class EmbeddedBroker implements FridgeBroker {
   }
 
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
-    const { metrics, logger } = this.o;
+    const { metrics, logger } = this.opts;
     const refuse = (code: 2 | 3 | 4 | 5, reason: string, msg: string): never => {
       metrics.refused.inc({ reason });
       throw new ConnectRefused(code, msg);
@@ -303,15 +303,15 @@ export class EmbeddedBroker implements FridgeBroker {
       const wasBlocked = this.throttle.blocked(address);
       this.throttle.failed(address, fridge);
       if (!wasBlocked && this.throttle.blocked(address)) {
-        logger.warn({ remote: addressKey(address, this.o.config.embedded.ipv6PrefixLength), fridge: client.id, windowMs: this.o.config.embedded.authFailureWindowMs }, 'too many failed MQTT connects from this address: its connections are refused for the rest of the window');
+        logger.warn({ remote: addressKey(address, this.opts.config.embedded.ipv6PrefixLength), fridge: client.id, windowMs: this.opts.config.embedded.authFailureWindowMs }, 'too many failed MQTT connects from this address: its connections are refused for the rest of the window');
       }
       return refuse(reason === 'credentials' ? 4 : 3, reason, msg);
     };
-    if (!this.o.writable()) refuse(3, 'not-writable', 'gateway not ready to store messages');
+    if (!this.opts.writable()) refuse(3, 'not-writable', 'gateway not ready to store messages');
     // Before any verification: a throttled attempt costs a map lookup.
     const throttled = this.throttle.admit(client.id, address);
     if (throttled !== undefined) fail(throttled, 'too many failed connects; try again later');
-    if (this.fridges.size >= this.o.config.embedded.maxConnections && !this.fridges.has(client.id)) refuse(3, 'max-connections', 'too many fridges connected');
+    if (this.fridges.size >= this.opts.config.embedded.maxConnections && !this.fridges.has(client.id)) refuse(3, 'max-connections', 'too many fridges connected');
     if (username !== client.id) fail('credentials', 'username must equal the client id (the fridge id)');
     const result = password === undefined ? 'bad' : await this.auth.check(client.id, password.toString('utf8'));
     // Not a failure of the fridge: the legacy verification queue is full, the fridge retries.
@@ -325,14 +325,14 @@ export class EmbeddedBroker implements FridgeBroker {
   private authorizePublish(client: Client | null, packet: PublishPacket): void {
     if (client === null) throw new Error('publish without a client (stale will) refused');
     if (!packet.topic.startsWith(this.subtree(client.id))) {
-      this.o.metrics.refused.inc({ reason: 'acl-publish' });
-      this.o.logger.warn({ fridge: client.id, topic: packet.topic }, 'publish outside the fridge subtree refused; connection closed');
+      this.opts.metrics.refused.inc({ reason: 'acl-publish' });
+      this.opts.logger.warn({ fridge: client.id, topic: packet.topic }, 'publish outside the fridge subtree refused; connection closed');
       throw new Error('not authorized');
     }
     // No retained messages are kept (module comment): dropping the flag here keeps aedes from
     // storing the packet, the will's included.
     packet.retain = false;
-    const p = this.o.ingestor.ingest(client.id, packet.topic, packet.payload as Buffer);
+    const p = this.opts.ingestor.ingest(client.id, packet.topic, packet.payload as Buffer);
     // Snapshots of one turn share their promise: tracked once.
     if (!this.inFlight.has(p)) {
       this.inFlight.add(p);
@@ -350,15 +350,15 @@ export class EmbeddedBroker implements FridgeBroker {
     // Any filter within the fridge's own subtree (fridge ids hold no wildcard characters, so the
     // prefix is literal); delivery is narrowed to its commands topic by authorizeForward.
     if (sub.topic.startsWith(this.subtree(client.id))) return sub;
-    this.o.metrics.refused.inc({ reason: 'acl-subscribe' });
-    this.o.logger.warn({ fridge: client.id, topic: sub.topic }, 'subscription outside the fridge subtree refused (a fridge may subscribe only within fridges/<its id>/)');
+    this.opts.metrics.refused.inc({ reason: 'acl-subscribe' });
+    this.opts.logger.warn({ fridge: client.id, topic: sub.topic }, 'subscription outside the fridge subtree refused (a fridge may subscribe only within fridges/<its id>/)');
     return null;
   }
 
   async sendCommand(fridge: FridgeId, command: CommandPayload): Promise<void> {
     const broker = this.broker;
     if (broker === undefined) throw new Error('broker not started');
-    const topic = fridgeTopic(this.o.config.topicPrefix, fridge, 'commands');
+    const topic = fridgeTopic(this.opts.config.topicPrefix, fridge, 'commands');
     await new Promise<void>((resolve, reject) =>
       broker.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(command)), qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
     );
@@ -384,8 +384,13 @@ export class EmbeddedBroker implements FridgeBroker {
     return (this.server?.address() as AddressInfo | null | undefined)?.port;
   }
 
-  /** Disconnects every fridge now (they reconnect and are refused while the replica cannot write). */
-  disconnectAll(): void {
+  /** Not writable: disconnects every fridge now (they reconnect and are refused until it is, see `authenticate`). */
+  writableChanged(writable: boolean): void {
+    if (!writable) this.disconnectAll();
+  }
+
+  /** Disconnects every fridge now. */
+  private disconnectAll(): void {
     for (const s of this.sockets) s.destroy();
   }
 

@@ -47,10 +47,10 @@ export class ExternalBroker implements FridgeBroker {
   /** True while the agent left the broker because the replica could not write. */
   private left = false;
 
-  constructor(private readonly o: ExternalBrokerOptions) {}
+  constructor(private readonly opts: ExternalBrokerOptions) {}
 
   async start(): Promise<void> {
-    const { config, logger, gatewayId } = this.o;
+    const { config, logger, gatewayId } = this.opts;
     const ext = config.external;
     const opts: mqtt.IClientOptions = {
       protocolVersion: 4,
@@ -106,18 +106,18 @@ export class ExternalBroker implements FridgeBroker {
     client.on('close', () => (this.connected = false));
     client.on('error', (e) => logger.warn({ err: e.message }, 'external MQTT broker error'));
     const connect = () => {
-      if (this.o.writable()) client.connect();
+      if (this.opts.writable()) client.connect();
       else setTimeout(connect, 200).unref();
     };
     connect();
   }
 
   private async handle(packet: IPublishPacket): Promise<void> {
-    if (!this.o.writable()) throw new Error('replica not writable');
+    if (!this.opts.writable()) throw new Error('replica not writable');
     this.inFlight++;
     try {
       const topic = packet.topic;
-      await this.o.ingestor.ingest(undefined, topic, packet.payload as Buffer);
+      await this.opts.ingestor.ingest(undefined, topic, packet.payload as Buffer);
     } finally {
       this.inFlight--;
     }
@@ -132,7 +132,7 @@ export class ExternalBroker implements FridgeBroker {
     if (client === undefined) return;
     if (!writable && !this.left) {
       this.left = true;
-      this.o.logger.warn('replica not writable: leaving the broker until it is');
+      this.opts.logger.warn('replica not writable: leaving the broker until it is');
       void client.endAsync(true).catch(() => undefined);
     } else if (writable && this.left) {
       this.left = false;
@@ -143,15 +143,18 @@ export class ExternalBroker implements FridgeBroker {
   async sendCommand(fridge: FridgeId, command: CommandPayload): Promise<void> {
     const client = this.client;
     if (client === undefined) throw new Error('not started');
-    await client.publishAsync(fridgeTopic(this.o.config.topicPrefix, fridge, 'commands'), JSON.stringify(command), { qos: 1 });
+    await client.publishAsync(fridgeTopic(this.opts.config.topicPrefix, fridge, 'commands'), JSON.stringify(command), { qos: 1 });
   }
+
+  /** Fridges connect to the external broker, not to this process. */
+  readonly port = undefined;
 
   fridgeConnected(): undefined {
     return undefined; // an external broker does not tell its clients who is connected
   }
 
   status(): BrokerStatus {
-    return { mode: 'external', up: this.connected, address: this.o.config.external.url, fridgesConnected: undefined, inFlight: this.inFlight };
+    return { mode: 'external', up: this.connected, address: this.opts.config.external.url, fridgesConnected: undefined, inFlight: this.inFlight };
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import pino from 'pino';
 import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
-import { GatewayConfigSchema, type GatewayConfig } from './config-schema.ts';
+import { GatewayConfigSchema, RETIRED_GATEWAY_KEYS, type GatewayConfig } from './config-schema.ts';
 import { AGENT_VERSION, createAgent } from './agent.ts';
 import { MIN_SECRET_CHARS, MIN_SHORT_SECRET_CHARS, generateSecret, hashSecret } from './fridge-secrets.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
@@ -103,8 +103,11 @@ function parseArgs(argv: string[], env: MainIo['env']): Args {
   throw new UsageError([`unknown command "${cmd}"`]);
 }
 
-/** Reads and validates the config; throws {@link ConfigError} listing every problem. */
-export function readConfig(file: string | undefined, env: MainIo['env']): GatewayConfig {
+/**
+ * Reads and validates the config; throws {@link ConfigError} listing every problem. A retired key
+ * ({@link RETIRED_GATEWAY_KEYS}) is ignored and named to `warn`.
+ */
+export function readConfig(file: string | undefined, env: MainIo['env'], warn?: (message: string) => void): GatewayConfig {
   const doc = file === undefined ? undefined : parseConfigFile(file, (p) => readFileSync(p, 'utf8'));
   const problems: string[] = [];
   const readSecret = (p: string) => {
@@ -116,7 +119,7 @@ export function readConfig(file: string | undefined, env: MainIo['env']): Gatewa
     }
   };
   try {
-    const cfg = loadConfig(GatewayConfigSchema, { file: doc ?? {}, env, readFile: readSecret });
+    const cfg = loadConfig(GatewayConfigSchema, { file: doc ?? {}, env, readFile: readSecret, retired: RETIRED_GATEWAY_KEYS, warn });
     if (problems.length > 0) throw new ConfigError(problems);
     return cfg;
   } catch (e) {
@@ -154,7 +157,7 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
   }
   let config: GatewayConfig;
   try {
-    config = readConfig(args.config, io.env);
+    config = readConfig(args.config, io.env, (w) => io.err(`warning: ${w}`));
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     io.err(e.message);

@@ -75,18 +75,18 @@ export class ReconcileLoop {
   /** Writes started and not yet durable (tests and shutdown wait for them). */
   private readonly running = new Set<Promise<unknown>>();
 
-  constructor(private readonly o: ReconcileLoopOptions) {
-    this.now = o.now ?? Date.now;
+  constructor(private readonly opts: ReconcileLoopOptions) {
+    this.now = opts.now ?? Date.now;
     this.passes = new DirtyScheduler<FridgeId, null>({
-      sliceMs: o.sliceMs ?? PASS_SLICE_MS,
-      debounceMs: o.debounceMs,
+      sliceMs: opts.sliceMs ?? PASS_SLICE_MS,
+      debounceMs: opts.debounceMs,
       run: (slice) => this.runSlice(slice),
     });
   }
 
   start(): void {
     const subscribe = () => {
-      const doc = this.o.replica.doc;
+      const doc = this.opts.replica.doc;
       return doc.onChange((summary, origin) => {
         if (isOrigin(origin, 'reconciler')) return; // our own corrections do not retrigger us
         this.recallsDue = true;
@@ -103,16 +103,16 @@ export class ReconcileLoop {
     };
     this.off = subscribe();
     // A rebuilt store comes with a new document object.
-    this.o.replica.on('reset', () => {
+    this.opts.replica.on('reset', () => {
       this.off?.();
       this.replicasSeen = -1;
       this.off = subscribe();
     });
-    this.o.replica.on('state', (s) => {
+    this.opts.replica.on('state', (s) => {
       if (s === 'active') this.sweep();
       this.checkReconcilership();
     });
-    this.sweepTimer = setInterval(() => this.sweep(), this.o.sweepIntervalMs);
+    this.sweepTimer = setInterval(() => this.sweep(), this.opts.sweepIntervalMs);
     this.sweepTimer.unref();
     this.checkReconcilership();
     this.sweep();
@@ -120,7 +120,7 @@ export class ReconcileLoop {
 
   /** Fridges whose current reconciler is this replica. */
   assigned(): FridgeId[] {
-    const r = this.o.replica;
+    const r = this.opts.replica;
     if (r.replica === undefined) return [];
     return (configIds(r.doc, 'fridge') as FridgeId[]).filter((f) => currentReconciler(r.doc, f) === r.replica);
   }
@@ -142,7 +142,7 @@ export class ReconcileLoop {
   }
 
   private checkReconcilership(): void {
-    const r = this.o.replica;
+    const r = this.opts.replica;
     const me = r.replica;
     const now = new Map<string, ReplicaId | undefined>();
     // Only an active replica can lose anything: a joining one has not taken its epoch yet and a
@@ -156,12 +156,12 @@ export class ReconcileLoop {
     }
     for (const [f, holder] of now) {
       if (this.lostTo.has(f) && this.lostTo.get(f) === holder) continue;
-      this.o.logger.warn({ fridge: f, replica: me, reconciler: holder }, `this replica lost reconcilership of fridge ${f} to ${holder ?? 'no replica'}; it no longer corrects its stock (another process with this gateway's id and token?)`);
+      this.opts.logger.warn({ fridge: f, replica: me, reconciler: holder }, `this replica lost reconcilership of fridge ${f} to ${holder ?? 'no replica'}; it no longer corrects its stock (another process with this gateway's id and token?)`);
     }
-    for (const f of this.lostTo.keys()) if (!now.has(f)) this.o.logger.info({ fridge: f, replica: me }, `this replica reconciles fridge ${f} again`);
+    for (const f of this.lostTo.keys()) if (!now.has(f)) this.opts.logger.info({ fridge: f, replica: me }, `this replica reconciles fridge ${f} again`);
     this.lostTo.clear();
     for (const [f, h] of now) this.lostTo.set(f, h);
-    this.o.metrics.reconcilerLost.set(now.size);
+    this.opts.metrics.reconcilerLost.set(now.size);
   }
 
   /** Reconciles `fridge` after the debounce delay (merging bursts). */
@@ -171,12 +171,12 @@ export class ReconcileLoop {
 
   /** Expires holds and reconciles every assigned fridge (in slices), housekeeps orders, answers recalls. */
   sweep(): void {
-    const r = this.o.replica;
+    const r = this.opts.replica;
     if (!r.writable) return;
     const assigned = this.assigned();
     for (const f of assigned) this.passes.mark(f, () => null, 0);
     this.track(r.durably(() => this.expireOwnElsewhere(new Set(assigned))));
-    this.track(r.durably(() => maintainOrders(r.doc, ORIGINS.reconciler, this.now(), this.o.orderRetentionMs)));
+    this.track(r.durably(() => maintainOrders(r.doc, ORIGINS.reconciler, this.now(), this.opts.orderRetentionMs)));
     this.recallsDue = true;
     this.answer();
   }
@@ -187,12 +187,12 @@ export class ReconcileLoop {
    * its orders itself and the reconciler need not guess this gateway's clock.
    */
   private expireOwnElsewhere(assigned: ReadonlySet<FridgeId>): void {
-    const doc = this.o.replica.doc;
+    const doc = this.opts.replica.doc;
     const others = [...doc.index.ordersByFridge.keys()].filter((f) => !assigned.has(f as FridgeId)) as FridgeId[];
     if (others.length === 0) return;
-    const self = this.o.replica.replica;
-    const expired = expireHolds(doc, ORIGINS.reconciler, { ...this.o.clocks?.(), now: this.now() }, others, (o) => takenBy(o, self));
-    if (expired.length > 0) this.o.logger.info({ orders: expired }, 'holds of own kiosk orders expired');
+    const self = this.opts.replica.replica;
+    const expired = expireHolds(doc, ORIGINS.reconciler, { ...this.opts.clocks?.(), now: this.now() }, others, (o) => takenBy(o, self));
+    if (expired.length > 0) this.opts.logger.info({ orders: expired }, 'holds of own kiosk orders expired');
   }
 
   /** Waits for the passes started so far (tests and shutdown). */
@@ -211,7 +211,7 @@ export class ReconcileLoop {
    * measured cost of a pass fits in the slice.
    */
   private runSlice(slice: Slice<FridgeId, null>): void {
-    const r = this.o.replica;
+    const r = this.opts.replica;
     if (!r.writable) {
       this.passes.clear(); // activation sweeps every fridge anyway
       return;
@@ -220,16 +220,16 @@ export class ReconcileLoop {
     for (let e = slice.next(); e !== undefined; e = slice.next()) fridges.push(e[0]);
     if (fridges.length === 0) return;
     try {
-      const p = r.durably(() => reconcileFridges(r.doc, ORIGINS.reconciler, fridges, this.o.policy, this.now(), this.o.backoff, this.o.clocks?.()));
+      const p = r.durably(() => reconcileFridges(r.doc, ORIGINS.reconciler, fridges, this.opts.policy, this.now(), this.opts.backoff, this.opts.clocks?.()));
       this.track(p.then((reports) => reports.forEach((report) => this.note(report))));
     } catch (e) {
-      this.o.logger.error({ err: e, fridges }, 'reconciliation pass failed');
+      this.opts.logger.error({ err: e, fridges }, 'reconciliation pass failed');
     }
     this.answer();
   }
 
   private note(report: ReconcileReport): void {
-    const { metrics, logger } = this.o;
+    const { metrics, logger } = this.opts;
     const fridge = report.fridge;
     if (report.incremented > 0) metrics.reconciled.inc({ action: 'increment' }, report.incremented);
     if (report.decremented > 0) metrics.reconciled.inc({ action: 'decrement' }, report.decremented);
@@ -240,7 +240,7 @@ export class ReconcileLoop {
   }
 
   private answer(): void {
-    const r = this.o.replica;
+    const r = this.opts.replica;
     if (!this.recallsDue || !r.writable) return;
     this.recallsDue = false;
     this.track(r.durably(() => answerRecalls(r.doc, ORIGINS.reconciler)));
@@ -248,7 +248,7 @@ export class ReconcileLoop {
 
   private track(p: Promise<unknown>): void {
     const guarded: Promise<unknown> = p
-      .catch((e: unknown) => this.o.logger.error({ err: e }, 'reconciler write failed'))
+      .catch((e: unknown) => this.opts.logger.error({ err: e }, 'reconciler write failed'))
       .finally(() => this.running.delete(guarded));
     this.running.add(guarded);
   }

@@ -2,12 +2,26 @@ import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import * as Y from 'yjs';
 import { FridgeIdSchema, MealIdSchema, ORIGINS, VenueDoc, fridgeStatus, observedSnapshot } from '@fridgesync/shared';
-import { decodeIntake } from '../src/snapshot-intake.ts';
+import { decodeIntakeRecord } from '../src/intake-record.ts';
+import { EmbeddedBroker } from '../src/embedded-broker.ts';
+import { fridgeBrokerContract } from './helpers/fridge-broker-contract.ts';
 import { MemoryStore } from '../src/memory-store.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
+
+fridgeBrokerContract(
+  'embedded',
+  {
+    async fresh(parts) {
+      const config = testConfig(tempDir(), { fridges: await fridgeHashes(['f1', 'f2']) }).mqtt;
+      const broker = new EmbeddedBroker({ config, ...parts });
+      return { broker, fridgeUrl: () => `mqtt://127.0.0.1:${broker.port}` };
+    },
+  },
+  defer,
+);
 const F1 = FridgeIdSchema.parse('f1');
 const M1 = MealIdSchema.parse('m1');
 
@@ -30,7 +44,7 @@ describe('embedded broker', () => {
       await f.publishAsync('fridges/f1/inventory', inventory(1, seq, { m1: seq }), { qos: 1 });
       // PUBACK received: the snapshot is on disk, in the intake log or already in the stored document.
       const stored = await agent.replica.store.load();
-      const inIntake = stored.intake.some((r) => decodeIntake(r.record)?.some((d) => d.fridge === F1 && d.snapshot.seq === seq));
+      const inIntake = stored.intake.some((r) => decodeIntakeRecord(r.record)?.some((d) => d.fridge === F1 && d.snapshot.seq === seq));
       const doc = new VenueDoc();
       doc.applyUpdate(Y.mergeUpdates(stored.updates), ORIGINS.storageLoad);
       expect(inIntake || observedSnapshot(doc, F1)?.q === seq, `snapshot ${seq} durable`).toBe(true);
@@ -73,7 +87,7 @@ describe('embedded broker', () => {
     await Promise.all([p2, p3]);
     expect(acked).toEqual([2, 3]);
     const stored = await store.load();
-    const seqs = stored.intake.flatMap((r) => decodeIntake(r.record) ?? []).map((d) => d.snapshot.seq);
+    const seqs = stored.intake.flatMap((r) => decodeIntakeRecord(r.record) ?? []).map((d) => d.snapshot.seq);
     expect(seqs).toEqual(expect.arrayContaining([2, 3]));
   });
 

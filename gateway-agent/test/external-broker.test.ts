@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { FridgeIdSchema, observedSnapshot } from '@fridgesync/shared';
 import { MemoryStore } from '../src/memory-store.ts';
+import { ExternalBroker } from '../src/external-broker.ts';
+import { fridgeBrokerContract } from './helpers/fridge-broker-contract.ts';
 import { inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { MOSQUITTO_MISSING, mosquittoBinary, startMosquitto } from './helpers/mosquitto.ts';
 import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
@@ -11,6 +13,21 @@ const hasMosquitto = mosquittoBinary() !== undefined;
 if (!hasMosquitto) console.warn(MOSQUITTO_MISSING);
 
 const USERS = { 'gw-gw1': 'gw-secret', f1: 'secret-f1', f2: 'secret-f2' };
+
+describe.skipIf(!hasMosquitto)('external broker contract (real Mosquitto)', () => {
+  fridgeBrokerContract(
+    'external',
+    {
+      async fresh(parts, defer) {
+        const { port } = await startMosquitto(tempDir('mosq-'), USERS, defer);
+        const url = `mqtt://127.0.0.1:${port}`;
+        const config = testConfig(tempDir(), { mqtt: { mode: 'external', external: { url, username: 'gw-gw1', password: 'gw-secret', reconnectMs: 100 } } }).mqtt;
+        return { broker: new ExternalBroker({ config, gatewayId: 'gw1', ...parts }), fridgeUrl: () => url };
+      },
+    },
+    defer,
+  );
+});
 
 async function setup() {
   const { port } = await startMosquitto(tempDir('mosq-'), USERS, defer);

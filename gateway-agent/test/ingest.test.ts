@@ -6,7 +6,6 @@ import { MemoryStore } from '../src/memory-store.ts';
 import { openLocalReplica } from '../src/local-replica.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { Ingestor } from '../src/ingest.ts';
-import { decodeIntake, encodeIntake } from '../src/snapshot-intake.ts';
 import { inventory } from './helpers/agent.ts';
 import { eventually } from '@fridgesync/shared/test-harness';
 
@@ -15,7 +14,7 @@ async function setup(snapshotFoldMs = 0, store = new MemoryStore()) {
   const logger = pino({ level: 'silent' });
   const replica = await openLocalReplica({ gatewayId: GatewayIdSchema.parse('gw1'), venueId: VenueIdSchema.parse('v1'), store, logger, version: 't', compactEveryUpdates: 10_000 });
   const metrics = createMetrics();
-  const ingestor = new Ingestor({ replica, logger, metrics, topicPrefix: '', presenceMinIntervalMs: 60_000, seqResetGap: 1000, snapshotFoldMs });
+  const ingestor = new Ingestor({ replica, logger, metrics, topicPrefix: '', presenceMinIntervalMs: 60_000, snapshotFoldMs });
   return { store, replica, ingestor, metrics };
 }
 
@@ -26,17 +25,6 @@ async function counted(metrics: ReturnType<typeof createMetrics>, outcome: strin
   const m = await metrics.ingested.get();
   return m.values.find((v) => v.labels.kind === 'inventory' && v.labels.outcome === outcome)?.value ?? 0;
 }
-
-describe('intake records', () => {
-  it('decode to the snapshots encoded, in order, whatever the ids; a truncated record decodes to nothing', () => {
-    const snap = (seq: number) => ({ boot: 1, seq, ts: TS, items: { m1: seq } });
-    const ids = ['f1', 'fridge-with-a-much-longer-id.0123456789', 'kühl-1'] as const;
-    const entries = ids.map((id, i) => ({ fridge: id as never, payload: Buffer.from(JSON.stringify(snap(i + 1))) }));
-    const record = encodeIntake(entries);
-    expect(decodeIntake(record)).toEqual(ids.map((id, i) => ({ fridge: id, snapshot: snap(i + 1) })));
-    expect(decodeIntake(record.subarray(0, record.length - 1))).toBeUndefined();
-  });
-});
 
 describe('ingest through the snapshot intake', () => {
   it('acknowledges a snapshot once its record is durable and writes a fridge burst as one entry', async () => {

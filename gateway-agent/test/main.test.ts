@@ -55,6 +55,21 @@ describe('main', () => {
     expect(o.output.join()).toContain('configuration ok');
   });
 
+  it('config check loads a file that still sets a retired key, and warns that it is ignored', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'gw.yaml');
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', reconcile: { seqResetGap: 1000, debounceMs: 100 } }));
+    const o = io();
+    expect(await main(['config', 'check', '--config', file], o)).toBe(0);
+    expect(o.output.join()).toContain('configuration ok');
+    expect(o.errors).toEqual([expect.stringMatching(/^warning: reconcile\.seqResetGap is no longer read \(.*\); it is ignored/)]);
+    // Any other unknown key is still refused.
+    writeFileSync(file, stringify({ gatewayId: 'gw1', venueId: 'v1', reconcile: { seqResetGaps: 1000 } }));
+    const o2 = io();
+    expect(await main(['config', 'check', '--config', file], o2)).toBe(2);
+    expect(o2.errors.join('\n')).toContain('seqResetGaps');
+  });
+
   it('doctor reports the data directory and fails when central is unreachable', async () => {
     const dir = tempDir();
     const file = join(dir, 'gw.yaml');

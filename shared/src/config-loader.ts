@@ -30,6 +30,14 @@ export interface ConfigSources {
   prefix?: string;
   /** Reads a secret file for `*_FILE` variables. */
   readFile?: (path: string) => string;
+  /**
+   * Keys the schema no longer has, by dotted path (`reconcile.seqResetGap`), each with why it
+   * went. A file or variable that still sets one loads: the key is dropped before validation and
+   * `warn` names it, so a configuration written for an older release keeps working.
+   */
+  retired?: Readonly<Record<string, string>>;
+  /** Receives one message per retired key that was set. */
+  warn?: (message: string) => void;
 }
 
 function camel(s: string): string {
@@ -57,6 +65,19 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
     cur = cur[k] as Record<string, unknown>;
   }
   cur[path[path.length - 1]!] = value;
+}
+
+/** Removes `path` from `obj`; whether it was there. */
+function dropPath(obj: Record<string, unknown>, path: string[]): boolean {
+  let cur: unknown = obj;
+  for (const k of path.slice(0, -1)) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return false;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  const last = path[path.length - 1]!;
+  if (typeof cur !== 'object' || cur === null || Array.isArray(cur) || !Object.hasOwn(cur, last)) return false;
+  delete (cur as Record<string, unknown>)[last];
+  return true;
 }
 
 function deepFreeze<T>(o: T): T {
@@ -96,6 +117,9 @@ export function loadConfig<S extends z.ZodType>(schema: S, sources: ConfigSource
     for (const o of envOverrides(sources)) setPath(merged, o.path, o.value);
   } catch (e) {
     problems.push(`environment: ${(e as Error).message}`);
+  }
+  for (const [path, why] of Object.entries(sources.retired ?? {})) {
+    if (dropPath(merged, path.split('.'))) sources.warn?.(`${path} is no longer read (${why}); it is ignored: remove it from the configuration`);
   }
   const r = schema.safeParse(merged);
   if (!r.success) for (const i of r.error.issues) problems.push(`${i.path.join('.') || '(root)'}: ${i.message}`);

@@ -111,10 +111,10 @@ export class DirtyScheduler<K, V> {
   /** Measured cost of one entry, ms: follows a rise at once and a fall slowly. */
   private entryMs = INITIAL_ENTRY_MS;
 
-  constructor(private readonly o: DirtySchedulerOptions<K, V>) {
-    this.clock = o.clock ?? SYSTEM_SCHEDULER_CLOCK;
-    this.debounceMs = o.debounceMs ?? 0;
-    this.interval = o.pacing?.minIntervalMs ?? 0;
+  constructor(private readonly opts: DirtySchedulerOptions<K, V>) {
+    this.clock = opts.clock ?? SYSTEM_SCHEDULER_CLOCK;
+    this.debounceMs = opts.debounceMs ?? 0;
+    this.interval = opts.pacing?.minIntervalMs ?? 0;
   }
 
   /**
@@ -185,7 +185,7 @@ export class DirtyScheduler<K, V> {
     const started = this.clock.now();
     // A flush since this wake-up was armed started a cycle of its own: wait out its interval.
     if (!this.inCycle && started < this.cycleStart + this.interval) return this.armNext();
-    const { taken, spent, more } = this.runSlice(this.o.sliceMs, false);
+    const { taken, spent, more } = this.runSlice(this.opts.sliceMs, false);
     if (!this.inCycle) {
       if (taken === 0) return this.armNext(); // nothing was due after all: no cycle
       this.inCycle = true;
@@ -199,7 +199,7 @@ export class DirtyScheduler<K, V> {
       return;
     }
     this.inCycle = false;
-    const pacing = this.o.pacing;
+    const pacing = this.opts.pacing;
     if (pacing !== undefined) this.interval = Math.min(pacing.maxIntervalMs, Math.max(pacing.minIntervalMs, this.cycleMs / pacing.maxShare));
     this.armNext();
   }
@@ -230,9 +230,9 @@ export class DirtyScheduler<K, V> {
     };
     this.running = true;
     try {
-      this.o.run(slice);
+      this.opts.run(slice);
     } catch (e) {
-      this.o.onError?.(e);
+      this.opts.onError?.(e);
     } finally {
       this.running = false;
     }

@@ -335,6 +335,23 @@ export function rightsOf(src: FoldSource, replica: ReplicaId, fridge: FridgeId, 
   return v;
 }
 
+/**
+ * Every non-zero right one replica holds, by fridge and meal ({@link rightsOf} of each cell that
+ * has counter or transfer entries): what a gateway's `/status` shows as `rightsHeld`.
+ */
+export function rightsHeld(src: FoldSource, replica: ReplicaId): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const cells of [src.index.counters, src.index.xfers]) {
+    for (const [f, meals] of cells) {
+      for (const m of meals.keys()) {
+        const r = rightsOf(src, replica, f as FridgeId, m as MealId);
+        if (r !== 0) (out[f] ??= {})[m] = r;
+      }
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- read model
 
 /** Everything a reader sees about one fridge and meal. */

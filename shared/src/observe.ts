@@ -17,9 +17,9 @@
  * post-reboot snapshot, subtracted from `T_eff` until the new sequence overtook it).
  * The rule reads only the folded document state and the message, so two gateways that have synced
  * decide the same; before they sync, each writes a tag the fold orders deterministically, and the
- * next snapshot settles it. (An earlier rule required the sequence to fall by more than a gap; a
- * fridge that forgot its counter while its sequence was still below the gap then had every report
- * ignored as stale until the new sequence overtook the old one.)
+ * next snapshot settles it. No sequence gap is required: a fridge that forgot its counter while
+ * its sequence was still low would otherwise have every report ignored as stale until the new
+ * sequence overtook the old one.
  */
 import type { FridgeId, OrderId, ReplicaId } from './ids.ts';
 import { compareSnapshots, compareTag, keys, STATE_CODE, type OrderValue, type PickupValue, type SnapshotValue, type StatusValue } from './entries.ts';
@@ -27,12 +27,6 @@ import { foldOrder, observedSnapshot, pendingPickups, type FoldSource } from './
 import { writeTransition } from './orders.ts';
 import type { EntryWriter } from './venue-doc.ts';
 import type { InventoryPayload, PickupPayload, StatusPayload, TelemetryPayload } from './mqtt-payloads.ts';
-
-/**
- * Kept for API compatibility: the era rule no longer uses a sequence gap (the timestamp decides,
- * see the file comment). Callers may still pass it; it has no effect.
- */
-export const DEFAULT_SEQ_RESET_GAP = 1000;
 
 /** A tagged observation with the fridge's time: a snapshot, or a pickup that carries `ts`. */
 export interface TimedTag {
@@ -57,7 +51,7 @@ function newestObservation(folded: TimedTag | undefined, pending: Iterable<Picku
 }
 
 /** The era a message with `(boot, seq, ts)` belongs to, given the reference observation (see {@link eraReference}). */
-export function eraFor(folded: TimedTag | undefined, boot: number, seq: number, tsMs: number, _seqResetGap = DEFAULT_SEQ_RESET_GAP): number {
+export function eraFor(folded: TimedTag | undefined, boot: number, seq: number, tsMs: number): number {
   if (folded === undefined || boot !== folded.b) return 0;
   if (seq <= folded.q && tsMs > folded.ts) return folded.e + 1;
   if (seq > folded.q && tsMs < folded.ts && folded.e > 0) return folded.e - 1;
@@ -71,7 +65,7 @@ export type SnapshotOutcome = 'applied' | 'stale';
  * Records a full-totals snapshot if it is newer than the folded one; prunes this replica's pickup
  * entries it covers. Duplicates, replays and reordered older snapshots are `stale` and change nothing.
  */
-export function recordSnapshot(w: EntryWriter, fridge: FridgeId, p: InventoryPayload, _seqResetGap = DEFAULT_SEQ_RESET_GAP): SnapshotOutcome {
+export function recordSnapshot(w: EntryWriter, fridge: FridgeId, p: InventoryPayload): SnapshotOutcome {
   return recordSnapshots(w, fridge, [p])[0]!;
 }
 
@@ -171,10 +165,10 @@ export interface PickupOutcome {
 }
 
 /** Records a pickup event and settles its order as `picked_up` in the same transaction. */
-export function recordPickup(w: EntryWriter, fridge: FridgeId, p: PickupPayload, now: number, seqResetGap = DEFAULT_SEQ_RESET_GAP): PickupOutcome {
+export function recordPickup(w: EntryWriter, fridge: FridgeId, p: PickupPayload, now: number): PickupOutcome {
   const folded = observedSnapshot(w.doc, fridge);
   const ts = Date.parse(p.ts);
-  const value: PickupValue = { b: p.boot, e: eraFor(eraReference(w.doc, fridge, folded), p.boot, p.seq, ts, seqResetGap), q: p.seq, ts, i: { ...p.items } };
+  const value: PickupValue = { b: p.boot, e: eraFor(eraReference(w.doc, fridge, folded), p.boot, p.seq, ts), q: p.seq, ts, i: { ...p.items } };
   let pickup: PickupOutcome['pickup'];
   const existing = w.doc.index.pickups.get(fridge)?.get(p.orderId);
   if (existing !== undefined && existing.size > 0 && [...existing.values()].some((e) => compareTag(e, value) >= 0)) pickup = 'duplicate';

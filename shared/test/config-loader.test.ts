@@ -36,4 +36,16 @@ describe('config loading', () => {
     expect(e.problems.length).toBe(3);
     expect(e.problems.join('\n')).toMatch(/http\.port/);
   });
+
+  it('ignores a retired key, from the file or the environment, with a warning naming it; unknown keys still fail', () => {
+    const retired = { 'http.oldLimit': 'the limit is computed' };
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
+    expect(loadConfig(Schema, { file: { http: { port: 1, oldLimit: 5 } }, retired, warn })).toEqual({ http: { port: 1 } });
+    expect(loadConfig(Schema, { file: {}, env: { FRIDGESYNC_HTTP__OLD_LIMIT: '5' }, retired, warn })).toEqual({ http: { port: 8080 } });
+    expect(warnings).toEqual(Array(2).fill('http.oldLimit is no longer read (the limit is computed); it is ignored: remove it from the configuration'));
+    expect(loadConfig(Schema, { file: { http: { port: 1 } }, retired, warn })).toEqual({ http: { port: 1 } });
+    expect(warnings).toHaveLength(2);
+    expect(errorOf(() => loadConfig(Schema, { file: { http: { oldLimit: 5 } } })).problems.join('\n')).toMatch(/oldLimit/);
+  });
 });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { ORIGINS, decrement, increment, rightsOf, sellable, transfer, localRights, type VenueDoc } from '@fridgesync/shared';
+import { ORIGINS, decrement, increment, rightsHeld, rightsOf, sellable, transfer, localRights, type VenueDoc } from '@fridgesync/shared';
 import { C1, C2, F1, GW1, M1, M2, T, newDoc, syncAll, syncInto } from './support/fixtures.ts';
 
 const written = (d: VenueDoc) => Y.encodeStateVector(d.ydoc).join(',');
@@ -25,6 +25,18 @@ describe('bounded counter', () => {
       expect(rightsOf(d, C1, F1, M1)).toBe(3);
       expect(sellable(d, F1, M2)).toBe(0);
     }
+  });
+
+  it("lists every non-zero right a replica holds, those received by transfer included", () => {
+    const g = newDoc(GW1, 11);
+    g.transact(T, (w) => increment(w, F1, M1, 5));
+    g.transact(T, (w) => increment(w, F1, M2, 2));
+    g.transact(T, (w) => transfer(w, F1, M1, C1, 4));
+    g.transact(T, (w) => decrement(w, F1, M2, 2));
+    expect(rightsHeld(g, GW1)).toEqual({ [F1]: { [M1]: 1 } });
+    // C1 has no counter entries of its own: its right comes from the transfer alone.
+    expect(rightsHeld(g, C1)).toEqual({ [F1]: { [M1]: 4 } });
+    expect(rightsHeld(g, C2)).toEqual({});
   });
 
   it('refuses a decrement beyond rights with INSUFFICIENT_RIGHTS and writes nothing', () => {

@@ -61,8 +61,10 @@ class Rig {
     for (let i = 0; c === undefined; i++) {
       try {
         // A persistent session: its command subscription outlives a reconnect, so a command the
-        // gateway sends as the fridge comes back (before it subscribed again) is not lost.
-        c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: FRIDGE, username: FRIDGE, password: SECRET, protocolVersion: 4, reconnectPeriod: 100, clean: false });
+        // gateway sends as the fridge comes back (before it subscribed again) is not lost. A
+        // reconnect refused while the gateway rebuilds its store (joining) is retried, as the
+        // first connect is: mqtt.js gives up after a refused CONNACK unless told otherwise.
+        c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: FRIDGE, username: FRIDGE, password: SECRET, protocolVersion: 4, reconnectPeriod: 100, reconnectOnConnackError: true, clean: false });
       } catch (e) {
         if (i >= 100) throw e;
         await new Promise((r) => setTimeout(r, 100));

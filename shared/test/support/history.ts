@@ -40,8 +40,6 @@ import { checkForgeries } from './forgeries.ts';
 import { automergePending, automergeSellable, yjsPending, LINKS, SimNetwork, type AmDoc, type LinkName, type NodeName, type SimNode } from './sim-network.ts';
 
 export const MEALS: readonly MealId[] = [M1, M2];
-/** Sequence gap of the forgotten-boot-counter rule used by both gateways (small, so short histories reach it). */
-export const SEQ_GAP = 2;
 const START = 1_700_000_000_000;
 /** Units per meal in the fridge when a history starts. */
 const INITIAL = [8, 6] as const;
@@ -77,7 +75,7 @@ function baseState(): Base {
   syncAll(c1, c2, g1, g2);
   // The fridge was stocked and the reconciler granted the takers their shares.
   const items = Object.fromEntries(MEALS.map((m, k) => [m, INITIAL[k]!]));
-  for (const g of [g1, g2]) g.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, { boot: 1, seq: 0, ts: iso(START - 500), items: items as never }, SEQ_GAP));
+  for (const g of [g1, g2]) g.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, { boot: 1, seq: 0, ts: iso(START - 500), items: items as never }));
   const rep = reconcileFridge(g1, ORIGINS.reconciler, F1, DEFAULT_RIGHTS_POLICY, START - 500);
   if (rep === undefined || rep.incremented !== INITIAL[0]! + INITIAL[1]!) throw new Error('base state: reconciler did not stock the fridge');
   syncAll(c1, c2, g1, g2);
@@ -230,10 +228,10 @@ class Run {
   private hear(m: MqttMsg): void {
     const d = this.doc(m.to);
     if (m.kind === 'inv') {
-      d.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, { boot: m.boot, seq: m.seq, ts: iso(m.ts), items: m.items as never }, SEQ_GAP));
+      d.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, F1, { boot: m.boot, seq: m.seq, ts: iso(m.ts), items: m.items as never }));
     } else {
       d.transact(ORIGINS.mqtt, (w) =>
-        recordPickup(w, F1, { boot: m.boot, seq: m.seq, ts: iso(m.ts), orderId: oid(m.orderId!), items: m.items as never }, this.now, SEQ_GAP),
+        recordPickup(w, F1, { boot: m.boot, seq: m.seq, ts: iso(m.ts), orderId: oid(m.orderId!), items: m.items as never }, this.now),
       );
       // recordPickup records picked_up even for an order the gateway has not seen yet.
       this.orders.find((x) => x.id === m.orderId)?.states.add('picked_up');
