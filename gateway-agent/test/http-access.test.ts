@@ -9,7 +9,7 @@ import * as Y from 'yjs';
 import { ERROR_CODES, loadConfig } from '@fridgesync/shared';
 import { GatewayConfigSchema } from '../src/config-schema.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
-import { centralDoc, writeFridgeConfig } from './helpers/central-peer.ts';
+import { centralDoc, writeFridgeConfig } from './helpers/venue-config.ts';
 import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { MemoryStore } from '../src/memory-store.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
-import { centralDoc, writeFridgeConfig } from './helpers/central-peer.ts';
+import { centralDoc, writeFridgeConfig } from './helpers/venue-config.ts';
 import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();

@@ -1,8 +1,7 @@
 /**
  * The sync transport contract (helpers/sync-contract.ts) run by every implementation of each side:
- * central's side by the real central and by the gateway package's central stand-in; a gateway's
- * side by the real gateway agent and by the server package's gateway stand-in, both against the
- * real central.
+ * central's side by the real central; a gateway's side by the real gateway agent and by the server
+ * package's test client (`server/test/helpers/gateway-client.ts`), both against the real central.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,17 +11,11 @@ import { ORIGINS, recordStatus, type FridgeId, type ReplicaId } from '@fridgesyn
 import { createAgent, GatewayConfigSchema } from '@fridgesync/gateway-agent';
 import { startCentral, TOKENS } from '../../server/test/helpers/central.ts';
 import { GatewayClient } from '../../server/test/helpers/gateway-client.ts';
-import { startCentralPeer } from '../../gateway-agent/test/helpers/central-peer.ts';
 import { centralContract, gatewayContract, type ContractCentral } from './helpers/sync-contract.ts';
 
 centralContract('the real central', async ({ pingIntervalMs }) => {
   const t = await startCentral({ listen: true, over: { sync: { pingIntervalMs } } });
   return { url: t.wsUrl, venueId: 'v1', token: TOKENS.gw1, gatewayId: 'g1', close: () => t.close() };
-});
-
-centralContract('the central stand-in of the gateway tests (central-peer.ts)', async ({ pingIntervalMs }) => {
-  const c = await startCentralPeer({ venueId: 'v1', tokens: { 'tok-g1': 'g1' }, pingIntervalMs });
-  return { url: c.url, venueId: 'v1', token: 'tok-g1', gatewayId: 'g1', close: () => c.close() };
 });
 
 const realCentral = async (): Promise<ContractCentral> => {
@@ -56,7 +49,7 @@ gatewayContract('the gateway agent (sync-client.ts)', realCentral, async ({ url,
   };
 });
 
-gatewayContract('the gateway stand-in of the server tests (gateway-client.ts)', realCentral, async ({ url, token, venueId, gatewayId }) => {
+gatewayContract('the test client of the server tests (gateway-client.ts)', realCentral, async ({ url, token, venueId, gatewayId }) => {
   const c = new GatewayClient({ wsUrl: url, venue: venueId, token, replica: `gw:${gatewayId}:1` as ReplicaId });
   await c.ready();
   let ts = Date.now();

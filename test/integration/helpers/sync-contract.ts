@@ -3,15 +3,14 @@
  * the wire, as two suites every implementation of that side runs.
  *
  * - {@link centralContract}: central's side, driven by a {@link Probe} (a raw websocket speaking the
- *   shared codec). Run by the real central (server `SyncSession` behind `buildApp`) and by the
- *   central stand-in of the gateway package's tests (`gateway-agent/test/helpers/central-peer.ts`).
+ *   shared codec). Run by the real central (server `SyncSession` behind `buildApp`).
  * - {@link gatewayContract}: a gateway's side, connected to the real central through a
  *   {@link SyncRelay} that records every frame. Run by the real gateway (`createAgent`, its
- *   `SyncClient`) and by the gateway stand-in of the server package's tests
- *   (`server/test/helpers/gateway-client.ts`).
+ *   `SyncClient`) and by the server package's test client (`server/test/helpers/gateway-client.ts`),
+ *   which the server tests use where they must also send what a real gateway never sends.
  *
- * A stand-in that passes its side's suite speaks the protocol as the real side does, so the tests
- * built on it test against the protocol, not against a private dialect.
+ * A client that passes the gateway side speaks the protocol as the real gateway does, so the server
+ * tests built on it test against the protocol, not against a private dialect.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -251,6 +250,37 @@ export function centralContract(name: string, start: StartCentral): void {
       const closed = await again.whenClosed();
       expect(closed.code).toBe(CLOSE_CODES.REPLICA_RETIRED);
       expect(closed.reason).toBe(`${replica} is retired by ${replica}`);
+    });
+
+    it('refuses a hello for a replica another live connection speaks for with 4409, and keeps the first', async () => {
+      const c = await central();
+      const { p, writer, replica } = await admit(c);
+      const clone = await probe(c);
+      clone.hello({ replica, clientIds: [] });
+      const closed = await clone.whenClosed();
+      expect(closed.code).toBe(CLOSE_CODES.DUPLICATE_REPLICA);
+      expect(closed.reason).toContain(replica);
+      // The first connection still speaks for the replica: its next write is acknowledged.
+      p.send(encodeUpdate(write(writer, (w) => recordStatus(w, F, { on: true, ts: 4_000 }))));
+      await p.nth('durable-ack');
+      expect(p.closed).toBeUndefined();
+    });
+
+    it('refuses a join’s upgrade to a later epoch with 4412 while an earlier replica of the gateway is connected, allocating nothing', async () => {
+      const c = await central();
+      const { p, replica } = await admit(c);
+      const second = await probe(c);
+      const state = await second.join();
+      const later = gatewayReplicaId(c.gatewayId as GatewayId, nextEpoch(state, c.gatewayId as GatewayId));
+      expect(later).not.toBe(replica);
+      second.hello({ replica: later, clientIds: [new Y.Doc().clientID] });
+      const closed = await second.whenClosed();
+      expect(closed.code).toBe(CLOSE_CODES.GATEWAY_CONNECTED);
+      expect(closed.reason).toContain(replica);
+      expect(p.closed).toBeUndefined();
+      // The refused epoch was not allocated: the next join is offered the same one.
+      const after = await (await probe(c)).join();
+      expect(gatewayReplicaId(c.gatewayId as GatewayId, nextEpoch(after, c.gatewayId as GatewayId))).toBe(later);
     });
 
     it('pings every connection and drops one that stops answering', async () => {
