@@ -84,7 +84,8 @@ function createVenue({ venue }) {
 }
 
 /**
- * A gateway heading: sync state and lag.
+ * A gateway heading: sync state, and its lag while connected or, once disconnected, how long ago
+ * central last heard from it.
  * @param {GatewayHead} g
  */
 export function createGateway(g) {
@@ -98,6 +99,7 @@ export function createGateway(g) {
       h('strong', { 'data-k': 'id' }),
       h('span', { class: 'badge', 'data-k': 'state' }),
       h('span', { class: 'muted', 'data-k': 'lag' }),
+      h('span', { class: 'muted', 'data-k': 'heard', hidden: true }, 'last heard ', h('span', { 'data-k': 'heard-at' })),
       h('span', { class: 'muted', 'data-k': 'ver' }),
       h('span', { class: 'muted', 'data-k': 'skew' }),
     ),
@@ -120,9 +122,15 @@ export function updateGatewayHeader(el, { gatewayId, gateway: g }) {
   setText(st, g === undefined ? 'unknown' : g.syncState === 'syncing' ? `syncing (${g.pendingDurable} pending)` : SYNC_STATE[g.syncState]);
   setClass(st, 'bad', g !== undefined && !g.connected);
   setClass(st, 'good', g?.connected === true);
-  const lag = g?.syncLagMs ?? null;
+  // The lag of a disconnected gateway is the time since its last message and grows with the clock:
+  // central publishes no event for that (README "Read views and live events"), the page counts it
+  // from `lastMessageAt` like every other "… ago".
+  const lag = g?.connected ? g.syncLagMs : null;
   setText(sel('lag'), lag === null ? '' : `lag ${duration(lag)}`);
   setClass(sel('lag'), 'warn', lag !== null && lag > 5000);
+  const heardAt = g !== undefined && !g.connected && g.lastMessageAt !== null ? Date.parse(g.lastMessageAt) : undefined;
+  setAttr(sel('heard'), 'hidden', heardAt === undefined);
+  setAttr(/** @type {Element} */ (el.querySelector(':scope > header [data-k="heard-at"]')), 'data-ago', heardAt);
   setText(sel('ver'), g?.version ? `v${g.version}` : '');
   const skew = sel('skew');
   const skewMs = g?.clockSkewMs ?? 0;
