@@ -3,7 +3,8 @@
  * lists it (`gatewayJson` in venue-views.ts), so a dashboard follows link state and lag without
  * reading venues again (README "Read views and live events").
  *
- * When: a gateway connecting or disconnecting publishes at once (at the end of the current task,
+ * When: a gateway connecting or disconnecting, or moving its connection to another replica (a
+ * joining gateway's upgrade to its new epoch), publishes at once (at the end of the current task,
  * so a hello's clock measurement rides along with its connect). Everything else publishes at most
  * once per {@link MIN_INTERVAL_MS} per gateway and only when the view changed: sync state and
  * pending updates move with every update a busy gateway sends (syncing, then synced a few ms later
@@ -42,7 +43,8 @@ export interface GatewayFeedDeps {
 interface Published {
   /** {@link fingerprint} of the view last published; `undefined` before the first. */
   fingerprint: string | undefined;
-  connected: boolean;
+  /** Its connection and the replica on it: a change of either publishes at once. */
+  link: string;
   /** When it was published, ms (0 before the first). */
   at: number;
   timer: NodeJS.Timeout | undefined;
@@ -103,7 +105,7 @@ export class GatewayFeed {
 
   private entry(key: string): Published {
     let p = this.published.get(key);
-    if (p === undefined) this.published.set(key, (p = { fingerprint: undefined, connected: false, at: 0, timer: undefined }));
+    if (p === undefined) this.published.set(key, (p = { fingerprint: undefined, link: '', at: 0, timer: undefined }));
     return p;
   }
 
@@ -143,13 +145,14 @@ export class GatewayFeed {
     if (view === undefined) return;
     const fp = fingerprint(view);
     if (fp === p.fingerprint) return;
-    if (view.connected === p.connected && now - p.at < MIN_INTERVAL_MS) {
+    const link = `${view.connected}/${view.replica}`;
+    if (link === p.link && now - p.at < MIN_INTERVAL_MS) {
       if (p.timer === undefined) this.schedule(key, p, p.at + MIN_INTERVAL_MS);
       return;
     }
     clearTimeout(p.timer);
     p.timer = undefined;
-    Object.assign(p, { fingerprint: fp, connected: view.connected, at: now });
+    Object.assign(p, { fingerprint: fp, link, at: now });
     this.deps.hub.publish({ type: 'gateway', venueId: venue, gateway: view });
   }
 }
