@@ -113,8 +113,9 @@ const SYNC_STATE = { synced: 'synced', syncing: 'syncing', disconnected: 'discon
 /**
  * @param {Element} el
  * @param {GatewayHead} head
+ * @param {string} [tz] the venue's time zone (times are shown in it)
  */
-export function updateGatewayHeader(el, { gatewayId, gateway: g }) {
+export function updateGatewayHeader(el, { gatewayId, gateway: g }, tz) {
   /** @param {string} k */
   const sel = (k) => /** @type {Element} */ (el.querySelector(`:scope > header [data-k="${k}"]`));
   setText(sel('id'), gatewayId);
@@ -130,7 +131,9 @@ export function updateGatewayHeader(el, { gatewayId, gateway: g }) {
   setClass(sel('lag'), 'warn', lag !== null && lag > 5000);
   const heardAt = g !== undefined && !g.connected && g.lastMessageAt !== null ? Date.parse(g.lastMessageAt) : undefined;
   setAttr(sel('heard'), 'hidden', heardAt === undefined);
-  setAttr(/** @type {Element} */ (el.querySelector(':scope > header [data-k="heard-at"]')), 'data-ago', heardAt);
+  const heard = /** @type {Element} */ (el.querySelector(':scope > header [data-k="heard-at"]'));
+  setAttr(heard, 'data-ago', heardAt);
+  setAttr(heard, 'data-tz', tz);
   setText(sel('ver'), g?.version ? `v${g.version}` : '');
   const skew = sel('skew');
   const skewMs = g?.clockSkewMs ?? 0;
@@ -188,7 +191,7 @@ function updateVenue(el, { venue, fridges }) {
   const all = venue.detail?.fridges.length ?? 0;
   const shownGroups = [...groups.values()].filter((x) => x.fridges.length > 0 || fridges.length === all);
   keyed(q(el, 'gw-groups'), shownGroups, (x) => x.head.gatewayId, (x) => createGateway(x.head), (gel, x) => {
-    updateGatewayHeader(gel, x.head);
+    updateGatewayHeader(gel, x.head, v.timezone);
     keyed(/** @type {Element} */ (gel.querySelector('.fridges')), x.fridges, (f) => f.fridgeId, createFridgeCard, (fel, f) => updateFridgeCard(fel, f, v.timezone));
   });
 }
