@@ -4,7 +4,7 @@
  * updates makes at most one event a second.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { LiveEventSchema, ORIGINS, VenueDetailJsonSchema, gatewayReplicaId, recordSnapshot, type FridgeId, type GatewayId, type GatewayJson } from '@fridgesync/shared';
+import { CLOSE_CODES, LiveEventSchema, ORIGINS, encodeUpdate, VenueDetailJsonSchema, gatewayReplicaId, recordSnapshot, type FridgeId, type GatewayId, type GatewayJson } from '@fridgesync/shared';
 import { waitFor } from '@fridgesync/shared/test-harness';
 import { GatewayClient } from '../helpers/gateway-client.ts';
 import { bearer, startCentral, TOKENS, type TestCentral } from '../helpers/central.ts';
@@ -73,6 +73,20 @@ describe('gateway events', () => {
     expect(rest).toEqual({ ...gone.gateway, syncLagMs: rest.syncLagMs });
     expect(rest.syncLagMs).toBeGreaterThanOrEqual(gone.gateway.syncLagMs!);
     expect(rest.syncLagMs! - (Date.now() - Date.parse(rest.lastMessageAt!))).toBeLessThanOrEqual(0);
+  });
+
+  it('publish at once when central refuses a connected gateway (an update it rejects closes the link)', async () => {
+    t = await startCentral({ listen: true });
+    const events = recordGatewayEvents();
+    client = await connect().ready();
+    await waitFor(() => events.find((e) => e.gateway.connected && e.gateway.replica !== null), 3000, 'the connect event');
+    const before = events.length;
+    const refusedAt = Date.now();
+    client.sendRaw(encodeUpdate(Uint8Array.from([1, 2, 3, 4, 5, 6])));
+    expect(await client.closed).toBe(CLOSE_CODES.UPDATE_REJECTED);
+    const gone = await waitFor(() => events.slice(before).find((e) => !e.gateway.connected), 3000, 'the disconnect event');
+    expect(gone.at - refusedAt).toBeLessThan(MIN_INTERVAL_MS);
+    expect(gone.gateway).toMatchObject({ connected: false, syncState: 'disconnected', replica: 'gw:g1:1' });
   });
 
   it('publish a burst of updates at most once a second, and nothing more once it settled', async () => {
