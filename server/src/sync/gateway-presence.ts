@@ -1,6 +1,7 @@
 /**
  * What central knows about each gateway's sync connection, for `GET /v1/venues/{id}`: connected,
- * since when, last message, last durable-ack, and (with the host) updates not yet durable.
+ * since when, last message, last durable-ack, and (with the host) updates not yet durable. Its
+ * watchers hear of every change (`gateway-feed.ts` publishes the `gateway` events from them).
  */
 
 /** Presence of one gateway. */
