@@ -237,6 +237,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
       commands: broker,
       kioskToken: config.http.kioskToken,
       metricsToken: config.http.metricsToken,
+      logger: logger.child({ part: 'http' }),
       version: AGENT_VERSION,
       now,
     });

@@ -17,6 +17,7 @@
  * only requests from this host; `/metrics` needs `http.metricsToken` when one is set.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -67,6 +68,8 @@ export interface HttpApiOptions {
   kioskToken?: string | undefined;
   /** Bearer token `/metrics` requires (`http.metricsToken`); unset: open. */
   metricsToken?: string | undefined;
+  /** Where an internal error (an answer of 500 and above) is logged with its cause; the agent's logger. */
+  logger: Logger;
   /** Version shown in the OpenAPI description. */
   version?: string;
   now?: () => number;
@@ -96,8 +99,10 @@ export async function buildHttpApi(o: HttpApiOptions): Promise<FastifyInstance> 
 
   // The one error body of central and the kiosk (errorBodyOf): the replica's NotWritableError and
   // the store's StoreFailedError carry their catalog codes (NOT_READY, STORAGE_FAILED).
-  app.setErrorHandler((err, _req, reply) => {
+  // An internal error is answered with the catalog's body, which names no cause: the log does.
+  app.setErrorHandler((err, req, reply) => {
     const body = errorBodyOf(err);
+    if (body.statusCode >= 500) o.logger.error({ err, method: req.method, url: req.routeOptions.url ?? req.url, code: body.code }, 'request failed');
     void reply.status(body.statusCode).send(body);
   });
   app.setNotFoundHandler((_req, reply) => void reply.status(404).send(errorBody('NOT_FOUND')));

@@ -4,6 +4,9 @@ import { MemoryStore } from '../src/memory-store.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
 import { centralDoc, writeFridgeConfig } from './helpers/venue-config.ts';
 import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { OrderResponseSchema, errorBody } from '@fridgesync/shared';
 
 const { defer, tempDir } = useTeardown();
 
@@ -157,6 +160,54 @@ describe('kiosk API', () => {
     expect(answered, 'no answer before the order is durable').toEqual([]);
     release();
     expect(await Promise.all([first, retry])).toEqual([201, 200]);
+  });
+
+  it('answers a store failure on an order with the catalog body and logs its cause once', async () => {
+    const store = new MemoryStore();
+    const cdoc = centralDoc();
+    writeFridgeConfig(cdoc, 'f1', { venueId: 'v1' as never, reconciler: 'gw1' as never });
+    await store.append(Y.encodeStateAsUpdate(cdoc.ydoc));
+    await store.writeMeta({ gatewayId: 'gw1', venueId: 'v1', epoch: 1, state: 'active', updatedAt: 0 });
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const agent = await startAgent(testConfig(tempDir(), { fridges: await fridgeHashes(['f1']) }), defer, { store, logger: pino({ level: 'info' }, sink) });
+    const f = await connectFridge(agent.mqttPort!, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 5 }), { qos: 1 });
+    await eventually(() => expect(agent.status().rightsHeld).toEqual({ f1: { m1: 5 } }));
+    store.failNextWrite(new Error('disk unplugged'));
+    const r = await fetch(`http://127.0.0.1:${agent.httpPort}/v1/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body('broken', 1)) });
+    // The catalog's body, which names no cause...
+    expect(r.status).toBe(503);
+    expect(await r.json()).toEqual(errorBody('STORAGE_FAILED'));
+    // ...and the log, which does: once, from the HTTP part, with the route.
+    await eventually(() => expect(lines.filter((l) => l.msg === 'request failed')).toHaveLength(1));
+    const logged = lines.find((l) => l.msg === 'request failed')!;
+    expect(logged).toMatchObject({ level: 50, part: 'http', method: 'POST', url: '/v1/orders', code: 'STORAGE_FAILED' });
+    expect(JSON.stringify(logged.err)).toContain('disk unplugged');
+  });
+
+  it('documents the answers of the order routes in the shared order schema (OpenAPI)', async () => {
+    const agent = await startAgent(testConfig(tempDir()), defer);
+    const spec = (await (await fetch(`http://127.0.0.1:${agent.httpPort}/documentation/json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }> }>> };
+    const fields = Object.keys(OrderResponseSchema.shape).sort();
+    const routes: Array<[string, string, string[]]> = [
+      ['post', '/v1/orders', ['200', '201']],
+      ['get', '/v1/orders/{id}', ['200']],
+      ['post', '/v1/orders/{id}/cancel', ['200']],
+    ];
+    for (const [method, path, statuses] of routes) {
+      for (const status of statuses) {
+        const schema = spec.paths[path]?.[method]?.responses[status]?.content?.['application/json']?.schema;
+        expect(Object.keys(schema?.properties ?? {}).sort(), `${method} ${path} ${status}`).toEqual(fields);
+      }
+    }
+    // Errors are documented in the catalog's body too.
+    expect(spec.paths['/v1/orders']?.post?.responses['409']).toBeDefined();
   });
 
   it('is not ready and takes no orders before its first full sync', async () => {

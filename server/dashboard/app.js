@@ -26,10 +26,12 @@ const input = (id) => /** @type {HTMLInputElement} */ ($(id));
 /** @typedef {import('./model.js').Venue} Venue */
 
 /**
- * Refresh period of the venues on screen while live, ms: gateway link state and lag, and kitchen
- * deliveries, are not on the feed, so they are re-read this often.
+ * How often reads that failed are tried again while live, ms. Everything the page shows arrives on
+ * the live feed (README "Read views and live events"), so nothing is re-read on a timer; only a
+ * read that failed (central still loading a venue's document, a dropped request) is, since no
+ * event repairs a venue the page has no detail of, nor a full reload that did not complete.
  */
-const PERIODIC_REFRESH_MS = 5_000;
+const RETRY_FAILED_MS = 10_000;
 
 const ui = {
   /** @type {ReturnType<typeof connectEvents> | undefined} */
@@ -38,14 +40,14 @@ const ui = {
   everLive: false,
   /** @type {string | undefined} */
   venueViewFor: undefined,
-  /** @type {string[]} Venue ids currently rendered (for the periodic refresh). */
+  /** @type {string[]} Venue ids currently rendered (for retrying failed reads). */
   visible: [],
   /** @type {string | undefined} Central's version from its OpenAPI document. */
   version: undefined,
 };
 
 /**
- * Venues whose card intersects the viewport: the periodic refresh reads only these, so an open
+ * Venues whose card intersects the viewport: failed reads are retried only for these, so an open
  * dashboard costs central a few requests per period however large the fleet.
  */
 /** @type {Set<string>} */
@@ -61,8 +63,8 @@ const screenObserver = new IntersectionObserver((entries) => {
 /** @type {WeakSet<Element>} */
 const observed = new WeakSet();
 
-/** The venues the periodic refresh reads: on screen in the fleet, or the one venue shown. */
-function venuesToRefresh() {
+/** The venues whose failed reads are retried: on screen in the fleet, or the one venue shown. */
+function venuesToRetry() {
   return ui.venueViewFor !== undefined ? [ui.venueViewFor] : ui.visible.filter((id) => onScreen.has(id));
 }
 const store = createStore({ onChange: scheduleRender, onError: onLoadError });
@@ -138,8 +140,8 @@ function startFeed() {
       ui.everLive = true;
       if (!reload) return setLive(true);
       // Anything missed while down is reloaded (the feed also says `refetch` when it cannot
-      // resume). The banner clears once the feed is back even if that reload fails: the periodic
-      // refresh retries it.
+      // resume). The banner clears once the feed is back even if that reload fails: it is
+      // retried (RETRY_FAILED_MS).
       store.loadAll().then(
         () => setLive(true),
         (err) => {
@@ -332,10 +334,10 @@ function main() {
   });
   setInterval(tick, 1000);
   setInterval(() => {
-    // Only what is on screen: a fleet of thousands of venues must not cost thousands of requests
-    // every few seconds per open dashboard.
-    if (ui.live && !document.hidden) store.refreshVenues(venuesToRefresh()).catch(onLoadError);
-  }, PERIODIC_REFRESH_MS);
+    // Only what is on screen: a fleet of thousands of venues that central could not load must not
+    // cost thousands of requests per period per open dashboard.
+    if (ui.live && !document.hidden) store.retryFailed(venuesToRetry()).catch(onLoadError);
+  }, RETRY_FAILED_MS);
   takeTokenFromUrl();
   if (getToken()) start();
   else showLogin();

@@ -84,7 +84,8 @@ function createVenue({ venue }) {
 }
 
 /**
- * A gateway heading: sync state and lag.
+ * A gateway heading: sync state, and its lag while connected or, once disconnected, how long ago
+ * central last heard from it.
  * @param {GatewayHead} g
  */
 export function createGateway(g) {
@@ -98,6 +99,7 @@ export function createGateway(g) {
       h('strong', { 'data-k': 'id' }),
       h('span', { class: 'badge', 'data-k': 'state' }),
       h('span', { class: 'muted', 'data-k': 'lag' }),
+      h('span', { class: 'muted', 'data-k': 'heard', hidden: true }, 'last heard ', h('span', { 'data-k': 'heard-at' })),
       h('span', { class: 'muted', 'data-k': 'ver' }),
       h('span', { class: 'muted', 'data-k': 'skew' }),
     ),
@@ -111,8 +113,9 @@ const SYNC_STATE = { synced: 'synced', syncing: 'syncing', disconnected: 'discon
 /**
  * @param {Element} el
  * @param {GatewayHead} head
+ * @param {string} [tz] the venue's time zone (times are shown in it)
  */
-export function updateGatewayHeader(el, { gatewayId, gateway: g }) {
+export function updateGatewayHeader(el, { gatewayId, gateway: g }, tz) {
   /** @param {string} k */
   const sel = (k) => /** @type {Element} */ (el.querySelector(`:scope > header [data-k="${k}"]`));
   setText(sel('id'), gatewayId);
@@ -120,9 +123,17 @@ export function updateGatewayHeader(el, { gatewayId, gateway: g }) {
   setText(st, g === undefined ? 'unknown' : g.syncState === 'syncing' ? `syncing (${g.pendingDurable} pending)` : SYNC_STATE[g.syncState]);
   setClass(st, 'bad', g !== undefined && !g.connected);
   setClass(st, 'good', g?.connected === true);
-  const lag = g?.syncLagMs ?? null;
+  // The lag of a disconnected gateway is the time since its last message and grows with the clock:
+  // central publishes no event for that (README "Read views and live events"), the page counts it
+  // from `lastMessageAt` like every other "… ago".
+  const lag = g?.connected ? g.syncLagMs : null;
   setText(sel('lag'), lag === null ? '' : `lag ${duration(lag)}`);
   setClass(sel('lag'), 'warn', lag !== null && lag > 5000);
+  const heardAt = g !== undefined && !g.connected && g.lastMessageAt !== null ? Date.parse(g.lastMessageAt) : undefined;
+  setAttr(sel('heard'), 'hidden', heardAt === undefined);
+  const heard = /** @type {Element} */ (el.querySelector(':scope > header [data-k="heard-at"]'));
+  setAttr(heard, 'data-ago', heardAt);
+  setAttr(heard, 'data-tz', tz);
   setText(sel('ver'), g?.version ? `v${g.version}` : '');
   const skew = sel('skew');
   const skewMs = g?.clockSkewMs ?? 0;
@@ -180,7 +191,7 @@ function updateVenue(el, { venue, fridges }) {
   const all = venue.detail?.fridges.length ?? 0;
   const shownGroups = [...groups.values()].filter((x) => x.fridges.length > 0 || fridges.length === all);
   keyed(q(el, 'gw-groups'), shownGroups, (x) => x.head.gatewayId, (x) => createGateway(x.head), (gel, x) => {
-    updateGatewayHeader(gel, x.head);
+    updateGatewayHeader(gel, x.head, v.timezone);
     keyed(/** @type {Element} */ (gel.querySelector('.fridges')), x.fridges, (f) => f.fridgeId, createFridgeCard, (fel, f) => updateFridgeCard(fel, f, v.timezone));
   });
 }

@@ -1,7 +1,8 @@
 // @ts-check
 // Turns `/v1/events` messages into store updates. Each event carries central's view of what changed
-// (the same shapes as the REST routes, types.d.ts): a `fridge`, `order` or `delivery` event updates
-// the page in place, once; a `venue` event (configuration changed) reads that venue again; `refetch` reloads all.
+// (the same shapes as the REST routes, types.d.ts): a `fridge`, `order`, `delivery` or `gateway`
+// event updates the page in place, once; a `venue` event (configuration changed) reads that venue
+// again; `refetch` reloads all.
 
 /** @typedef {import('./types.js').LiveEvent} LiveEvent */
 /** @typedef {import('./types.js').FridgeJson} FridgeJson */
@@ -45,6 +46,8 @@ function summarise(store, e) {
       return `order ${e.order.orderId} · fridge ${e.order.fridgeId} · ${e.order.state}`;
     case 'delivery':
       return `delivery ${e.delivery.deliveryId} · fridge ${e.delivery.fridgeId} · ${e.delivery.status}`;
+    case 'gateway':
+      return `gateway ${e.gateway.gatewayId} · ${e.gateway.syncState}${e.gateway.syncState === 'syncing' ? ` (${e.gateway.pendingDurable} pending)` : ''}`;
     case 'venue':
       return 'venue configuration changed';
   }

@@ -49,6 +49,8 @@ export function createStore({ onChange, onError }) {
   const during = new Map();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let reloadTimer;
+  /** True from the start of a full load until one completes (a failed one is retried by {@link retryFailed}). */
+  let loadFailed = false;
 
   /**
    * Records the stock of some fridges of a venue in the history.
@@ -114,6 +116,7 @@ export function createStore({ onChange, onError }) {
 
   /** Loads the venue list, then every venue's detail. Rejects on auth errors and when central is unreachable. */
   async function loadAll() {
+    loadFailed = true;
     /** @type {VenueListJson} */
     const body = await getJson('/v1/venues');
     for (const summary of body.venues) put({ summary, detail: state.venues.get(summary.venueId)?.detail });
@@ -122,6 +125,7 @@ export function createStore({ onChange, onError }) {
     onChange();
     // One venue failing (e.g. not loaded yet) must not hide the others.
     await refreshVenues(state.order);
+    loadFailed = false;
   }
 
   /**
@@ -143,6 +147,16 @@ export function createStore({ onChange, onError }) {
     );
   }
 
+  /**
+   * Reads again what failed to load: the full load if the last one failed, else the given venues
+   * that have no detail (each read that succeeds is kept current by the live feed from then on).
+   * @param {string[]} ids
+   */
+  async function retryFailed(ids) {
+    if (loadFailed) return loadAll();
+    await refreshVenues(ids.filter((id) => state.venues.get(id)?.detail === undefined && !inflight.has(id)));
+  }
+
   /** A full reload soon (a `refetch` event, a venue the page does not know); coalesced. */
   function scheduleReload() {
     clearTimeout(reloadTimer);
@@ -159,8 +173,12 @@ export function createStore({ onChange, onError }) {
     const v = state.venues.get(event.venueId);
     if (v === undefined) return scheduleReload();
     if (id !== undefined) during.get(event.venueId)?.push({ id, event });
-    // No detail yet: the read that brings it (the full load, or the next periodic one) is newer.
-    if (v.detail === undefined) return;
+    if (v.detail === undefined) {
+      // A read in flight applies the event on top of what it brings; without one the venue's last
+      // read failed (its document was not loaded yet, say), and an event says central has it now.
+      if (!inflight.has(event.venueId)) loadVenue(event.venueId).catch(onError);
+      return;
+    }
     const next = applyEvent(v, event);
     if (next === undefined) return void loadVenue(event.venueId).catch(onError);
     if (event.type === 'fridge') record(event.venueId, [event.fridge]);
@@ -179,7 +197,7 @@ export function createStore({ onChange, onError }) {
     state.events.set(venueId, list);
   }
 
-  return { state, loadAll, loadVenue, refreshVenues, scheduleReload, apply, recordEvent };
+  return { state, loadAll, loadVenue, refreshVenues, retryFailed, scheduleReload, apply, recordEvent };
 }
 
 /** @typedef {ReturnType<typeof createStore>} Store */
@@ -228,6 +246,14 @@ export function applyEvent(v, event) {
       // Newest announcement first, as the detail lists them.
       const deliveries = [event.delivery, ...d.deliveries.filter((x) => x.deliveryId !== event.delivery.deliveryId)].sort((a, b) => (a.announcedAt < b.announcedAt ? 1 : -1));
       return { summary: v.summary, detail: { ...d, deliveries } };
+    }
+    case 'gateway': {
+      // A gateway the detail does not list is not configured here (yet): its `venue` event follows.
+      const i = d.gateways.findIndex((g) => g.gatewayId === event.gateway.gatewayId);
+      if (i < 0) return v;
+      const gateways = d.gateways.slice();
+      gateways[i] = event.gateway;
+      return { summary: v.summary, detail: { ...d, gateways } };
     }
     case 'venue':
       return undefined;

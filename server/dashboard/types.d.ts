@@ -210,6 +210,14 @@ export type RefetchEvent = {
   reason: string;
 };
 
-export type VenueLiveEvent = FridgeEvent | VenueEvent | OrderEvent | DeliveryEvent;
+export type VenueLiveEvent = FridgeEvent | VenueEvent | OrderEvent | DeliveryEvent | {
+  type: "gateway";
+  venueId: string;
+  gateway: GatewayJson;
+};
 
-export type LiveEvent = FridgeEvent | VenueEvent | OrderEvent | DeliveryEvent | RefetchEvent;
+export type LiveEvent = FridgeEvent | VenueEvent | OrderEvent | DeliveryEvent | {
+  type: "gateway";
+  venueId: string;
+  gateway: GatewayJson;
+} | RefetchEvent;

@@ -113,7 +113,7 @@ export function updateVenueView(root, venue, { params, history, events }) {
   setText(k(root, 'title'), venue.name);
   setText(k(root, 'where'), `${venue.city} · ${tz} · ${venue.venueId}`);
   deliverySummary(k(root, 'deliveries'), venue.deliveries);
-  keyed(k(root, 'gateways'), venue.gateways.map((g) => ({ gatewayId: g.gatewayId, gateway: g })), (g) => g.gatewayId, createGateway, updateGatewayHeader);
+  keyed(k(root, 'gateways'), venue.gateways.map((g) => ({ gatewayId: g.gatewayId, gateway: g })), (g) => g.gatewayId, createGateway, (el, g) => updateGatewayHeader(el, g, tz));
 
   // Chart controls.
   const fridgeSel = /** @type {HTMLSelectElement} */ (k(root, 'fridge'));

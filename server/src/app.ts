@@ -30,6 +30,7 @@ import { OrderService } from './order-service.ts';
 import { KitchenService } from './kitchen.ts';
 import { PromotionService } from './promotions.ts';
 import { GatewayPresence } from './sync/gateway-presence.ts';
+import { GatewayFeed } from './sync/gateway-feed.ts';
 import { registerSyncRoute } from './sync/sync-route.ts';
 import type { SyncSession } from './sync/sync-session.ts';
 import { installErrorHandling } from './http/errors.ts';
@@ -141,6 +142,8 @@ async function assemble(
     },
   });
   metrics.observeHosts(() => registry.hosts());
+  const gatewayFeed = new GatewayFeed({ model, presence, registry, hub, maxClockSkewMs: config.sync.maxClockSkewMs });
+  opened.push(async () => gatewayFeed.close());
   // The writer first: the read model builds from the records it seeds.
   registry.observe(writer);
   registry.observe(model);
@@ -240,6 +243,7 @@ async function assemble(
       closing = true;
       clearInterval(sweep);
       clearInterval(idle);
+      gatewayFeed.close();
       endStreams();
       for (const s of [...sessions]) s.close('GOING_AWAY', 'central is shutting down');
       await app.close();

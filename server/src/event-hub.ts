@@ -12,7 +12,7 @@ export interface ChangeEvent {
   id: string;
   seq: number;
   at: number;
-  /** What is sent: its `type` is the SSE event name (`fridge`, `venue`, `order`). */
+  /** What is sent: its `type` is the SSE event name (`fridge`, `order`, `delivery`, `gateway`, `venue`). */
   data: VenueLiveEvent;
 }
 

@@ -1,10 +1,11 @@
 /**
  * The dashboard's store applies live events to central's views (server/dashboard/store.js): a
- * fridge, order or delivery event replaces exactly what it carries, a venue event asks for the venue
- * to be read again. Built from central's real answers, so the test and the page see one contract.
+ * fridge, order, delivery or gateway event replaces exactly what it carries, a venue event asks for
+ * the venue to be read again. Built from central's real answers, so the test and the page see one contract.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { LiveEventSchema, VenueDetailJsonSchema, type VenueLiveEvent } from '@fridgesync/shared';
+import { LiveEventSchema, VenueDetailJsonSchema, gatewayReplicaId, type GatewayId, type VenueLiveEvent } from '@fridgesync/shared';
+import { GatewayClient } from '../../server/test/helpers/gateway-client.ts';
 import { applyEvent } from '../../server/dashboard/store.js';
 import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../../server/test/helpers/central.ts';
 import { waitFor } from '@fridgesync/shared/test-harness';
@@ -32,10 +33,34 @@ describe('dashboard store: live events on the venue detail', () => {
     const { loaded, fridges, gateways, deliveries, orders, asOfEventId, ...summary } = before;
     let v = applyEvent({ summary, detail: before }, events[0]!);
     for (const e of events.slice(1)) v = v && applyEvent(v, e);
-    // Gateway links are not on the feed, and `asOfEventId` names the read; the rest is exactly
-    // what central answers now.
+    // `asOfEventId` names the read; the gateways' replicas changed by writes made here in-process as
+    // `gw:g1:1`, not over a sync link, so no `gateway` event tells of them (server/src/sync/gateway-feed.ts;
+    // the next test has them over a real link). The rest is exactly what central answers now.
     expect({ ...v?.detail, gateways: [], asOfEventId: '' }).toEqual({ ...after, gateways: [], asOfEventId: '' });
     expect(v?.summary.totals).toEqual(after.totals);
+  });
+
+  it('gateway events turn the detail read before a gateway connected into the detail read after it disconnected', async () => {
+    t = await startCentral({ listen: true });
+    const before = await read();
+    expect(before.gateways.find((g) => g.gatewayId === 'g1')).toMatchObject({ syncState: 'never-connected' });
+    const events: VenueLiveEvent[] = [];
+    t.central.hub.subscribe((e) => events.push(LiveEventSchema.parse(e.data) as VenueLiveEvent));
+    const client = await new GatewayClient({ wsUrl: t.wsUrl, venue: 'v1', token: TOKENS.gw1, replica: gatewayReplicaId('g1' as GatewayId, 1) }).ready();
+    await client.durable();
+    await client.close();
+    await waitFor(() => events.some((e) => e.type === 'gateway' && e.gateway.syncState === 'disconnected'), 3000, 'the disconnect event');
+    const after = await read();
+    const { loaded, fridges, gateways, deliveries, orders, asOfEventId, ...summary } = before;
+    let v = applyEvent({ summary, detail: before }, events[0]!);
+    for (const e of events.slice(1)) v = v && applyEvent(v, e);
+    // A disconnected gateway's lag grows with the clock (the time since its last message) without
+    // an event; everything else is exactly what central answers now.
+    const g1 = after.gateways.find((g) => g.gatewayId === 'g1')!;
+    const shown = v?.detail?.gateways.find((g) => g.gatewayId === 'g1');
+    expect(shown).toEqual({ ...g1, syncLagMs: shown?.syncLagMs });
+    expect(shown).toMatchObject({ connected: false, syncState: 'disconnected', replica: 'gw:g1:1' });
+    expect({ ...v?.detail, gateways: [], asOfEventId: '' }).toEqual({ ...after, gateways: [], asOfEventId: '' });
   });
 
   it('a venue event (configuration changed) means: read the venue again', async () => {

@@ -1,7 +1,7 @@
 /**
  * The dashboard end to end in Debian's chromium: central, a gateway with its embedded broker and
  * an MQTT fridge on loopback (helpers/stack.ts). A fridge publish shows on the page within 1 s; an
- * order moves a unit from sellable to reserved; stopping central shows the stale banner and
+ * order moves a unit from sellable to reserved; the gateway going offline shows from its live event; stopping central shows the stale banner and
  * restarting it (same port and data dir) clears it and the page is live again. Screenshots land in
  * test-results/.
  */
@@ -70,8 +70,8 @@ describe.skipIf(exe === undefined)('dashboard end to end (central + gateway + MQ
   it('shows a kitchen delivery as incoming, then its discrepancy once the fridge reports', async () => {
     const line = page.locator(`#fleet [data-venue="${VENUE}"] [data-k="deliveries"]`);
     expect((await stack.delivery('e2e-delivery-1', { 'meal-bowl': 4 })).status).toBe(201);
-    // Announcements are not on the feed: the page's periodic refresh (5 s) picks them up.
-    await expect.poll(() => line.textContent(), { timeout: 8000 }).toContain('1 delivery incoming');
+    // The announcement arrives as a `delivery` event.
+    await expect.poll(() => line.textContent(), { timeout: 3000 }).toContain('1 delivery incoming');
     // 9 before + 4 announced = 13 expected; the fridge reports 12: one missing.
     await stack.snapshot({ 'meal-bowl': 12, 'meal-salad': 3 });
     await expect.poll(() => line.textContent(), { timeout: 3000 }).toContain(`1 discrepancy: ${FRIDGE} meal-bowl -1`);
@@ -118,6 +118,36 @@ describe.skipIf(exe === undefined)('dashboard end to end (central + gateway + MQ
     await expect.poll(() => card.locator('[data-k="online"]').textContent(), { timeout: 5000 }).toBe('offline');
     await expect.poll(() => page.locator('#alerts-list').textContent()).toContain(`Fridge ${FRIDGE} at E2E Venue is offline`);
     await screenshot(page, 'e2e-offline');
+  });
+
+  it('shows the gateway going offline and back from gateway events, without reading the venue again', async () => {
+    const head = page.locator(`#fleet [data-gateway="gw-e2e"] > header`);
+    await expect.poll(() => head.locator('[data-k="state"]').textContent(), { timeout: 5000 }).toBe('synced');
+    const reads: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      if (new URL(r.url()).pathname.startsWith('/v1/venues')) reads.push(r.url());
+    };
+    page.on('request', onRequest);
+    try {
+      const stopped = Date.now();
+      await stack.agent!.close();
+      stack.agent = undefined;
+      await expect.poll(() => head.locator('[data-k="state"]').textContent(), { timeout: 3000, interval: 25 }).toBe('disconnected');
+      process.stdout.write(`gateway stopped → dashboard shows it disconnected: ${Date.now() - stopped} ms\n`);
+      expect(await head.locator('[data-k="state"]').getAttribute('class')).toContain('bad');
+      // How long ago central last heard from it, counted on the page from central's `lastMessageAt`.
+      expect(await head.locator('[data-k="heard"]').isVisible()).toBe(true);
+      await expect.poll(() => head.locator('[data-k="heard-at"]').textContent()).toMatch(/(just now|\d+ s ago) · \d\d:\d\d:\d\d/);
+      await expect.poll(() => page.locator('#alerts-list').textContent()).toContain('Gateway gw-e2e at E2E Venue is not syncing');
+      await screenshot(page, 'e2e-gateway-offline');
+      expect(reads, 'no venue read: the page applied the gateway event').toEqual([]);
+      // Back: it rejoins and syncs, and the page says so.
+      await stack.startGateway();
+      await expect.poll(() => head.locator('[data-k="state"]').textContent(), { timeout: 10_000 }).toBe('synced');
+      expect(await head.locator('[data-k="heard"]').isVisible()).toBe(false);
+    } finally {
+      page.off('request', onRequest);
+    }
   });
 
   it('opens from a link carrying the token and drops it from the address bar', async () => {

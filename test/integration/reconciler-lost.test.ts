@@ -4,7 +4,7 @@
  * which writes and so becomes the fridge's reconciler by the fold. When the real gateway comes back
  * on its intact store it warns, lists the fridge under `reconcilerLost` in `/status`, sets the
  * metric `fridgesync_gateway_reconciler_lost`, and central's venue detail (the dashboard's source)
- * flags the gateway.
+ * and its `gateway` live event flag the gateway.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +76,11 @@ describe('a gateway that loses reconcilership', () => {
     await thief.durable();
     await thief.close();
 
+    // The live feed tells a dashboard too: a `gateway` event carries the flag.
+    const lostEvents: string[][] = [];
+    t.central.hub.subscribe((e) => {
+      if (e.data.type === 'gateway' && e.data.gateway.gatewayId === 'g1' && e.data.gateway.replica === 'gw:g1:1') lostEvents.push(e.data.gateway.reconcilerLost.map((l) => `${l.fridgeId}>${l.reconciler}`));
+    });
     const logs: Array<{ msg: string; fridge?: string }> = [];
     agent = await startGateway(capturingLogger(logs));
     await waitFor(() => agent!.sync?.state === 'synced', 10_000, 'gateway back');
@@ -103,6 +108,7 @@ describe('a gateway that loses reconcilership', () => {
       detail = v;
       return g1?.replica === 'gw:g1:1' && g1.reconcilerLost.length === 2;
     }, 5_000, 'central flags g1');
+    await waitFor(() => lostEvents.some((l) => l.join() === 'f1>gw:g1:2,f2>gw:g1:2'), 5_000, 'a gateway event with the flag');
     // The dashboard turns it into an alert (its model module runs in the browser and in node).
     const alerts = problemsOf(detail!, detail!);
     expect(alerts).toContainEqual({ key: 'rec-lost:v1:g1:f1', level: 'bad', text: expect.stringMatching(/Gateway g1 at .* is connected as gw:g1:1 but fridge f1 is reconciled by gw:g1:2/) });

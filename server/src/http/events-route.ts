@@ -1,6 +1,6 @@
 /**
  * `GET /v1/events`: server-sent events of merged-state changes, one union discriminated by `type`
- * (`LiveEventSchema`: `fridge`, `order`, `delivery`, `venue`, `refetch`) carrying the REST views
+ * (`LiveEventSchema`: `fridge`, `order`, `delivery`, `gateway`, `venue`, `refetch`) carrying the REST views
  * (README "Read views and live events"). Each event carries an id; a client that reconnects with `Last-Event-ID` (header, or `?lastEventId=` for
  * clients that cannot set it) gets every event after it while they are retained, or one `refetch`
  * event telling it to reload state through the REST routes. `?venueId=` narrows the stream.

@@ -1,6 +1,7 @@
 /**
  * What central knows about each gateway's sync connection, for `GET /v1/venues/{id}`: connected,
- * since when, last message, last durable-ack, and (with the host) updates not yet durable.
+ * since when, last message, last durable-ack, and (with the host) updates not yet durable. Its
+ * watchers hear of every change (`gateway-feed.ts` publishes the `gateway` events from them).
  */
 
 /** Presence of one gateway. */
@@ -31,10 +32,30 @@ export interface RightsFlagRecord {
   at: number;
 }
 
+/**
+ * What changed on a link: `link` it connected or disconnected, `alert` a measurement the venue
+ * detail flags (clock skew, a flagged increment), `activity` a message or a durable write.
+ */
+export type LinkChange = 'link' | 'alert' | 'activity';
+
+/** Told of every change of a link (`gateway-feed.ts` turns them into `gateway` events). */
+export type LinkListener = (venue: string, gw: string, change: LinkChange) => void;
+
 /** Per venue and gateway link state. */
 export class GatewayPresence {
   private readonly links = new Map<string, Map<string, GatewayLink>>();
+  private readonly listeners = new Set<LinkListener>();
   constructor(private readonly now: () => number = Date.now) {}
+
+  /** Calls `l` after every change of a link (on the hot path: `l` must only mark work); returns an unsubscribe function. */
+  watch(l: LinkListener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private tell(venue: string, gw: string, change: LinkChange): void {
+    for (const l of this.listeners) l(venue, gw, change);
+  }
 
   private link(venue: string, gw: string): GatewayLink {
     let m = this.links.get(venue);
@@ -50,26 +71,32 @@ export class GatewayPresence {
   connected(venue: string, gw: string, peerId: string, replica: string | undefined): void {
     const l = this.link(venue, gw);
     Object.assign(l, { connected: true, peerId, replica, connectedAt: this.now(), lastMessageAt: this.now() });
+    this.tell(venue, gw, 'link');
   }
   /** Records the skew measured from a gateway's hello. */
   clock(venue: string, gw: string, skewMs: number): void {
     this.link(venue, gw).clockSkewMs = skewMs;
+    this.tell(venue, gw, 'alert');
   }
   /** Records a flagged increment of a gateway's replica. */
   flagged(venue: string, gw: string, flag: Omit<RightsFlagRecord, 'at'>): void {
     this.link(venue, gw).rightsFlagged.set(`${flag.fridgeId}/${flag.mealId}`, { ...flag, at: this.now() });
+    this.tell(venue, gw, 'alert');
   }
   seen(venue: string, gw: string): void {
     this.link(venue, gw).lastMessageAt = this.now();
+    this.tell(venue, gw, 'activity');
   }
   durable(venue: string, gw: string): void {
     this.link(venue, gw).lastDurableAt = this.now();
+    this.tell(venue, gw, 'activity');
   }
   disconnected(venue: string, gw: string, peerId: string): void {
     const l = this.link(venue, gw);
     if (l.peerId !== peerId) return; // a newer connection took over
     l.connected = false;
     l.disconnectedAt = this.now();
+    this.tell(venue, gw, 'link');
   }
 
   /** The link of a gateway, if it ever connected since this process started. */

@@ -48,7 +48,7 @@ describe('documentation', () => {
     expect(json('/v1/catalog').properties.venues).toBeDefined();
     const feed = spec.paths['/v1/events'].get.responses['200'].content['text/event-stream'].schema;
     const members: Array<{ properties: { type: { const?: string; enum?: string[] } } }> = feed.oneOf ?? feed.anyOf;
-    expect(members.map((m) => m.properties.type.const ?? m.properties.type.enum?.[0])).toEqual(['fridge', 'venue', 'order', 'delivery', 'refetch']);
+    expect(members.map((m) => m.properties.type.const ?? m.properties.type.enum?.[0])).toEqual(['fridge', 'venue', 'order', 'delivery', 'gateway', 'refetch']);
     // Field descriptions come from the schemas.
     expect(json('/v1/venues/{venueId}').properties.fridges.items.properties.cells.items.properties.drift.description).toMatch(/reconciler/);
     const html = await t.central.app.inject({ url: '/documentation' });

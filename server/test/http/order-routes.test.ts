@@ -9,6 +9,7 @@ import {
   recordSnapshot,
   rightsOf,
   centralReplicaId,
+  OrderResponseSchema,
   type FridgeId,
   type GatewayId,
   type InstanceId,
@@ -212,5 +213,26 @@ describe('order lifecycle', () => {
       'hold expiry',
     );
     expect(state).toBe('expired');
+  });
+});
+
+describe('order routes in OpenAPI', () => {
+  it('document every answer of the order routes in the shared order schema', async () => {
+    const spec = (await t.central.app.inject({ url: '/documentation/json' })).json();
+    const fields = Object.keys(OrderResponseSchema.shape).sort();
+    const routes: Array<[string, string, string[]]> = [
+      ['post', '/v1/orders', ['200', '201']],
+      ['get', '/v1/orders/{orderId}', ['200']],
+      ['post', '/v1/orders/{orderId}/cancel', ['200']],
+      ['post', '/v1/orders/{orderId}/pickup', ['200']],
+      ['post', '/v1/orders/{orderId}/resolve', ['200']],
+    ];
+    for (const [method, path, statuses] of routes) {
+      for (const status of statuses) {
+        const schema = spec.paths[path]?.[method]?.responses?.[status]?.content?.['application/json']?.schema;
+        expect(Object.keys(schema?.properties ?? {}).sort(), `${method} ${path} ${status}`).toEqual(fields);
+        expect(schema.properties.state.enum, `${method} ${path} ${status}`).toEqual(expect.arrayContaining(['reserved', 'cancelled', 'picked_up']));
+      }
+    }
   });
 });

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { FridgeJsonSchema } from './fridge.ts';
 import { VenueOrderJsonSchema } from './order.ts';
-import { DeliveryJsonSchema, VenueSummaryJsonSchema, VenueTotalsJsonSchema } from './venue.ts';
+import { DeliveryJsonSchema, GatewayJsonSchema, VenueSummaryJsonSchema, VenueTotalsJsonSchema } from './venue.ts';
 
 /** A fridge's view changed; `totals` are its venue's totals after the change. */
 export const FridgeEventSchema = z.object({ type: z.literal('fridge'), venueId: z.string(), fridge: FridgeJsonSchema, totals: VenueTotalsJsonSchema });
@@ -20,12 +20,21 @@ export const VenueEventSchema = z.object({ type: z.literal('venue'), venueId: z.
 export const OrderEventSchema = z.object({ type: z.literal('order'), venueId: z.string(), order: VenueOrderJsonSchema });
 /** A kitchen delivery was announced, or its fridge's snapshot made it `observed` (or changed its discrepancy). */
 export const DeliveryEventSchema = z.object({ type: z.literal('delivery'), venueId: z.string(), delivery: DeliveryJsonSchema });
+/**
+ * A gateway's link to central changed: `gateway` is its entry in the venue detail. Published at
+ * once when it connects or disconnects; changes of its sync state, pending updates, lag, clock
+ * skew, lost reconcilership or flagged increments at most once a second per gateway, and only
+ * when one of them changed: the times of its last message and durable write move with every
+ * message and alone publish nothing, and the lag of a disconnected gateway is the time since
+ * `lastMessageAt` (README "Read views and live events").
+ */
+export const GatewayEventSchema = z.object({ type: z.literal('gateway'), venueId: z.string(), gateway: GatewayJsonSchema });
 /** The events after the client's `Last-Event-ID` are gone (or central restarted): reload over REST. */
 export const RefetchEventSchema = z.object({ type: z.literal('refetch'), reason: z.string() });
 
 /** The events that concern one venue (all but `refetch`). */
-export const VenueLiveEventSchema = z.discriminatedUnion('type', [FridgeEventSchema, VenueEventSchema, OrderEventSchema, DeliveryEventSchema]);
+export const VenueLiveEventSchema = z.discriminatedUnion('type', [FridgeEventSchema, VenueEventSchema, OrderEventSchema, DeliveryEventSchema, GatewayEventSchema]);
 export type VenueLiveEvent = z.infer<typeof VenueLiveEventSchema>;
 /** One event of the live feed. */
-export const LiveEventSchema = z.discriminatedUnion('type', [FridgeEventSchema, VenueEventSchema, OrderEventSchema, DeliveryEventSchema, RefetchEventSchema]);
+export const LiveEventSchema = z.discriminatedUnion('type', [FridgeEventSchema, VenueEventSchema, OrderEventSchema, DeliveryEventSchema, GatewayEventSchema, RefetchEventSchema]);
 export type LiveEvent = z.infer<typeof LiveEventSchema>;
