@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, envOverrides, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
+import { armCrashPoint, ConfigError, CRASH_AT_VARIABLE, envOverrides, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
 import { buildApp, type Central } from './app.ts';
 import { hashToken } from './auth.ts';
@@ -115,6 +115,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (cmd !== 'run') {
     process.stderr.write(`unknown command ${cmd}\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    // A test's fault switch, off unless set (docs/reliability.md "Process faults").
+    armCrashPoint(process.env[CRASH_AT_VARIABLE]);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
     return 2;
   }
   return run(config);

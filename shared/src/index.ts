@@ -25,6 +25,7 @@ export * from './validator.ts';
 export * from './protocol.ts';
 export * from './config-loader.ts';
 export * from './data-dir.ts';
+export * from './crash-point.ts';
 export * from './signals.ts';
 export * from './windowed-counts.ts';
 export * from './loopback.ts';
