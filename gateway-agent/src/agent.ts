@@ -209,6 +209,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         maxMessageBytes: config.central.maxMessageBytes,
         connectTimeoutMs: config.central.connectTimeoutMs,
         syncTimeoutMs: config.central.syncTimeoutMs,
+        pingIntervalMs: config.central.pingIntervalMs,
         clock,
         now,
       });

@@ -50,6 +50,7 @@ import type { AgentMetrics } from './metrics.ts';
 import type { ClockSkew } from './clock-skew.ts';
 import { CentralRefusal, isRefusal, retiredBySuccessor, upgradeRefusalReason, type SyncRefusal } from './central-refusal.ts';
 import { UpstreamOutbox } from './upstream-outbox.ts';
+import { startHeartbeat } from './ws-heartbeat.ts';
 
 export type { SyncRefusal } from './central-refusal.ts';
 
@@ -77,6 +78,8 @@ export interface SyncClientOptions {
   connectTimeoutMs: number;
   /** Time from open to the first full exchange before the session is abandoned, ms. Default 60 000. */
   syncTimeoutMs?: number;
+  /** Interval of the gateway's own pings; two silent intervals end the connection, ms. Default 15 000. */
+  pingIntervalMs?: number;
   random?: () => number;
   /** This gateway's clock (ms since the epoch); default `Date.now`. */
   now?: () => number;
@@ -277,8 +280,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       ws.send(encodeHello(h));
     };
     let stuck: NodeJS.Timeout | undefined;
+    let stopHeartbeat: (() => void) | undefined;
     ws.on('open', () => {
       this.setState('handshaking');
+      stopHeartbeat = startHeartbeat(ws, this.o.pingIntervalMs ?? 15_000, () => {
+        this.o.metrics.syncErrors.inc({ reason: 'ping-timeout' });
+        logger.warn('central answered nothing for two ping intervals (a silent link); reconnecting');
+        ws.terminate();
+      });
       stuck = setTimeout(() => {
         if (fullSync) return;
         this.o.metrics.syncErrors.inc({ reason: 'sync-timeout' });
@@ -356,6 +365,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
     });
     ws.on('close', (code: number, reason: Buffer) => {
       clearTimeout(stuck);
+      stopHeartbeat?.();
       this.onClose(ws, code, reason.toString(), remoteSv).catch((e: unknown) => logger.error({ err: e }, 'could not rebuild the store'));
     });
   }

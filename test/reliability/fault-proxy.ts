@@ -38,8 +38,8 @@ export interface FlapSchedule {
   downMs: [number, number];
   /** Up time per cycle, drawn uniformly from [min, max], ms. */
   upMs: [number, number];
-  /** How the link goes down. Default `cut`. */
-  how?: 'cut' | 'blackhole';
+  /** How the link goes down; `mixed` draws cut or blackhole per cycle. Default `cut`. */
+  how?: 'cut' | 'blackhole' | 'mixed';
 }
 
 type State = 'up' | 'down' | 'blackhole';
@@ -192,7 +192,8 @@ export class FaultProxy {
     const draw = ([min, max]: [number, number]) => min + this.prng.next() * (max - min);
     let lastHeal = Date.now();
     for (let i = 0; i < s.cycles; i++) {
-      if (s.how === 'blackhole') this.blackhole();
+      const how = s.how === 'mixed' ? (this.prng.chance(0.5) ? 'cut' : 'blackhole') : (s.how ?? 'cut');
+      if (how === 'blackhole') this.blackhole();
       else this.cut();
       await new Promise((r) => setTimeout(r, draw(s.downMs)));
       this.heal();

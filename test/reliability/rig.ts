@@ -10,7 +10,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { hashToken } from '@fridgesync/server';
-import { hashSecret } from '@fridgesync/gateway-agent';
+import { hashSecret, openLevelStore } from '@fridgesync/gateway-agent';
+import * as Y from 'yjs';
+import { ORIGINS, VenueDoc, foldOrder, fridgeCells, orderResponse, type FridgeId, type OrderId, type ReplicaId, type VenueId } from '@fridgesync/shared';
 import { FaultProxy } from './fault-proxy.ts';
 import { History, orderOutcome, type OrderRead, type ReplicaRead } from './history.ts';
 import { exitsWithin, freePort, spawnCli, tempDir, until, type Spawned } from '../integration/helpers/cli.ts';
@@ -35,6 +37,8 @@ export interface GatewayOptions {
   crashAt?: string;
   /** `storage.snapshotFoldMs`. */
   snapshotFoldMs?: number;
+  /** `central.pingIntervalMs`. */
+  pingIntervalMs?: number;
 }
 
 /** The children get the machine's environment without the tests' own FRIDGESYNC_* variables (configs are strict). */
@@ -117,7 +121,7 @@ export class Rig {
         gatewayId: GATEWAY,
         venueId: VENUE,
         mqtt: { embedded: { host: '127.0.0.1', port: this.ports.mqtt }, fridges: Object.fromEntries(this.fridges.map((f) => [f, hashSecret(SECRET)])) },
-        central: { url: `ws://127.0.0.1:${this.proxy.port}`, token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 1_000 },
+        central: { url: `ws://127.0.0.1:${this.proxy.port}`, token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 1_000, pingIntervalMs: o.pingIntervalMs ?? 15_000 },
         http: { host: '127.0.0.1', port: this.ports.http },
         storage: { dataDir: join(this.dir, 'gateway'), snapshotFoldMs: o.snapshotFoldMs ?? 1_000 },
         reconcile: { debounceMs: 20, takerShare: 0.5 },
@@ -207,18 +211,53 @@ export class Rig {
     return this.ordersFrom(this.kioskUrl, {});
   }
 
+  /**
+   * What the stopped gateway's store folds (its document as it would load it): the cells of every
+   * fridge and the orders the history names. Intake records not yet folded are not in it: read
+   * only after the gateway was quiet (synced, nothing pending) when it stopped.
+   */
+  async gatewayStoreRead(): Promise<ReplicaRead> {
+    const store = await openLevelStore(join(this.dir, 'gateway'));
+    try {
+      const stored = await store.load();
+      const doc = new VenueDoc({ replica: 'central:reader' as ReplicaId });
+      doc.applyUpdate(Y.mergeUpdates(stored.updates), ORIGINS.storageLoad);
+      const cells = Object.fromEntries(this.fridges.map((f) => [f, Object.fromEntries(fridgeCells(doc, f as FridgeId).map((c) => [c.meal, { T: c.T, R: c.R, S: c.S }]))]));
+      const orders: Record<string, OrderRead> = {};
+      for (const id of new Set(this.history.orders().map((o) => o.orderId))) {
+        const fold = foldOrder(doc, id as OrderId);
+        if (fold !== undefined) orders[id] = toOrderRead(orderResponse(VENUE as VenueId, fold));
+      }
+      return { replica: 'gateway (store)', cells, orders };
+    } finally {
+      await store.close();
+    }
+  }
+
   private async ordersFrom(base: string, headers: Record<string, string>): Promise<Record<string, OrderRead>> {
     const out: Record<string, OrderRead> = {};
     for (const id of new Set(this.history.orders().map((o) => o.orderId))) {
       const r = await fetch(`${base}/v1/orders/${id}`, { headers });
       if (r.status === 404) continue;
       if (!r.ok) throw new Error(`GET ${base}/v1/orders/${id}: ${r.status}`);
-      const o = (await r.json()) as { state: OrderRead['state']; items: Array<{ mealId: string; qty: number }>; conflicts?: string[]; variants?: Array<{ items: Array<{ mealId: string; qty: number }> }> };
-      const lines = (items: Array<{ mealId: string; qty: number }>) => Object.fromEntries(items.map((l) => [l.mealId, l.qty]));
-      out[id] = { state: o.state, conflicts: o.conflicts ?? [], variants: (o.variants ?? [{ items: o.items }]).map((v) => lines(v.items)) };
+      out[id] = toOrderRead((await r.json()) as OrderJson);
     }
     return out;
   }
+}
+
+type Lines = Array<{ mealId: string; qty: number }>;
+/** An order as both HTTP APIs answer it (shared `orderResponse`). */
+interface OrderJson {
+  state: OrderRead['state'];
+  items: Lines;
+  conflicts?: string[];
+  variants?: Array<{ items: Lines }>;
+}
+
+function toOrderRead(o: OrderJson): OrderRead {
+  const lines = (items: Lines) => Object.fromEntries(items.map((l) => [l.mealId, l.qty]));
+  return { state: o.state, conflicts: o.conflicts ?? [], variants: (o.variants ?? [{ items: o.items }]).map((v) => lines(v.items)) };
 }
 
 /** A fridge that reports full totals and records each report in the history. */
