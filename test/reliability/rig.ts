@@ -23,7 +23,8 @@ export const VENUE = 'venue-rel';
 export const GATEWAY = 'gw-rel';
 export const MEALS = ['meal-a', 'meal-b'] as const;
 export const TOKENS = { app: 'app-token-rel', viewer: 'viewer-token-rel', admin: 'admin-token-rel', gateway: 'gateway-token-rel' } as const;
-const SECRET = 'fridge-secret-reliability-0001';
+/** Every fridge's MQTT secret. */
+export const FRIDGE_SECRET = 'fridge-secret-reliability-0001';
 
 /** Options of a central process. */
 export interface CentralOptions {
@@ -120,7 +121,7 @@ export class Rig {
       JSON.stringify({
         gatewayId: GATEWAY,
         venueId: VENUE,
-        mqtt: { embedded: { host: '127.0.0.1', port: this.ports.mqtt }, fridges: Object.fromEntries(this.fridges.map((f) => [f, hashSecret(SECRET)])) },
+        mqtt: { embedded: { host: '127.0.0.1', port: this.ports.mqtt }, fridges: Object.fromEntries(this.fridges.map((f) => [f, hashSecret(FRIDGE_SECRET)])) },
         central: { url: `ws://127.0.0.1:${this.proxy.port}`, token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 1_000, pingIntervalMs: o.pingIntervalMs ?? 15_000 },
         http: { host: '127.0.0.1', port: this.ports.http },
         storage: { dataDir: join(this.dir, 'gateway'), snapshotFoldMs: o.snapshotFoldMs ?? 1_000 },
@@ -169,7 +170,7 @@ export class Rig {
   async fridge(id: string): Promise<Fridge> {
     let client: MqttClient | undefined;
     await until(`fridge ${id} connected`, async () => {
-      client = await mqtt.connectAsync(`mqtt://127.0.0.1:${this.ports.mqtt}`, { clientId: id, username: id, password: SECRET, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 2_000 });
+      client = await mqtt.connectAsync(`mqtt://127.0.0.1:${this.ports.mqtt}`, { clientId: id, username: id, password: FRIDGE_SECRET, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 2_000 });
       return true;
     }, 30_000);
     const f = new Fridge(id, client!, this.history);
@@ -273,9 +274,13 @@ export class Fridge {
 
   /** Publishes the next snapshot; `ok` on PUBACK within `timeoutMs`, `unknown` otherwise. */
   async snapshot(items: Record<string, number>, timeoutMs = 5_000): Promise<boolean> {
-    const seq = ++this.seq;
+    return this.report(++this.seq, new Date().toISOString(), items, timeoutMs);
+  }
+
+  /** Publishes a snapshot with the given tag and time (duplicates, replays, reordering); recorded like {@link snapshot}. */
+  async report(seq: number, ts: string, items: Record<string, number>, timeoutMs = 5_000): Promise<boolean> {
     const done = this.history.invoke<import('./history.ts').SnapshotOp>({ kind: 'snapshot', fridge: this.id, boot: this.boot, seq, items });
-    const payload = JSON.stringify({ boot: this.boot, seq, ts: new Date().toISOString(), items });
+    const payload = JSON.stringify({ boot: this.boot, seq, ts, items });
     let timer: NodeJS.Timeout | undefined;
     const acked = await Promise.race([
       this.client.publishAsync(`fridges/${this.id}/inventory`, payload, { qos: 1 }).then(() => true, () => false),
