@@ -268,7 +268,7 @@ export class Fridge {
 
   constructor(
     readonly id: string,
-    readonly client: MqttClient,
+    public client: MqttClient,
     private readonly history: History,
   ) {}
 
