@@ -36,11 +36,19 @@ async function stockedVenue(seedLabel: string, ping: { pingIntervalMs?: number }
   return { rig, fridge, stock, prng: new Prng(`${seedLabel}:${SEED}`) };
 }
 
-/** True once central and the gateway's kiosk read every order alike and central has the newest totals. */
+/**
+ * True once the gateway is synced with nothing pending, central has the fridge's newest totals,
+ * and central and the kiosk read alike the newest confirmed order of each side and every order
+ * taken on both sides. Updates travel in order, so the newest order of a side being across means
+ * the side's earlier ones are too; the final check compares every order (reading them all on each
+ * poll would make the poll, not the convergence, what is measured).
+ */
 async function agree(rig: Rig, stock: Record<string, number>): Promise<boolean> {
   const s = await rig.gatewayStatus();
   if (s?.sync.state !== 'synced' || s.pendingUpdates !== 0) return false;
-  const [central, kiosk] = [await rig.centralRead(), await rig.kioskOrders()];
+  const confirmed = rig.history.orders().filter((o) => o.outcome === 'ok');
+  const probes = new Set([...['central', 'kiosk'].map((side) => confirmed.findLast((o) => o.taker.startsWith(side))?.orderId), ...confirmed.filter((o) => o.orderId.includes('-both-')).map((o) => o.orderId)].filter((id) => id !== undefined));
+  const [central, kiosk] = [await rig.centralRead(probes), await rig.kioskOrders(probes)];
   if (!MEALS.every((m) => central.cells.f1?.[m]?.T === stock[m])) return false;
   return JSON.stringify(Object.entries(central.orders).sort()) === JSON.stringify(Object.entries(kiosk).sort());
 }
@@ -85,6 +93,9 @@ describe('partitions', () => {
   it(FLAP, async () => {
     const { rig, fridge, stock, prng } = await stockedVenue('flap');
     const cycles = count(8, 100);
+    // Warm-up under the same load, so the baseline is central's steady state, not its start.
+    await runLoad(rig, fridge, stock, prng.fork('warm-up'), { ms: 3_000, tag: 'warm', conflictingIds: 0, orderEveryMs: 300 });
+    await until('central and the gateway agree', () => agree(rig, stock), 30_000);
     const before = rss(rig.central!.child.pid!);
     const flapping = rig.proxy.flap({ cycles, downMs: [100, 1_200], upMs: [100, 1_200], how: 'mixed' });
     let lastHeal = 0;
@@ -92,7 +103,7 @@ describe('partitions', () => {
     // Load in slices until the schedule ends.
     let done = false;
     void flapping.then((t) => ((lastHeal = t), (done = true)));
-    for (let slice = 0; !done; slice++) loaded += Object.values(await runLoad(rig, fridge, stock, prng.fork(`s${slice}`), { ms: 1_000, tag: `f${slice}`, conflictingIds: 0, orderEveryMs: 100 })).reduce((a, b) => a + b, 0);
+    for (let slice = 0; !done; slice++) loaded += Object.values(await runLoad(rig, fridge, stock, prng.fork(`s${slice}`), { ms: 1_000, tag: `f${slice}`, conflictingIds: 0, orderEveryMs: 300 })).reduce((a, b) => a + b, 0);
     await flapping;
     await until('central and the gateway agree', () => agree(rig, stock), 60_000);
     const convergedMs = Date.now() - lastHeal;

@@ -199,17 +199,17 @@ export class Rig {
     }
   }
 
-  /** What central reads: the venue's cells and every order the history names. */
-  async centralRead(): Promise<ReplicaRead> {
+  /** What central reads: the venue's cells and every order the history names (or only `ids`). */
+  async centralRead(ids?: Iterable<string>): Promise<ReplicaRead> {
     const auth = { authorization: `Bearer ${TOKENS.viewer}` };
     const v = (await (await fetch(`${this.centralUrl}/v1/venues/${VENUE}`, { headers: auth })).json()) as { fridges: Array<{ fridgeId: string; cells: Array<{ mealId: string; T: number; R: number; S: number }> }> };
     const cells = Object.fromEntries(v.fridges.map((f) => [f.fridgeId, Object.fromEntries(f.cells.map((c) => [c.mealId, { T: c.T, R: c.R, S: c.S }]))]));
-    return { replica: 'central', cells, orders: await this.ordersFrom(this.centralUrl, auth) };
+    return { replica: 'central', cells, orders: await this.ordersFrom(this.centralUrl, auth, ids) };
   }
 
-  /** The orders the history names, as the gateway's kiosk API folds them. */
-  async kioskOrders(): Promise<Record<string, OrderRead>> {
-    return this.ordersFrom(this.kioskUrl, {});
+  /** The orders the history names (or only `ids`), as the gateway's kiosk API folds them. */
+  async kioskOrders(ids?: Iterable<string>): Promise<Record<string, OrderRead>> {
+    return this.ordersFrom(this.kioskUrl, {}, ids);
   }
 
   /**
@@ -235,9 +235,9 @@ export class Rig {
     }
   }
 
-  private async ordersFrom(base: string, headers: Record<string, string>): Promise<Record<string, OrderRead>> {
+  private async ordersFrom(base: string, headers: Record<string, string>, ids?: Iterable<string>): Promise<Record<string, OrderRead>> {
     const out: Record<string, OrderRead> = {};
-    for (const id of new Set(this.history.orders().map((o) => o.orderId))) {
+    for (const id of new Set(ids ?? this.history.orders().map((o) => o.orderId))) {
       const r = await fetch(`${base}/v1/orders/${id}`, { headers });
       if (r.status === 404) continue;
       if (!r.ok) throw new Error(`GET ${base}/v1/orders/${id}: ${r.status}`);
