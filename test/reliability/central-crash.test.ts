@@ -118,5 +118,5 @@ describe('central crashes', () => {
     });
     expect(wrong, `replay: ${replayCommand(FILE, RETRY)}`).toEqual([]);
     expect(diedStored, 'the crash point was reached').toBe(Math.ceil(runs / 2));
-  }, 900_000);
+  }, count(600_000, 3_600_000));
 });

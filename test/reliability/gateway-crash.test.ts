@@ -85,5 +85,5 @@ describe('gateway crashes', () => {
     });
     expect(lost, `replay: ${replayCommand(FILE, NAME)}`).toEqual([]);
     expect(died, 'the crash points were reached').toBeGreaterThan(0);
-  }, 600_000);
+  }, count(600_000, 3_600_000));
 });
