@@ -85,10 +85,21 @@ describe('messages and pauses', () => {
     await runLoad(rig, fridge, stock, prng, { ms: pauseMs, tag: 'pause', conflictingIds: 0, orderTimeoutMs: 1_000 });
     rig.gateway!.child.kill('SIGCONT');
     const resumed = Date.now();
+    // A fridge whose keepalive ran out while the gateway was stopped reconnects and reports its
+    // totals, as fridge firmware does on every connect.
+    if (!fridge.client.connected) {
+      fridge.client = (await rig.fridge('f1')).client;
+      await fridge.snapshot({ ...stock });
+    }
+    let seen = '';
     await until('the gateway is synced again with nothing pending', async () => {
       const s = await rig.gatewayStatus();
-      return s?.sync.state === 'synced' && s.pendingUpdates === 0 && (await rig.centralRead()).cells.f1?.[MEALS[0]]?.T === stock[MEALS[0]];
-    }, 60_000);
+      const T = (await rig.centralRead()).cells.f1?.[MEALS[0]]?.T;
+      seen = `sync ${s?.sync.state}, pending ${s?.pendingUpdates}, central T ${T} of ${stock[MEALS[0]]}`;
+      return s?.sync.state === 'synced' && s.pendingUpdates === 0 && T === stock[MEALS[0]];
+    }, 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}; last seen: ${seen}`);
+    });
     const ms = Date.now() - resumed;
     await rig.quiesced();
     await rig.kill(rig.gateway, 'SIGTERM');
