@@ -175,6 +175,7 @@ export async function createAgent(config: GatewayConfig, deps: AgentDeps = {}): 
         maxMessageBytes: config.central.maxMessageBytes,
         connectTimeoutMs: config.central.connectTimeoutMs,
         syncTimeoutMs: config.central.syncTimeoutMs,
+        pingIntervalMs: config.central.pingIntervalMs,
         clock,
         now,
       });

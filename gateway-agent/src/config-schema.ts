@@ -144,6 +144,14 @@ const CentralSchema = z.strictObject({
    */
   syncTimeoutMs: ms(1_000, 600_000).default(60_000),
   /**
+   * Interval of this gateway's websocket pings to central, ms; a connection that answers nothing
+   * (no pong, no message) for two intervals in a row is terminated and the gateway reconnects, so a
+   * link that went silent without closing (a dropped NAT mapping, central's host lost power) is
+   * noticed within two to three intervals instead of when TCP gives up. Default 15 000, as
+   * central's `sync.pingIntervalMs`; one small frame per interval.
+   */
+  pingIntervalMs: ms(100, 600_000).default(15_000),
+  /**
    * Clock skew against central beyond which the gateway alerts (a warning log on every handshake,
    * `clockSkew.alert` in `/status`), ms. Measured at each sync handshake; holds are judged by the
    * clock of the replica that took the order whatever the skew, but logs, snapshot times and fridge

@@ -13,7 +13,7 @@ import { readFileSync, renameSync, existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import pino from 'pino';
-import { ConfigError, FridgeIdSchema, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
+import { armCrashPoint, ConfigError, CRASH_AT_VARIABLE, FridgeIdSchema, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { GatewayConfigSchema, RETIRED_GATEWAY_KEYS, type GatewayConfig } from './config-schema.ts';
 import { AGENT_VERSION, createAgent } from './agent.ts';
 import { MIN_SECRET_CHARS, MIN_SHORT_SECRET_CHARS, generateSecret, hashSecret } from './fridge-secrets.ts';
@@ -173,6 +173,12 @@ export async function main(argv: string[], io: MainIo = defaultIo()): Promise<nu
     const checks = await runDoctor(config);
     io.out(formatDoctor(checks));
     return checks.some((c) => c.status === 'FAIL') ? 1 : 0;
+  }
+  try {
+    // A test's fault switch, off unless set (docs/reliability.md "Process faults").
+    armCrashPoint(io.env[CRASH_AT_VARIABLE]);
+  } catch (e) {
+    return io.err((e as Error).message), 2;
   }
   return run(config, io);
 }

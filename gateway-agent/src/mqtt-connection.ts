@@ -24,6 +24,7 @@
  *   work).
  */
 import { Duplex } from 'node:stream';
+import { crashPoint, crashPointArmed } from '@fridgesync/shared';
 
 /** Reads MQTT fixed headers from a byte stream, however it is split. */
 export class PacketSizeScanner {
@@ -135,6 +136,7 @@ export class MqttConnection extends Duplex {
     }
     durable.then(
       () => {
+        crashPoint('before-puback');
         gate.open = true;
         this.release();
       },
@@ -212,7 +214,10 @@ export class MqttConnection extends Duplex {
     if (out.length === 0 || this.inner.destroyed) return;
     // One chunk: one system call on a socket, one frame on a websocket stream (which writes one
     // chunk at a time and would drop the rest if the connection is destroyed right after).
-    const ok = this.inner.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
+    // A crash point counts the writes that carry a PUBACK (fixed header 0x40) once they are handed
+    // to the kernel (docs/reliability.md "Process faults").
+    const ok = crashPointArmed('after-puback') && out.some((c) => c[0] === 0x40) ? this.inner.write(bytes, () => crashPoint('after-puback')) : this.inner.write(bytes);
     if (!ok && !this.blocked) {
       this.blocked = true;
       this.inner.once('drain', () => {

@@ -41,6 +41,7 @@ import { ACCEPTED_AFTER_REFUSAL_MS, RefusalSettling } from './central-acceptance
 import { PendingCentral } from './pending-central.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
 import { UpstreamSession } from './upstream-session.ts';
+import { startHeartbeat } from './ws-heartbeat.ts';
 
 export type { SyncRefusal } from './central-refusal.ts';
 
@@ -68,6 +69,8 @@ export interface SyncClientOptions {
   connectTimeoutMs: number;
   /** Time from open to the first full exchange before the session is abandoned, ms. Default 60 000. */
   syncTimeoutMs?: number;
+  /** Interval of the gateway's own pings; two silent intervals end the connection, ms. Default 15 000. */
+  pingIntervalMs?: number;
   random?: () => number;
   /** This gateway's clock (ms since the epoch); default `Date.now`. */
   now?: () => number;
@@ -236,8 +239,14 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       },
     );
     this.session = session;
+    let stopHeartbeat: (() => void) | undefined;
     ws.on('open', () => {
       this.setState('handshaking');
+      stopHeartbeat = startHeartbeat(ws, this.options.pingIntervalMs ?? 15_000, () => {
+        metrics.syncErrors.inc({ reason: 'ping-timeout' });
+        logger.warn('central answered nothing for two ping intervals (a silent link); reconnecting');
+        ws.terminate();
+      });
       session.opened();
     });
     ws.on('message', (data: Buffer) => session.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
@@ -256,6 +265,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
       });
     });
     ws.on('close', (code: number, reason: Buffer) => {
+      stopHeartbeat?.();
       session.end();
       this.onClose(ws, code, reason.toString(), session.centralStateVector).catch((e: unknown) => logger.error({ err: e }, 'could not rebuild the store'));
     });

@@ -7,6 +7,7 @@
  * holds the outbox {@link ACK_WAIT_MS} at most.
  */
 import * as Y from 'yjs';
+import { crashPoint } from '@fridgesync/shared';
 
 /** Longest wait for central's durable-ack of the message in flight before the outbox goes anyway, ms. */
 export const ACK_WAIT_MS = 1_000;
@@ -65,6 +66,7 @@ export class UpstreamOutbox {
     this.queued = [];
     this.queuedTo = new Map();
     this.link.send(update);
+    crashPoint('mid-sync');
     this.inFlightTimer = setTimeout(() => {
       this.inFlight = undefined;
       this.pump();

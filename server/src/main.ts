@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { realpathSync } from 'node:fs';
 import { EXIT_USAGE, formatUsageError, parseCommandLine, UsageError } from '@fridgesync/shared/command-line';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, envOverrides, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
+import { armCrashPoint, ConfigError, CRASH_AT_VARIABLE, envOverrides, loadConfig, parseConfigFile, stopSignals } from '@fridgesync/shared';
 import { CentralConfigSchema, type CentralConfig } from './config-schema.ts';
 import { buildApp, type Central } from './app.ts';
 import { hashToken } from './auth.ts';
@@ -100,6 +100,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (cmd !== 'run') {
     process.stderr.write(formatUsageError(COMMAND, [`unknown command "${cmd}"`]));
+    return 2;
+  }
+  try {
+    // A test's fault switch, off unless set (docs/reliability.md "Process faults").
+    armCrashPoint(process.env[CRASH_AT_VARIABLE]);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
     return 2;
   }
   return run(config);

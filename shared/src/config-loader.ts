@@ -11,6 +11,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { CRASH_AT_VARIABLE } from './crash-point.ts';
 
 /** Thrown when configuration is invalid; `problems` lists every issue with its path. */
 export class ConfigError extends Error {
@@ -102,6 +103,7 @@ export function envOverrides(sources: ConfigSources): Array<{ variable: string; 
       value = sources.readFile(raw).replace(/\r?\n$/, '');
     } else value = coerce(raw);
     if (rest === 'CONFIG') continue; // FRIDGESYNC_CONFIG names the file itself
+    if (name === CRASH_AT_VARIABLE) continue; // a test's fault switch (crash-point.ts), not configuration
     out.push({ variable: name, path: rest.split('__').map(camel), value });
   }
   return out;

@@ -26,6 +26,7 @@ export * from './validator.ts';
 export * from './protocol.ts';
 export * from './config-loader.ts';
 export * from './data-dir.ts';
+export * from './crash-point.ts';
 export * from './signals.ts';
 export * from './command-line.ts';
 export * from './windowed-counts.ts';

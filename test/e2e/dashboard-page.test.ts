@@ -11,14 +11,14 @@ import type { Browser, Page } from 'playwright-core';
 import type { VenueDetailJson } from '@fridgesync/shared';
 import { chromiumPath, collectErrors, launchChromium, screenshot, signIn } from './helpers/browser.ts';
 import { FleetCentral, SAMPLE_MEALS, SAMPLE_VENUES, TOKENS, largeFleet, stockLargeFleet, stockSampleFleet } from './helpers/fleet.ts';
-import { LinkProxy } from './helpers/link-proxy.ts';
+import { FaultProxy } from '../reliability/fault-proxy.ts';
 
 const exe = chromiumPath();
 
 describe.skipIf(exe === undefined)('dashboard page (real central with a fleet, chromium)', () => {
   const central = new FleetCentral(SAMPLE_VENUES, SAMPLE_MEALS);
   // The page reaches central through a relay the test can cut (a dropped feed, central still up).
-  const link = new LinkProxy(() => Number(new URL(central.url).port));
+  const link = new FaultProxy(() => Number(new URL(central.url).port));
   let base: string;
   let browser: Browser;
   let page: Page;

@@ -12,7 +12,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FRIDGE, MEALS, Stack, TOKENS, VENUE } from '../e2e/helpers/stack.ts';
 import { waitFor } from '@fridgesync/shared/test-harness';
-import { LinkProxy } from '../e2e/helpers/link-proxy.ts';
+import { FaultProxy } from '../reliability/fault-proxy.ts';
 
 const HOUR = 3_600_000;
 
@@ -37,7 +37,7 @@ describe.each([
   ['−1 h', -HOUR],
 ])('a gateway whose clock is %s off', (_name, skew) => {
   let stack: Stack | undefined;
-  let proxy: LinkProxy | undefined;
+  let proxy: FaultProxy | undefined;
   afterEach(async () => {
     await stack?.close();
     await proxy?.close();
@@ -49,7 +49,7 @@ describe.each([
     stack = new Stack();
     await stack.startCentral();
     const s = stack;
-    proxy = new LinkProxy(() => s.centralPort);
+    proxy = new FaultProxy(() => s.centralPort);
     await proxy.start();
     await stack.startGateway({ centralPort: proxy.port, now: () => Date.now() + skew, sweepIntervalMs: 100 });
     await stack.connectFridge();

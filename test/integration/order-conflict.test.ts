@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fridgeCells, type FridgeId, type LiveEvent } from '@fridgesync/shared';
 import { FRIDGE, MEALS, Stack, TOKENS, VENUE } from '../e2e/helpers/stack.ts';
 import { waitFor } from '@fridgesync/shared/test-harness';
-import { LinkProxy } from '../e2e/helpers/link-proxy.ts';
+import { FaultProxy } from '../reliability/fault-proxy.ts';
 
 const ORDER = 'dup-diff';
 
@@ -25,7 +25,7 @@ interface OrderBody {
 
 describe('the same order id with different contents on both sides of a partition', () => {
   let stack: Stack | undefined;
-  let proxy: LinkProxy | undefined;
+  let proxy: FaultProxy | undefined;
   afterEach(async () => {
     await stack?.close();
     await proxy?.close();
@@ -37,7 +37,7 @@ describe('the same order id with different contents on both sides of a partition
     stack = new Stack();
     await stack.startCentral();
     const s = stack;
-    proxy = new LinkProxy(() => s.centralPort);
+    proxy = new FaultProxy(() => s.centralPort);
     await proxy.start();
     await stack.startGateway({ centralPort: proxy.port });
     await stack.connectFridge();

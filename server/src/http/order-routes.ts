@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { CreateOrderBodySchema, OrderIdSchema, OrderResponseSchema } from '@fridgesync/shared';
+import { CreateOrderBodySchema, crashPoint, OrderIdSchema, OrderResponseSchema } from '@fridgesync/shared';
 import type { OrderService } from '../order-service.ts';
 import type { RateLimitConfig } from './rate-limit.ts';
 import { roles } from './route-policy.ts';
@@ -32,6 +32,7 @@ export function registerOrderRoutes(app: FastifyInstance, orders: OrderService, 
     async (req, reply) => {
       if (req.validationError !== undefined) orders.invalid(req.validationError);
       const res = await orders.create(req.body);
+      if (res.status === 201) crashPoint('central-before-order-reply');
       return reply.status(res.status).send(res.order);
     },
   );

@@ -9,6 +9,7 @@ import * as Y from 'yjs';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import {
+  crashPoint,
   CLOSE_CODES,
   ProtocolError,
   allocateEpoch,
@@ -146,6 +147,7 @@ export class SyncSession implements SyncPeer {
 
   /** An update from this peer is durable: send the durable-ack (only to fridgesync peers). */
   durable(stateVector: Uint8Array): void {
+    crashPoint('central-before-durable-ack');
     if (this.helloed) this.send(encodeDurableAck(stateVector));
     if (this.principal.gatewayId !== undefined) this.presence.durable(this.venueId, this.principal.gatewayId);
   }
