@@ -34,7 +34,11 @@ export interface RightsFlagRecord {
 /** Per venue and gateway link state. */
 export class GatewayPresence {
   private readonly links = new Map<string, Map<string, GatewayLink>>();
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** Told when a gateway's link goes up or down (the event log's `gateway.online` / `gateway.offline`). */
+    private readonly onLink?: (venue: string, gateway: string, link: Readonly<GatewayLink>) => void,
+  ) {}
 
   private link(venue: string, gw: string): GatewayLink {
     let m = this.links.get(venue);
@@ -50,6 +54,7 @@ export class GatewayPresence {
   connected(venue: string, gw: string, peerId: string, replica: string | undefined): void {
     const l = this.link(venue, gw);
     Object.assign(l, { connected: true, peerId, replica, connectedAt: this.now(), lastMessageAt: this.now() });
+    this.onLink?.(venue, gw, l);
   }
   /** Records the skew measured from a gateway's hello. */
   clock(venue: string, gw: string, skewMs: number): void {
@@ -70,6 +75,7 @@ export class GatewayPresence {
     if (l.peerId !== peerId) return; // a newer connection took over
     l.connected = false;
     l.disconnectedAt = this.now();
+    this.onLink?.(venue, gw, l);
   }
 
   /** The link of a gateway, if it ever connected since this process started. */

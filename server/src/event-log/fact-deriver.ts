@@ -1,0 +1,193 @@
+/**
+ * Derives domain facts from the merged state of each venue document and appends them to the
+ * {@link DomainEventLog} (docs/design.md "Domain event log"). A {@link DocObserver} like the read
+ * model: a transaction marks the orders, fridges and deliveries it touched; paced background
+ * slices fold each of them and turn the fold into the facts it implies. Facts come from folds,
+ * never from one replica's writes, so every replica's view of the same state yields the same
+ * facts with the same ids (fact-ids.ts); a fact derived again (after a restart, or by a second
+ * fold) is skipped by the log.
+ */
+import {
+  DirtyScheduler,
+  deliveryJson,
+  fridgeCells,
+  fridgeView,
+  foldOrder,
+  observedSnapshot,
+  type ChangeSummary,
+  type DeliveryValue,
+  type FridgeId,
+  type OrderId,
+  type Slice,
+} from '@fridgesync/shared';
+import type { DocObserver } from '../doc-observer.ts';
+import type { VenueHost } from '../venue-host.ts';
+import type { DomainEventLog, DomainFact, LoggedEvent } from './event-log-port.ts';
+import { factId } from './fact-ids.ts';
+import { FOLD_PACING } from '../read-model.ts';
+
+/** Most time one background slice of deriving takes before yielding to I/O, ms. */
+const SLICE_MS = 4;
+
+type Work = { host: VenueHost } & ({ kind: 'order'; order: OrderId } | { kind: 'fridge'; fridge: FridgeId } | { kind: 'deliveries' });
+
+/** Options of {@link FactDeriver}. */
+export interface FactDeriverOptions {
+  log: DomainEventLog;
+  /** Observed totals of a delivery's fridge when it was announced, if central noted them (the read model). */
+  deliveryBaseline?: (venue: string, deliveryId: string) => Record<string, number> | undefined;
+  /** Told about every appended batch (metrics). */
+  onAppended?: (events: LoggedEvent[]) => void;
+  /** Told when deriving or appending fails; the deriver carries on. */
+  onError: (e: unknown, venue: string | undefined) => void;
+}
+
+/** Turns folds into facts; see the file comment. */
+export class FactDeriver implements DocObserver {
+  private readonly work: DirtyScheduler<string, Work>;
+  /** Fact ids derived per entity (`order:<venue>:<id>`, …): only new ones are appended. */
+  private readonly derived = new Map<string, Set<string>>();
+  /** Open shortage per `<venue>/<fridge>/<meal>`: the id of its `shortage.raised` fact. */
+  private readonly shortages = new Map<string, string>();
+  /** Appends in flight (close waits for them). */
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: FactDeriverOptions) {
+    this.work = new DirtyScheduler<string, Work>({ sliceMs: SLICE_MS, pacing: FOLD_PACING, run: (slice) => this.run(slice) });
+  }
+
+  loaded(host: VenueHost): void {
+    for (const order of host.doc.index.orders.keys()) this.mark({ host, kind: 'order', order: order as OrderId });
+    for (const fridge of host.doc.index.fridgeIds()) this.mark({ host, kind: 'fridge', fridge });
+    this.mark({ host, kind: 'deliveries' });
+  }
+
+  changed(host: VenueHost, s: ChangeSummary): void {
+    for (const order of s.orders) this.mark({ host, kind: 'order', order });
+    for (const fridge of s.fridges) this.mark({ host, kind: 'fridge', fridge });
+    if (s.config || s.fridges.size > 0) this.mark({ host, kind: 'deliveries' });
+  }
+
+  /** Appends a fact observed outside the documents (a gateway's link, gateway-presence.ts). */
+  note(fact: DomainFact): void {
+    this.append([fact]);
+  }
+
+  /** Derives what is pending now and waits until every append in flight is durable (tests, shutdown). */
+  async settle(): Promise<void> {
+    this.work.flush();
+    await this.inFlight;
+  }
+
+  /** Stops deriving; resolves when the appends in flight are done. */
+  async close(): Promise<void> {
+    this.work.clear();
+    await this.inFlight;
+  }
+
+  private mark(w: Work): void {
+    const id = w.kind === 'order' ? w.order : w.kind === 'fridge' ? w.fridge : '';
+    this.work.mark(`${w.kind}:${w.host.venueId}:${id}`, () => w);
+  }
+
+  private run(slice: Slice<string, Work>): void {
+    const facts: DomainFact[] = [];
+    const entities: string[] = [];
+    for (let e = slice.next(); e !== undefined; e = slice.next()) {
+      const [key, w] = e;
+      if (w.host.state === 'closed') continue;
+      // One venue's bad data must not stop the facts of the others.
+      try {
+        const found = w.kind === 'order' ? this.orderFacts(w.host, w.order) : w.kind === 'fridge' ? this.fridgeFacts(w.host, w.fridge) : this.deliveryFacts(w.host);
+        const seen = this.derived.get(key) ?? new Set<string>();
+        const fresh = found.filter((f) => !seen.has(f.id));
+        if (found.length === 0 && w.kind === 'order') this.derived.delete(key);
+        if (fresh.length === 0) continue;
+        for (const f of fresh) seen.add(f.id);
+        this.derived.set(key, seen);
+        facts.push(...fresh);
+        entities.push(key);
+      } catch (err) {
+        this.o.onError(err, w.host.venueId);
+      }
+    }
+    if (facts.length > 0) this.append(facts, entities);
+  }
+
+  private append(facts: DomainFact[], entities: string[] = []): void {
+    const p = this.o.log.append(facts).then(
+      (appended) => {
+        if (appended.length > 0) this.o.onAppended?.(appended);
+      },
+      (err: unknown) => {
+        // Not durable: forget them, so the next change of these entities derives them again.
+        for (const key of entities) this.derived.delete(key);
+        this.o.onError(err, facts[0]?.venueId);
+      },
+    );
+    this.inFlight = Promise.all([this.inFlight, p]);
+  }
+
+  /** An order implies `order.reserved` and, once settled, its terminal state (the lattice's). */
+  private orderFacts(host: VenueHost, id: OrderId): DomainFact[] {
+    const o = foldOrder(host.doc, id);
+    if (o === undefined || o.lines === undefined) return [];
+    const base = { orderId: id, fridgeId: o.fridge, lines: o.lines };
+    const v = host.venueId;
+    const out: DomainFact[] = [{ id: factId(v, 'order.reserved', [id]), venueId: v, fact: { kind: 'order.reserved', ...base } }];
+    if (o.state !== 'reserved') {
+      const kind = `order.${o.state}` as const;
+      out.push({ id: factId(v, kind, [id]), venueId: v, fact: { kind, ...base } });
+    }
+    return out;
+  }
+
+  /** The fridge's observed snapshot, and the shortages raised or cleared since the last fold. */
+  private fridgeFacts(host: VenueHost, fridge: FridgeId): DomainFact[] {
+    const v = host.venueId;
+    const out: DomainFact[] = [];
+    const snap = observedSnapshot(host.doc, fridge);
+    if (snap !== undefined) {
+      out.push({ id: factId(v, 'snapshot.applied', [fridge, snap.b, snap.e, snap.q]), venueId: v, fact: { kind: 'snapshot.applied', fridgeId: fridge, boot: snap.b, era: snap.e, seq: snap.q, items: { ...snap.i } } });
+    }
+    const snapKey = snap === undefined ? ['none'] : [snap.b, snap.e, snap.q];
+    for (const c of fridgeCells(host.doc, fridge, undefined, false)) {
+      const key = `${v}/${fridge}/${c.meal}`;
+      const open = this.shortages.get(key);
+      if (c.shortage > 0 && open === undefined) {
+        // One incident per fridge, meal and snapshot: the same incident derived again (another
+        // fold, a restart) has the same id.
+        const id = factId(v, 'shortage.raised', [fridge, c.meal, ...snapKey]);
+        this.shortages.set(key, id);
+        out.push({ id, venueId: v, fact: { kind: 'shortage.raised', fridgeId: fridge, mealId: c.meal, units: c.shortage, orders: c.affectedOrders } });
+      } else if (c.shortage === 0 && open !== undefined) {
+        this.shortages.delete(key);
+        out.push({ id: factId(v, 'shortage.cleared', [open]), venueId: v, fact: { kind: 'shortage.cleared', fridgeId: fridge, mealId: c.meal } });
+      }
+    }
+    return out;
+  }
+
+  /** Announced deliveries, and those whose fridge's snapshot shows a discrepancy. */
+  private deliveryFacts(host: VenueHost): DomainFact[] {
+    const v = host.venueId;
+    const out: DomainFact[] = [];
+    for (const [id, byReplica] of host.doc.index.deliveries) {
+      const value = announced(byReplica);
+      if (value === undefined) continue;
+      out.push({ id: factId(v, 'delivery.announced', [id]), venueId: v, fact: { kind: 'delivery.announced', deliveryId: id, fridgeId: value.f, items: { ...value.i } } });
+      const view = deliveryJson(v, id, value, this.o.deliveryBaseline?.(v, id), fridgeView(host.doc, value.f as FridgeId));
+      if (view.status !== 'observed') continue;
+      const items = view.items.filter((i) => i.discrepancy !== null && i.discrepancy !== 0).map((i) => ({ mealId: i.mealId, announced: i.announced, discrepancy: i.discrepancy! }));
+      if (items.length > 0) out.push({ id: factId(v, 'delivery.discrepancy', [id]), venueId: v, fact: { kind: 'delivery.discrepancy', deliveryId: id, fridgeId: value.f, items } });
+    }
+    return out;
+  }
+}
+
+/** The announcement of a delivery: central's latest entry (deliveries are written by central only). */
+export function announced(byReplica: ReadonlyMap<string, DeliveryValue>): DeliveryValue | undefined {
+  let value: DeliveryValue | undefined;
+  for (const [r, v] of byReplica) if (r.startsWith('central:') && (value === undefined || v.at > value.at)) value = v;
+  return value;
+}
