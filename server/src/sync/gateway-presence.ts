@@ -53,7 +53,11 @@ export class GatewayPresence {
 
   connected(venue: string, gw: string, peerId: string, replica: string | undefined): void {
     const l = this.link(venue, gw);
-    Object.assign(l, { connected: true, peerId, replica, connectedAt: this.now(), lastMessageAt: this.now() });
+    // A connection says hello twice when it joins first (read-only, then its replica): one link.
+    const fresh = !l.connected || l.peerId !== peerId;
+    Object.assign(l, { connected: true, peerId, replica, lastMessageAt: this.now() });
+    if (!fresh) return;
+    l.connectedAt = this.now();
     this.onLink?.(venue, gw, l);
   }
   /** Records the skew measured from a gateway's hello. */
