@@ -49,6 +49,11 @@ export class FactDeriver implements DocObserver {
   private readonly derived = new Map<string, Set<string>>();
   /** Open shortage per `<venue>/<fridge>/<meal>`: the id of its `shortage.raised` fact. */
   private readonly shortages = new Map<string, string>();
+  /**
+   * Deliveries (`<venue>/<id>`) a snapshot has observed: their discrepancy is judged once, at the
+   * first snapshot after the announcement (later snapshots count sales too).
+   */
+  private readonly judged = new Set<string>();
   /** Appends in flight (close waits for them). */
   private inFlight: Promise<unknown> = Promise.resolve();
 
@@ -176,6 +181,9 @@ export class FactDeriver implements DocObserver {
       const value = announced(byReplica);
       if (value === undefined) continue;
       out.push({ id: factId(v, 'delivery.announced', [id]), venueId: v, fact: { kind: 'delivery.announced', deliveryId: id, fridgeId: value.f, items: { ...value.i } } });
+      const key = `${v}/${id}`;
+      if (this.judged.has(key) || (observedSnapshot(host.doc, value.f as FridgeId)?.ts ?? 0) <= value.at) continue;
+      this.judged.add(key);
       const view = deliveryJson(v, id, value, this.o.deliveryBaseline?.(v, id), fridgeView(host.doc, value.f as FridgeId));
       if (view.status !== 'observed') continue;
       const items = view.items.filter((i) => i.discrepancy !== null && i.discrepancy !== 0).map((i) => ({ mealId: i.mealId, announced: i.announced, discrepancy: i.discrepancy! }));

@@ -119,6 +119,26 @@ describe('consumer groups', () => {
     expect((await claim('c')).length).toBe(2);
   });
 
+  it('retention drops acknowledged events on its timer and keeps what a group still owes', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'central-groups-'));
+    t = await startCentral({ level: true, dir, over: { eventLog: { pruneEveryMs: 100, retention: { maxEvents: 1 } } } });
+    // The group exists before the facts: retention keeps what it has not acknowledged.
+    expect(await claim('slow')).toEqual([]);
+    await threeFacts();
+    const claimed = await claim('slow', { limit: 1, visibilityMs: 60_000 });
+    expect(claimed.map((e) => e.position)).toEqual([1]);
+    // `slow` holds 1 unacknowledged: nothing may go, however many timer passes run.
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await call('GET', '/v1/events/log')).json()).toMatchObject({ oldest: 1, latest: 3 });
+    await ack('slow', [claimed[0]!.id]);
+    await claim('slow', { limit: 1, visibilityMs: 60_000 }).then((es) => ack('slow', es.map((e) => e.id)));
+    // Acknowledged up to 2: the timer drops 1 and 2 (beyond maxEvents 1); 3 is kept (never claimed).
+    await waitFor(async () => (await call('GET', '/v1/events/log')).json().oldest === 3, 10_000);
+    const page = (await call('GET', '/v1/events/log?after=0')).json();
+    expect(page).toMatchObject({ oldest: 3, latest: 3, gap: true });
+    expect((await t!.central.app.inject({ url: '/metrics' })).body).toMatch(/fridgesync_event_log_pruned_total\{acked="true"\} 2/);
+  });
+
   it('is documented in /documentation with its roles and errors', async () => {
     await start();
     const spec = (await t!.central.app.inject({ url: '/documentation/json' })).json();
