@@ -54,8 +54,14 @@ export class FactDeriver implements DocObserver {
    * first snapshot after the announcement (later snapshots count sales too).
    */
   private readonly judged = new Set<string>();
-  /** Appends in flight (close waits for them). */
-  private inFlight: Promise<unknown> = Promise.resolve();
+  /**
+   * Facts derived while an append is in flight, with their entity keys: written together by the
+   * next append (group commit: one synced write per round, however many slices ran meanwhile).
+   * Bounded by the entities marked meanwhile, as the scheduler's own keys are.
+   */
+  private queued: { facts: DomainFact[]; entities: string[] } = { facts: [], entities: [] };
+  /** The append in flight, if any (close and settle wait for it and for what is queued). */
+  private writing: Promise<void> | undefined;
 
   constructor(private readonly o: FactDeriverOptions) {
     this.work = new DirtyScheduler<string, Work>({ sliceMs: SLICE_MS, pacing: FOLD_PACING, run: (slice) => this.run(slice) });
@@ -81,13 +87,13 @@ export class FactDeriver implements DocObserver {
   /** Derives what is pending now and waits until every append in flight is durable (tests, shutdown). */
   async settle(): Promise<void> {
     this.work.flush();
-    await this.inFlight;
+    while (this.writing !== undefined) await this.writing;
   }
 
   /** Stops deriving; resolves when the appends in flight are done. */
   async close(): Promise<void> {
     this.work.clear();
-    await this.inFlight;
+    while (this.writing !== undefined) await this.writing;
   }
 
   private mark(w: Work): void {
@@ -120,17 +126,26 @@ export class FactDeriver implements DocObserver {
   }
 
   private append(facts: DomainFact[], entities: string[] = []): void {
-    const p = this.o.log.append(facts).then(
-      (appended) => {
+    this.queued.facts.push(...facts);
+    this.queued.entities.push(...entities);
+    if (this.writing === undefined) this.writing = this.drain();
+  }
+
+  /** Appends what is queued, round after round, until nothing is. */
+  private async drain(): Promise<void> {
+    while (this.queued.facts.length > 0) {
+      const { facts, entities } = this.queued;
+      this.queued = { facts: [], entities: [] };
+      try {
+        const appended = await this.o.log.append(facts);
         if (appended.length > 0) this.o.onAppended?.(appended);
-      },
-      (err: unknown) => {
+      } catch (err) {
         // Not durable: forget them, so the next change of these entities derives them again.
         for (const key of entities) this.derived.delete(key);
         this.o.onError(err, facts[0]?.venueId);
-      },
-    );
-    this.inFlight = Promise.all([this.inFlight, p]);
+      }
+    }
+    this.writing = undefined;
   }
 
   /** An order implies `order.reserved` and, once settled, its terminal state (the lattice's). */
