@@ -8,7 +8,9 @@
  * - `e!<pos>` the event (JSON `{id, venueId, fact, at}`), `i!<id>` its position (appended once),
  *   `v!<venue>!<pos>` the venue index (`read` of one venue);
  * - `g!<group>` a group's cursor, `p!<group>!<pos>` an event handed out and not acknowledged
- *   (`{attempts, visibleAt}`), `d!<group>!<pos>` a dead-lettered event (`{attempts, deadAt}`).
+ *   (`{attempts, visibleAt}`), `d!<group>!<pos>` a dead-lettered event (`{attempts, deadAt}`);
+ * - `m!latest` the newest position ever appended, so positions are never reused once retention
+ *   has dropped every event.
  */
 import { FridgesyncError, type DomainFactData } from '@fridgesync/shared';
 import type { ClaimedEvent, DeadEvent, DomainEventLog, DomainFact, GroupInfo, GroupLimits, LoggedEvent, LogPage, PruneResult, Retention } from './event-log-port.ts';
@@ -55,6 +57,7 @@ const pKey = (g: string, pos: number) => `p!${g}!${hex(pos)}`;
 const dKey = (g: string, pos: number) => `d!${g}!${hex(pos)}`;
 const posOf = (key: string) => parseInt(key.slice(key.lastIndexOf('!') + 1), 16);
 const range = (prefix: string) => ({ gt: prefix, lt: `${prefix}~` });
+const LATEST = 'm!latest';
 
 /** Options of {@link createLevelEventLog}. */
 export interface LevelEventLogOptions {
@@ -118,6 +121,8 @@ export function createLevelEventLog(o: LevelEventLogOptions): DomainEventLog {
       await db.open();
       for await (const [k] of db.iterator({ ...range('e!'), limit: 1 })) oldest = posOf(k);
       for await (const [k] of db.iterator({ ...range('e!'), limit: 1, reverse: true })) latest = posOf(k);
+      const head = await db.get(LATEST);
+      if (head !== undefined) latest = Math.max(latest, parseInt(head, 16));
       for (const [k, v] of await scan('g!')) groups.set(k.slice(2), { cursor: (JSON.parse(v) as { cursor: number }).cursor, pending: 0, dead: 0 });
       for (const [k] of await scan('p!')) groups.get(k.slice(2, k.lastIndexOf('!')))!.pending++;
       for (const [k] of await scan('d!')) groups.get(k.slice(2, k.lastIndexOf('!')))!.dead++;
@@ -139,6 +144,7 @@ export function createLevelEventLog(o: LevelEventLogOptions): DomainEventLog {
           ops.push({ type: 'put', key: eKey(pos), value: JSON.stringify(stored) }, { type: 'put', key: iKey(f.id), value: hex(pos) }, { type: 'put', key: vKey(f.venueId, pos), value: '' });
           out.push({ ...stored, position: pos });
         });
+        if (ops.length > 0) ops.push({ type: 'put', key: LATEST, value: hex(pos) });
         await write(ops);
         // Only a durable append moves the head.
         if (out.length > 0 && oldest === 0) oldest = out[0]!.position;
@@ -158,7 +164,9 @@ export function createLevelEventLog(o: LevelEventLogOptions): DomainEventLog {
         // An event pruned between the two reads is skipped (it is past retention anyway).
         list = positions.flatMap((p) => found.get(p) ?? []);
       }
-      return { events: list, oldest, latest, gap: oldest > after + 1 && after < latest };
+      // Positions after `after` and before the first retained one were dropped by retention.
+      const retainedFrom = oldest > 0 ? oldest : latest + 1;
+      return { events: list, oldest, latest, gap: after + 1 < retainedFrom && after < latest };
     },
 
     claim(name, limit, visibilityMs, at) {

@@ -141,5 +141,21 @@ export function eventLogContract(name: string, make: MakeLog): void {
         await m.cleanup();
       }
     });
+
+    it('never reuses a position once retention dropped every event', async () => {
+      const m = await make({ limits: LIMITS, retention: { ...KEEP, maxAgeMs: 1 } });
+      try {
+        await m.log.append([fact('a'), fact('b')]);
+        expect(await m.log.prune(Date.now() + 10_000)).toEqual({ dropped: 2, droppedUnacked: 0 });
+        // Everything is gone; a reader at 0 is told it missed events, one at the head is not.
+        expect(await m.log.read(0, 10)).toEqual({ events: [], oldest: 0, latest: 2, gap: true });
+        expect((await m.log.read(2, 10)).gap).toBe(false);
+        const log = m.reopen === undefined ? m.log : await m.reopen();
+        expect(await log.append([fact('c')])).toMatchObject([{ id: 'c', position: 3 }]);
+        expect(ids(await log.claim('g', 10, 1000, 0))).toEqual(['c']);
+      } finally {
+        await m.cleanup();
+      }
+    });
   });
 }
