@@ -45,7 +45,11 @@ export interface FactDeriverOptions {
 /** Turns folds into facts; see the file comment. */
 export class FactDeriver implements DocObserver {
   private readonly work: DirtyScheduler<string, Work>;
-  /** Fact ids derived per entity (`order:<venue>:<id>`, …): only new ones are appended. */
+  /**
+   * Fact ids the entity's last fold implied (`order:<venue>:<id>`, …): only new ones are appended.
+   * Replaced at each fold, so it holds what the current state implies (a fridge's latest snapshot,
+   * not every one it ever had).
+   */
   private readonly derived = new Map<string, Set<string>>();
   /** Open shortage per `<venue>/<fridge>/<meal>`: the id of its `shortage.raised` fact. */
   private readonly shortages = new Map<string, string>();
@@ -110,12 +114,11 @@ export class FactDeriver implements DocObserver {
       // One venue's bad data must not stop the facts of the others.
       try {
         const found = w.kind === 'order' ? this.orderFacts(w.host, w.order) : w.kind === 'fridge' ? this.fridgeFacts(w.host, w.fridge) : this.deliveryFacts(w.host);
-        const seen = this.derived.get(key) ?? new Set<string>();
-        const fresh = found.filter((f) => !seen.has(f.id));
-        if (found.length === 0 && w.kind === 'order') this.derived.delete(key);
+        const seen = this.derived.get(key);
+        const fresh = seen === undefined ? found : found.filter((f) => !seen.has(f.id));
+        if (found.length === 0) this.derived.delete(key);
+        else this.derived.set(key, new Set(found.map((f) => f.id)));
         if (fresh.length === 0) continue;
-        for (const f of fresh) seen.add(f.id);
-        this.derived.set(key, seen);
         facts.push(...fresh);
         entities.push(key);
       } catch (err) {
