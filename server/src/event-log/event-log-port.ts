@@ -15,6 +15,12 @@ export interface DomainFact {
   id: string;
   venueId: string;
   fact: DomainFactData;
+  /**
+   * An incident this fact opens or closes (a shortage of one fridge and meal): the log keeps the
+   * open ones per venue with the id of the fact that opened them, so the closing fact can be
+   * derived after a restart too ({@link DomainEventLog.openIncidents}).
+   */
+  incident?: { key: string; open: boolean };
 }
 
 /** A fact as the log holds it. */
@@ -97,6 +103,8 @@ export interface DomainEventLog {
    * serialised: positions follow the order of the calls.
    */
   append(facts: readonly DomainFact[]): Promise<LoggedEvent[]>;
+  /** The venue's open incidents: incident key → id of the fact that opened it. */
+  openIncidents(venueId: string): Promise<Map<string, string>>;
   /** Up to `limit` events after position `after`, of one venue when `venueId` is given. */
   read(after: number, limit: number, venueId?: string): Promise<LogPage>;
   /**

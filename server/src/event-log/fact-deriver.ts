@@ -26,6 +26,9 @@ import type { DomainEventLog, DomainFact, LoggedEvent } from './event-log-port.t
 import { factId } from './fact-ids.ts';
 import { FOLD_PACING } from '../read-model.ts';
 
+/** Prefix of a shortage's incident key (`shortage:<fridge>/<meal>`). */
+const SHORTAGE = 'shortage:';
+
 /** Most time one background slice of deriving takes before yielding to I/O, ms. */
 const SLICE_MS = 4;
 
@@ -51,8 +54,15 @@ export class FactDeriver implements DocObserver {
    * not every one it ever had).
    */
   private readonly derived = new Map<string, Set<string>>();
-  /** Open shortage per `<venue>/<fridge>/<meal>`: the id of its `shortage.raised` fact. */
+  /**
+   * Open shortage per `<venue>/<fridge>/<meal>`: the id of its `shortage.raised` fact. Loaded from
+   * the log's open incidents when a venue is first loaded, so a shortage raised before a restart
+   * is cleared after it.
+   */
   private readonly shortages = new Map<string, string>();
+  /** Venues whose open incidents are loaded; a fridge of another venue waits for its load. */
+  private readonly ready = new Set<string>();
+  private readonly loading = new Map<string, Promise<void>>();
   /**
    * Deliveries (`<venue>/<id>`) a snapshot has observed: their discrepancy is judged once, at the
    * first snapshot after the announcement (later snapshots count sales too).
@@ -73,8 +83,27 @@ export class FactDeriver implements DocObserver {
 
   loaded(host: VenueHost): void {
     for (const order of host.doc.index.orders.keys()) this.mark({ host, kind: 'order', order: order as OrderId });
-    for (const fridge of host.doc.index.fridgeIds()) this.mark({ host, kind: 'fridge', fridge });
     this.mark({ host, kind: 'deliveries' });
+    const v = host.venueId;
+    if (this.ready.has(v)) {
+      for (const fridge of host.doc.index.fridgeIds()) this.mark({ host, kind: 'fridge', fridge });
+      return;
+    }
+    if (this.loading.has(v)) return;
+    const load = this.o.log.openIncidents(v).then(
+      (open) => {
+        for (const [key, id] of open) if (key.startsWith(SHORTAGE)) this.shortages.set(`${v}/${key.slice(SHORTAGE.length)}`, id);
+        this.ready.add(v);
+        this.loading.delete(v);
+        // The newest host of the venue: it may have been unloaded and loaded again meanwhile.
+        if (host.state !== 'closed') for (const fridge of host.doc.index.fridgeIds()) this.mark({ host, kind: 'fridge', fridge });
+      },
+      (err: unknown) => {
+        this.loading.delete(v);
+        this.o.onError(err, v);
+      },
+    );
+    this.loading.set(v, load);
   }
 
   changed(host: VenueHost, s: ChangeSummary): void {
@@ -90,6 +119,7 @@ export class FactDeriver implements DocObserver {
 
   /** Derives what is pending now and waits until every append in flight is durable (tests, shutdown). */
   async settle(): Promise<void> {
+    await Promise.all(this.loading.values());
     this.work.flush();
     while (this.writing !== undefined) await this.writing;
   }
@@ -111,6 +141,8 @@ export class FactDeriver implements DocObserver {
     for (let e = slice.next(); e !== undefined; e = slice.next()) {
       const [key, w] = e;
       if (w.host.state === 'closed') continue;
+      // Marked again once the venue's open incidents are loaded (loaded()).
+      if (w.kind === 'fridge' && !this.ready.has(w.host.venueId)) continue;
       // One venue's bad data must not stop the facts of the others.
       try {
         const found = w.kind === 'order' ? this.orderFacts(w.host, w.order) : w.kind === 'fridge' ? this.fridgeFacts(w.host, w.fridge) : this.deliveryFacts(w.host);
@@ -182,10 +214,10 @@ export class FactDeriver implements DocObserver {
         // fold, a restart) has the same id.
         const id = factId(v, 'shortage.raised', [fridge, c.meal, ...snapKey]);
         this.shortages.set(key, id);
-        out.push({ id, venueId: v, fact: { kind: 'shortage.raised', fridgeId: fridge, mealId: c.meal, units: c.shortage, orders: c.affectedOrders } });
+        out.push({ id, venueId: v, fact: { kind: 'shortage.raised', fridgeId: fridge, mealId: c.meal, units: c.shortage, orders: c.affectedOrders }, incident: { key: `${SHORTAGE}${fridge}/${c.meal}`, open: true } });
       } else if (c.shortage === 0 && open !== undefined) {
         this.shortages.delete(key);
-        out.push({ id: factId(v, 'shortage.cleared', [open]), venueId: v, fact: { kind: 'shortage.cleared', fridgeId: fridge, mealId: c.meal } });
+        out.push({ id: factId(v, 'shortage.cleared', [open]), venueId: v, fact: { kind: 'shortage.cleared', fridgeId: fridge, mealId: c.meal }, incident: { key: `${SHORTAGE}${fridge}/${c.meal}`, open: false } });
       }
     }
     return out;

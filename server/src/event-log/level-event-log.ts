@@ -9,6 +9,7 @@
  *   `v!<venue>!<pos>` the venue index (`read` of one venue);
  * - `g!<group>` a group's cursor, `p!<group>!<pos>` an event handed out and not acknowledged
  *   (`{attempts, visibleAt}`), `d!<group>!<pos>` a dead-lettered event (`{attempts, deadAt}`);
+ * - `o!<venue>!<incident key>` an open incident: the id of the fact that opened it;
  * - `m!latest` the newest position ever appended, so positions are never reused once retention
  *   has dropped every event.
  */
@@ -58,6 +59,7 @@ const dKey = (g: string, pos: number) => `d!${g}!${hex(pos)}`;
 const posOf = (key: string) => parseInt(key.slice(key.lastIndexOf('!') + 1), 16);
 const range = (prefix: string) => ({ gt: prefix, lt: `${prefix}~` });
 const LATEST = 'm!latest';
+const oKey = (venue: string, key: string) => `o!${venue}!${key}`;
 
 /** Options of {@link createLevelEventLog}. */
 export interface LevelEventLogOptions {
@@ -143,6 +145,8 @@ export function createLevelEventLog(o: LevelEventLogOptions): DomainEventLog {
           const stored: Stored = { id: f.id, venueId: f.venueId, fact: f.fact, at };
           ops.push({ type: 'put', key: eKey(pos), value: JSON.stringify(stored) }, { type: 'put', key: iKey(f.id), value: hex(pos) }, { type: 'put', key: vKey(f.venueId, pos), value: '' });
           out.push({ ...stored, position: pos });
+          // A batch applies in order: an incident opened and closed in one append ends closed.
+          if (f.incident !== undefined) ops.push(f.incident.open ? { type: 'put', key: oKey(f.venueId, f.incident.key), value: f.id } : { type: 'del', key: oKey(f.venueId, f.incident.key) });
         });
         if (ops.length > 0) ops.push({ type: 'put', key: LATEST, value: hex(pos) });
         await write(ops);
@@ -151,6 +155,11 @@ export function createLevelEventLog(o: LevelEventLogOptions): DomainEventLog {
         latest = pos;
         return out;
       });
+    },
+
+    async openIncidents(venueId) {
+      const prefix = `o!${venueId}!`;
+      return new Map((await scan(prefix)).map(([k, id]) => [k.slice(prefix.length), id]));
     },
 
     async read(after, limit, venueId) {

@@ -128,15 +128,31 @@ export function eventLogContract(name: string, make: MakeLog): void {
       expect(ids(await log.claim('g', 1, 1000, 0))).toEqual(['x3']);
     }));
 
+    it('keeps the open incidents per venue: opened by one fact, closed by another', withLog({}, async ({ log }) => {
+      const open = (id: string, key: string, v = 'v1'): DomainFact => ({ ...fact(id, v), incident: { key, open: true } });
+      const close = (id: string, key: string, v = 'v1'): DomainFact => ({ ...fact(id, v), incident: { key, open: false } });
+      await log.append([open('r1', 'shortage:f1/m1'), open('r2', 'shortage:f1/m2'), open('r3', 'shortage:f1/m1', 'v2')]);
+      await log.append([close('c1', 'shortage:f1/m1')]);
+      // Opened and closed in one append: closed.
+      await log.append([open('r4', 'shortage:f2/m1'), close('c4', 'shortage:f2/m1')]);
+      // A fact logged before changes nothing, incident included.
+      await log.append([open('r1', 'shortage:f1/m1')]);
+      expect([...(await log.openIncidents('v1'))]).toEqual([['shortage:f1/m2', 'r2']]);
+      expect([...(await log.openIncidents('v2'))]).toEqual([['shortage:f1/m1', 'r3']]);
+      expect((await log.openIncidents('v3')).size).toBe(0);
+    }));
+
     it('keeps the log and group state across a reopen', async () => {
       const m = await make({ limits: LIMITS, retention: KEEP });
       if (m.reopen === undefined) return m.cleanup();
       try {
         await m.log.append([fact('a'), fact('b')]);
         await m.log.claim('g', 1, 1000, 0);
+        await m.log.append([{ ...fact('r'), incident: { key: 'k', open: true } }]);
         const log = await m.reopen();
-        expect(await log.append([fact('a'), fact('c')])).toMatchObject([{ id: 'c', position: 3 }]);
-        expect((await log.claim('g', 10, 1000, 2_000)).map((e) => [e.id, e.attempts])).toEqual([['a', 2], ['b', 1], ['c', 1]]);
+        expect([...(await log.openIncidents('v1'))]).toEqual([['k', 'r']]);
+        expect(await log.append([fact('a'), fact('c')])).toMatchObject([{ id: 'c', position: 4 }]);
+        expect((await log.claim('g', 10, 1000, 2_000)).map((e) => [e.id, e.attempts])).toEqual([['a', 2], ['b', 1], ['r', 1], ['c', 1]]);
       } finally {
         await m.cleanup();
       }

@@ -3,7 +3,9 @@
  * order, paged and resumable over `GET /v1/events/log`, and appended once across a restart.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { gatewayReplicaId, type GatewayId, type LoggedEventJson } from '@fridgesync/shared';
+import * as Y from 'yjs';
+import { ORIGINS, VenueDoc, gatewayReplicaId, recordSnapshot, type FridgeId, type GatewayId, type LoggedEventJson, type VenueId } from '@fridgesync/shared';
+import { createLevelStorage } from '@fridgesync/server';
 import { waitFor } from '@fridgesync/shared/test-harness';
 import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
 import { GatewayClient } from '../helpers/gateway-client.ts';
@@ -97,6 +99,31 @@ describe('domain facts', () => {
     const after = await until('order.cancelled', { orderId: 'o-1' });
     expect(after.slice(0, -1)).toEqual(before);
     expect(after.at(-1)!.position).toBe(before.at(-1)!.position + 1);
+  });
+
+  it('clears a shortage raised before a restart that ended while central was down', async () => {
+    const c = (await start()).central;
+    stockViaGateway(c, 'v1', 'f1', { m1: 10 }, { seq: 1 });
+    expect((await order('s-1', 3)).statusCode).toBe(201);
+    stockViaGateway(c, 'v1', 'f1', { m1: 1 }, { seq: 2 });
+    const raised = (await until('shortage.raised')).find((e) => e.fact.kind === 'shortage.raised')!;
+    await t!.close();
+    t = undefined;
+    // While central is down, the fridge's next snapshot (restocked) lands in the stored document,
+    // as a gateway's update central stored before it went down would.
+    const storage = createLevelStorage({ dir: dir! });
+    await storage.open();
+    const gw = new VenueDoc({ replica: gatewayReplicaId('g1' as GatewayId, 1) });
+    for (const u of (await storage.load('v1' as VenueId)).updates) gw.applyUpdate(u, ORIGINS.storageLoad);
+    const sv = Y.encodeStateVector(gw.ydoc);
+    gw.transact(ORIGINS.mqtt, (w) => recordSnapshot(w, 'f1' as FridgeId, { boot: 1, seq: 3, ts: new Date().toISOString(), items: { m1: 5 } as never }));
+    await storage.append('v1' as VenueId, Y.encodeStateAsUpdate(gw.ydoc, sv));
+    await storage.close();
+    const c2 = (await start()).central;
+    const events = await until('shortage.cleared');
+    await c2.eventLog!.deriver.settle();
+    expect((await all()).filter((e) => e.fact.kind.startsWith('shortage.')).map((e) => e.fact)).toEqual([raised.fact, { kind: 'shortage.cleared', fridgeId: 'f1', mealId: 'm1' }]);
+    expect(events.at(-1)!.fact).toEqual({ kind: 'shortage.cleared', fridgeId: 'f1', mealId: 'm1' });
   });
 
   it('pages and resumes: every event once, in order, across venues', async () => {
