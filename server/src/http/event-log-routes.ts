@@ -14,6 +14,7 @@ import {
   ClaimJsonSchema,
   DeadLetterJsonSchema,
   EventLogPageJsonSchema,
+  FridgesyncError,
   VenueIdSchema,
   type LoggedEventJson,
 } from '@fridgesync/shared';
@@ -51,6 +52,8 @@ export function registerEventLogRoutes(app: FastifyInstance, log: DomainEventLog
     async (req) => {
       const after = Number(req.query.after);
       const page = await log.read(after, req.query.limit, req.query.venueId);
+      // A cursor past the head was never handed out: reading on from it would skip what comes next.
+      if (after > page.latest) throw new FridgesyncError('VALIDATION_FAILED', `after ${after} is beyond the newest position ${page.latest}: pass a next this route answered`);
       const last = page.events.at(-1);
       return { events: page.events.map(json), next: String(last?.position ?? after), oldest: page.oldest, latest: page.latest, gap: page.gap };
     },

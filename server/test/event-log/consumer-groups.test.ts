@@ -99,6 +99,7 @@ describe('consumer groups', () => {
     };
     await expectError(await call('GET', '/v1/events/log?after=abc'), 400, 'VALIDATION_FAILED', /after is a position/);
     await expectError(await call('GET', '/v1/events/log?after=-1'), 400, 'VALIDATION_FAILED');
+    await expectError(await call('GET', '/v1/events/log?after=4'), 400, 'VALIDATION_FAILED', /beyond the newest position 3/);
     await expectError(await call('GET', '/v1/events/log?limit=5000'), 400, 'VALIDATION_FAILED');
     await expectError(await call('GET', '/v1/events/log?venueId=bad!id'), 400, 'VALIDATION_FAILED');
     await expectError(await call('POST', '/v1/events/groups/a/claim', { limit: 501 }), 400, 'VALIDATION_FAILED');
