@@ -277,7 +277,7 @@ export function createLevelEventLog(o: LevelEventLogOptions): DomainEventLog {
     prune(at) {
       return serial(async (): Promise<PruneResult> => {
         if (oldest === 0) return { dropped: 0, droppedUnacked: 0 };
-        let cut = retention.maxEvents > 0 ? latest - retention.maxEvents : 0;
+        let cut = retention.maxEvents > 0 ? Math.max(0, latest - retention.maxEvents) : 0;
         if (retention.maxAgeMs > 0) {
           for await (const [k, v] of db.iterator({ gt: eKey(cut), lt: 'e!~', limit: PRUNE_BATCH })) {
             if ((JSON.parse(v) as Stored).at >= at - retention.maxAgeMs) break;
@@ -301,21 +301,22 @@ export function createLevelEventLog(o: LevelEventLogOptions): DomainEventLog {
           ops.push({ type: 'del', key: k }, { type: 'del', key: iKey(s.id) }, { type: 'del', key: vKey(s.venueId, pos) });
           dropped++;
         }
-        let droppedUnacked = 0;
+        /** Dropped positions some group had not acknowledged (counted once however many groups owed them). */
+        const owed = new Set<number>();
         const after = new Map<string, Group>();
         for (const [name, g] of groups) {
           const n = { ...g };
           for await (const [k] of db.iterator({ gt: `p!${name}!`, lte: pKey(name, cut) })) {
             ops.push({ type: 'del', key: k });
             n.pending--;
-            droppedUnacked++;
+            owed.add(posOf(k));
           }
           for await (const [k] of db.iterator({ gt: `d!${name}!`, lte: dKey(name, cut) })) {
             ops.push({ type: 'del', key: k });
             n.dead--;
           }
           if (n.cursor < cut) {
-            droppedUnacked += cut - Math.max(n.cursor, oldest - 1);
+            for (let p = Math.max(n.cursor, oldest - 1) + 1; p <= cut; p++) owed.add(p);
             n.cursor = cut;
             ops.push({ type: 'put', key: gKey(name), value: JSON.stringify({ cursor: cut }) });
           }
@@ -325,7 +326,7 @@ export function createLevelEventLog(o: LevelEventLogOptions): DomainEventLog {
         for (const [name, n] of after) groups.set(name, n);
         oldest = cut >= latest ? 0 : cut + 1;
         if (oldest === 0) for await (const [k] of db.iterator({ ...range('e!'), limit: 1 })) oldest = posOf(k);
-        return { dropped, droppedUnacked };
+        return { dropped, droppedUnacked: owed.size };
       });
     },
 

@@ -122,8 +122,10 @@ export function eventLogContract(name: string, make: MakeLog): void {
     it('drops unacknowledged events past the hard cap and by age', withLog({ retention: { maxAgeMs: 1000, hardMaxEvents: 1_000 } }, async ({ log }) => {
       await log.append(Array.from({ length: 1_003 }, (_, i) => fact(`x${i}`)));
       await log.claim('g', 1, 1000, 0);
-      // Age says all may go, the group holds them, the hard cap drops the 3 beyond 1 000.
+      await log.claim('h', 2, 1000, 0);
+      // Age says all may go, both groups hold them, the hard cap drops the 3 beyond 1 000 (each counted once).
       expect(await log.prune(Date.now() + 10_000)).toEqual({ dropped: 3, droppedUnacked: 3 });
+      expect((await log.groups()).map((g) => [g.name, g.cursor, g.pending]).sort()).toEqual([['g', 3, 0], ['h', 3, 0]]);
       expect((await log.read(0, 1)).events[0]!.id).toBe('x3');
       expect(ids(await log.claim('g', 1, 1000, 0))).toEqual(['x3']);
     }));
