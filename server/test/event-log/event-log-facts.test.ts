@@ -4,10 +4,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { ORIGINS, VenueDoc, gatewayReplicaId, recordSnapshot, type FridgeId, type GatewayId, type LoggedEventJson, type VenueId } from '@fridgesync/shared';
+import { ORIGINS, VenueDoc, gatewayReplicaId, recordSnapshot, reserve, settle, type FridgeId, type GatewayId, type LoggedEventJson, type MealId, type OrderId, type VenueId } from '@fridgesync/shared';
 import { createLevelStorage } from '@fridgesync/server';
 import { waitFor } from '@fridgesync/shared/test-harness';
-import { bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
+import { asGateway, bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
 import { GatewayClient } from '../helpers/gateway-client.ts';
 
 let t: TestCentral | undefined;
@@ -124,6 +124,30 @@ describe('domain facts', () => {
     await c2.eventLog!.deriver.settle();
     expect((await all()).filter((e) => e.fact.kind.startsWith('shortage.')).map((e) => e.fact)).toEqual([raised.fact, { kind: 'shortage.cleared', fridgeId: 'f1', mealId: 'm1' }]);
     expect(events.at(-1)!.fact).toEqual({ kind: 'shortage.cleared', fridgeId: 'f1', mealId: 'm1' });
+  });
+
+  it('logs a transition two replicas record once, and an order central never took', async () => {
+    const c = (await start()).central;
+    stockViaGateway(c, 'v1', 'f1', { m1: 10 }, { seq: 1 });
+    expect((await order('r-1', 1)).statusCode).toBe(201);
+    await until('order.reserved', { orderId: 'r-1' });
+    // Both gateways of the venue record the pickup (each from its own view of the order).
+    for (const gateway of ['g1', 'g2']) asGateway(c, 'v1', { gateway }, (gw) => expect(settle(gw, ORIGINS.kiosk, 'r-1' as OrderId, 'picked_up', Date.now()).ok).toBe(true));
+    // A kiosk order taken at the gateway and cancelled there before central folded it.
+    asGateway(c, 'v1', { gateway: 'g1' }, (gw) => {
+      expect(reserve(gw, ORIGINS.kiosk, { orderId: 'k-1' as OrderId, fridgeId: 'f1' as FridgeId, lines: [{ mealId: 'm1' as MealId, qty: 1 }], holdUntil: Date.now() + 60_000, now: Date.now() })).toMatchObject({ ok: true, status: 'created' });
+      expect(settle(gw, ORIGINS.kiosk, 'k-1' as OrderId, 'cancelled', Date.now()).ok).toBe(true);
+    });
+    await until('order.cancelled', { orderId: 'k-1' });
+    await until('order.picked_up', { orderId: 'r-1' });
+    await c.eventLog!.deriver.settle();
+    const orders = (await all()).filter((e) => e.fact.kind.startsWith('order.')).map((e) => [e.fact.kind, (e.fact as { orderId: string }).orderId]);
+    expect(orders).toEqual([
+      ['order.reserved', 'r-1'],
+      ['order.picked_up', 'r-1'],
+      ['order.reserved', 'k-1'],
+      ['order.cancelled', 'k-1'],
+    ]);
   });
 
   it('pages and resumes: every event once, in order, across venues', async () => {
