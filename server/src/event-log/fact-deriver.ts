@@ -15,7 +15,6 @@ import {
   foldOrder,
   observedSnapshot,
   type ChangeSummary,
-  type DeliveryValue,
   type FridgeId,
   type OrderId,
   type Slice,
@@ -24,6 +23,7 @@ import type { DocObserver } from '../doc-observer.ts';
 import type { VenueHost } from '../venue-host.ts';
 import type { DomainEventLog, DomainFact, LoggedEvent } from './event-log-port.ts';
 import { factId } from './fact-ids.ts';
+import { announcedDelivery } from '../delivery-announcement.ts';
 import { FOLD_PACING } from '../read-model.ts';
 
 /** Prefix of a shortage's incident key (`shortage:<fridge>/<meal>`). */
@@ -228,7 +228,7 @@ export class FactDeriver implements DocObserver {
     const v = host.venueId;
     const out: DomainFact[] = [];
     for (const [id, byReplica] of host.doc.index.deliveries) {
-      const value = announced(byReplica);
+      const value = announcedDelivery(byReplica);
       if (value === undefined) continue;
       out.push({ id: factId(v, 'delivery.announced', [id]), venueId: v, fact: { kind: 'delivery.announced', deliveryId: id, fridgeId: value.f, items: { ...value.i } } });
       const key = `${v}/${id}`;
@@ -241,11 +241,4 @@ export class FactDeriver implements DocObserver {
     }
     return out;
   }
-}
-
-/** The announcement of a delivery: central's latest entry (deliveries are written by central only). */
-export function announced(byReplica: ReadonlyMap<string, DeliveryValue>): DeliveryValue | undefined {
-  let value: DeliveryValue | undefined;
-  for (const [r, v] of byReplica) if (r.startsWith('central:') && (value === undefined || v.at > value.at)) value = v;
-  return value;
 }
