@@ -32,6 +32,13 @@ const SHORTAGE = 'shortage:';
 /** Most time one background slice of deriving takes before yielding to I/O, ms. */
 const SLICE_MS = 4;
 
+/** Facts waiting for the next append, with the entities they came from and their documents. */
+interface Queued {
+  facts: DomainFact[];
+  entities: string[];
+  hosts: Set<VenueHost>;
+}
+
 type Work = { host: VenueHost } & ({ kind: 'order'; order: OrderId } | { kind: 'fridge'; fridge: FridgeId } | { kind: 'deliveries' });
 
 /** Options of {@link FactDeriver}. */
@@ -73,7 +80,7 @@ export class FactDeriver implements DocObserver {
    * next append (group commit: one synced write per round, however many slices ran meanwhile).
    * Bounded by the entities marked meanwhile, as the scheduler's own keys are.
    */
-  private queued: { facts: DomainFact[]; entities: string[] } = { facts: [], entities: [] };
+  private queued: Queued = { facts: [], entities: [], hosts: new Set() };
   /** The append in flight, if any (close and settle wait for it and for what is queued). */
   private writing: Promise<void> | undefined;
 
@@ -138,6 +145,7 @@ export class FactDeriver implements DocObserver {
   private run(slice: Slice<string, Work>): void {
     const facts: DomainFact[] = [];
     const entities: string[] = [];
+    const hosts = new Set<VenueHost>();
     for (let e = slice.next(); e !== undefined; e = slice.next()) {
       const [key, w] = e;
       if (w.host.state === 'closed') continue;
@@ -153,25 +161,30 @@ export class FactDeriver implements DocObserver {
         if (fresh.length === 0) continue;
         facts.push(...fresh);
         entities.push(key);
+        hosts.add(w.host);
       } catch (err) {
         this.o.onError(err, w.host.venueId);
       }
     }
-    if (facts.length > 0) this.append(facts, entities);
+    if (facts.length > 0) this.append(facts, entities, hosts);
   }
 
-  private append(facts: DomainFact[], entities: string[] = []): void {
+  private append(facts: DomainFact[], entities: string[] = [], hosts: Iterable<VenueHost> = []): void {
     this.queued.facts.push(...facts);
     this.queued.entities.push(...entities);
+    for (const h of hosts) this.queued.hosts.add(h);
     if (this.writing === undefined) this.writing = this.drain();
   }
 
   /** Appends what is queued, round after round, until nothing is. */
   private async drain(): Promise<void> {
     while (this.queued.facts.length > 0) {
-      const { facts, entities } = this.queued;
-      this.queued = { facts: [], entities: [] };
+      const { facts, entities, hosts } = this.queued;
+      this.queued = { facts: [], entities: [], hosts: new Set() };
       try {
+        // Facts of durable state only: a fold may run before the transaction it saw is stored, and
+        // a write that then fails is never acknowledged, so its facts must not be logged either.
+        await Promise.all([...hosts].map((h) => h.whenDurable()));
         const appended = await this.o.log.append(facts);
         if (appended.length > 0) this.o.onAppended?.(appended);
       } catch (err) {

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { ORIGINS, VenueDoc, gatewayReplicaId, recordSnapshot, reserve, settle, type FridgeId, type GatewayId, type LoggedEventJson, type MealId, type OrderId, type VenueId } from '@fridgesync/shared';
-import { createLevelStorage } from '@fridgesync/server';
+import { createLevelStorage, createMemoryStorage, type DocStorage } from '@fridgesync/server';
 import { waitFor } from '@fridgesync/shared/test-harness';
 import { asGateway, bearer, startCentral, stockViaGateway, TOKENS, type TestCentral } from '../helpers/central.ts';
 import { GatewayClient } from '../helpers/gateway-client.ts';
@@ -148,6 +148,21 @@ describe('domain facts', () => {
       ['order.reserved', 'k-1'],
       ['order.cancelled', 'k-1'],
     ]);
+  });
+
+  it('logs no fact of a write that never became durable', async () => {
+    const inner = createMemoryStorage();
+    await inner.open();
+    let failing = false;
+    const storage: DocStorage = { ...inner, append: async (v, u) => (failing ? Promise.reject(new Error('disk full')) : inner.append(v, u)) };
+    t = await startCentral({ deps: { storage, onFatal: () => undefined } });
+    stockViaGateway(t.central, 'v1', 'f1', { m1: 10 });
+    expect((await order('ok-1', 1)).statusCode).toBe(201);
+    await until('order.reserved', { orderId: 'ok-1' });
+    failing = true;
+    expect((await order('lost-1', 1)).json().code).toBe('STORAGE_FAILED');
+    await t.central.eventLog!.deriver.settle();
+    expect((await all()).map((e) => (e.fact as { orderId?: string }).orderId)).not.toContain('lost-1');
   });
 
   it('pages and resumes: every event once, in order, across venues', async () => {
