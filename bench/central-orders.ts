@@ -11,11 +11,14 @@
  * Prints, per phase, orders/s, the latency percentiles seen by the clients and the process's CPU
  * time per order (central, the clients and, in the traffic phase, the gateways' snapshots).
  *
- *   npm run bench:central-orders -- [--venues 100] [--fridges 4] [--orders 2000] [--clients 8] [--snapshot-ms 1000] [--storage level|memory] [--transport http|inject]
+ *   npm run bench:central-orders -- [--venues 100] [--fridges 4] [--orders 2000] [--clients 8] [--snapshot-ms 1000] [--storage level|memory] [--transport http|inject] [--event-log on|off] [--consumers 0]
  *
  * `--storage memory` leaves out the synced writes, so what remains is the order path's CPU;
  * `--transport inject` sends the orders through fastify's `inject` instead of sockets (no HTTP
  * client in the measurement); with `--clients 1` each latency is one order's own path.
+ * `--event-log off` detaches the domain event log (docs/design.md "Domain event log"; on by default,
+ * as in production); `--consumers N` runs N consumer groups that claim and acknowledge the log
+ * through its HTTP routes throughout both phases.
  *
  * Loopback only; the load runs in the same process as central (both phases carry it alike).
  */
@@ -37,6 +40,8 @@ const { values: args } = parseArgs({
     'snapshot-ms': { type: 'string', default: '1000' },
     storage: { type: 'string', default: 'level' },
     transport: { type: 'string', default: 'http' },
+    'event-log': { type: 'string', default: 'on' },
+    consumers: { type: 'string', default: '0' },
   },
 });
 const VENUES = Number(args.venues);
@@ -47,6 +52,8 @@ const SNAPSHOT_MS = Number(args['snapshot-ms']);
 const MEALS = ['m1', 'm2'];
 const STOCK = 2_000;
 const APP_TOKEN = 'bench-app-token';
+const VIEWER_TOKEN = 'bench-viewer-token';
+const CONSUMERS = Number(args.consumers);
 
 const vid = (v: number) => `v${String(v).padStart(3, '0')}`;
 const fid = (v: number, f: number) => `${vid(v)}-f${f}`;
@@ -78,7 +85,11 @@ async function main(): Promise<void> {
     http: { host: '127.0.0.1', port: 0, writeRateLimitPerMinute: 1_000_000_000 },
     storage: args.storage === 'memory' ? { engine: 'memory' } : { engine: 'level', dataDir: dir },
     logLevel: 'silent',
-    tokens: [{ role: 'app', name: 'bench', hash: hashToken(APP_TOKEN) }],
+    tokens: [
+      { role: 'app', name: 'bench', hash: hashToken(APP_TOKEN) },
+      { role: 'viewer', name: 'bench-consumers', hash: hashToken(VIEWER_TOKEN) },
+    ],
+    eventLog: { enabled: args['event-log'] !== 'off' },
     registry: {
       meals: MEALS.map((id) => ({ id, name: id, priceCents: 500 })),
       venues: Array.from({ length: VENUES }, (_, v) => ({
@@ -110,6 +121,21 @@ async function main(): Promise<void> {
   }
   await Promise.all(central.registry.hosts().map((h) => h.whenDurable()));
   console.log(`central: ${VENUES} venues × ${FRIDGES} fridges × ${MEALS.length} meals, ${args.storage === 'memory' ? 'memory storage' : `LevelDB in ${dir}`}`);
+
+  // Consumer groups reading the log at their own pace while orders run (claim, then ack the batch).
+  let consuming = CONSUMERS > 0 && central.eventLog !== undefined;
+  let consumed = 0;
+  const consumers = Array.from({ length: consuming ? CONSUMERS : 0 }, async (_, c) => {
+    const headers = { authorization: `Bearer ${VIEWER_TOKEN}` };
+    while (consuming) {
+      const claim = await central.app.inject({ method: 'POST', url: `/v1/events/groups/bench-${c}/claim`, headers, payload: { limit: 200 } });
+      const ids = (claim.json() as { events: Array<{ id: string }> }).events.map((e) => e.id);
+      if (ids.length === 0) await new Promise((r) => setTimeout(r, 20));
+      else await central.app.inject({ method: 'POST', url: `/v1/events/groups/bench-${c}/ack`, headers, payload: { ids } });
+      consumed += ids.length;
+    }
+  });
+  console.log(`event log: ${central.eventLog === undefined ? 'off' : `on, ${consuming ? CONSUMERS : 0} consumer groups`}`);
 
   let n = 0;
   async function phase(name: string, orders: number, report = true): Promise<void> {
@@ -171,6 +197,13 @@ async function main(): Promise<void> {
   await phase('traffic', ORDERS);
   clearInterval(traffic);
   console.log(`snapshots applied during the traffic phase: ${tick - before}`);
+  if (central.eventLog !== undefined) {
+    await central.eventLog.deriver.settle();
+    const latest = (await central.eventLog.log.read(0, 1)).latest;
+    consuming = false;
+    await Promise.all(consumers);
+    console.log(`event log: ${latest} facts appended; consumer groups acknowledged ${consumed} deliveries`);
+  }
   await central.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -44,6 +44,9 @@ import { registerKitchenRoutes } from './http/kitchen-routes.ts';
 import { registerAdminRoutes } from './http/admin-routes.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerDashboardRoute } from './http/dashboard-route.ts';
+import { registerEventLogRoutes } from './http/event-log-routes.ts';
+import { openEventLog, type AttachedEventLog } from './event-log/open-event-log.ts';
+import { gatewayLinkFact } from './event-log/gateway-facts.ts';
 
 /** Injectable dependencies of {@link buildApp}; everything has a production default. */
 export interface CentralDeps {
@@ -67,6 +70,8 @@ export interface Central {
   metrics: Metrics;
   writer: CentralWriter;
   storage: DocStorage;
+  /** The domain event log and its deriver (undefined when `eventLog.enabled` is false). */
+  eventLog: AttachedEventLog | undefined;
   /** Every registered route with its access and documented errors (tests iterate it). */
   routes: readonly RouteInfo[];
   /** Listens on `config.http`; resolves to the base URL (`http://host:port`). */
@@ -119,7 +124,16 @@ async function assemble(
   const model = new ReadModel(replica, hub, Date.now, (e, venueId) => log.error({ err: e, venueId }, 'read model update failed'));
   hub.subscribe((e) => metrics.events.inc({ type: e.data.type }));
   const writer = new CentralWriter(replica, config, log, metrics);
-  const presence = new GatewayPresence();
+  const eventLog = await openEventLog({ config, log, metrics, deliveryBaseline: (v, id) => model.venues.get(v)?.deliveries.get(id)?.before });
+  if (eventLog !== undefined) opened.push(() => eventLog.close());
+  const presence = new GatewayPresence(Date.now);
+  // A gateway's link is central's own observation (not in any document): noted as it happens.
+  if (eventLog !== undefined) {
+    presence.watch((venue, gateway, change) => {
+      const link = change === 'link' ? presence.get(venue, gateway) : undefined;
+      if (link !== undefined) eventLog.deriver.note(gatewayLinkFact(venue, gateway, link));
+    });
+  }
   const sessions = new Set<SyncSession>();
   let fatal: Error | undefined;
   let closing = false;
@@ -147,6 +161,8 @@ async function assemble(
   // The writer first: the read model builds from the records it seeds.
   registry.observe(writer);
   registry.observe(model);
+  // After the read model: a delivery's discrepancy reads the baseline the model keeps.
+  if (eventLog !== undefined) registry.observe(eventLog.deriver);
 
   const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: config.http.bodyLimitBytes, forceCloseConnections: true, return503OnClosing: true });
   opened.push(() => registry.close(), () => app.close());
@@ -199,6 +215,7 @@ async function assemble(
   registerOrderRoutes(app, orders, limit);
   registerReadRoutes(app, model, hub, presence, registry, config.sync.maxClockSkewMs);
   const endStreams = registerEventsRoute(app, hub, model, metrics, config.events);
+  if (eventLog !== undefined) registerEventLogRoutes(app, eventLog.log);
   registerKitchenRoutes(app, kitchen, promotions, limit);
   registerAdminRoutes(app, { registry, model, writer, rateLimit: limit, knownVenues, gatewayTokens });
   await registerDashboardRoute(app, deps.dashboardDir ?? resolve(import.meta.dirname, '..', 'dashboard'));
@@ -232,6 +249,7 @@ async function assemble(
     metrics,
     writer,
     storage,
+    eventLog,
     routes,
     async listen() {
       const url = await app.listen({ host: config.http.host, port: config.http.port });
@@ -248,6 +266,7 @@ async function assemble(
       for (const s of [...sessions]) s.close('GOING_AWAY', 'central is shutting down');
       await app.close();
       await registry.close();
+      await eventLog?.close();
       await storage.close();
     },
   };

@@ -181,6 +181,55 @@ export const CentralConfigSchema = z
       maxStreamsPerToken: z.number().int().min(1).max(100_000).default(32),
     })
     .prefault({}),
+  eventLog: z
+    .strictObject({
+      /**
+       * Attach the domain event log (docs/design.md "Domain event log"): facts derived from the
+       * merged state, `GET /v1/events/log` and the consumer-group routes. Default `true`.
+       */
+      enabled: z.boolean().default(true),
+      /**
+       * Directory of the log's own LevelDB database (with `storage.engine: level`). Default
+       * `<storage.dataDir>/event-log`. With `storage.engine: memory` the log is in memory too.
+       */
+      dataDir: z.string().min(1).optional(),
+      retention: z
+        .strictObject({
+          /**
+           * Events older than this are dropped once every consumer group has acknowledged them, ms;
+           * 0 keeps them by age. Default 7 days: a consumer down over a weekend catches up.
+           */
+          maxAgeMs: z.number().int().min(0).default(7 * 24 * 3600 * 1000),
+          /**
+           * Events beyond this count (oldest first) are dropped once every group has acknowledged
+           * them; 0 keeps them by count. Default 1 000 000: a fact takes ~300 bytes, so ~300 MB.
+           */
+          maxEvents: z.number().int().min(0).default(1_000_000),
+          /**
+           * Hard cap: events beyond this count are dropped even if a group has not acknowledged them
+           * (`fridgesync_event_log_pruned_total{acked="false"}` counts them), so a consumer group
+           * that stopped reading cannot fill the disk. Default 5 000 000 (~1.5 GB).
+           */
+          hardMaxEvents: z.number().int().min(1_000).default(5_000_000),
+        })
+        .prefault({}),
+      /** How often retention runs, ms. Default 60 000; one pass drops at most 5 000 events. */
+      pruneEveryMs: z.number().int().min(100).default(60_000),
+      /**
+       * Most consumer groups (a claim under a new name creates one; beyond this, 409
+       * TOO_MANY_GROUPS). Default 16: one per consuming subsystem, each holds its cursor and
+       * pending list on disk.
+       */
+      maxGroups: z.number().int().min(1).max(1_000).default(16),
+      /**
+       * Most events one group may hold unacknowledged; beyond it a claim hands out only
+       * redeliveries. Default 10 000 (bounds a group's pending list and each claim's scan of it).
+       */
+      maxPending: z.number().int().min(1).max(100_000).default(10_000),
+      /** Deliveries of one event to a group before it moves to the group's dead-letter list. Default 5. */
+      maxAttempts: z.number().int().min(1).max(100).default(5),
+    })
+    .prefault({}),
   /** Bearer tokens by role (hashes only). */
   tokens: z.array(TokenEntrySchema).default([]),
   registry: z

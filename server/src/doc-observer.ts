@@ -1,7 +1,7 @@
 /**
  * The one way to watch central's venue documents (docs/design.md "Scheduling work after changes"):
- * the read model, central's own writer and any later subscriber (an event log) implement this
- * interface and are added to the registry (`doc-registry.ts`) once, before the first document loads.
+ * the read model, central's own writer and the event log's fact deriver (event-log/fact-deriver.ts)
+ * implement this interface and are added to the registry (`doc-registry.ts`) once, before the first document loads.
  */
 import type { ChangeSummary, TxOrigin } from '@fridgesync/shared';
 import type { VenueHost } from './venue-host.ts';

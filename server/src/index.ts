@@ -5,3 +5,6 @@ export { hashToken } from './auth.ts';
 export type { DocStorage, StoredVenue } from './storage/storage-port.ts';
 export { createLevelStorage } from './storage/level-storage.ts';
 export { createMemoryStorage } from './storage/memory-storage.ts';
+export type { DomainEventLog, DomainFact, LoggedEvent, ClaimedEvent, GroupLimits, Retention } from './event-log/event-log-port.ts';
+export { createLevelEventLog, type LevelLike } from './event-log/level-event-log.ts';
+export { factId } from './event-log/fact-ids.ts';

@@ -6,6 +6,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ORDER_RESULTS, TRANSITION_RESULTS } from '@fridgesync/shared';
 
+/** What the scrape-time gauges read from the event log's consumer groups. */
+interface GroupStats {
+  name: string;
+  lag: number;
+  dead: number;
+}
+
 /** What the scrape-time gauges read from each loaded venue document. */
 interface HostStats {
   pending: number;
@@ -16,6 +23,7 @@ interface HostStats {
 export function createMetrics() {
   const registry = new Registry();
   let hosts: () => HostStats[] = () => [];
+  let groups: () => Promise<GroupStats[]> = async () => [];
   collectDefaultMetrics({ register: registry, prefix: 'fridgesync_process_' });
   const r = [registry];
   return {
@@ -85,6 +93,37 @@ export function createMetrics() {
         this.set(hosts().reduce((n, h) => n + h.pending, 0));
       },
     }),
+    eventLogAppended: new Counter({ name: 'fridgesync_event_log_appended_total', help: 'Domain facts appended to the event log, by kind (a fact derived again is not counted).', labelNames: ['kind'], registers: r }),
+    eventLogPruned: new Counter({
+      name: 'fridgesync_event_log_pruned_total',
+      help: 'Events dropped by retention; acked="false" counts those some consumer group had not acknowledged (dropped past eventLog.retention.hardMaxEvents).',
+      labelNames: ['acked'],
+      registers: r,
+    }),
+    eventLogGroupLag: new Gauge({
+      name: 'fridgesync_event_log_group_lag',
+      help: 'Events a consumer group has not acknowledged yet (not yet claimed plus claimed and pending), by group.',
+      labelNames: ['group'],
+      registers: r,
+      async collect() {
+        this.reset();
+        for (const g of await groups()) this.set({ group: g.name }, g.lag);
+      },
+    }),
+    eventLogGroupDead: new Gauge({
+      name: 'fridgesync_event_log_group_dead_letters',
+      help: "Events on a consumer group's dead-letter list, by group.",
+      labelNames: ['group'],
+      registers: r,
+      async collect() {
+        this.reset();
+        for (const g of await groups()) this.set({ group: g.name }, g.dead);
+      },
+    }),
+    /** Sets the source of the consumer-group gauges (the event log). */
+    observeGroups(source: () => Promise<GroupStats[]>): void {
+      groups = source;
+    },
     /** Sets the source of the scrape-time gauges (the loaded hosts). */
     observeHosts(source: () => HostStats[]): void {
       hosts = source;

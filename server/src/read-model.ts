@@ -39,6 +39,7 @@ import type { EventHub } from './event-hub.ts';
 import type { DocObserver } from './doc-observer.ts';
 import { promotionsByMeal, type PromotionsByMeal } from './promotion-pricing.ts';
 import { stableJson } from './stable-json.ts';
+import { announcedDelivery } from './delivery-announcement.ts';
 
 /** Window for "recent sales" in the refill plan, ms (one day). */
 export const RECENT_SALES_MS = 24 * 3600 * 1000;
@@ -214,8 +215,7 @@ export class ReadModel implements DocObserver {
     vm.promotionsByMeal = promotionsByMeal(vm.promotions);
     const deliveries = new Map<string, DeliveryModel>();
     for (const [id, byReplica] of doc.index.deliveries) {
-      let value: DeliveryValue | undefined;
-      for (const [r, v] of byReplica) if (r.startsWith('central:') && (value === undefined || v.at > value.at)) value = v;
+      const value = announcedDelivery(byReplica);
       const prev = vm.deliveries.get(id);
       if (value !== undefined) deliveries.set(id, { deliveryId: id, value, before: prev?.before, published: prev?.published });
     }

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   UNKNOWN_FRIDGE: { statusCode: 404, message: 'No such fridge in this venue.' },
   UNKNOWN_MEAL: { statusCode: 404, message: 'No such meal.' },
   UNKNOWN_ORDER: { statusCode: 404, message: 'No such order.' },
+  UNKNOWN_GROUP: { statusCode: 404, message: 'No such consumer group (a group is created by its first claim).' },
+  TOO_MANY_GROUPS: { statusCode: 409, message: 'The event log has as many consumer groups as it may (eventLog.maxGroups): delete one or reuse a name.' },
   SOLD_OUT: { statusCode: 409, message: 'Not enough stock can be reserved here right now.' },
   ORDER_CONFLICT: { statusCode: 409, message: 'An order with this id exists with different contents.' },
   ORDER_SETTLED: { statusCode: 409, message: 'The order is already settled.' },

@@ -70,8 +70,12 @@ export class GatewayPresence {
 
   connected(venue: string, gw: string, peerId: string, replica: string | undefined): void {
     const l = this.link(venue, gw);
-    Object.assign(l, { connected: true, peerId, replica, connectedAt: this.now(), lastMessageAt: this.now() });
-    this.tell(venue, gw, 'link');
+    // A connection says hello twice when it joins first (read-only, then its replica): one link.
+    const fresh = !l.connected || l.peerId !== peerId;
+    const moved = l.replica !== replica;
+    Object.assign(l, { connected: true, peerId, replica, lastMessageAt: this.now() });
+    if (fresh) l.connectedAt = this.now();
+    if (fresh || moved) this.tell(venue, gw, 'link');
   }
   /** Records the skew measured from a gateway's hello. */
   clock(venue: string, gw: string, skewMs: number): void {

@@ -4,3 +4,4 @@ export * from './order.ts';
 export * from './venue.ts';
 export * from './catalog.ts';
 export * from './events.ts';
+export * from './event-log.ts';
