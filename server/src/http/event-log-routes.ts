@@ -24,8 +24,17 @@ import { roles } from './route-policy.ts';
 /** Most events one page of `GET /v1/events/log` returns. */
 export const MAX_PAGE = 1_000;
 
-/** A consumer group's name: what the key layout of the log allows (level-event-log.ts). */
-const GroupParams = z.object({ group: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a group name is 1–64 letters, digits, `_`, `.` or `-`') });
+/**
+ * A consumer group's name: what the key layout of the log allows (level-event-log.ts), and not a
+ * property every JavaScript object has (`constructor`, `toString`, …): names become keys in
+ * consumers' own maps and in metric labels, where such a name would alias a built-in.
+ */
+const GroupParams = z.object({
+  group: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a group name is 1–64 letters, digits, `_`, `.` or `-`')
+    .refine((g) => !(g in Object.prototype), 'a group name may not be a property name every JavaScript object has (such as `constructor`)'),
+});
 
 const json = (e: LoggedEvent): LoggedEventJson => ({ id: e.id, position: e.position, venueId: e.venueId, at: new Date(e.at).toISOString(), fact: e.fact });
 

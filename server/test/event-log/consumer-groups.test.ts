@@ -105,6 +105,7 @@ describe('consumer groups', () => {
     await expectError(await call('POST', '/v1/events/groups/a/claim', { limit: 501 }), 400, 'VALIDATION_FAILED');
     await expectError(await call('POST', '/v1/events/groups/a/claim', { visibilityMs: 10 }), 400, 'VALIDATION_FAILED');
     await expectError(await call('POST', '/v1/events/groups/bad!name/claim', {}), 400, 'VALIDATION_FAILED', /group name/);
+    await expectError(await call('POST', '/v1/events/groups/constructor/claim', {}), 400, 'VALIDATION_FAILED', /property name every JavaScript object has/);
     await expectError(await call('POST', '/v1/events/groups/nope/ack', { ids: ['x'] }), 404, 'UNKNOWN_GROUP');
     await expectError(await call('GET', '/v1/events/groups/nope/dead'), 404, 'UNKNOWN_GROUP');
     await expectError(await call('POST', '/v1/events/groups/a/ack', { ids: [] }), 400, 'VALIDATION_FAILED');
