@@ -31,7 +31,9 @@ export interface SchedulerClock {
 export const SYSTEM_SCHEDULER_CLOCK: SchedulerClock = {
   now: () => performance.now(),
   after: (ms, fn) => {
+    // Pending folds do not keep a process alive that is otherwise done (shutdown clears them).
     const t = setTimeout(fn, ms);
+    t.unref();
     return () => clearTimeout(t);
   },
   soon: (fn) => {
@@ -123,8 +125,11 @@ export class DirtyScheduler<K, V> {
    * a shorter delay brings a pending key forward.
    */
   mark(key: K, update: (pending: V | undefined) => V, delayMs = this.debounceMs): void {
-    const dueAt = this.clock.now() + delayMs;
+    let dueAt = this.clock.now() + delayMs;
     const p = this.pending.get(key);
+    // A key newly marked while a cycle runs belongs to the next cycle: a cycle ends once what was
+    // due at its start is done, so a stream of marks cannot keep it going past its pacing.
+    if (p === undefined && this.inCycle) dueAt = Math.max(dueAt, this.cycleStart + this.interval);
     if (p === undefined) this.pending.set(key, { value: update(undefined), dueAt });
     else {
       p.value = update(p.value);
@@ -185,12 +190,20 @@ export class DirtyScheduler<K, V> {
     const started = this.clock.now();
     // A flush since this wake-up was armed started a cycle of its own: wait out its interval.
     if (!this.inCycle && started < this.cycleStart + this.interval) return this.armNext();
-    const { taken, spent, more } = this.runSlice(this.opts.sliceMs, false);
-    if (!this.inCycle) {
-      if (taken === 0) return this.armNext(); // nothing was due after all: no cycle
+    // The cycle starts with this slice (marks made during it already belong to the next one).
+    const starting = !this.inCycle;
+    const previousStart = this.cycleStart;
+    if (starting) {
       this.inCycle = true;
       this.cycleStart = started;
       this.cycleMs = 0;
+    }
+    const { taken, spent, more } = this.runSlice(this.opts.sliceMs, false);
+    if (starting && taken === 0) {
+      // Nothing was due after all: no cycle.
+      this.inCycle = false;
+      this.cycleStart = previousStart;
+      return this.armNext();
     }
     this.cycleMs += spent;
     if (more && this.pending.size > 0) {

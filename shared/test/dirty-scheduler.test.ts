@@ -234,6 +234,37 @@ describe('DirtyScheduler', () => {
       expect(runs).toEqual([0, 20, 40, 600, 850, 950, 1050, 2850]);
     });
 
+    it('a stream of marks costlier than a slice still ends each cycle and keeps the work within maxShare', () => {
+      const clock = new ManualClock();
+      let busy = 0;
+      const runsOf = new Map<number, number>();
+      const markAll = () => {
+        for (let k = 0; k < 20; k++) s.mark(k, () => null);
+      };
+      const s: DirtyScheduler<number, null> = scheduler<number, null>(clock, {
+        sliceMs: 4,
+        pacing,
+        run: (slice) => {
+          for (let e = slice.next(); e !== undefined; e = slice.next()) {
+            runsOf.set(e[0], (runsOf.get(e[0]) ?? 0) + 1);
+            clock.t += 0.25;
+            busy += 0.25;
+          }
+          // The I/O between two slices marks every key again (a fridge per key, each reporting).
+          if (clock.t < 10_000) markAll();
+        },
+      });
+      // 20 keys marked every millisecond for 10 s: more due work than a slice holds.
+      for (let t = 0; t < 10_000; t++) {
+        clock.advanceTo(t);
+        markAll();
+      }
+      clock.advance(0);
+      expect(busy / clock.t).toBeLessThanOrEqual(pacing.maxShare * 1.1);
+      // Each key runs about once per cycle, a few times a second, not on every slice.
+      for (const n of runsOf.values()) expect(n).toBeLessThanOrEqual(10_000 / pacing.minIntervalMs + 2);
+    });
+
     it('a flush runs everything now, due or not, and the next cycle waits the interval from it', () => {
       const clock = new ManualClock();
       const runs: Array<[number, string]> = [];
