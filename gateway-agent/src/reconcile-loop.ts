@@ -70,6 +70,8 @@ export class ReconcileLoop {
   private readonly passes: DirtyScheduler<FridgeId, null>;
   private sweepTimer: NodeJS.Timeout | undefined;
   private off: (() => void) | undefined;
+  /** Removes the replica listeners set up in the constructor. */
+  private unlisten: (() => void) | undefined;
   private recallsDue = false;
   private readonly now: () => number;
   /** Writes started and not yet durable (tests and shutdown wait for them). */
@@ -103,15 +105,21 @@ export class ReconcileLoop {
     };
     this.off = subscribe();
     // A rebuilt store comes with a new document object.
-    this.opts.replica.on('reset', () => {
+    const onReset = () => {
       this.off?.();
       this.replicasSeen = -1;
       this.off = subscribe();
-    });
-    this.opts.replica.on('state', (s) => {
+    };
+    const onState = (s: string) => {
       if (s === 'active') this.sweep();
       this.checkReconcilership();
-    });
+    };
+    this.opts.replica.on('reset', onReset);
+    this.opts.replica.on('state', onState);
+    this.unlisten = () => {
+      this.opts.replica.off('reset', onReset);
+      this.opts.replica.off('state', onState);
+    };
     this.sweepTimer = setInterval(() => this.sweep(), this.opts.sweepIntervalMs);
     this.sweepTimer.unref();
     this.checkReconcilership();
@@ -201,6 +209,7 @@ export class ReconcileLoop {
   }
 
   stop(): void {
+    this.unlisten?.();
     this.off?.();
     clearInterval(this.sweepTimer);
     this.passes.clear();

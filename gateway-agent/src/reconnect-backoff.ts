@@ -1,6 +1,7 @@
 /**
- * The sync client's reconnect delay: full-jitter exponential backoff (AWS architecture blog,
- * "Exponential Backoff And Jitter"), uniform in `[min/2, min(max, min·2^attempt)]`. The attempt
+ * The sync client's reconnect delay: exponential backoff with full jitter, a delay drawn uniformly
+ * from `[min/2, min(max, min·2^attempt)]`, so gateways that lost central together do not all come
+ * back in the same instant. The attempt
  * count grows with every failed or refused session and starts over only once central accepts this
  * gateway again (docs/sync-protocol.md "When central refuses a gateway"), so a gateway central
  * refuses after each welcome does not reconnect at the shortest delay forever.

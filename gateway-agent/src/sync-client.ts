@@ -323,7 +323,7 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
         } else {
           logger.warn({ code, reason }, 'central says this replica is retired; rejoining under a new epoch');
         }
-        void replica.markRetired();
+        replica.markRetired().catch((e: unknown) => logger.error({ err: e }, 'could not record in the store that this replica is retired'));
         break;
       case 'legacy-hello':
         // Speak the older central's dialect so the venue syncs during a rolling upgrade, and say

@@ -127,11 +127,12 @@ async function assemble(
   const eventLog = await openEventLog({ config, log, metrics, deliveryBaseline: (v, id) => model.venues.get(v)?.deliveries.get(id)?.before });
   if (eventLog !== undefined) opened.push(() => eventLog.close());
   const presence = new GatewayPresence(Date.now);
-  // A gateway's link is central's own observation (not in any document): noted as it happens.
+  // A gateway's link is central's own observation (not in any document): noted as it happens, for
+  // a connection that speaks for a replica (a joining one is online once its upgrade names it).
   if (eventLog !== undefined) {
     presence.watch((venue, gateway, change) => {
       const link = change === 'link' ? presence.get(venue, gateway) : undefined;
-      if (link !== undefined) eventLog.deriver.note(gatewayLinkFact(venue, gateway, link));
+      if (link?.replica !== undefined) eventLog.deriver.note(gatewayLinkFact(venue, gateway, link));
     });
   }
   const sessions = new Set<SyncSession>();

@@ -70,6 +70,8 @@ export class FactDeriver implements DocObserver {
   /** Venues whose open incidents are loaded; a fridge of another venue waits for its load. */
   private readonly ready = new Set<string>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** Set by {@link close}: nothing more is derived or appended. */
+  private closed = false;
   /**
    * Deliveries (`<venue>/<id>`) a snapshot has observed: their discrepancy is judged once, at the
    * first snapshot after the announcement (later snapshots count sales too).
@@ -89,6 +91,7 @@ export class FactDeriver implements DocObserver {
   }
 
   loaded(host: VenueHost): void {
+    if (this.closed) return;
     for (const order of host.doc.index.orders.keys()) this.mark({ host, kind: 'order', order: order as OrderId });
     this.mark({ host, kind: 'deliveries' });
     const v = host.venueId;
@@ -96,12 +99,23 @@ export class FactDeriver implements DocObserver {
       for (const fridge of host.doc.index.fridgeIds()) this.mark({ host, kind: 'fridge', fridge });
       return;
     }
-    if (this.loading.has(v)) return;
+    this.loadIncidents(host);
+  }
+
+  /**
+   * Reads the venue's open incidents before its fridges' facts are derived (shortages raised
+   * before a restart are cleared by them). A failed read is tried again at the venue's next fridge
+   * change.
+   */
+  private loadIncidents(host: VenueHost): void {
+    const v = host.venueId;
+    if (this.closed || this.ready.has(v) || this.loading.has(v)) return;
     const load = this.o.log.openIncidents(v).then(
       (open) => {
         for (const [key, id] of open) if (key.startsWith(SHORTAGE)) this.shortages.set(`${v}/${key.slice(SHORTAGE.length)}`, id);
         this.ready.add(v);
         this.loading.delete(v);
+        if (this.closed) return;
         // The newest host of the venue: it may have been unloaded and loaded again meanwhile.
         if (host.state !== 'closed') for (const fridge of host.doc.index.fridgeIds()) this.mark({ host, kind: 'fridge', fridge });
       },
@@ -114,6 +128,7 @@ export class FactDeriver implements DocObserver {
   }
 
   changed(host: VenueHost, s: ChangeSummary): void {
+    if (s.fridges.size > 0) this.loadIncidents(host);
     for (const order of s.orders) this.mark({ host, kind: 'order', order });
     for (const fridge of s.fridges) this.mark({ host, kind: 'fridge', fridge });
     if (s.config || s.fridges.size > 0) this.mark({ host, kind: 'deliveries' });
@@ -121,7 +136,7 @@ export class FactDeriver implements DocObserver {
 
   /** Appends a fact observed outside the documents (a gateway's link, gateway-presence.ts). */
   note(fact: DomainFact): void {
-    this.append([fact]);
+    if (!this.closed) this.append([fact]);
   }
 
   /** Derives what is pending now and waits until every append in flight is durable (tests, shutdown). */
@@ -133,6 +148,7 @@ export class FactDeriver implements DocObserver {
 
   /** Stops deriving; resolves when the appends in flight are done. */
   async close(): Promise<void> {
+    this.closed = true;
     this.work.clear();
     while (this.writing !== undefined) await this.writing;
   }

@@ -72,6 +72,11 @@ export class GatewayPresence {
     const l = this.link(venue, gw);
     // A connection says hello twice when it joins first (read-only, then its replica): one link.
     const fresh = !l.connected || l.peerId !== peerId;
+    if (fresh && l.connected) {
+      // Another connection of this gateway takes over: the one it replaces has ended.
+      Object.assign(l, { connected: false, disconnectedAt: this.now() });
+      this.tell(venue, gw, 'link');
+    }
     const moved = l.replica !== replica;
     Object.assign(l, { connected: true, peerId, replica, lastMessageAt: this.now() });
     if (fresh) l.connectedAt = this.now();
