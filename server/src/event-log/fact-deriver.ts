@@ -268,6 +268,10 @@ export class FactDeriver implements DocObserver {
       const items = view.items.filter((i) => i.discrepancy !== null && i.discrepancy !== 0).map((i) => ({ mealId: i.mealId, announced: i.announced, discrepancy: i.discrepancy! }));
       if (items.length > 0) out.push({ id: factId(v, 'delivery.discrepancy', [id]), venueId: v, fact: { kind: 'delivery.discrepancy', deliveryId: id, fridgeId: value.f, items } });
     }
+    // A delivery pruned from the document is judged no more: forget it (the set stays bounded).
+    for (const key of this.judged) {
+      if (key.startsWith(`${v}/`) && !host.doc.index.deliveries.has(key.slice(v.length + 1))) this.judged.delete(key);
+    }
     return out;
   }
 }
