@@ -150,7 +150,7 @@ export class Rig {
   /** Spawns a gateway process (the rig's ports and store unless `o` names others) without waiting. */
   spawnGateway(o: GatewayOptions = {}): Spawned {
     const http = o.httpPort ?? this.ports.http;
-    const file = join(this.dir, `gateway-${http}.json`);
+    const file = this.gatewayConfigFile(http);
     writeFileSync(
       file,
       JSON.stringify({
@@ -167,6 +167,11 @@ export class Rig {
       }),
     );
     return spawnCli(this.defer, ['gateway', '--config', file], { env: childEnv(o.crashAt) });
+  }
+
+  /** The config file of the gateway process answering on `httpPort` (written when it was spawned). */
+  gatewayConfigFile(httpPort = this.ports.http): string {
+    return join(this.dir, `gateway-${httpPort}.json`);
   }
 
   /** The gateway's store directory. */
