@@ -78,8 +78,18 @@ async function comeBack(rig: Rig, o: GatewayOptions): Promise<Comeback> {
     if (attempt > 3) throw new Error('the gateway did not come back after 3 restarts');
     const gw = rig.spawnGateway(opts);
     rig.gateway = gw;
-    // Up (ready and synced), or gone.
-    const up = await waitFor(async () => !alive(gw) || ((await fetch(`${rig.kioskUrl}/readyz`).then((r) => r.ok, () => false)) && (await rig.gatewayStatus())?.pendingUpdates === 0), 60_000, 'gateway ready or exited').then(() => alive(gw));
+    // Up (ready, synced: past the check of its store against central, which may rebuild and so
+    // reach the retirement crash point, nothing pending), or gone.
+    const quiet = async () => {
+      const st = await rig.gatewayStatus();
+      return st?.sync.state === 'synced' && st.pendingUpdates === 0 && (await fetch(`${rig.kioskUrl}/readyz`).then((r) => r.ok, () => false));
+    };
+    const up = await waitFor(async () => !alive(gw) || (await quiet()), 60_000, 'gateway ready and synced, or exited').then(
+      () => alive(gw),
+      async (e: Error) => {
+        throw new Error(`${e.message}; /status: ${JSON.stringify(await rig.gatewayStatus())}`);
+      },
+    );
     if (up) break;
     const code = await gw.exit;
     if (code === 'SIGKILL' && opts.crashAt !== undefined) {
@@ -94,7 +104,6 @@ async function comeBack(rig: Rig, o: GatewayOptions): Promise<Comeback> {
       throw new Error(`the gateway exited ${code} at start:\n${gw.output().slice(-2000)}`);
     }
   }
-  await rig.quiesced(30_000);
   const st = await rig.gatewayStatus();
   return { ...out, recovery: st?.recovery?.reason, replica: st?.replica, ms: Date.now() - t0 };
 }
