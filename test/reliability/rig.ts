@@ -63,7 +63,7 @@ export interface GatewayOptions {
 }
 
 /** The children get the machine's environment without the tests' own FRIDGESYNC_* variables (configs are strict). */
-function childEnv(crashAt: string | undefined): NodeJS.ProcessEnv {
+export function childEnv(crashAt: string | undefined): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FRIDGESYNC_')));
   return crashAt === undefined ? env : { ...env, FRIDGESYNC_CRASH_AT: crashAt };
 }
