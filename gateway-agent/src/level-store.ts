@@ -13,7 +13,7 @@
 import { crc32 } from 'node:zlib';
 import { mkdirSync } from 'node:fs';
 import { ClassicLevel } from 'classic-level';
-import { whyNotWritable } from '@fridgesync/shared';
+import { crashPoint, crashPointArmed, whyNotWritable } from '@fridgesync/shared';
 import { GroupCommit } from './group-commit.ts';
 import {
   StoreCorruptError,
@@ -117,7 +117,11 @@ class LevelStore implements ReplicaStore {
     this.commit = new GroupCommit<Op[]>(
       async (groups) => {
         try {
-          await this.db.batch(groups.flat(), { sync: true });
+          const written = this.db.batch(groups.flat(), { sync: true });
+          // The compaction's one batch (new state, old updates deleted) in LevelDB's hands, not yet
+          // synced: it must land whole or not at all (docs/reliability.md "Process faults").
+          if (crashPointArmed('mid-compaction') && groups.some((ops) => ops.some((op) => op.key === STATE))) crashPoint('mid-compaction');
+          await written;
           this.writes++;
         } catch (e) {
           throw new StoreFailedError(e);

@@ -24,6 +24,7 @@ import type { Logger } from 'pino';
 import {
   FridgesyncError,
   ORIGINS,
+  crashPoint,
   VenueDoc,
   declareTaker,
   gatewayReplicaId,
@@ -246,6 +247,9 @@ export class LocalReplica extends EventEmitter<LocalReplicaEvents> {
       this.recovery = { reason, from: from ?? '(none)', at: new Date(at).toISOString(), kept: entries.length, reapplied: 0, waiting: entries.length, problems: [] };
       this.opts.logger.error({ reason, replica: from, kept: entries.length }, 'rebuilding the local store from central under a new epoch; acknowledged entries central lacks are written again after it');
       await this.saveMeta({ state: 'retired', epoch: this.epochValue ?? 0, rebuild: { reason, from: from ?? '(none)', at, entries } });
+      // The old epoch is given up on disk (retired, kept entries recorded), its document not yet
+      // wiped: the next start must finish the rebuild (docs/reliability.md "Process faults").
+      crashPoint('mid-retirement');
       const old = this.currentDoc;
       this.currentDoc = new VenueDoc();
       old.ydoc.destroy();

@@ -1,6 +1,8 @@
 /**
  * Which durable local updates central has not yet stored (docs/sync-protocol.md "Session" step 6):
- * the end clock of each update as it becomes durable here, dropped once a durable-ack covers it.
+ * the end clock of each update as it becomes durable here, and of each own client whose structs a
+ * connection's first own diff carried (what an earlier process stored and central lacks), dropped
+ * once a durable-ack covers it.
  * `/status` shows the count (`pendingUpdates`), the gauge `fridgesync_gateway_updates_pending_central`
  * follows it, and a graceful shutdown waits for it to reach zero.
  */

@@ -227,6 +227,10 @@ export class SyncClient extends EventEmitter<{ state: [SyncState]; synced: [] }>
         joinFirst,
         hello: (join) => this.hello(join),
         acked: (acked) => this.onAck(acked),
+        diffSent: (ends) => {
+          for (const end of ends) this.pending.durable(end);
+          this.options.metrics.pendingCentral.set(this.pending.count);
+        },
         accepted: () => {
           if (isCurrent()) this.settling.accepted();
         },

@@ -61,6 +61,11 @@ export interface UpstreamSessionOptions {
   joinFirst: boolean;
   /** Central acknowledged `acked` (a decoded state vector) as durable. */
   acked(acked: Map<number, number>): void;
+  /**
+   * The own diff went out carrying structs central lacks, up to `ends` (`[client, clock]` per own
+   * client): central has not stored them until a durable-ack covers them.
+   */
+  diffSent(ends: Array<[number, number]>): void;
   /** Central accepted this connection (central-acceptance.ts). */
   accepted(): void;
   /** The first full sync is done and the store goes on as its replica. */
@@ -223,7 +228,12 @@ export class UpstreamSession {
     // The diff carries everything durable so far, including what waited in the outbox.
     this.outbox.drop();
     this.link.send(encodeSyncStep2(encodeOwnDiff(r.doc.ydoc, sv, new Set(r.ownClients()))));
-    this.acceptance.ownDiffSent(new Map(r.ownClients().map((c) => [c, Y.getState(r.doc.ydoc.store, c)])));
+    const clocks = new Map(r.ownClients().map((c) => [c, Y.getState(r.doc.ydoc.store, c)]));
+    this.acceptance.ownDiffSent(clocks);
+    // What earlier processes of this replica wrote and central lacks is pending at central like a
+    // local update until acknowledged (`/status` pendingUpdates, a graceful shutdown's drain).
+    const central = Y.decodeStateVector(sv);
+    this.opts.diffSent([...clocks].filter(([c, clock]) => clock > (central.get(c) ?? 0)));
     // From here on every durable local update is streamed; the ones before are in the diff.
     this.streamingUpdates = true;
   }

@@ -28,6 +28,7 @@ async function session() {
     joinFirst: false,
     hello: (join) => ({ clientIds: replica.ownClients(), version: 't', ...(join || !replica.writable ? { joining: true } : { replica: replica.replica! }) }),
     acked: (a) => acked.push(a),
+    diffSent: () => undefined,
     accepted: () => undefined,
     synced: () => undefined,
     rebuild: async () => undefined,

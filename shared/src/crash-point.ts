@@ -21,6 +21,10 @@ export const CRASH_POINTS = {
   'after-puback': 'gateway: PUBACK written to the socket',
   /** Gateway: an update was sent to central, its durable-ack not yet received. */
   'mid-sync': 'gateway: update sent to central, durable-ack outstanding',
+  /** Gateway: a compaction's batch (new state, the updates it covers deleted) handed to LevelDB, not yet synced. */
+  'mid-compaction': 'gateway: compaction batch written to LevelDB, not yet synced (level-store.ts)',
+  /** Gateway: a rebuild gave up the old epoch on disk (meta retired, kept entries recorded), the old document not yet wiped. */
+  'mid-retirement': 'gateway: rebuild recorded the old epoch retired, store not yet wiped (local-replica.ts)',
   /** Central: a gateway's update is durable at central, the durable-ack not yet sent. */
   'central-before-durable-ack': 'central: update appended durably, durable-ack not yet sent',
   /** Central: an order is durable at central, the HTTP answer not yet sent. */

@@ -167,6 +167,34 @@ describe('sync client pacing', () => {
   });
 });
 
+describe('sync client pending count', () => {
+  it('counts what an earlier process stored and central lacks as pending until central acknowledges it', async () => {
+    const { relay, doc } = await central();
+    const cfg = gatewayConfig(relay.url, { fridges: await fridgeHashes(['f1']), reconcile: { takerShare: 0 }, storage: { snapshotFoldMs: 0 } });
+    const a1 = await startAgent(cfg, defer);
+    await eventually(() => expect(a1.sync?.state).toBe('synced'));
+    relay.cut();
+    await eventually(() => expect(a1.sync?.state).not.toBe('synced'));
+    const f = await connectFridge(a1.mqttPort!, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 5 }), { qos: 1 });
+    await f.endAsync(true);
+    await a1.close();
+
+    // The next process sends the snapshot in its first own diff.
+    relay.heal();
+    const a2 = await startAgent(cfg, defer);
+    // The moment it reports synced, the diff has just been sent: central cannot have stored it.
+    const atSynced: Array<{ pending: number; centralQ: number | undefined }> = [];
+    a2.sync!.on('state', (s) => s === 'synced' && atSynced.push({ pending: a2.status().pendingUpdates, centralQ: observedSnapshot(doc(), F1)?.q }));
+    await eventually(() => expect(a2.sync?.state).toBe('synced'));
+    expect(atSynced[0]).toMatchObject({ centralQ: undefined });
+    expect(atSynced[0]!.pending).toBeGreaterThan(0);
+    await eventually(() => expect(a2.status().pendingUpdates).toBe(0));
+    expect(observedSnapshot(doc(), F1)?.q).toBe(1);
+    expect(refusals(relay)).toEqual([]);
+  });
+});
+
 describe('sync client refused', () => {
   it('keeps backing off from a central that welcomes the replica, then refuses its full-state diff with 4403', async () => {
     const { relay } = await central();

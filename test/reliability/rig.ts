@@ -28,11 +28,22 @@ export const TOKENS = { app: 'app-token-rel', viewer: 'viewer-token-rel', admin:
 /** Every fridge's MQTT secret. */
 export const FRIDGE_SECRET = 'fridge-secret-reliability-0001';
 
+/** The part of a gateway's `/status` the scenarios read. */
+export interface GatewayStatus {
+  replica?: string;
+  lifecycle: string;
+  pendingUpdates: number;
+  sync: { state: string; refusal?: { code: number; reason: string } };
+  recovery?: { reason: string; from: string };
+}
+
 /** Options of a central process. */
 export interface CentralOptions {
   /** `FRIDGESYNC_CRASH_AT` for this process. */
   crashAt?: string;
   pingIntervalMs?: number;
+  /** Another port (a second central process on the same store); default the rig's. */
+  port?: number;
 }
 
 /** Options of a gateway process. */
@@ -42,10 +53,17 @@ export interface GatewayOptions {
   snapshotFoldMs?: number;
   /** `central.pingIntervalMs`. */
   pingIntervalMs?: number;
+  /** `storage.compactEveryUpdates`. */
+  compactEveryUpdates?: number;
+  /** Other ports and store (a second gateway process); default the rig's. */
+  mqttPort?: number;
+  httpPort?: number;
+  /** `storage.dataDir`; default `<rig dir>/gateway`. */
+  dataDir?: string;
 }
 
 /** The children get the machine's environment without the tests' own FRIDGESYNC_* variables (configs are strict). */
-function childEnv(crashAt: string | undefined): NodeJS.ProcessEnv {
+export function childEnv(crashAt: string | undefined): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FRIDGESYNC_')));
   return crashAt === undefined ? env : { ...env, FRIDGESYNC_CRASH_AT: crashAt };
 }
@@ -89,12 +107,20 @@ export class Rig {
 
   /** Starts central (or starts it again on the same port and store) and waits until it is ready. */
   async startCentral(o: CentralOptions = {}): Promise<Spawned> {
-    const file = join(this.dir, 'central.json');
+    this.central = this.spawnCentral(o);
+    await waitFor(async () => (await fetch(`${this.centralUrl}/readyz`)).ok || this.exited(this.central), 30_000, 'central ready');
+    return this.central;
+  }
+
+  /** Spawns a central process on the rig's store (`o.port` or the rig's port) without waiting. */
+  spawnCentral(o: CentralOptions = {}): Spawned {
+    const port = o.port ?? this.ports.central;
+    const file = join(this.dir, `central-${port}.json`);
     writeFileSync(
       file,
       JSON.stringify({
         instanceId: 'c1',
-        http: { host: '127.0.0.1', port: this.ports.central, shutdownGraceMs: 1_000, writeRateLimitPerMinute: 100_000 },
+        http: { host: '127.0.0.1', port, shutdownGraceMs: 1_000, writeRateLimitPerMinute: 100_000 },
         storage: { engine: 'level', dataDir: join(this.dir, 'central') },
         orders: { sweepMs: 200 },
         sync: { pingIntervalMs: o.pingIntervalMs ?? 15_000 },
@@ -111,32 +137,46 @@ export class Rig {
         logLevel: process.env.TEST_LOG ?? 'warn',
       }),
     );
-    this.central = spawnCli(this.defer, ['central', '--config', file], { env: childEnv(o.crashAt) });
-    await waitFor(async () => (await fetch(`${this.centralUrl}/readyz`)).ok || this.exited(this.central), 30_000, 'central ready');
-    return this.central;
+    return spawnCli(this.defer, ['central', '--config', file], { env: childEnv(o.crashAt) });
   }
 
   /** Starts the gateway (or again, same ports and store); resolves once it answers `/livez`. */
   async startGateway(o: GatewayOptions = {}): Promise<Spawned> {
-    const file = join(this.dir, 'gateway.json');
+    this.gateway = this.spawnGateway(o);
+    await waitFor(async () => (await fetch(`${this.kioskUrl}/livez`)).ok || this.exited(this.gateway), 30_000, 'gateway answers');
+    return this.gateway;
+  }
+
+  /** Spawns a gateway process (the rig's ports and store unless `o` names others) without waiting. */
+  spawnGateway(o: GatewayOptions = {}): Spawned {
+    const http = o.httpPort ?? this.ports.http;
+    const file = this.gatewayConfigFile(http);
     writeFileSync(
       file,
       JSON.stringify({
         gatewayId: GATEWAY,
         venueId: VENUE,
-        mqtt: { embedded: { host: '127.0.0.1', port: this.ports.mqtt }, fridges: Object.fromEntries(this.fridges.map((f) => [f, hashSecret(FRIDGE_SECRET)])) },
+        mqtt: { embedded: { host: '127.0.0.1', port: o.mqttPort ?? this.ports.mqtt }, fridges: Object.fromEntries(this.fridges.map((f) => [f, hashSecret(FRIDGE_SECRET)])) },
         central: { url: `ws://127.0.0.1:${this.proxy.port}`, token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 1_000, pingIntervalMs: o.pingIntervalMs ?? 15_000 },
-        http: { host: '127.0.0.1', port: this.ports.http },
-        storage: { dataDir: join(this.dir, 'gateway'), snapshotFoldMs: o.snapshotFoldMs ?? 1_000 },
+        http: { host: '127.0.0.1', port: http },
+        storage: { dataDir: o.dataDir ?? this.gatewayDir, snapshotFoldMs: o.snapshotFoldMs ?? 1_000, ...(o.compactEveryUpdates === undefined ? {} : { compactEveryUpdates: o.compactEveryUpdates }) },
         reconcile: { debounceMs: 20, takerShare: 0.5 },
         presence: { minIntervalMs: 0, resendInventoryOnConnect: false },
         shutdown: { retire: 'never', graceMs: 2_000 },
         logLevel: process.env.TEST_LOG ?? 'warn',
       }),
     );
-    this.gateway = spawnCli(this.defer, ['gateway', '--config', file], { env: childEnv(o.crashAt) });
-    await waitFor(async () => (await fetch(`${this.kioskUrl}/livez`)).ok || this.exited(this.gateway), 30_000, 'gateway answers');
-    return this.gateway;
+    return spawnCli(this.defer, ['gateway', '--config', file], { env: childEnv(o.crashAt) });
+  }
+
+  /** The config file of the gateway process answering on `httpPort` (written when it was spawned). */
+  gatewayConfigFile(httpPort = this.ports.http): string {
+    return join(this.dir, `gateway-${httpPort}.json`);
+  }
+
+  /** The gateway's store directory. */
+  get gatewayDir(): string {
+    return join(this.dir, 'gateway');
   }
 
   private exited(p: Spawned | undefined): boolean {
@@ -151,10 +191,10 @@ export class Rig {
     await exitsWithin(p, 15_000);
   }
 
-  /** `/status` of the gateway (undefined while it does not answer). */
-  async gatewayStatus(): Promise<{ lifecycle: string; pendingUpdates: number; sync: { state: string } } | undefined> {
+  /** `/status` of the gateway (or of the one answering on `httpPort`; undefined while it does not answer). */
+  async gatewayStatus(httpPort = this.ports.http): Promise<GatewayStatus | undefined> {
     try {
-      const r = await fetch(`${this.kioskUrl}/status`, { signal: AbortSignal.timeout(2_000) });
+      const r = await fetch(`http://127.0.0.1:${httpPort}/status`, { signal: AbortSignal.timeout(2_000) });
       return r.ok ? ((await r.json()) as never) : undefined;
     } catch {
       return undefined;
@@ -221,7 +261,7 @@ export class Rig {
    * only after the gateway was quiet (synced, nothing pending) when it stopped.
    */
   async gatewayStoreRead(): Promise<ReplicaRead> {
-    const store = await openLevelStore(join(this.dir, 'gateway'));
+    const store = await openLevelStore(this.gatewayDir);
     try {
       const stored = await store.load();
       const doc = new VenueDoc({ replica: 'central:reader' as ReplicaId });

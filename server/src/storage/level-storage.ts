@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { whyNotWritable, type VenueId } from '@fridgesync/shared';
-import { StorageUnwritableError, type DocStorage, type StoredVenue } from './storage-port.ts';
+import { StorageLockedError, StorageUnwritableError, type DocStorage, type StoredVenue } from './storage-port.ts';
 
 const SEP = '!';
 const PREFIX = 'u' + SEP;
@@ -89,6 +89,8 @@ export function createLevelStorage(opts: LevelStorageOptions): DocStorage {
         await mkdir(opts.dir, { recursive: true });
         await db.open();
       } catch (e) {
+        const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
+        if (code === 'LEVEL_LOCKED') throw new StorageLockedError(opts.dir, e);
         // LevelDB writes at every open: a directory this process may not write is reported as
         // such, not as the storage error it surfaces as.
         const why = whyNotWritable(opts.dir);

@@ -43,6 +43,18 @@ export interface DocStorage {
 }
 
 /**
+ * Thrown by `open` when another process holds the data directory (LevelDB's lock): a second
+ * central on one store would allocate epochs from its own copy (docs/sync-protocol.md "One central
+ * process per venue").
+ */
+export class StorageLockedError extends Error {
+  override name = 'StorageLockedError';
+  constructor(readonly dir: string, cause?: unknown) {
+    super(`the data directory ${dir} is in use by another central process (LevelDB lock held); stop that process or use another storage.dataDir`, { cause });
+  }
+}
+
+/**
  * Thrown by `open` when the data directory cannot be written (read-only file system, no
  * permission, disk full): stored data was not changed and is not known to be damaged.
  */

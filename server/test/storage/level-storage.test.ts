@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VenueId } from '@fridgesync/shared';
 import { createLevelStorage, type DocStorage } from '@fridgesync/server';
+import { StorageLockedError } from '../../src/storage/storage-port.ts';
 import { storageContract } from './storage-contract.ts';
 
 storageContract('LevelDB', async () => {
@@ -38,6 +39,25 @@ describe('LevelDB group commit', () => {
       expect(Math.max(...batches)).toBeGreaterThan(1);
     } finally {
       await s.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LevelDB data directory in use', () => {
+  it('a second open of a directory held by another storage fails naming the directory, and the first keeps working', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'level-lock-'));
+    const first = createLevelStorage({ dir });
+    await first.open();
+    try {
+      const second = createLevelStorage({ dir });
+      const err = await second.open().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageLockedError);
+      expect((err as Error).message).toBe(`the data directory ${dir} is in use by another central process (LevelDB lock held); stop that process or use another storage.dataDir`);
+      await first.append('v' as VenueId, Uint8Array.of(7));
+      expect((await first.load('v' as VenueId)).updates.map((u) => [...u])).toEqual([[7]]);
+    } finally {
+      await first.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
