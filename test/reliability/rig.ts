@@ -42,6 +42,8 @@ export interface GatewayOptions {
   snapshotFoldMs?: number;
   /** `central.pingIntervalMs`. */
   pingIntervalMs?: number;
+  /** Keys of `mqtt` replacing the rig's (e.g. `mode: 'external'` with `external`). */
+  mqtt?: Record<string, unknown>;
 }
 
 /** The children get the machine's environment without the tests' own FRIDGESYNC_* variables (configs are strict). */
@@ -124,7 +126,7 @@ export class Rig {
       JSON.stringify({
         gatewayId: GATEWAY,
         venueId: VENUE,
-        mqtt: { embedded: { host: '127.0.0.1', port: this.ports.mqtt }, fridges: Object.fromEntries(this.fridges.map((f) => [f, hashSecret(FRIDGE_SECRET)])) },
+        mqtt: { embedded: { host: '127.0.0.1', port: this.ports.mqtt }, fridges: Object.fromEntries(this.fridges.map((f) => [f, hashSecret(FRIDGE_SECRET)])), ...o.mqtt },
         central: { url: `ws://127.0.0.1:${this.proxy.port}`, token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 1_000, pingIntervalMs: o.pingIntervalMs ?? 15_000 },
         http: { host: '127.0.0.1', port: this.ports.http },
         storage: { dataDir: join(this.dir, 'gateway'), snapshotFoldMs: o.snapshotFoldMs ?? 1_000 },
