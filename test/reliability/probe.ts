@@ -27,12 +27,13 @@ export function firstTotals(fridge: string): Record<string, number> {
 }
 
 /**
- * Central and a gateway, ready, with `fridgeCount` fridges connected that have each reported
+ * Central and a gateway, ready (fridges with their own `secrets`, the rig's shared one otherwise), with `fridgeCount` fridges connected that have each reported
  * {@link firstTotals}; returns once central holds the rights of every fridge and the gateway is
  * synced with nothing pending.
  */
-export async function readyVenue(defer: Defer, seed: number, fridgeCount: number, gateway: GatewayOptions = {}): Promise<{ rig: Rig; fridges: Fridge[] }> {
+export async function readyVenue(defer: Defer, seed: number, fridgeCount: number, gateway: GatewayOptions = {}, secrets: Record<string, string> = {}): Promise<{ rig: Rig; fridges: Fridge[] }> {
   const rig = new Rig(defer, seed, fridgeCount);
+  Object.assign(rig.secrets, secrets);
   await rig.init();
   await rig.startCentral();
   await rig.startGateway(gateway);
