@@ -31,6 +31,8 @@
  *   client acknowledges the same way).
  * - Bounds: packet size (a byte-level guard before aedes buffers anything), topic levels, TCP
  *   connections, connected fridges, pre-CONNECT queue, slow-subscriber drain time.
+ * - Malformed packets close the connection (aedes) and are counted (`malformed`); every other
+ *   refusal is counted where it is made.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -61,6 +63,20 @@ export interface EmbeddedBrokerOptions {
 
 /** Most fridge subtrees remembered (more than the fridges of any venue; beyond it the cache starts over). */
 const SUBTREE_CACHE = 10_000;
+
+/**
+ * Errors aedes raises for a packet that parsed but breaks MQTT 3.1.1: a first packet other than
+ * CONNECT or a second CONNECT ([MQTT-3.1.0-1], [MQTT-3.1.0-2]), a PUBLISH topic that is empty, holds
+ * a wildcard or has too many levels. With the parser's own errors they are counted as `malformed`.
+ */
+const PROTOCOL_ERRORS: ReadonlySet<string> = new Set(['Invalid protocol', 'empty topic not allowed in PUBLISH', '# is not allowed in PUBLISH', '+ is not allowed in PUBLISH', 'topic has too many levels']);
+
+/** True when `err`, which closed `client`'s connection, is a malformed packet (see {@link PROTOCOL_ERRORS}). */
+function malformed(client: Client | null | undefined, err: Error): boolean {
+  // mqtt-packet keeps the error it emitted on the parser (aedes keeps the parser as `_parser`).
+  const parser = (client as unknown as { _parser?: { error?: unknown } } | null | undefined)?._parser;
+  return (parser !== undefined && parser.error === err) || PROTOCOL_ERRORS.has(err.message);
+}
 
 /** Waits at most `ms` for `p`. */
 function bounded(p: Promise<unknown>, ms: number): Promise<void> {
@@ -160,8 +176,19 @@ export class EmbeddedBroker implements FridgeBroker {
       this.fridges.delete(c.id);
       metrics.fridgesConnected.set(this.fridges.size);
     });
-    broker.on('clientError', (c: Client, err: Error) => logger.debug({ fridge: c.id, err: err.message }, 'mqtt client error'));
-    broker.on('connectionError', (c: Client, err: Error) => logger.debug({ fridge: c?.id, err: err.message }, 'mqtt connection error'));
+    // Every connection closed for a malformed packet is counted (the others are counted where
+    // they are refused: authenticate, the ACL hooks, the size guard, the pending bounds).
+    const closedByError = (c: Client | null, err: Error) => {
+      if (malformed(c, err)) metrics.refused.inc({ reason: 'malformed' });
+    };
+    broker.on('clientError', (c: Client, err: Error) => {
+      closedByError(c, err);
+      logger.debug({ fridge: c.id, err: err.message }, 'mqtt client error');
+    });
+    broker.on('connectionError', (c: Client, err: Error) => {
+      closedByError(c, err);
+      logger.debug({ fridge: c?.id, err: err.message }, 'mqtt connection error');
+    });
 
     this.server = createServer((socket) => this.accept(socket));
     // TCP-level bound on file descriptors: fridges, pending connections, and those being closed

@@ -32,7 +32,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
      * connection as it is accepted), `throttled-fridge` (a fridge id over `maxAuthFailuresPerFridge`,
      * from an address with failures), `legacy-busy` (scrypt verification queue full),
      * `pending-per-address` and `pending-evicted` (bounds on connections before CONNECT),
-     * `max-connections`, `not-writable`, `acl-publish`, `acl-subscribe`, `acl-will`, `packet-size`.
+     * `max-connections`, `not-writable`, `acl-publish`, `acl-subscribe`, `acl-will`, `packet-size`,
+     * `malformed` (a packet mqtt-packet cannot parse, or one breaking MQTT 3.1.1 that aedes closes
+     * the connection for: not CONNECT first, a second CONNECT, an empty or wildcard PUBLISH topic).
      */
     refused: new Counter({ name: 'fridgesync_gateway_mqtt_refused_total', help: 'MQTT connections, connects, publishes and subscribes refused, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     /**

@@ -7,6 +7,7 @@ import { EmbeddedBroker } from '../src/embedded-broker.ts';
 import { fridgeBrokerContract } from './helpers/fridge-broker-contract.ts';
 import { MemoryStore } from '../src/memory-store.ts';
 import { connectFridge, fridgeHashes, inventory, seedActiveStore, startAgent, testConfig } from './helpers/agent.ts';
+import { connectPacket, rawSocket } from './helpers/raw-mqtt.ts';
 import { eventually, useTeardown } from '@fridgesync/shared/test-harness';
 
 const { defer, tempDir } = useTeardown();
@@ -246,6 +247,32 @@ describe('embedded broker', () => {
     await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 2 }), { qos: 1 });
     expect(observedSnapshot(agent.replica.doc, F1)?.i).toEqual({ m1: 2 });
     await expect(f.subscribeAsync('#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+  });
+
+  it('counts the connections it closes for malformed packets, and keeps serving', async () => {
+    const { agent, port } = await agentWithFridges();
+    /** Sends `bytes` on a fresh connection and resolves once the broker closed it. */
+    const closedAfter = async (bytes: Buffer) => {
+      const s = await rawSocket(port, '127.0.0.1');
+      s.on('error', () => s.destroy());
+      s.resume(); // the broker's answers are read and ignored (a paused socket never sees the close)
+      await new Promise<void>((resolve) => {
+        s.once('close', () => resolve());
+        s.write(bytes);
+      });
+    };
+    // CONNECT with reserved flag bits set (mqtt-packet refuses it), a PUBLISH before any CONNECT,
+    // a second CONNECT, and a PUBLISH to a wildcard topic after a good CONNECT.
+    const bad = connectPacket('f1', 'f1', 'secret-f1');
+    bad[0] = 0x11;
+    await closedAfter(bad);
+    await closedAfter(Buffer.from([0x30, 0x05, 0x00, 0x01, 0x61, 0x7b, 0x7d]));
+    await closedAfter(Buffer.concat([connectPacket('f1', 'f1', 'secret-f1'), connectPacket('f1', 'f1', 'secret-f1')]));
+    await closedAfter(Buffer.concat([connectPacket('f1', 'f1', 'secret-f1'), Buffer.from([0x30, 0x05, 0x00, 0x01, 0x23, 0x7b, 0x7d])]));
+    await eventually(async () => expect(await counter(agent, 'fridgesync_gateway_mqtt_refused_total', { reason: 'malformed' })).toBe(4));
+    const f = await connectFridge(port, 'f1', defer);
+    await f.publishAsync('fridges/f1/inventory', inventory(1, 1, { m1: 4 }), { qos: 1 });
+    expect(observedSnapshot(agent.replica.doc, F1)?.i).toEqual({ m1: 4 });
   });
 
   it('closes connections that announce packets over the size limit', async () => {

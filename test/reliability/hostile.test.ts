@@ -14,6 +14,7 @@ import { MEALS, Rig, TOKENS, VENUE } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
 import { waitFor } from '@fridgesync/shared/test-harness';
 import { hostileRequests, routesOf } from './hostile-http.ts';
+import { metricSum as counter } from './probe.ts';
 
 const cleanups: Array<() => unknown> = [];
 const defer = (fn: () => unknown) => void cleanups.push(fn);
@@ -35,15 +36,6 @@ async function venue() {
   await rig.order('central', 'o-before', 'f1', { [MEALS[0]]: 1 });
   await rig.quiesced();
   return { rig, fridge };
-}
-
-/** Sum of a Prometheus counter's samples in a `/metrics` text. */
-async function counter(url: string, name: string): Promise<number> {
-  const text = await (await fetch(url)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 /** A viewer's sync socket to central, with central's full state once it answered step 1. */

@@ -60,6 +60,8 @@ export interface GatewayOptions {
   httpPort?: number;
   /** `storage.dataDir`; default `<rig dir>/gateway`. */
   dataDir?: string;
+  /** Keys of `mqtt` replacing the rig's (e.g. `mode: 'external'` with `external`). */
+  mqtt?: Record<string, unknown>;
 }
 
 /** The children get the machine's environment without the tests' own FRIDGESYNC_* variables (configs are strict). */
@@ -77,6 +79,8 @@ export class Rig {
   gateway: Spawned | undefined;
   readonly ports = { central: 0, mqtt: 0, http: 0 };
   readonly fridges: string[];
+  /** Each fridge's MQTT secret ({@link FRIDGE_SECRET} unless a scenario gives one its own before starting the gateway). */
+  readonly secrets: Record<string, string>;
 
   constructor(
     private readonly defer: Defer,
@@ -87,6 +91,7 @@ export class Rig {
     defer(() => rmSync(this.dir, { recursive: true, force: true }));
     this.proxy = new FaultProxy(() => this.ports.central, seed);
     this.fridges = Array.from({ length: fridgeCount }, (_, i) => `f${i + 1}`);
+    this.secrets = Object.fromEntries(this.fridges.map((f) => [f, FRIDGE_SECRET]));
     defer(() => this.proxy.close());
   }
 
@@ -156,7 +161,7 @@ export class Rig {
       JSON.stringify({
         gatewayId: GATEWAY,
         venueId: VENUE,
-        mqtt: { embedded: { host: '127.0.0.1', port: o.mqttPort ?? this.ports.mqtt }, fridges: Object.fromEntries(this.fridges.map((f) => [f, hashSecret(FRIDGE_SECRET)])) },
+        mqtt: { embedded: { host: '127.0.0.1', port: o.mqttPort ?? this.ports.mqtt }, fridges: Object.fromEntries(this.fridges.map((f) => [f, hashSecret(this.secrets[f]!)])), ...o.mqtt },
         central: { url: `ws://127.0.0.1:${this.proxy.port}`, token: TOKENS.gateway, backoffMinMs: 50, backoffMaxMs: 1_000, pingIntervalMs: o.pingIntervalMs ?? 15_000 },
         http: { host: '127.0.0.1', port: http },
         storage: { dataDir: o.dataDir ?? this.gatewayDir, snapshotFoldMs: o.snapshotFoldMs ?? 1_000, ...(o.compactEveryUpdates === undefined ? {} : { compactEveryUpdates: o.compactEveryUpdates }) },
@@ -213,7 +218,7 @@ export class Rig {
   async fridge(id: string): Promise<Fridge> {
     let client: MqttClient | undefined;
     await waitFor(async () => {
-      client = await mqtt.connectAsync(`mqtt://127.0.0.1:${this.ports.mqtt}`, { clientId: id, username: id, password: FRIDGE_SECRET, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 2_000 });
+      client = await mqtt.connectAsync(`mqtt://127.0.0.1:${this.ports.mqtt}`, { clientId: id, username: id, password: this.secrets[id], protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 2_000 });
       return true;
     }, 30_000, `fridge ${id} connected`);
     const f = new Fridge(id, client!, this.history);
