@@ -112,7 +112,9 @@ export class SnapshotRun {
     const ts = Date.parse(p.ts);
     // The items are only read here (compared on a tie); the one written gets its own copy.
     const value: SnapshotValue = { b: p.boot, e: eraFor(newestObservation(this.folded, this.pending), p.boot, p.seq, ts), q: p.seq, ts, i: p.items };
-    if (isStale(value, this.folded, this.own)) return 'stale';
+    // A report whose tag is not above the newest one's is not news: the tag is the report's
+    // identity, so other totals under a tag already seen are a broken or hostile fridge.
+    if (tagNotNewer(value, this.folded) || tagNotNewer(value, this.own)) return 'stale';
     this.folded = this.own = this.newest = value;
     return 'applied';
   }
@@ -133,6 +135,10 @@ export function snapshotRun(doc: FoldSource, replica: ReplicaId | undefined, fri
 
 function newerSnapshot(a: SnapshotValue | undefined, b: SnapshotValue | undefined): SnapshotValue | undefined {
   return a === undefined ? b : b === undefined || compareSnapshots(a, b) >= 0 ? a : b;
+}
+
+function tagNotNewer(value: SnapshotValue, than: SnapshotValue | undefined): boolean {
+  return than !== undefined && compareTag(value, than) <= 0;
 }
 
 function isStale(value: SnapshotValue, folded: SnapshotValue | undefined, own: SnapshotValue | undefined): boolean {

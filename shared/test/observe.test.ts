@@ -46,6 +46,16 @@ describe('observed totals T', () => {
     }
   });
 
+  it('changes nothing for other totals under a tag already seen, at the same or an earlier time', () => {
+    for (const items of [{ m1: 1 }, { m1: 9 }]) {
+      const d = newDoc(GW1, 11);
+      expect(snap(d, inv(1, 2, 2000, { m1: 5 }))).toBe('applied');
+      expect(snap(d, inv(1, 2, 2000, items))).toBe('stale');
+      expect(snap(d, inv(1, 2, 1999, items))).toBe('stale');
+      expect(tOf(d).T).toBe(5);
+    }
+  });
+
   it('treats a meal absent from the snapshot as 0 (full totals)', () => {
     const d = newDoc(GW1, 11);
     snap(d, inv(1, 1, 1000, { m1: 5, m2: 2 }));

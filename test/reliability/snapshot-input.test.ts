@@ -69,8 +69,9 @@ describe('snapshot input', () => {
       }
       const replay = [
         { boot: 1, seq: seq - 1, ts: new Date(ts - 1_000).toISOString() },
-        // Not here: the same seq with an earlier or equal time and other totals, which the gateway
-        // applies (docs/reliability.md "Found, not fixed").
+        // The same tag with an equal or earlier time and other totals: the tag is the report's identity.
+        { boot: 1, seq, ts: new Date(ts).toISOString() },
+        { boot: 1, seq, ts: new Date(ts - 1).toISOString() },
         { boot: 0, seq: seq + 10, ts: new Date(ts + 1_000).toISOString() },
       ];
       for (const r of replay) {
