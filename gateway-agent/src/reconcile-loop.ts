@@ -70,6 +70,8 @@ export class ReconcileLoop {
   private readonly passes: DirtyScheduler<FridgeId, null>;
   private sweepTimer: NodeJS.Timeout | undefined;
   private off: (() => void) | undefined;
+  /** Set by {@link stop}. */
+  private stopped = false;
   /** Removes the replica listeners set up in the constructor. */
   private unlisten: (() => void) | undefined;
   private recallsDue = false;
@@ -112,7 +114,11 @@ export class ReconcileLoop {
     };
     const onState = (s: string) => {
       if (s === 'active') this.sweep();
-      this.checkReconcilership();
+      // After what the state change writes (an activation declares its reconcilership in the
+      // document right after): checked at once, a fresh epoch would read as having lost its fridges.
+      setImmediate(() => {
+        if (!this.stopped) this.checkReconcilership();
+      });
     };
     this.opts.replica.on('reset', onReset);
     this.opts.replica.on('state', onState);
@@ -209,6 +215,7 @@ export class ReconcileLoop {
   }
 
   stop(): void {
+    this.stopped = true;
     this.unlisten?.();
     this.off?.();
     clearInterval(this.sweepTimer);
