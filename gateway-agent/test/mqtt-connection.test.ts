@@ -2,23 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { MAX_GATES, MqttConnection, PacketSizeScanner } from '../src/mqtt-connection.ts';
+import { remainingLength } from './helpers/raw-mqtt.ts';
 
-/** MQTT 3.1.1 remaining-length varint (§2.2.3). */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
 /** A QoS 0 PUBLISH with an `n`-byte payload. */
 function publish(n: number): Buffer {
   const topic = Buffer.from('fridges/f1/inventory');
   const body = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, Buffer.alloc(n)]);
-  return Buffer.concat([Buffer.from([0x30, ...varint(body.length)]), body]);
+  return Buffer.concat([Buffer.from([0x30]), remainingLength(body.length), body]);
 }
 const ping = Buffer.from([0xc0, 0x00]);
 

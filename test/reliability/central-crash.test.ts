@@ -6,28 +6,21 @@
  * may be missing, and the history must check (checker.ts). And the customer's side of it: an order
  * whose answer was lost to a central crash, retried with the same id, is exactly one reservation.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Prng } from '@fridgesync/simulators';
 import { assertConsistent, check } from './checker.ts';
 import { runLoad } from './load.ts';
 import { MEALS, Rig } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
-import { waitFor } from '@fridgesync/shared/test-harness';
+import { waitFor, useTeardown } from '@fridgesync/shared/test-harness';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/central-crash.test.ts';
 
 async function venue(label: string, stockEach: number) {
   const rig = new Rig(defer, SEED);
-  await rig.init();
-  await rig.startCentral();
-  await rig.startGateway();
-  await waitFor(async () => (await fetch(`${rig.kioskUrl}/readyz`)).ok, 30_000, 'gateway ready');
+  await rig.start();
   const fridge = await rig.fridge('f1');
   const stock: Record<string, number> = Object.fromEntries(MEALS.map((m) => [m, stockEach]));
   await fridge.snapshot({ ...stock });

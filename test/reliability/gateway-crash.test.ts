@@ -6,18 +6,14 @@
  * those of the newest acknowledged snapshot or a later one (checker.ts `snapshot-bounds`).
  * Criterion: 0 acknowledged snapshots lost over every run.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Prng } from '@fridgesync/simulators';
 import { checkSnapshots } from './checker.ts';
 import { Rig, MEALS } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
-import { waitFor } from '@fridgesync/shared/test-harness';
+import { waitFor, useTeardown } from '@fridgesync/shared/test-harness';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/gateway-crash.test.ts';
 const NAME = 'kill -9 of the gateway at each crash point loses no acknowledged snapshot';

@@ -5,31 +5,24 @@
  * the kiosk. Criteria: 0 crashes, 0 state changes from refused input, every rejection counted in a
  * metric, the real fridge never locked out.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { decodeMessage, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from '@fridgesync/shared';
 import { wrongConnect } from '../../gateway-agent/test/helpers/raw-mqtt.ts';
 import { MEALS, Rig, TOKENS, VENUE } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
-import { waitFor } from '@fridgesync/shared/test-harness';
+import { waitFor, useTeardown } from '@fridgesync/shared/test-harness';
 import { hostileRequests, routesOf } from './hostile-http.ts';
 import { metricSum as counter } from './probe.ts';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/hostile.test.ts';
 
 async function venue() {
   const rig = new Rig(defer, SEED);
-  await rig.init();
-  await rig.startCentral();
-  await rig.startGateway();
-  await waitFor(async () => (await fetch(`${rig.kioskUrl}/readyz`)).ok, 30_000, 'gateway ready');
+  await rig.start();
   const fridge = await rig.fridge('f1');
   await fridge.snapshot({ [MEALS[0]]: 12, [MEALS[1]]: 7 });
   await waitFor(async () => (await rig.centralRead()).cells.f1?.[MEALS[0]]?.S === 12, 30_000, 'central holds rights');

@@ -4,28 +4,21 @@
  * report order of README "Contracts"); a gateway paused with SIGSTOP while central keeps selling
  * must resume, converge and violate no bound (checker.ts).
  */
-import { afterEach, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { Prng } from '@fridgesync/simulators';
 import { assertConsistent, check } from './checker.ts';
 import { runLoad } from './load.ts';
 import { MEALS, Rig } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
-import { waitFor } from '@fridgesync/shared/test-harness';
+import { waitFor, useTeardown } from '@fridgesync/shared/test-harness';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/messages.test.ts';
 
 async function venue() {
   const rig = new Rig(defer, SEED);
-  await rig.init();
-  await rig.startCentral();
-  await rig.startGateway();
-  await waitFor(async () => (await fetch(`${rig.kioskUrl}/readyz`)).ok, 30_000, 'gateway ready');
+  await rig.start();
   return { rig, fridge: await rig.fridge('f1') };
 }
 

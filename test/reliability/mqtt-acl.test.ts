@@ -13,18 +13,15 @@
  * `fridgesync_gateway_dropped_total`; central's totals unchanged; `f2` never disconnected, every
  * one of its reports acknowledged, nothing of `f1`'s delivered to it, and it reconnects afterwards.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTeardown } from '@fridgesync/shared/test-harness';
 import type { MqttClient } from 'mqtt';
 import { fridgeFrom } from '../../gateway-agent/test/helpers/raw-mqtt.ts';
 import { MEALS } from './rig.ts';
 import { count, record, replayCommand, SEED } from './settings.ts';
 import { centralTotals, firstTotals, metricSum, readyVenue } from './probe.ts';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/mqtt-acl.test.ts';
 /** The probing fridge's own secret (the victim `f2` keeps the rig's). */

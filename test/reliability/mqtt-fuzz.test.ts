@@ -13,7 +13,8 @@
  * `fridgesync_gateway_dropped_total`, stale snapshots in `fridgesync_gateway_ingested_total`);
  * every snapshot of the real fridge is acknowledged.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTeardown } from '@fridgesync/shared/test-harness';
 import fc from 'fast-check';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { InventoryPayloadSchema } from '@fridgesync/shared';
@@ -21,12 +22,9 @@ import { rawSocket } from '../../gateway-agent/test/helpers/raw-mqtt.ts';
 import { FRIDGE_SECRET, MEALS } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
 import { centralTotals, firstTotals, metricSum, readyVenue } from './probe.ts';
+import { remainingLength } from '../../gateway-agent/test/helpers/raw-mqtt.ts';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/mqtt-fuzz.test.ts';
 /** Sessions sent at once (one fast-check case). */
@@ -56,15 +54,7 @@ function packet(kind: Kind | 'connect', messageId: number, will: boolean): Buffe
 
 /** Remaining-length varint (MQTT 3.1.1 §2.2.3); `malformed` gives five continuation bytes. */
 function varint(n: number, malformed: boolean): Buffer {
-  if (malformed) return Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f]);
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
+  return malformed ? Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f]) : remainingLength(n);
 }
 
 /** Where a packet's remaining length ends (its header's size). */

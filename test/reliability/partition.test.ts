@@ -6,29 +6,22 @@
  * acknowledged lost, no oversell, contents conflicts reported, equal folds (checker.ts).
  */
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Prng } from '@fridgesync/simulators';
 import { assertConsistent, check } from './checker.ts';
 import { runLoad } from './load.ts';
 import { MEALS, Rig } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
-import { waitFor } from '@fridgesync/shared/test-harness';
+import { waitFor, useTeardown } from '@fridgesync/shared/test-harness';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/partition.test.ts';
 
 /** A venue with stock, central holding rights, the gateway quiet. */
 async function stockedVenue(seedLabel: string, ping: { pingIntervalMs?: number } = {}) {
   const rig = new Rig(defer, SEED);
-  await rig.init();
-  await rig.startCentral(ping);
-  await rig.startGateway(ping);
-  await waitFor(async () => (await fetch(`${rig.kioskUrl}/readyz`)).ok, 30_000, 'gateway ready');
+  await rig.start({ central: ping, gateway: ping });
   const fridge = await rig.fridge('f1');
   const stock: Record<string, number> = { [MEALS[0]]: 30, [MEALS[1]]: 30 };
   await fridge.snapshot({ ...stock });

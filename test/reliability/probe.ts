@@ -34,10 +34,7 @@ export function firstTotals(fridge: string): Record<string, number> {
 export async function readyVenue(defer: Defer, seed: number, fridgeCount: number, gateway: GatewayOptions = {}, secrets: Record<string, string> = {}): Promise<{ rig: Rig; fridges: Fridge[] }> {
   const rig = new Rig(defer, seed, fridgeCount);
   Object.assign(rig.secrets, secrets);
-  await rig.init();
-  await rig.startCentral();
-  await rig.startGateway(gateway);
-  await waitFor(async () => (await fetch(`${rig.kioskUrl}/readyz`)).ok, 30_000, 'gateway ready');
+  await rig.start({ gateway });
   const fridges: Fridge[] = [];
   for (const id of rig.fridges) {
     const f = await rig.fridge(id);

@@ -8,19 +8,15 @@
  */
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Prng } from '@fridgesync/simulators';
 import { checkSnapshots } from './checker.ts';
 import { MEALS, Rig } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
 import { exitsWithin, freePort, spawnCli, type Spawned } from '../integration/helpers/cli.ts';
-import { waitFor } from '@fridgesync/shared/test-harness';
+import { waitFor, useTeardown } from '@fridgesync/shared/test-harness';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/process.test.ts';
 const SECOND = 'a second process on a data dir in use is refused';

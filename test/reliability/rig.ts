@@ -110,6 +110,14 @@ export class Rig {
     await this.proxy.start();
   }
 
+  /** Ports, central and the gateway, each started and ready. */
+  async start(o: { central?: CentralOptions; gateway?: GatewayOptions } = {}): Promise<void> {
+    await this.init();
+    await this.startCentral(o.central);
+    await this.startGateway(o.gateway);
+    await waitFor(async () => (await fetch(`${this.kioskUrl}/readyz`)).ok, 30_000, 'gateway ready');
+  }
+
   /** Starts central (or starts it again on the same port and store) and waits until it is ready. */
   async startCentral(o: CentralOptions = {}): Promise<Spawned> {
     this.central = this.spawnCentral(o);

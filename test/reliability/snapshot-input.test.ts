@@ -9,18 +9,14 @@
  * `fridgesync_gateway_dropped_total` (`schema` or `json`), each replay as a stale snapshot in
  * `fridgesync_gateway_ingested_total`; the other fridge unchanged; the gateway ready.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { waitFor } from '@fridgesync/shared/test-harness';
+import { waitFor, useTeardown } from '@fridgesync/shared/test-harness';
 import { MEALS } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
 import { centralTotals, metricSum, readyVenue } from './probe.ts';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/snapshot-input.test.ts';
 

@@ -14,19 +14,15 @@
  */
 import { cpSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Prng } from '@fridgesync/simulators';
 import { check, checkSnapshots } from './checker.ts';
 import { MEALS, Rig, childEnv, type Fridge, type GatewayOptions } from './rig.ts';
 import { SEED, count, record, replayCommand } from './settings.ts';
 import { exitsWithin, spawnCli, type Spawned } from '../integration/helpers/cli.ts';
-import { waitFor } from '@fridgesync/shared/test-harness';
+import { waitFor, useTeardown } from '@fridgesync/shared/test-harness';
 
-const cleanups: Array<() => unknown> = [];
-const defer = (fn: () => unknown) => void cleanups.push(fn);
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { defer } = useTeardown();
 
 const FILE = 'test/reliability/storage.test.ts';
 const CORRUPT = 'a store damaged between kills fails closed or recovers under a new epoch';

@@ -14,7 +14,7 @@ function utf8Field(s: string): Buffer {
 }
 
 /** Remaining-length varint (MQTT 3.1.1 §2.2.3). */
-function remainingLength(n: number): Buffer {
+export function remainingLength(n: number): Buffer {
   const out: number[] = [];
   do {
     let b = n % 128;
