@@ -73,10 +73,10 @@ export class FactDeriver implements DocObserver {
   /** Set by {@link close}: nothing more is derived or appended. */
   private closed = false;
   /**
-   * Deliveries (`<venue>/<id>`) a snapshot has observed: their discrepancy is judged once, at the
+   * Per venue, the deliveries a snapshot has observed: their discrepancy is judged once, at the
    * first snapshot after the announcement (later snapshots count sales too).
    */
-  private readonly judged = new Set<string>();
+  private readonly judged = new Map<string, Set<string>>();
   /**
    * Facts derived while an append is in flight, with their entity keys: written together by the
    * next append (group commit: one synced write per round, however many slices ran meanwhile).
@@ -256,22 +256,21 @@ export class FactDeriver implements DocObserver {
   private deliveryFacts(host: VenueHost): DomainFact[] {
     const v = host.venueId;
     const out: DomainFact[] = [];
+    let judged = this.judged.get(v);
+    if (judged === undefined) this.judged.set(v, (judged = new Set()));
     for (const [id, byReplica] of host.doc.index.deliveries) {
       const value = announcedDelivery(byReplica);
       if (value === undefined) continue;
       out.push({ id: factId(v, 'delivery.announced', [id]), venueId: v, fact: { kind: 'delivery.announced', deliveryId: id, fridgeId: value.f, items: { ...value.i } } });
-      const key = `${v}/${id}`;
-      if (this.judged.has(key) || (observedSnapshot(host.doc, value.f as FridgeId)?.ts ?? 0) <= value.at) continue;
-      this.judged.add(key);
+      if (judged.has(id) || (observedSnapshot(host.doc, value.f as FridgeId)?.ts ?? 0) <= value.at) continue;
+      judged.add(id);
       const view = deliveryJson(v, id, value, this.o.deliveryBaseline?.(v, id), fridgeView(host.doc, value.f as FridgeId));
       if (view.status !== 'observed') continue;
       const items = view.items.filter((i) => i.discrepancy !== null && i.discrepancy !== 0).map((i) => ({ mealId: i.mealId, announced: i.announced, discrepancy: i.discrepancy! }));
       if (items.length > 0) out.push({ id: factId(v, 'delivery.discrepancy', [id]), venueId: v, fact: { kind: 'delivery.discrepancy', deliveryId: id, fridgeId: value.f, items } });
     }
     // A delivery pruned from the document is judged no more: forget it (the set stays bounded).
-    for (const key of this.judged) {
-      if (key.startsWith(`${v}/`) && !host.doc.index.deliveries.has(key.slice(v.length + 1))) this.judged.delete(key);
-    }
+    for (const id of judged) if (!host.doc.index.deliveries.has(id)) judged.delete(id);
     return out;
   }
 }
